@@ -1,0 +1,241 @@
+// Package client is the Go client for purse. Balance speaks Infobip's public
+// "Get account balance" API, so it works against purse and against Infobip's own
+// base URL alike; the other methods speak purse's admin API. The wire types here
+// are the client's own: it imports nothing from purse's internals.
+//
+// Amounts are exact decimal strings ("47.79134") everywhere, never float64.
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Client calls one purse (or Infobip) base URL with one credential.
+type Client struct {
+	base   *url.URL
+	http   *http.Client
+	authz  string
+	tries  int
+	backof time.Duration
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithBasicAuth authenticates public calls as an Infobip Basic user.
+func WithBasicAuth(username, password string) Option {
+	return func(c *Client) {
+		c.authz = "Basic " + base64.StdEncoding.EncodeToString([]byte(username+":"+password))
+	}
+}
+
+// WithAPIKey authenticates public calls with an Infobip API key (`App <key>`).
+func WithAPIKey(key string) Option {
+	return func(c *Client) { c.authz = "App " + key }
+}
+
+// WithAdminToken authenticates admin calls with purse's admin bearer token.
+func WithAdminToken(token string) Option {
+	return func(c *Client) { c.authz = "Bearer " + token }
+}
+
+// WithHTTPClient replaces the default http.Client (30 s timeout).
+func WithHTTPClient(h *http.Client) Option {
+	return func(c *Client) { c.http = h }
+}
+
+// WithRetries sets how many times a money movement is sent in all (default 3) when
+// the connection fails or purse answers 503. Retries reuse the Idempotency-Key, so
+// a movement is applied at most once however often it is sent.
+func WithRetries(n int) Option {
+	return func(c *Client) {
+		if n < 1 {
+			n = 1
+		}
+		c.tries = n
+	}
+}
+
+// New returns a client for baseURL, such as "http://localhost:8080" for purse's
+// public listener, "http://127.0.0.1:8081" for its admin listener, or an Infobip
+// base URL.
+func New(baseURL string, opts ...Option) (*Client, error) {
+	u, err := url.Parse(strings.TrimRight(baseURL, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("client: base URL %q must be http(s)://host[:port]", baseURL)
+	}
+	c := &Client{base: u, http: &http.Client{Timeout: 30 * time.Second}, tries: 3, backof: 200 * time.Millisecond}
+	for _, o := range opts {
+		o(c)
+	}
+	return c, nil
+}
+
+// Error is an error response from purse or Infobip, decoded from the requestError
+// envelope. Match it with errors.As; MessageID is Infobip's (UNAUTHORIZED,
+// BAD_REQUEST, ...) or purse's admin one (CONFLICT, IDEMPOTENCY_KEY_REUSED, ...).
+type Error struct {
+	StatusCode       int
+	MessageID        string
+	Text             string
+	ValidationErrors map[string][]string
+}
+
+func (e *Error) Error() string {
+	s := fmt.Sprintf("%d %s: %s", e.StatusCode, e.MessageID, e.Text)
+	for field, msgs := range e.ValidationErrors {
+		s += fmt.Sprintf("; %s %s", field, strings.Join(msgs, ", "))
+	}
+	return s
+}
+
+// IsMessageID reports whether err is an *Error with that messageId.
+func IsMessageID(err error, id string) bool {
+	var e *Error
+	return errors.As(err, &e) && e.MessageID == id
+}
+
+type call struct {
+	method, path string
+	query        url.Values
+	body         any
+	idemKey      string
+	accept       string
+}
+
+// do sends a request and decodes a JSON reply into out (when not nil).
+func (c *Client) do(ctx context.Context, cl call, out any) error {
+	var payload []byte
+	if cl.body != nil {
+		b, err := json.Marshal(cl.body)
+		if err != nil {
+			return fmt.Errorf("client: encode request: %w", err)
+		}
+		payload = b
+	}
+	u := *c.base
+	u.Path += cl.path
+	if cl.query != nil {
+		u.RawQuery = cl.query.Encode()
+	}
+	tries := 1
+	if cl.idemKey != "" {
+		tries = c.tries
+	}
+	var lastErr error
+	for attempt := 0; attempt < tries; attempt++ {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(c.backof << (attempt - 1)):
+			}
+		}
+		req, err := http.NewRequestWithContext(ctx, cl.method, u.String(), bytes.NewReader(payload))
+		if err != nil {
+			return fmt.Errorf("client: %w", err)
+		}
+		if payload != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		accept := cl.accept
+		if accept == "" {
+			accept = "application/json"
+		}
+		req.Header.Set("Accept", accept)
+		if c.authz != "" {
+			req.Header.Set("Authorization", c.authz)
+		}
+		if cl.idemKey != "" {
+			req.Header.Set("Idempotency-Key", cl.idemKey)
+		}
+		resp, err := c.http.Do(req)
+		if err != nil {
+			lastErr = fmt.Errorf("client: %s %s: %w", cl.method, cl.path, err)
+			if ctx.Err() != nil {
+				return lastErr
+			}
+			continue
+		}
+		body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+		resp.Body.Close()
+		if err != nil {
+			lastErr = fmt.Errorf("client: read response: %w", err)
+			continue
+		}
+		if resp.StatusCode >= 400 {
+			lastErr = decodeError(resp.StatusCode, body)
+			if resp.StatusCode == http.StatusServiceUnavailable {
+				continue
+			}
+			return lastErr
+		}
+		if out == nil || len(body) == 0 {
+			return nil
+		}
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber()
+		if err := dec.Decode(out); err != nil {
+			return fmt.Errorf("client: decode %s %s response: %w", cl.method, cl.path, err)
+		}
+		return nil
+	}
+	return lastErr
+}
+
+func decodeError(status int, body []byte) error {
+	var env struct {
+		RequestError struct {
+			ServiceException struct {
+				MessageID        string              `json:"messageId"`
+				Text             string              `json:"text"`
+				ValidationErrors map[string][]string `json:"validationErrors"`
+			} `json:"serviceException"`
+		} `json:"requestError"`
+	}
+	e := &Error{StatusCode: status}
+	if json.Unmarshal(body, &env) == nil && env.RequestError.ServiceException.MessageID != "" {
+		ex := env.RequestError.ServiceException
+		e.MessageID, e.Text, e.ValidationErrors = ex.MessageID, ex.Text, ex.ValidationErrors
+	} else {
+		e.MessageID, e.Text = http.StatusText(status), strings.TrimSpace(string(body))
+	}
+	return e
+}
+
+// NewIdempotencyKey returns a random key for a money movement.
+func NewIdempotencyKey() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Balance is Infobip's account balance. Balance is the exact decimal as sent.
+type Balance struct {
+	Balance  string
+	Currency string
+}
+
+// Balance calls GET /account/1/balance with the client's Basic or App credential.
+func (c *Client) Balance(ctx context.Context) (Balance, error) {
+	var out struct {
+		Balance  json.Number `json:"balance"`
+		Currency string      `json:"currency"`
+	}
+	if err := c.do(ctx, call{method: http.MethodGet, path: "/account/1/balance"}, &out); err != nil {
+		return Balance{}, err
+	}
+	return Balance{Balance: out.Balance.String(), Currency: out.Currency}, nil
+}

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/purse-ledger/purse/internal/adminapi"
+	"github.com/purse-ledger/purse/internal/auth"
+	"github.com/purse-ledger/purse/internal/engine"
+	"github.com/purse-ledger/purse/internal/httpkit"
+	"github.com/purse-ledger/purse/internal/infobipapi"
+	"github.com/purse-ledger/purse/internal/store/sqlite"
+)
+
+type serveConfig struct {
+	db, listen, adminListen, adminToken string
+	demo                                bool
+	logFormat, logLevel                 string
+	shutdownTimeout                     time.Duration
+}
+
+func serve(ctx context.Context, args []string, e env) error {
+	var c serveConfig
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.StringVar(&c.db, "db", envOr(e, "PURSE_DB", "purse.db"), "SQLite database file (env PURSE_DB)")
+	fs.StringVar(&c.listen, "listen", envOr(e, "PURSE_LISTEN", ":8080"), "public Infobip-compatible listener (env PURSE_LISTEN)")
+	fs.StringVar(&c.adminListen, "admin-listen", envOr(e, "PURSE_ADMIN_LISTEN", "127.0.0.1:8081"), "admin listener (env PURSE_ADMIN_LISTEN)")
+	fs.StringVar(&c.adminToken, "admin-token", envOr(e, "PURSE_ADMIN_TOKEN", ""), "admin bearer token (env PURSE_ADMIN_TOKEN); default: a random one kept in DB.admin-token")
+	fs.BoolVar(&c.demo, "demo", envOr(e, "PURSE_DEMO", "") == "true", "seed Infobip's documented example account: Aladdin / open sesame, 47.79134 EUR (env PURSE_DEMO=true)")
+	fs.StringVar(&c.logFormat, "log-format", envOr(e, "PURSE_LOG_FORMAT", "json"), "log format: json or text (env PURSE_LOG_FORMAT)")
+	fs.StringVar(&c.logLevel, "log-level", envOr(e, "PURSE_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env PURSE_LOG_LEVEL)")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("serve takes no arguments, got %q", pos)
+	}
+	log, err := newLogger(e, c.logFormat, c.logLevel)
+	if err != nil {
+		return err
+	}
+	return runServer(ctx, c, log, e)
+}
+
+func newLogger(e env, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, usagef("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(e.stderr, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(e.stderr, opts)), nil
+	}
+	return nil, usagef("--log-format %q: want json or text", format)
+}
+
+func runServer(ctx context.Context, c serveConfig, log *slog.Logger, e env) error {
+	store, err := sqlite.Open(ctx, c.db)
+	if err != nil {
+		if errors.Is(err, sqlite.ErrLocked) {
+			return fmt.Errorf("%w; stop the other purse serve first", err)
+		}
+		return err
+	}
+	defer store.Close()
+	eng, err := engine.Open(ctx, store, engine.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	authn, err := auth.New(store)
+	if err != nil {
+		return err
+	}
+	token := c.adminToken
+	if token == "" {
+		path := adminTokenPath(c.db)
+		token, err = loadOrCreateToken(path)
+		if err != nil {
+			return err
+		}
+		log.Info("admin token file", "path", path)
+	}
+	if c.demo {
+		if err := seedDemo(ctx, eng, authn, log); err != nil {
+			return fmt.Errorf("demo seed: %w", err)
+		}
+	}
+
+	public := httpkit.NewServer(httpkit.LogRequests(log, "public", infobipapi.New(eng, authn, log)), log)
+	admin := httpkit.NewServer(httpkit.LogRequests(log, "admin", adminapi.New(adminapi.Config{
+		Token: token, Engine: eng, Auth: authn, Accounts: store, Log: log,
+		Ready: func(ctx context.Context) error { _, err := store.LastSeq(ctx); return err },
+	})), log)
+	pl, err := net.Listen("tcp", c.listen)
+	if err != nil {
+		return fmt.Errorf("public listener: %w", err)
+	}
+	al, err := net.Listen("tcp", c.adminListen)
+	if err != nil {
+		pl.Close()
+		return fmt.Errorf("admin listener: %w", err)
+	}
+	log.Info("purse serving", "public", pl.Addr().String(), "admin", al.Addr().String(), "db", c.db, "demo", c.demo)
+	errc := make(chan error, 2)
+	go func() { errc <- public.Serve(pl) }()
+	go func() { errc <- admin.Serve(al) }()
+	if e.ready != nil {
+		e.ready(pl.Addr().String(), al.Addr().String())
+	}
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down: finishing in-flight requests", "timeout", c.shutdownTimeout)
+	case serveErr = <-errc:
+		log.Error("listener failed", "err", serveErr)
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
+	defer cancel()
+	if err := public.Shutdown(sctx); err != nil {
+		log.Warn("public shutdown", "err", err)
+	}
+	if err := admin.Shutdown(sctx); err != nil {
+		log.Warn("admin shutdown", "err", err)
+	}
+	// Deferred: the engine drains its queue, then the store closes and unlocks.
+	log.Info("stopped")
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	return nil
+}
+
+// adminTokenPath is where serve keeps the generated admin token, and where the
+// management commands look for it: beside the database.
+func adminTokenPath(db string) string { return db + ".admin-token" }
+
+func loadOrCreateToken(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		tok := strings.TrimSpace(string(b))
+		if tok == "" {
+			return "", fmt.Errorf("admin token file %s is empty; delete it to make a new token", path)
+		}
+		return tok, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("admin token: %w", err)
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", err
+	}
+	tok := hex.EncodeToString(raw)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", fmt.Errorf("admin token: %w", err)
+	}
+	if _, err := f.WriteString(tok + "\n"); err != nil {
+		f.Close()
+		return "", fmt.Errorf("admin token: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return "", err
+	}
+	return tok, f.Close()
+}

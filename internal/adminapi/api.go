@@ -1,0 +1,358 @@
+// Package adminapi is the operator's HTTP surface: JSON over a separate listener,
+// authorised by one admin bearer token. It creates accounts and credentials and
+// moves money through the engine. Amounts travel as decimal strings ("12.345");
+// errors use Infobip's requestError envelope with per-field validationErrors, mapped
+// from domain errors in one table, statusOf.
+package adminapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/purse-ledger/purse/internal/auth"
+	"github.com/purse-ledger/purse/internal/engine"
+	"github.com/purse-ledger/purse/internal/httpkit"
+	"github.com/purse-ledger/purse/internal/ledger"
+)
+
+// AccountLister pages through stored accounts.
+type AccountLister interface {
+	ListAccounts(ctx context.Context, after string, limit int) ([]ledger.Account, error)
+}
+
+// Readiness reports whether the service can take traffic.
+type Readiness func(ctx context.Context) error
+
+// Config wires the admin API.
+type Config struct {
+	Token    string // the admin bearer token
+	Engine   *engine.Engine
+	Auth     *auth.Authenticator
+	Accounts AccountLister
+	Ready    Readiness
+	Log      *slog.Logger
+}
+
+// API serves the admin listener.
+type API struct {
+	cfg   Config
+	token [32]byte
+	mux   *http.ServeMux
+}
+
+// New returns the admin handler.
+func New(cfg Config) *API {
+	a := &API{cfg: cfg, token: sha256.Sum256([]byte(cfg.Token)), mux: http.NewServeMux()}
+	m := a.mux
+	m.HandleFunc("GET /healthz", a.healthz)
+	m.HandleFunc("GET /readyz", a.readyz)
+	m.HandleFunc("POST /v1/accounts", a.authed(a.createAccount))
+	m.HandleFunc("GET /v1/accounts", a.authed(a.listAccounts))
+	m.HandleFunc("GET /v1/accounts/{id}", a.authed(a.getAccount))
+	m.HandleFunc("PATCH /v1/accounts/{id}", a.authed(a.patchAccount))
+	m.HandleFunc("GET /v1/accounts/{id}/balance", a.authed(a.getBalance))
+	m.HandleFunc("POST /v1/accounts/{id}/users", a.authed(a.addUser))
+	m.HandleFunc("GET /v1/accounts/{id}/users", a.authed(a.listUsers))
+	m.HandleFunc("DELETE /v1/accounts/{id}/users/{username}", a.authed(a.removeUser))
+	m.HandleFunc("POST /v1/accounts/{id}/api-keys", a.authed(a.createAPIKey))
+	m.HandleFunc("GET /v1/accounts/{id}/api-keys", a.authed(a.listAPIKeys))
+	m.HandleFunc("DELETE /v1/accounts/{id}/api-keys/{keyId}", a.authed(a.revokeAPIKey))
+	m.HandleFunc("POST /v1/accounts/{id}/top-ups", a.authed(a.topUp))
+	m.HandleFunc("/", a.notFound)
+	return a
+}
+
+// ServeHTTP serves the admin routes, turning panics into a GENERAL_ERROR envelope.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			a.cfg.Log.ErrorContext(r.Context(), "admin api panic", "path", r.URL.Path, "panic", v)
+			a.fail(w, r, errors.New("panic"))
+		}
+	}()
+	a.mux.ServeHTTP(w, r)
+}
+
+// Errors of the admin surface itself.
+var (
+	errUnauthorized     = errors.New("missing or wrong admin token")
+	errNotFound         = errors.New("no such route")
+	errMethodNotAllowed = errors.New("method not allowed")
+	errIdempotencyKey   = errors.New("Idempotency-Key header is required")
+)
+
+// statusOf is the admin API's one table from error to status and envelope.
+func statusOf(err error) (int, httpkit.ServiceException) {
+	var v *ledger.ValidationError
+	var nf *ledger.NotFoundError
+	var c *ledger.ConflictError
+	switch {
+	case errors.As(err, &v):
+		return http.StatusBadRequest, httpkit.ServiceException{MessageID: "BAD_REQUEST", Text: "Bad request", ValidationErrors: v.Fields}
+	case errors.Is(err, errUnauthorized):
+		return http.StatusUnauthorized, httpkit.ServiceException{MessageID: "UNAUTHORIZED", Text: "Invalid admin token"}
+	case errors.As(err, &nf):
+		return http.StatusNotFound, httpkit.ServiceException{MessageID: "NOT_FOUND", Text: capitalise(nf.Error())}
+	case errors.Is(err, errNotFound):
+		return http.StatusNotFound, httpkit.ServiceException{MessageID: "NOT_FOUND", Text: "Resource not found"}
+	case errors.Is(err, errMethodNotAllowed):
+		return http.StatusMethodNotAllowed, httpkit.ServiceException{MessageID: "METHOD_NOT_ALLOWED", Text: "Method not allowed"}
+	case errors.Is(err, ledger.ErrIdempotencyKeyReused):
+		return http.StatusConflict, httpkit.ServiceException{MessageID: "IDEMPOTENCY_KEY_REUSED", Text: "This Idempotency-Key was used with a different request"}
+	case errors.As(err, &c):
+		return http.StatusConflict, httpkit.ServiceException{MessageID: "CONFLICT", Text: capitalise(c.Reason)}
+	case errors.Is(err, ledger.ErrUnavailable), errors.Is(err, engine.ErrClosed), errors.Is(err, context.DeadlineExceeded):
+		return http.StatusServiceUnavailable, httpkit.ServiceException{MessageID: "SERVICE_UNAVAILABLE", Text: "Service temporarily unavailable; retry with the same Idempotency-Key"}
+	}
+	return http.StatusInternalServerError, httpkit.ServiceException{MessageID: "GENERAL_ERROR", Text: "Something went wrong. Please contact support."}
+}
+
+func capitalise(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status, ex := statusOf(err)
+	if status >= 500 {
+		a.cfg.Log.ErrorContext(r.Context(), "admin api error", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="purse-admin"`)
+	}
+	httpkit.WriteError(w, httpkit.JSON, status, ex)
+}
+
+func (a *API) reply(w http.ResponseWriter, status int, v any) {
+	httpkit.Write(w, httpkit.JSON, status, mustJSON(v))
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("adminapi: encode response: %v", err))
+	}
+	return b
+}
+
+func (a *API) authed(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		got := sha256.Sum256([]byte(tok))
+		// Comparing fixed-size digests keeps the comparison constant-time whatever the length.
+		if !strings.EqualFold(scheme, "Bearer") || tok == "" || subtle.ConstantTimeCompare(got[:], a.token[:]) != 1 {
+			a.fail(w, r, errUnauthorized)
+			return
+		}
+		h(w, r)
+	}
+}
+
+func (a *API) notFound(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := a.mux.Handler(probe); pattern != "/" && pattern != "" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		a.fail(w, r, errMethodNotAllowed)
+		return
+	}
+	a.fail(w, r, errNotFound)
+}
+
+func (a *API) healthz(w http.ResponseWriter, r *http.Request) {
+	a.reply(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
+	if a.cfg.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := a.cfg.Ready(ctx); err != nil {
+			a.fail(w, r, fmt.Errorf("%w: %v", ledger.ErrUnavailable, err))
+			return
+		}
+	}
+	a.reply(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// decode reads a JSON object body strictly: one object, known fields only, at most
+// httpkit.MaxBodyBytes. Every failure is a ValidationError naming the field.
+func decode(r *http.Request, dst any) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, httpkit.MaxBodyBytes+1))
+	if err != nil {
+		return nil, ledger.Invalid("body", "could not be read")
+	}
+	if len(body) > httpkit.MaxBodyBytes {
+		return nil, ledger.Invalid("body", fmt.Sprintf("is larger than %d bytes", httpkit.MaxBodyBytes))
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
+		return nil, ledger.Invalid("Content-Type", "must be application/json")
+	}
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return nil, jsonError(err)
+	}
+	if dec.More() {
+		return nil, ledger.Invalid("body", "must hold exactly one JSON object")
+	}
+	return body, nil
+}
+
+func jsonError(err error) error {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te):
+		field := te.Field
+		if field == "" {
+			field = "body"
+			return ledger.Invalid(field, "must be a JSON object")
+		}
+		return ledger.Invalid(field, "must be a JSON "+jsonKind(te.Type.Kind().String()))
+	case errors.As(err, &se):
+		return ledger.Invalid("body", fmt.Sprintf("is not valid JSON (at byte %d)", se.Offset))
+	case errors.Is(err, io.EOF):
+		return ledger.Invalid("body", "is empty; a JSON object is required")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return ledger.Invalid("body", "is truncated JSON")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return ledger.Invalid(strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`), "is not a known field")
+	}
+	return ledger.Invalid("body", "is not valid JSON")
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "ptr", "string":
+		return "string"
+	case "slice":
+		return "array"
+	case "map", "struct":
+		return "object"
+	case "bool":
+		return "boolean"
+	}
+	return k
+}
+
+// parseAmount reads a required decimal-string amount field.
+func parseAmount(field string, s *string) (ledger.Amount, error) {
+	if s == nil {
+		return 0, ledger.Invalid(field, `is required, as a decimal string such as "12.345"`)
+	}
+	amt, err := ledger.ParseAmount(*s)
+	if err != nil {
+		return 0, ledger.Invalid(field, err.Error())
+	}
+	return amt, nil
+}
+
+// idempotency reads the Idempotency-Key header and fingerprints the request.
+func idempotency(r *http.Request, body []byte, required bool) (key, hash string, err error) {
+	key = r.Header.Get("Idempotency-Key")
+	if key == "" {
+		if required {
+			return "", "", ledger.Invalid("Idempotency-Key", "header is required on money movements")
+		}
+		return "", "", nil
+	}
+	if len(key) > 255 {
+		return "", "", ledger.Invalid("Idempotency-Key", "is longer than 255 bytes")
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] < 0x21 || key[i] > 0x7e {
+			return "", "", ledger.Invalid("Idempotency-Key", "must be printable ASCII without spaces")
+		}
+	}
+	h := sha256.New()
+	h.Write([]byte(r.Method + " " + r.URL.Path + "\n"))
+	h.Write(body)
+	return key, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// do runs a command through the engine, exactly once per Idempotency-Key, and
+// writes either the fresh response or the stored one.
+func (a *API) do(w http.ResponseWriter, r *http.Request, cmd engine.Command, key, hash string, status int, render func(any) any) {
+	var idem *engine.Idempotency
+	if key != "" {
+		idem = &engine.Idempotency{Key: "admin:" + key, RequestHash: hash, Render: func(v any) (int, []byte) {
+			return status, mustJSON(render(v))
+		}}
+	}
+	res, err := a.cfg.Engine.Do(r.Context(), cmd, idem)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if res.Replay != nil {
+		w.Header().Set("Idempotent-Replayed", "true")
+		httpkit.Write(w, httpkit.JSON, res.Replay.Status, res.Replay.Body)
+		return
+	}
+	a.reply(w, status, render(res.Value))
+}
+
+// customer returns the committed account, or a NotFoundError for unknown and
+// platform accounts alike.
+func (a *API) customer(id string) (ledger.Account, error) {
+	acc, ok := a.cfg.Engine.Account(id)
+	if !ok || acc.Kind != ledger.KindCustomer {
+		return ledger.Account{}, &ledger.NotFoundError{What: "account", ID: id}
+	}
+	return acc, nil
+}
+
+const (
+	defaultPageSize = 50
+	maxPageSize     = 500
+)
+
+func pageParams(r *http.Request) (after string, limit int, err error) {
+	limit = defaultPageSize
+	if s := r.URL.Query().Get("limit"); s != "" {
+		n, perr := strconv.Atoi(s)
+		if perr != nil || n < 1 || n > maxPageSize {
+			return "", 0, ledger.Invalid("limit", fmt.Sprintf("must be a whole number from 1 to %d", maxPageSize))
+		}
+		limit = n
+	}
+	if c := r.URL.Query().Get("cursor"); c != "" {
+		raw, derr := base64.RawURLEncoding.DecodeString(c)
+		if derr != nil || !strings.HasPrefix(string(raw), "a:") || len(raw) < 3 {
+			return "", 0, ledger.Invalid("cursor", "is not a cursor this API returned")
+		}
+		after = string(raw[2:])
+	}
+	return after, limit, nil
+}
+
+func cursorAfter(id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("a:" + id))
+}

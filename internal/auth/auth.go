@@ -1,0 +1,284 @@
+// Package auth checks Infobip-style credentials and manages them: Basic users with
+// argon2id passwords and `App` API keys stored as SHA-256. Successful checks are
+// cached under a keyed hash of the whole Authorization header, so a busy client pays
+// for argon2id once, and every change to any credential drops the cache at once.
+package auth
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/purse-ledger/purse/internal/ledger"
+)
+
+// Store is the persistence auth needs.
+type Store interface {
+	InsertUser(ctx context.Context, u ledger.User) error
+	DeleteUser(ctx context.Context, accountID, username string) error
+	UserByName(ctx context.Context, username string) (ledger.User, error)
+	UsersOf(ctx context.Context, accountID string) ([]ledger.User, error)
+	InsertAPIKey(ctx context.Context, k ledger.APIKey) error
+	APIKeyByHash(ctx context.Context, hash string) (ledger.APIKey, error)
+	APIKeysOf(ctx context.Context, accountID string) ([]ledger.APIKey, error)
+	RevokeAPIKey(ctx context.Context, accountID, keyID string, at time.Time) error
+}
+
+// Principal is who a request acts for.
+type Principal struct {
+	AccountID string
+	Scheme    Scheme
+	Subject   string // username or api key id
+	Scopes    []string
+}
+
+// HasScope reports whether the principal carries scope s.
+func (p Principal) HasScope(s string) bool { return slices.Contains(p.Scopes, s) }
+
+// ErrUnauthorized means the credential is missing, malformed or wrong.
+var ErrUnauthorized = errors.New("auth: invalid login details")
+
+// maxCached bounds the cache; when full it is emptied rather than grown.
+const maxCached = 100_000
+
+// Authenticator checks credentials and manages them.
+type Authenticator struct {
+	store     Store
+	cacheKey  []byte
+	dummyHash string // verified for unknown users so they take as long as known ones
+
+	mu    sync.RWMutex
+	gen   uint64
+	cache map[[32]byte]Principal
+}
+
+// New returns an Authenticator over store.
+func New(store Store) (*Authenticator, error) {
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	dummy, err := HashPassword("purse-dummy-password")
+	if err != nil {
+		return nil, err
+	}
+	return &Authenticator{store: store, cacheKey: key, dummyHash: dummy, cache: map[[32]byte]Principal{}}, nil
+}
+
+func (a *Authenticator) headerKey(h string) [32]byte {
+	m := hmac.New(sha256.New, a.cacheKey)
+	m.Write([]byte(h))
+	var k [32]byte
+	copy(k[:], m.Sum(nil))
+	return k
+}
+
+// Invalidate drops every cached credential. Every credential change calls it, so
+// a revoked key or removed user is refused from the next request on.
+func (a *Authenticator) Invalidate() {
+	a.mu.Lock()
+	a.gen++
+	clear(a.cache)
+	a.mu.Unlock()
+}
+
+// Authenticate resolves an Authorization header to a principal, or returns
+// ErrUnauthorized (wrapped store errors are returned as they are).
+func (a *Authenticator) Authenticate(ctx context.Context, header string) (Principal, error) {
+	if header == "" || len(header) > MaxHeaderLen {
+		return Principal{}, ErrUnauthorized
+	}
+	k := a.headerKey(header)
+	a.mu.RLock()
+	p, ok := a.cache[k]
+	gen := a.gen
+	a.mu.RUnlock()
+	if ok {
+		return p, nil
+	}
+	cred, err := ParseAuthorization(header)
+	if err != nil {
+		return Principal{}, ErrUnauthorized
+	}
+	switch cred.Scheme {
+	case SchemeBasic:
+		p, err = a.basic(ctx, cred)
+	case SchemeApp:
+		p, err = a.apiKey(ctx, cred.Token)
+	default:
+		// IBSSO sessions and OAuth2 tokens are not issued yet, so none is valid.
+		err = ErrUnauthorized
+	}
+	if err != nil {
+		return Principal{}, err
+	}
+	a.mu.Lock()
+	if a.gen == gen { // a credential changed while we checked: do not cache the old answer
+		if len(a.cache) >= maxCached {
+			clear(a.cache)
+		}
+		a.cache[k] = p
+	}
+	a.mu.Unlock()
+	return p, nil
+}
+
+func (a *Authenticator) basic(ctx context.Context, cred Credential) (Principal, error) {
+	u, err := a.store.UserByName(ctx, cred.Username)
+	if errors.Is(err, ledger.ErrNotFound) {
+		VerifyPassword(a.dummyHash, cred.Password) //nolint:errcheck // timing only
+		return Principal{}, ErrUnauthorized
+	}
+	if err != nil {
+		return Principal{}, err
+	}
+	ok, err := VerifyPassword(u.PasswordHash, cred.Password)
+	if err != nil || !ok {
+		return Principal{}, ErrUnauthorized
+	}
+	// A Basic user acts as its account's owner, with every scope.
+	return Principal{AccountID: u.AccountID, Scheme: SchemeBasic, Subject: u.Username, Scopes: KnownScopes}, nil
+}
+
+func (a *Authenticator) apiKey(ctx context.Context, clear string) (Principal, error) {
+	k, err := a.store.APIKeyByHash(ctx, HashAPIKey(clear))
+	if errors.Is(err, ledger.ErrNotFound) {
+		return Principal{}, ErrUnauthorized
+	}
+	if err != nil {
+		return Principal{}, err
+	}
+	if k.RevokedAt != nil {
+		return Principal{}, ErrUnauthorized
+	}
+	return Principal{AccountID: k.AccountID, Scheme: SchemeApp, Subject: k.ID, Scopes: k.Scopes}, nil
+}
+
+// ValidateUsername checks a new username: 1-100 bytes of printable UTF-8 without
+// ':' (which Basic auth cannot carry) or spaces.
+func ValidateUsername(s string) error {
+	switch {
+	case s == "":
+		return errors.New("is required")
+	case len(s) > 100:
+		return errors.New("is longer than 100 bytes")
+	case !utf8.ValidString(s):
+		return errors.New("is not valid UTF-8")
+	case strings.ContainsAny(s, ": \t\r\n"):
+		return errors.New("must not contain ':' or white space")
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return errors.New("must not contain control characters")
+		}
+	}
+	return nil
+}
+
+// ValidatePassword checks a new password: 8-256 bytes of UTF-8.
+func ValidatePassword(s string) error {
+	switch {
+	case len(s) < 8:
+		return errors.New("must be at least 8 bytes")
+	case len(s) > 256:
+		return errors.New("is longer than 256 bytes")
+	case !utf8.ValidString(s):
+		return errors.New("is not valid UTF-8")
+	}
+	return nil
+}
+
+// AddUser creates a Basic user for an account (the caller has checked the account).
+func (a *Authenticator) AddUser(ctx context.Context, accountID, username, password string) (ledger.User, error) {
+	v := &ledger.ValidationError{}
+	if err := ValidateUsername(username); err != nil {
+		v.Add("username", err.Error())
+	}
+	if err := ValidatePassword(password); err != nil {
+		v.Add("password", err.Error())
+	}
+	if err := v.Err(); err != nil {
+		return ledger.User{}, err
+	}
+	hash, err := HashPassword(password)
+	if err != nil {
+		return ledger.User{}, err
+	}
+	u := ledger.User{Username: username, AccountID: accountID, PasswordHash: hash, CreatedAt: time.Now().UTC()}
+	if err := a.store.InsertUser(ctx, u); err != nil {
+		return ledger.User{}, err
+	}
+	a.Invalidate()
+	return u, nil
+}
+
+// RemoveUser deletes a user; its cached logins stop working at once.
+func (a *Authenticator) RemoveUser(ctx context.Context, accountID, username string) error {
+	err := a.store.DeleteUser(ctx, accountID, username)
+	a.Invalidate()
+	return err
+}
+
+// Users lists an account's users.
+func (a *Authenticator) Users(ctx context.Context, accountID string) ([]ledger.User, error) {
+	return a.store.UsersOf(ctx, accountID)
+}
+
+// CreateAPIKey makes a key for an account and returns it with its clear text, which
+// is not kept anywhere.
+func (a *Authenticator) CreateAPIKey(ctx context.Context, accountID, name string, scopes []string) (ledger.APIKey, string, error) {
+	v := &ledger.ValidationError{}
+	if name == "" {
+		v.Add("name", "is required")
+	} else if len(name) > 200 || !utf8.ValidString(name) {
+		v.Add("name", "must be at most 200 bytes of UTF-8")
+	}
+	if scopes == nil {
+		scopes = []string{ScopeAccountManage}
+	}
+	if len(scopes) == 0 {
+		v.Add("scopes", "must list at least one scope")
+	}
+	seen := map[string]bool{}
+	for _, s := range scopes {
+		if !ValidScope(s) {
+			v.Add("scopes", fmt.Sprintf("unknown scope %q (known: %s)", s, strings.Join(KnownScopes, ", ")))
+		} else if seen[s] {
+			v.Add("scopes", fmt.Sprintf("scope %q is listed twice", s))
+		}
+		seen[s] = true
+	}
+	if err := v.Err(); err != nil {
+		return ledger.APIKey{}, "", err
+	}
+	clearKey, hash, err := NewAPIKey()
+	if err != nil {
+		return ledger.APIKey{}, "", err
+	}
+	k := ledger.APIKey{ID: ledger.NewID("key"), AccountID: accountID, Name: name, Hash: hash, Scopes: scopes, CreatedAt: time.Now().UTC()}
+	if err := a.store.InsertAPIKey(ctx, k); err != nil {
+		return ledger.APIKey{}, "", err
+	}
+	a.Invalidate()
+	return k, clearKey, nil
+}
+
+// APIKeys lists an account's keys (without their clear text, which is not kept).
+func (a *Authenticator) APIKeys(ctx context.Context, accountID string) ([]ledger.APIKey, error) {
+	return a.store.APIKeysOf(ctx, accountID)
+}
+
+// RevokeAPIKey revokes a key; it is refused from the next request on.
+func (a *Authenticator) RevokeAPIKey(ctx context.Context, accountID, keyID string) error {
+	err := a.store.RevokeAPIKey(ctx, accountID, keyID, time.Now().UTC())
+	a.Invalidate()
+	return err
+}

@@ -1,0 +1,103 @@
+// Package httpkit holds what purse's two HTTP surfaces share: Infobip's requestError
+// envelope in JSON and XML, request logging, and the server settings that keep a
+// listener safe (timeouts, header and body limits).
+package httpkit
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"net/http"
+	"sort"
+)
+
+// Format is a response encoding.
+type Format int
+
+// Formats a response can be written in.
+const (
+	JSON Format = iota
+	XML
+)
+
+// ContentType is the Content-Type header value of a format.
+func (f Format) ContentType() string {
+	if f == XML {
+		return "application/xml"
+	}
+	return "application/json"
+}
+
+// ServiceException is the body of Infobip's error envelope.
+type ServiceException struct {
+	MessageID        string              `json:"messageId"`
+	Text             string              `json:"text"`
+	ValidationErrors map[string][]string `json:"validationErrors,omitempty"`
+}
+
+type jsonEnvelope struct {
+	RequestError struct {
+		ServiceException ServiceException `json:"serviceException"`
+	} `json:"requestError"`
+}
+
+// EncodeError renders {"requestError":{"serviceException":{...}}} in the format.
+func EncodeError(f Format, ex ServiceException) []byte {
+	if f == XML {
+		return encodeXMLError(ex)
+	}
+	var env jsonEnvelope
+	env.RequestError.ServiceException = ex
+	b, err := json.Marshal(env)
+	if err != nil { // cannot happen: strings and string slices only
+		panic(err)
+	}
+	return b
+}
+
+type xmlField struct {
+	XMLName xml.Name
+	Errors  []string `xml:"error"`
+}
+
+type xmlEnvelope struct {
+	XMLName          xml.Name `xml:"requestError"`
+	ServiceException struct {
+		MessageID        string     `xml:"messageId"`
+		Text             string     `xml:"text"`
+		ValidationErrors []xmlField `xml:"validationErrors>field,omitempty"`
+	} `xml:"serviceException"`
+}
+
+func encodeXMLError(ex ServiceException) []byte {
+	var env xmlEnvelope
+	env.ServiceException.MessageID = ex.MessageID
+	env.ServiceException.Text = ex.Text
+	keys := make([]string, 0, len(ex.ValidationErrors))
+	for k := range ex.ValidationErrors {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		env.ServiceException.ValidationErrors = append(env.ServiceException.ValidationErrors,
+			xmlField{XMLName: xml.Name{Local: "field"}, Errors: ex.ValidationErrors[k]})
+	}
+	b, err := xml.Marshal(env)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// WriteError writes the envelope with its status.
+func WriteError(w http.ResponseWriter, f Format, status int, ex ServiceException) {
+	Write(w, f, status, EncodeError(f, ex))
+}
+
+// Write sends a complete body with its content type and length.
+func Write(w http.ResponseWriter, f Format, status int, body []byte) {
+	h := w.Header()
+	h["Content-Type"] = []string{f.ContentType()}
+	h["X-Content-Type-Options"] = []string{"nosniff"}
+	w.WriteHeader(status)
+	w.Write(body)
+}

@@ -1,0 +1,180 @@
+// Package infobipapi is purse's public HTTP surface: Infobip's account API, byte for
+// byte as Infobip documents it, so existing Infobip clients work against purse
+// unchanged. Every error is Infobip's requestError envelope in the format the
+// client asked for; errors map to statuses in one table, statusOf.
+package infobipapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/purse-ledger/purse/internal/auth"
+	"github.com/purse-ledger/purse/internal/httpkit"
+	"github.com/purse-ledger/purse/internal/ledger"
+)
+
+// Balances reads committed balances from memory (the engine).
+type Balances interface {
+	Balance(id string) (ledger.Amount, string, ledger.AccountStatus, bool)
+}
+
+// Authenticator resolves an Authorization header.
+type Authenticator interface {
+	Authenticate(ctx context.Context, header string) (auth.Principal, error)
+}
+
+// API serves the public listener.
+type API struct {
+	balances Balances
+	auth     Authenticator
+	log      *slog.Logger
+}
+
+// New returns the public handler.
+func New(b Balances, a Authenticator, log *slog.Logger) *API {
+	return &API{balances: b, auth: a, log: log}
+}
+
+var (
+	errNotFound          = errors.New("no such resource")
+	errMethodNotAllowed  = errors.New("method not allowed")
+	errNotAcceptable     = errors.New("not acceptable")
+	errMissingScope      = errors.New("missing scope")
+	errAccountNotActive  = errors.New("account not active")
+	errAccountNotPresent = errors.New("account of credential missing")
+)
+
+// statusOf is the public API's one table from error to status and envelope.
+func statusOf(err error) (int, httpkit.ServiceException) {
+	switch {
+	case errors.Is(err, auth.ErrUnauthorized), errors.Is(err, errAccountNotPresent):
+		return http.StatusUnauthorized, httpkit.ServiceException{MessageID: "UNAUTHORIZED", Text: "Invalid login details"}
+	case errors.Is(err, errMissingScope):
+		return http.StatusForbidden, httpkit.ServiceException{MessageID: "FORBIDDEN", Text: "Forbidden: the credential lacks the account-management:manage scope"}
+	case errors.Is(err, errAccountNotActive):
+		return http.StatusForbidden, httpkit.ServiceException{MessageID: "FORBIDDEN", Text: "Forbidden: the account is not active"}
+	case errors.Is(err, errNotFound):
+		return http.StatusNotFound, httpkit.ServiceException{MessageID: "NOT_FOUND", Text: "Resource not found"}
+	case errors.Is(err, errMethodNotAllowed):
+		return http.StatusMethodNotAllowed, httpkit.ServiceException{MessageID: "BAD_REQUEST", Text: "Method not allowed"}
+	case errors.Is(err, errNotAcceptable):
+		return http.StatusNotAcceptable, httpkit.ServiceException{MessageID: "BAD_REQUEST", Text: "Not acceptable: this resource is served as application/json or application/xml"}
+	case errors.Is(err, ledger.ErrUnavailable):
+		return http.StatusServiceUnavailable, httpkit.ServiceException{MessageID: "GENERAL_ERROR", Text: "Service temporarily unavailable"}
+	}
+	return http.StatusInternalServerError, httpkit.ServiceException{MessageID: "GENERAL_ERROR", Text: "Something went wrong. Please contact support."}
+}
+
+func (a *API) fail(w http.ResponseWriter, r *http.Request, f httpkit.Format, err error) {
+	status, ex := statusOf(err)
+	if status >= 500 {
+		a.log.ErrorContext(r.Context(), "public api error", "path", r.URL.Path, "err", err)
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="purse", charset="UTF-8"`)
+	}
+	httpkit.WriteError(w, f, status, ex)
+}
+
+// ServeHTTP routes by hand rather than with ServeMux patterns so that unknown paths
+// and wrong methods get Infobip's envelope instead of net/http's plain text.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			a.log.ErrorContext(r.Context(), "public api panic", "path", r.URL.Path, "panic", v)
+			a.fail(w, r, httpkit.JSON, errors.New("panic"))
+		}
+	}()
+	path := r.URL.Path
+	suffixFormat, hasSuffix := httpkit.JSON, false
+	switch {
+	case strings.HasSuffix(path, ".json"):
+		path, hasSuffix = strings.TrimSuffix(path, ".json"), true
+	case strings.HasSuffix(path, ".xml"):
+		path, suffixFormat, hasSuffix = strings.TrimSuffix(path, ".xml"), httpkit.XML, true
+	}
+	f, ok := suffixFormat, true
+	if !hasSuffix {
+		f, ok = negotiate(r.Header.Get("Accept"))
+	}
+	var h func(http.ResponseWriter, *http.Request, httpkit.Format)
+	switch path {
+	case "/account/1/balance":
+		h = a.balance
+	default:
+		a.fail(w, r, fOr(f, ok), errNotFound)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		a.fail(w, r, fOr(f, ok), errMethodNotAllowed)
+		return
+	}
+	if !ok {
+		a.fail(w, r, httpkit.JSON, errNotAcceptable)
+		return
+	}
+	h(w, r, f)
+}
+
+func fOr(f httpkit.Format, ok bool) httpkit.Format {
+	if ok {
+		return f
+	}
+	return httpkit.JSON
+}
+
+// principal authenticates the request and checks the scope every account endpoint
+// needs, then returns the account's committed balance.
+func (a *API) account(r *http.Request) (ledger.Amount, string, error) {
+	p, err := a.auth.Authenticate(r.Context(), r.Header.Get("Authorization"))
+	if err != nil {
+		return 0, "", err
+	}
+	if !p.HasScope(auth.ScopeAccountManage) {
+		return 0, "", errMissingScope
+	}
+	bal, cur, status, ok := a.balances.Balance(p.AccountID)
+	if !ok {
+		return 0, "", errAccountNotPresent
+	}
+	if status != ledger.StatusActive {
+		return 0, "", errAccountNotActive
+	}
+	return bal, cur, nil
+}
+
+// balance is GET /account/1/balance: {"balance":47.79134,"currency":"EUR"}, the
+// balance an exact JSON number.
+func (a *API) balance(w http.ResponseWriter, r *http.Request, f httpkit.Format) {
+	bal, cur, err := a.account(r)
+	if err != nil {
+		a.fail(w, r, f, err)
+		return
+	}
+	httpkit.Write(w, f, http.StatusOK, encodeBalance(f, bal, cur))
+}
+
+// encodeBalance writes the body by hand: the amount's own String is the exact
+// decimal, which no float64 path through encoding/json could guarantee.
+func encodeBalance(f httpkit.Format, bal ledger.Amount, currency string) []byte {
+	b := make([]byte, 0, 96)
+	if f == httpkit.XML {
+		b = append(b, "<accountBalance><balance>"...)
+		b = append(b, bal.String()...)
+		b = append(b, "</balance><currency>"...)
+		b = append(b, currency...)
+		return append(b, "</currency></accountBalance>"...)
+	}
+	b = append(b, `{"balance":`...)
+	b = append(b, bal.String()...)
+	b = append(b, `,"currency":"`...)
+	b = append(b, currency...)
+	return append(b, `"}`...)
+}

@@ -1,0 +1,148 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/purse-ledger/purse/internal/ledger"
+)
+
+// InsertUser stores a new Basic user; a taken username is a ledger.ConflictError.
+func (s *Store) InsertUser(ctx context.Context, u ledger.User) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO users (username, account_id, password_hash, created_at) VALUES (?, ?, ?, ?)`,
+		u.Username, u.AccountID, u.PasswordHash, micros(u.CreatedAt))
+	if isConstraint(err) {
+		return &ledger.ConflictError{Reason: fmt.Sprintf("username %q is taken", u.Username)}
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: insert user: %w", err)
+	}
+	return nil
+}
+
+// DeleteUser removes the user of that account.
+func (s *Store) DeleteUser(ctx context.Context, accountID, username string) error {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM users WHERE account_id = ? AND username = ?`, accountID, username)
+	if err != nil {
+		return fmt.Errorf("sqlite: delete user: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return &ledger.NotFoundError{What: "user", ID: username}
+	}
+	return nil
+}
+
+// UserByName finds a user by username.
+func (s *Store) UserByName(ctx context.Context, username string) (ledger.User, error) {
+	u := ledger.User{Username: username}
+	var created int64
+	err := s.db.QueryRowContext(ctx, `SELECT account_id, password_hash, created_at FROM users WHERE username = ?`, username).
+		Scan(&u.AccountID, &u.PasswordHash, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return u, &ledger.NotFoundError{What: "user", ID: username}
+	}
+	if err != nil {
+		return u, fmt.Errorf("sqlite: user: %w", err)
+	}
+	u.CreatedAt = fromMicros(created)
+	return u, nil
+}
+
+// UsersOf lists the usernames of an account.
+func (s *Store) UsersOf(ctx context.Context, accountID string) ([]ledger.User, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT username, created_at FROM users WHERE account_id = ? ORDER BY username`, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: users: %w", err)
+	}
+	defer rows.Close()
+	var out []ledger.User
+	for rows.Next() {
+		u := ledger.User{AccountID: accountID}
+		var created int64
+		if err := rows.Scan(&u.Username, &created); err != nil {
+			return nil, fmt.Errorf("sqlite: users: %w", err)
+		}
+		u.CreatedAt = fromMicros(created)
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// InsertAPIKey stores a new key (by its hash).
+func (s *Store) InsertAPIKey(ctx context.Context, k ledger.APIKey) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO api_keys (id, account_id, name, key_hash, scopes, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		k.ID, k.AccountID, k.Name, k.Hash, strings.Join(k.Scopes, " "), micros(k.CreatedAt))
+	if isConstraint(err) {
+		return &ledger.ConflictError{Reason: "api key already exists"}
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: insert api key: %w", err)
+	}
+	return nil
+}
+
+const keyColumns = `id, account_id, name, key_hash, scopes, created_at, revoked_at`
+
+func scanKey(r scanner) (ledger.APIKey, error) {
+	var k ledger.APIKey
+	var scopes string
+	var created int64
+	var revoked sql.NullInt64
+	if err := r.Scan(&k.ID, &k.AccountID, &k.Name, &k.Hash, &scopes, &created, &revoked); err != nil {
+		return k, err
+	}
+	k.Scopes = strings.Fields(scopes)
+	k.CreatedAt = fromMicros(created)
+	if revoked.Valid {
+		t := fromMicros(revoked.Int64)
+		k.RevokedAt = &t
+	}
+	return k, nil
+}
+
+// APIKeyByHash finds a key, revoked or not, by the SHA-256 of its clear text.
+func (s *Store) APIKeyByHash(ctx context.Context, hash string) (ledger.APIKey, error) {
+	k, err := scanKey(s.db.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE key_hash = ?`, hash))
+	if errors.Is(err, sql.ErrNoRows) {
+		return k, &ledger.NotFoundError{What: "api key", ID: "(by hash)"}
+	}
+	if err != nil {
+		return k, fmt.Errorf("sqlite: api key: %w", err)
+	}
+	return k, nil
+}
+
+// APIKeysOf lists an account's keys, revoked ones included, oldest first.
+func (s *Store) APIKeysOf(ctx context.Context, accountID string) ([]ledger.APIKey, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE account_id = ? ORDER BY id`, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: api keys: %w", err)
+	}
+	defer rows.Close()
+	var out []ledger.APIKey
+	for rows.Next() {
+		k, err := scanKey(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: api keys: %w", err)
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+// RevokeAPIKey marks a key revoked; revoking twice is a no-op that keeps the first time.
+func (s *Store) RevokeAPIKey(ctx context.Context, accountID, keyID string, at time.Time) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE account_id = ? AND id = ?`,
+		micros(at), accountID, keyID)
+	if err != nil {
+		return fmt.Errorf("sqlite: revoke api key: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return &ledger.NotFoundError{What: "api key", ID: keyID}
+	}
+	return nil
+}
