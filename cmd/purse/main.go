@@ -117,6 +117,11 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 		}
 		pos = append(pos, args[0])
 		args = args[1:]
+		// A negative amount ("-5") is an argument, not a flag.
+		for len(args) > 0 && len(args[0]) > 1 && args[0][0] == '-' && args[0][1] >= '0' && args[0][1] <= '9' {
+			pos = append(pos, args[0])
+			args = args[1:]
+		}
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -336,14 +337,18 @@ const (
 
 func pageParams(r *http.Request) (after string, limit int, err error) {
 	limit = defaultPageSize
-	if s := r.URL.Query().Get("limit"); s != "" {
+	q, qerr := url.ParseQuery(r.URL.RawQuery)
+	if qerr != nil {
+		return "", 0, ledger.Invalid("query", "is not a valid URL query string")
+	}
+	if s := q.Get("limit"); s != "" {
 		n, perr := strconv.Atoi(s)
 		if perr != nil || n < 1 || n > maxPageSize {
 			return "", 0, ledger.Invalid("limit", fmt.Sprintf("must be a whole number from 1 to %d", maxPageSize))
 		}
 		limit = n
 	}
-	if c := r.URL.Query().Get("cursor"); c != "" {
+	if c := q.Get("cursor"); c != "" {
 		raw, derr := base64.RawURLEncoding.DecodeString(c)
 		if derr != nil || !strings.HasPrefix(string(raw), "a:") || len(raw) < 3 {
 			return "", 0, ledger.Invalid("cursor", "is not a cursor this API returned")

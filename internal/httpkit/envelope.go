@@ -55,8 +55,12 @@ func EncodeError(f Format, ex ServiceException) []byte {
 }
 
 type xmlField struct {
-	XMLName xml.Name
-	Errors  []string `xml:"error"`
+	Name     string   `xml:"name,attr"`
+	Messages []string `xml:"message"`
+}
+
+type xmlValidation struct {
+	Fields []xmlField `xml:"field"`
 }
 
 type xmlEnvelope struct {
@@ -64,7 +68,7 @@ type xmlEnvelope struct {
 	ServiceException struct {
 		MessageID        string     `xml:"messageId"`
 		Text             string     `xml:"text"`
-		ValidationErrors []xmlField `xml:"validationErrors>field,omitempty"`
+		ValidationErrors *xmlValidation `xml:"validationErrors,omitempty"`
 	} `xml:"serviceException"`
 }
 
@@ -77,9 +81,12 @@ func encodeXMLError(ex ServiceException) []byte {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	for _, k := range keys {
-		env.ServiceException.ValidationErrors = append(env.ServiceException.ValidationErrors,
-			xmlField{XMLName: xml.Name{Local: "field"}, Errors: ex.ValidationErrors[k]})
+	if len(keys) > 0 {
+		v := &xmlValidation{}
+		for _, k := range keys {
+			v.Fields = append(v.Fields, xmlField{Name: k, Messages: ex.ValidationErrors[k]})
+		}
+		env.ServiceException.ValidationErrors = v
 	}
 	b, err := xml.Marshal(env)
 	if err != nil {

@@ -1,0 +1,151 @@
+// Package testkit wires purse's real parts for tests: a SQLite file in a temp
+// directory, the engine, the authenticator, and both HTTP surfaces served by
+// httptest over loopback. Only _test files import it.
+package testkit
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+
+	"github.com/purse-ledger/purse/internal/adminapi"
+	"github.com/purse-ledger/purse/internal/auth"
+	"github.com/purse-ledger/purse/internal/engine"
+	"github.com/purse-ledger/purse/internal/infobipapi"
+	"github.com/purse-ledger/purse/internal/store/sqlite"
+)
+
+// AdminToken is the admin bearer token of every Stack.
+const AdminToken = "test-admin-token"
+
+// Stack is a running purse without its main.
+type Stack struct {
+	T      testing.TB
+	Path   string
+	Store  *sqlite.Store
+	Engine *engine.Engine
+	Auth   *auth.Authenticator
+	Public *httptest.Server
+	Admin  *httptest.Server
+}
+
+// New starts a stack on a fresh database file; it stops when the test ends.
+func New(t testing.TB) *Stack {
+	t.Helper()
+	return Open(t, filepath.Join(t.TempDir(), "purse.db"))
+}
+
+// Open starts a stack on the database at path.
+func Open(t testing.TB, path string) *Stack {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	eng, err := engine.Open(ctx, st, engine.Options{Logger: log})
+	if err != nil {
+		t.Fatalf("open engine: %v", err)
+	}
+	a, err := auth.New(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Stack{T: t, Path: path, Store: st, Engine: eng, Auth: a}
+	s.Public = httptest.NewServer(infobipapi.New(eng, a, log))
+	s.Admin = httptest.NewServer(adminapi.New(adminapi.Config{Token: AdminToken, Engine: eng, Auth: a, Accounts: st, Log: log}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Close stops the servers, the engine and the store; calling it twice is fine.
+func (s *Stack) Close() {
+	if s.Public == nil {
+		return
+	}
+	s.Public.Close()
+	s.Admin.Close()
+	s.Engine.Close()
+	s.Store.Close()
+	s.Public = nil
+}
+
+// Response is a finished HTTP exchange.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into v, failing the test if it is not JSON.
+func (r Response) JSON(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("response %d %q is not JSON: %v", r.Status, r.Body, err)
+	}
+}
+
+// Do sends a request and reads the whole response.
+func Do(t testing.TB, method, url string, headers map[string]string, body []byte) Response {
+	t.Helper()
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// AdminDo sends an admin request with the admin token.
+func (s *Stack) AdminDo(method, path string, body string, headers map[string]string) Response {
+	s.T.Helper()
+	h := map[string]string{"Authorization": "Bearer " + AdminToken}
+	if body != "" {
+		h["Content-Type"] = "application/json"
+	}
+	for k, v := range headers {
+		h[k] = v
+	}
+	var b []byte
+	if body != "" {
+		b = []byte(body)
+	}
+	return Do(s.T, method, s.Admin.URL+path, h, b)
+}
+
+// MustAdmin sends an admin request and fails the test unless the status is want.
+func (s *Stack) MustAdmin(want int, method, path, body string, headers map[string]string) Response {
+	s.T.Helper()
+	r := s.AdminDo(method, path, body, headers)
+	if r.Status != want {
+		s.T.Fatalf("%s %s: status %d, want %d; body %s", method, path, r.Status, want, r.Body)
+	}
+	return r
+}
+
+// CreateAccount makes an account through the admin API and returns its id.
+func (s *Stack) CreateAccount(name, currency string) string {
+	s.T.Helper()
+	r := s.MustAdmin(http.StatusCreated, "POST", "/v1/accounts", `{"name":"`+name+`","currency":"`+currency+`"}`, nil)
+	var a struct{ ID string }
+	r.JSON(s.T, &a)
+	return a.ID
+}
