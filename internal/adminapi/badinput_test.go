@@ -48,7 +48,9 @@ func snapshot(t *testing.T, s *testkit.Stack) string {
 	return b.String()
 }
 
-func basicAuth(u, p string) string { return "Basic " + base64.StdEncoding.EncodeToString([]byte(u+":"+p)) }
+func basicAuth(u, p string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(u+":"+p))
+}
 
 func TestBadInputsChangeNothing(t *testing.T) {
 	s := testkit.New(t)

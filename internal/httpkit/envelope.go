@@ -66,8 +66,8 @@ type xmlValidation struct {
 type xmlEnvelope struct {
 	XMLName          xml.Name `xml:"requestError"`
 	ServiceException struct {
-		MessageID        string     `xml:"messageId"`
-		Text             string     `xml:"text"`
+		MessageID        string         `xml:"messageId"`
+		Text             string         `xml:"text"`
 		ValidationErrors *xmlValidation `xml:"validationErrors,omitempty"`
 	} `xml:"serviceException"`
 }
