@@ -42,12 +42,10 @@ func seedDemo(ctx context.Context, eng *engine.Engine, authn *auth.Authenticator
 	if acc.Balance < want {
 		diff, _ := want.Sub(acc.Balance)
 		key := fmt.Sprintf("demo-seed-%d", acc.Seq) // one top-up per state of the account
-		res, err := eng.Do(ctx, engine.TopUp{AccountID: demoAccountID, Amount: diff, Reference: "demo seed", IdempotencyKey: key},
-			&engine.Idempotency{Key: "internal:" + key, RequestHash: key, Render: func(any) (int, []byte) { return 201, []byte("{}") }})
-		if err != nil {
+		if _, err := eng.Do(ctx, engine.TopUp{AccountID: demoAccountID, Amount: diff, Reference: "demo seed", IdempotencyKey: key},
+			&engine.Idempotency{Key: "internal:" + key, RequestHash: key, Render: func(any) (int, []byte) { return 201, []byte("{}") }}); err != nil {
 			return err
 		}
-		_ = res
 	} else if acc.Balance > want {
 		log.Warn("demo account holds more than the documented balance; left as is", "balance", acc.Balance.String())
 	}
@@ -60,7 +58,7 @@ func seedDemo(ctx context.Context, eng *engine.Engine, authn *auth.Authenticator
 			return nil
 		}
 	}
-	if _, err := authn.AddUser(ctx, demoAccountID, demoUser, demoPassword); err != nil {
+	if _, err := authn.AddUser(ctx, demoAccountID, demoUser, demoPassword, nil); err != nil {
 		var c *ledger.ConflictError
 		if errors.As(err, &c) {
 			log.Warn("demo user name is taken by another account; demo login will not work", "username", demoUser)

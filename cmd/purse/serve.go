@@ -105,7 +105,7 @@ func runServer(ctx context.Context, c serveConfig, log *slog.Logger, e env) erro
 
 	public := httpkit.NewServer(httpkit.LogRequests(log, "public", infobipapi.New(eng, authn, log)), log)
 	admin := httpkit.NewServer(httpkit.LogRequests(log, "admin", adminapi.New(adminapi.Config{
-		Token: token, Engine: eng, Auth: authn, Accounts: store, Log: log,
+		Token: token, Engine: eng, Auth: authn, Store: store, Log: log,
 		Ready: func(ctx context.Context) error { _, err := store.LastSeq(ctx); return err },
 	})), log)
 	pl, err := net.Listen("tcp", c.listen)

@@ -9,7 +9,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -17,8 +16,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -28,9 +25,13 @@ import (
 	"github.com/purse-ledger/purse/internal/ledger"
 )
 
-// AccountLister pages through stored accounts.
-type AccountLister interface {
+// Reader is what the admin API reads from the store directly: committed history
+// that the engine does not keep in memory.
+type Reader interface {
 	ListAccounts(ctx context.Context, after string, limit int) ([]ledger.Account, error)
+	ListEntries(ctx context.Context, accountID string, f ledger.EntryFilter) ([]ledger.Entry, error)
+	LastEntryAt(ctx context.Context, accountID string, t time.Time) (*ledger.Entry, error)
+	Idempotency(ctx context.Context, key string) (*ledger.IdempotencyRecord, error)
 }
 
 // Readiness reports whether the service can take traffic.
@@ -41,7 +42,7 @@ type Config struct {
 	Token    string // the admin bearer token
 	Engine   *engine.Engine
 	Auth     *auth.Authenticator
-	Accounts AccountLister
+	Store    Reader
 	Ready    Readiness
 	Log      *slog.Logger
 }
@@ -71,6 +72,14 @@ func New(cfg Config) *API {
 	m.HandleFunc("GET /v1/accounts/{id}/api-keys", a.authed(a.listAPIKeys))
 	m.HandleFunc("DELETE /v1/accounts/{id}/api-keys/{keyId}", a.authed(a.revokeAPIKey))
 	m.HandleFunc("POST /v1/accounts/{id}/top-ups", a.authed(a.topUp))
+	m.HandleFunc("POST /v1/accounts/{id}/charges", a.authed(a.charge))
+	m.HandleFunc("POST /v1/accounts/{id}/refunds", a.authed(a.refund))
+	m.HandleFunc("POST /v1/accounts/{id}/adjustments", a.authed(a.adjust))
+	m.HandleFunc("GET /v1/accounts/{id}/entries", a.authed(a.listEntries))
+	m.HandleFunc("POST /v1/accounts/{id}/holds", a.authed(a.createHold))
+	m.HandleFunc("GET /v1/holds/{id}", a.authed(a.getHold))
+	m.HandleFunc("POST /v1/holds/{id}/capture", a.authed(a.captureHold))
+	m.HandleFunc("POST /v1/holds/{id}/void", a.authed(a.voidHold))
 	m.HandleFunc("/", a.notFound)
 	return a
 }
@@ -102,6 +111,11 @@ func statusOf(err error) (int, httpkit.ServiceException) {
 	var v *ledger.ValidationError
 	var nf *ledger.NotFoundError
 	var c *ledger.ConflictError
+	var rule *ledger.RuleError
+	if errors.As(err, &rule) {
+		status, id := ruleStatus(rule.Err)
+		return status, httpkit.ServiceException{MessageID: id, Text: capitalise(rule.Error())}
+	}
 	switch {
 	case errors.As(err, &v):
 		return http.StatusBadRequest, httpkit.ServiceException{MessageID: "BAD_REQUEST", Text: "Bad request", ValidationErrors: v.Fields}
@@ -123,6 +137,32 @@ func statusOf(err error) (int, httpkit.ServiceException) {
 	return http.StatusInternalServerError, httpkit.ServiceException{MessageID: "GENERAL_ERROR", Text: "Something went wrong. Please contact support."}
 }
 
+// ruleStatus maps a ledger rule to its status and messageId: 402 when money or
+// allowance is missing, 409 when the thing acted on is in the wrong state.
+func ruleStatus(err error) (int, string) {
+	switch err {
+	case ledger.ErrInsufficientFunds:
+		return http.StatusPaymentRequired, "INSUFFICIENT_FUNDS"
+	case ledger.ErrMonthlyLimitExceeded:
+		return http.StatusPaymentRequired, "MONTHLY_LIMIT_EXCEEDED"
+	case ledger.ErrNoFreeMessages:
+		return http.StatusPaymentRequired, "NO_FREE_MESSAGES"
+	case ledger.ErrAccountNotActive:
+		return http.StatusConflict, "ACCOUNT_NOT_ACTIVE"
+	case ledger.ErrHoldExpired:
+		return http.StatusConflict, "HOLD_EXPIRED"
+	case ledger.ErrHoldCaptured:
+		return http.StatusConflict, "HOLD_CAPTURED"
+	case ledger.ErrHoldVoided:
+		return http.StatusConflict, "HOLD_VOIDED"
+	case ledger.ErrRefundExceedsCharge:
+		return http.StatusConflict, "REFUND_EXCEEDS_CHARGE"
+	case ledger.ErrNotACharge:
+		return http.StatusConflict, "NOT_A_CHARGE"
+	}
+	return http.StatusConflict, "CONFLICT"
+}
+
 func capitalise(s string) string {
 	if s == "" {
 		return s
@@ -139,6 +179,10 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="purse-admin"`)
 	}
 	httpkit.WriteError(w, httpkit.JSON, status, ex)
+}
+
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	httpkit.Write(w, httpkit.JSON, status, body)
 }
 
 func (a *API) reply(w http.ResponseWriter, status int, v any) {
@@ -303,7 +347,7 @@ func idempotency(r *http.Request, body []byte, required bool) (key, hash string,
 func (a *API) do(w http.ResponseWriter, r *http.Request, cmd engine.Command, key, hash string, status int, render func(any) any) {
 	var idem *engine.Idempotency
 	if key != "" {
-		idem = &engine.Idempotency{Key: "admin:" + key, RequestHash: hash, Render: func(v any) (int, []byte) {
+		idem = &ledger.IdempotencyRequest{Key: "admin:" + key, RequestHash: hash, Render: func(v any) (int, []byte) {
 			return status, mustJSON(render(v))
 		}}
 	}
@@ -314,7 +358,7 @@ func (a *API) do(w http.ResponseWriter, r *http.Request, cmd engine.Command, key
 	}
 	if res.Replay != nil {
 		w.Header().Set("Idempotent-Replayed", "true")
-		httpkit.Write(w, httpkit.JSON, res.Replay.Status, res.Replay.Body)
+		writeJSON(w, res.Replay.Status, res.Replay.Body)
 		return
 	}
 	a.reply(w, status, render(res.Value))
@@ -328,36 +372,4 @@ func (a *API) customer(id string) (ledger.Account, error) {
 		return ledger.Account{}, &ledger.NotFoundError{What: "account", ID: id}
 	}
 	return acc, nil
-}
-
-const (
-	defaultPageSize = 50
-	maxPageSize     = 500
-)
-
-func pageParams(r *http.Request) (after string, limit int, err error) {
-	limit = defaultPageSize
-	q, qerr := url.ParseQuery(r.URL.RawQuery)
-	if qerr != nil {
-		return "", 0, ledger.Invalid("query", "is not a valid URL query string")
-	}
-	if s := q.Get("limit"); s != "" {
-		n, perr := strconv.Atoi(s)
-		if perr != nil || n < 1 || n > maxPageSize {
-			return "", 0, ledger.Invalid("limit", fmt.Sprintf("must be a whole number from 1 to %d", maxPageSize))
-		}
-		limit = n
-	}
-	if c := q.Get("cursor"); c != "" {
-		raw, derr := base64.RawURLEncoding.DecodeString(c)
-		if derr != nil || !strings.HasPrefix(string(raw), "a:") || len(raw) < 3 {
-			return "", 0, ledger.Invalid("cursor", "is not a cursor this API returned")
-		}
-		after = string(raw[2:])
-	}
-	return after, limit, nil
-}
-
-func cursorAfter(id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("a:" + id))
 }

@@ -13,13 +13,13 @@ import (
 
 func TestAccountLifecycle(t *testing.T) {
 	s := testkit.New(t)
-	var a map[string]string
+	var a map[string]any
 	s.MustAdmin(201, "POST", "/v1/accounts", `{"name":"Acme","currency":"USD"}`, nil).JSON(t, &a)
-	id := a["id"]
-	if a["balance"] != "0" || a["status"] != "active" || a["currency"] != "USD" || a["name"] != "Acme" {
+	id := a["id"].(string)
+	if a["balance"] != "0" || a["status"] != "active" || a["currency"] != "USD" || a["name"] != "Acme" || a["monthlyLimit"] != nil || a["allowedMinus"] != "0" {
 		t.Fatalf("created account = %v", a)
 	}
-	var got map[string]string
+	var got map[string]any
 	s.MustAdmin(200, "GET", "/v1/accounts/"+id, "", nil).JSON(t, &got)
 	if diff := cmp.Diff(got, a); diff != "" {
 		t.Errorf("GET differs from POST (-get +post):\n%s", diff)

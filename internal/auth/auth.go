@@ -22,14 +22,14 @@ import (
 
 // Store is the persistence auth needs.
 type Store interface {
-	InsertUser(ctx context.Context, u ledger.User) error
-	DeleteUser(ctx context.Context, accountID, username string) error
+	InsertUser(ctx context.Context, u ledger.User, rec *ledger.IdempotencyRecord) error
+	DeleteUser(ctx context.Context, accountID, username string, rec *ledger.IdempotencyRecord) error
 	UserByName(ctx context.Context, username string) (ledger.User, error)
 	UsersOf(ctx context.Context, accountID string) ([]ledger.User, error)
-	InsertAPIKey(ctx context.Context, k ledger.APIKey) error
+	InsertAPIKey(ctx context.Context, k ledger.APIKey, rec *ledger.IdempotencyRecord) error
 	APIKeyByHash(ctx context.Context, hash string) (ledger.APIKey, error)
 	APIKeysOf(ctx context.Context, accountID string) ([]ledger.APIKey, error)
-	RevokeAPIKey(ctx context.Context, accountID, keyID string, at time.Time) error
+	RevokeAPIKey(ctx context.Context, accountID, keyID string, at time.Time, rec *ledger.IdempotencyRecord) error
 }
 
 // Principal is who a request acts for.
@@ -197,7 +197,9 @@ func ValidatePassword(s string) error {
 }
 
 // AddUser creates a Basic user for an account (the caller has checked the account).
-func (a *Authenticator) AddUser(ctx context.Context, accountID, username, password string) (ledger.User, error) {
+// idem, when not nil, is stored with the user in one commit; its Render gets the
+// ledger.User.
+func (a *Authenticator) AddUser(ctx context.Context, accountID, username, password string, idem *ledger.IdempotencyRequest) (ledger.User, error) {
 	v := &ledger.ValidationError{}
 	if err := ValidateUsername(username); err != nil {
 		v.Add("username", err.Error())
@@ -213,16 +215,17 @@ func (a *Authenticator) AddUser(ctx context.Context, accountID, username, passwo
 		return ledger.User{}, err
 	}
 	u := ledger.User{Username: username, AccountID: accountID, PasswordHash: hash, CreatedAt: time.Now().UTC()}
-	if err := a.store.InsertUser(ctx, u); err != nil {
+	if err := a.store.InsertUser(ctx, u, idem.Record(u, u.CreatedAt)); err != nil {
 		return ledger.User{}, err
 	}
 	a.Invalidate()
 	return u, nil
 }
 
-// RemoveUser deletes a user; its cached logins stop working at once.
-func (a *Authenticator) RemoveUser(ctx context.Context, accountID, username string) error {
-	err := a.store.DeleteUser(ctx, accountID, username)
+// RemoveUser deletes a user; its cached logins stop working at once. idem's Render
+// gets the username.
+func (a *Authenticator) RemoveUser(ctx context.Context, accountID, username string, idem *ledger.IdempotencyRequest) error {
+	err := a.store.DeleteUser(ctx, accountID, username, idem.Record(username, time.Now().UTC()))
 	a.Invalidate()
 	return err
 }
@@ -233,8 +236,8 @@ func (a *Authenticator) Users(ctx context.Context, accountID string) ([]ledger.U
 }
 
 // CreateAPIKey makes a key for an account and returns it with its clear text, which
-// is not kept anywhere.
-func (a *Authenticator) CreateAPIKey(ctx context.Context, accountID, name string, scopes []string) (ledger.APIKey, string, error) {
+// is not kept anywhere. idem's Render gets the ledger.APIKey, never the clear key.
+func (a *Authenticator) CreateAPIKey(ctx context.Context, accountID, name string, scopes []string, idem *ledger.IdempotencyRequest) (ledger.APIKey, string, error) {
 	v := &ledger.ValidationError{}
 	if name == "" {
 		v.Add("name", "is required")
@@ -264,7 +267,7 @@ func (a *Authenticator) CreateAPIKey(ctx context.Context, accountID, name string
 		return ledger.APIKey{}, "", err
 	}
 	k := ledger.APIKey{ID: ledger.NewID("key"), AccountID: accountID, Name: name, Hash: hash, Scopes: scopes, CreatedAt: time.Now().UTC()}
-	if err := a.store.InsertAPIKey(ctx, k); err != nil {
+	if err := a.store.InsertAPIKey(ctx, k, idem.Record(k, k.CreatedAt)); err != nil {
 		return ledger.APIKey{}, "", err
 	}
 	a.Invalidate()
@@ -276,9 +279,11 @@ func (a *Authenticator) APIKeys(ctx context.Context, accountID string) ([]ledger
 	return a.store.APIKeysOf(ctx, accountID)
 }
 
-// RevokeAPIKey revokes a key; it is refused from the next request on.
-func (a *Authenticator) RevokeAPIKey(ctx context.Context, accountID, keyID string) error {
-	err := a.store.RevokeAPIKey(ctx, accountID, keyID, time.Now().UTC())
+// RevokeAPIKey revokes a key; it is refused from the next request on. idem's Render
+// gets the key id.
+func (a *Authenticator) RevokeAPIKey(ctx context.Context, accountID, keyID string, idem *ledger.IdempotencyRequest) error {
+	now := time.Now().UTC()
+	err := a.store.RevokeAPIKey(ctx, accountID, keyID, now, idem.Record(keyID, now))
 	a.Invalidate()
 	return err
 }

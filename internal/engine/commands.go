@@ -1,10 +1,32 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
+	"time"
+	"unicode/utf8"
 
 	"github.com/purse-ledger/purse/internal/ledger"
 )
+
+const maxText = 200 // bytes in a name, reference or reason
+
+func checkText(v *ledger.ValidationError, field, s string, required bool) {
+	switch {
+	case required && s == "":
+		v.Add(field, "is required")
+	case len(s) > maxText:
+		v.Add(field, fmt.Sprintf("is longer than %d bytes", maxText))
+	case !utf8.ValidString(s):
+		v.Add(field, "is not valid UTF-8")
+	}
+}
+
+func checkPositive(v *ledger.ValidationError, field string, a ledger.Amount) {
+	if a <= 0 {
+		v.Add(field, "must be greater than 0")
+	}
+}
 
 // CreateAccount opens a customer account (and, on first use of its currency, the
 // platform's funding and revenue accounts for it). Its result is a ledger.Account.
@@ -16,13 +38,9 @@ type CreateAccount struct {
 
 func (c CreateAccount) apply(t *txn) (any, error) {
 	v := &ledger.ValidationError{}
-	if c.Name == "" {
-		v.Add("name", "is required")
-	} else if len(c.Name) > 200 {
-		v.Add("name", "is longer than 200 bytes")
-	}
+	checkText(v, "name", c.Name, true)
 	if _, ok := ledger.LookupCurrency(c.Currency); !ok {
-		v.Add("currency", "is not an active ISO 4217 currency code")
+		v.Add("currency", "is not an active ISO 4217 currency code (upper case, such as EUR)")
 	}
 	if err := v.Err(); err != nil {
 		return nil, err
@@ -38,99 +56,450 @@ func (c CreateAccount) apply(t *txn) (any, error) {
 		sid := ledger.SystemAccountID(kind, c.Currency)
 		if _, ok := t.account(sid); !ok {
 			t.put(ledger.Account{ID: sid, Kind: kind, Name: "platform " + string(kind) + " " + c.Currency,
-				Currency: c.Currency, Status: ledger.StatusActive, CreatedAt: t.now, UpdatedAt: t.now})
+				Currency: c.Currency, Status: ledger.StatusActive, CreatedAt: t.now})
 		}
 	}
 	a := ledger.Account{ID: id, Kind: ledger.KindCustomer, Name: c.Name, Currency: c.Currency,
-		Status: ledger.StatusActive, CreatedAt: t.now, UpdatedAt: t.now}
+		Status: ledger.StatusActive, SpentMonth: ledger.MonthOf(t.now), CreatedAt: t.now}
 	t.put(a)
+	a.UpdatedAt = t.now
 	return a, nil
 }
 
-// UpdateAccount changes an account's name or status; nil fields stay. Its result is
-// the updated ledger.Account.
+// UpdateAccount changes an account's settings; nil fields stay as they are. Its
+// result is the updated ledger.Account.
 type UpdateAccount struct {
-	ID     string
-	Name   *string
-	Status *ledger.AccountStatus
+	ID                string
+	Name              *string
+	Status            *ledger.AccountStatus
+	AllowedMinus      *ledger.Amount
+	MonthlyLimit      *ledger.Amount
+	ClearMonthlyLimit bool
+	FreeMessages      *int64
 }
 
+// MaxFreeMessages bounds a grant of free messages.
+const MaxFreeMessages = 1_000_000_000
+
 func (c UpdateAccount) apply(t *txn) (any, error) {
-	cur, ok := t.account(c.ID)
-	if !ok || cur.Kind != ledger.KindCustomer {
-		return nil, &ledger.NotFoundError{What: "account", ID: c.ID}
+	a, err := t.customer(c.ID)
+	if err != nil {
+		return nil, err
 	}
-	a := *cur
 	v := &ledger.ValidationError{}
 	if c.Name != nil {
-		if *c.Name == "" {
-			v.Add("name", "must not be empty")
-		} else if len(*c.Name) > 200 {
-			v.Add("name", "is longer than 200 bytes")
-		}
+		checkText(v, "name", *c.Name, true)
 	}
 	if c.Status != nil && !c.Status.Valid() {
 		v.Add("status", "must be active, suspended or closed")
 	}
+	if c.AllowedMinus != nil && *c.AllowedMinus < 0 {
+		v.Add("allowedMinus", "must not be negative")
+	}
+	if c.MonthlyLimit != nil && *c.MonthlyLimit < 0 {
+		v.Add("monthlyLimit", "must not be negative")
+	}
+	if c.FreeMessages != nil && (*c.FreeMessages < 0 || *c.FreeMessages > MaxFreeMessages) {
+		v.Add("freeMessages", fmt.Sprintf("must be a whole number from 0 to %d", MaxFreeMessages))
+	}
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	if c.Status != nil && *c.Status != a.Status {
-		if a.Status == ledger.StatusClosed {
-			return nil, &ledger.ConflictError{Reason: "account is closed; a closed account cannot be reopened"}
+	if a.Status == ledger.StatusClosed {
+		return nil, &ledger.ConflictError{Reason: "account is closed; a closed account cannot change"}
+	}
+	if c.Status != nil && *c.Status == ledger.StatusClosed && (a.Balance != 0 || a.Held != 0) {
+		return nil, &ledger.ConflictError{Reason: fmt.Sprintf("account holds %s with %s on hold; settle it before closing", a.Balance, a.Held)}
+	}
+	if c.AllowedMinus != nil {
+		floor, _ := c.AllowedMinus.Neg()
+		if a.Balance < floor {
+			return nil, &ledger.ConflictError{Reason: fmt.Sprintf("balance %s is already below -%s", a.Balance, *c.AllowedMinus)}
 		}
-		if *c.Status == ledger.StatusClosed && a.Balance != 0 {
-			return nil, &ledger.ConflictError{Reason: fmt.Sprintf("account balance is %s, not 0; settle it before closing", a.Balance)}
-		}
+		a.AllowedMinus = *c.AllowedMinus
+	}
+	if c.Status != nil {
 		a.Status = *c.Status
 	}
 	if c.Name != nil {
 		a.Name = *c.Name
 	}
-	a.UpdatedAt = t.now
+	if c.ClearMonthlyLimit {
+		a.MonthlyLimit, a.HasMonthlyLimit = 0, false
+	} else if c.MonthlyLimit != nil {
+		a.MonthlyLimit, a.HasMonthlyLimit = *c.MonthlyLimit, true
+	}
+	if c.FreeMessages != nil {
+		a.FreeMessages = *c.FreeMessages
+	}
 	t.put(a)
+	a.UpdatedAt = t.now
 	return a, nil
 }
 
 // TopUp moves money from the platform's funding account into a customer account.
-// Its result is a ledger.Movement.
+// Suspended accounts may be topped up; closed ones may not. Its result is a
+// ledger.Entry (the customer side).
 type TopUp struct {
 	AccountID      string
 	Amount         ledger.Amount
 	Reference      string
+	Metadata       map[string]string
 	IdempotencyKey string
 }
 
 func (c TopUp) apply(t *txn) (any, error) {
-	if c.Amount <= 0 {
-		return nil, ledger.Invalid("amount", "must be greater than 0")
+	v := &ledger.ValidationError{}
+	checkPositive(v, "amount", c.Amount)
+	checkText(v, "reference", c.Reference, false)
+	if err := v.Err(); err != nil {
+		return nil, err
 	}
-	if len(c.Reference) > 200 {
-		return nil, ledger.Invalid("reference", "is longer than 200 bytes")
+	if err := ledger.ValidateMetadata(c.Metadata); err != nil {
+		return nil, err
 	}
-	cur, ok := t.account(c.AccountID)
-	if !ok || cur.Kind != ledger.KindCustomer {
-		return nil, &ledger.NotFoundError{What: "account", ID: c.AccountID}
+	a, err := t.customer(c.AccountID)
+	if err != nil {
+		return nil, err
 	}
-	if cur.Status == ledger.StatusClosed {
+	if a.Status == ledger.StatusClosed {
 		return nil, &ledger.ConflictError{Reason: "account is closed"}
 	}
-	bal, err := cur.Balance.Add(c.Amount)
+	e, err := t.move(&a, ledger.EntryTopUp, c.Amount, ledger.KindFunding,
+		ledger.Entry{Reference: c.Reference, Metadata: c.Metadata, IdempotencyKey: c.IdempotencyKey})
 	if err != nil {
-		return nil, ledger.Invalid("amount", "would take the balance out of range")
+		return nil, err
 	}
-	fund := ledger.SystemAccountID(ledger.KindFunding, cur.Currency)
-	fd, err := t.sysDelta[fund].Sub(c.Amount)
-	if err != nil {
-		return nil, ledger.Invalid("amount", "would take the platform funding account out of range")
-	}
-	a := *cur
-	a.Balance, a.Seq, a.UpdatedAt = bal, t.nextSeq(), t.now
 	t.put(a)
-	t.addSys(fund, fd)
-	m := ledger.Movement{ID: ledger.NewID("mov")}
-	m.Entry = ledger.Entry{Seq: a.Seq, MovementID: m.ID, AccountID: a.ID, Kind: ledger.EntryTopUp,
-		Amount: c.Amount, BalanceAfter: bal, Reference: c.Reference, IdempotencyKey: c.IdempotencyKey, CreatedAt: t.now}
-	t.entries = append(t.entries, m.Entry)
-	return m, nil
+	return e, nil
+}
+
+// spend checks that an active account may take amt now (funds and monthly limit).
+func (t *txn) spend(a *ledger.Account, amt ledger.Amount) error {
+	if a.Status != ledger.StatusActive {
+		return ledger.Refuse(ledger.ErrAccountNotActive, "account is %s", a.Status)
+	}
+	if avail := a.Available(); amt > avail {
+		return ledger.Refuse(ledger.ErrInsufficientFunds, "available %s, asked %s", avail, amt)
+	}
+	if room, ok := a.MonthlyRoom(t.now); ok && amt > room {
+		if room < 0 {
+			room = 0
+		}
+		return ledger.Refuse(ledger.ErrMonthlyLimitExceeded, "%s left of the monthly limit %s, asked %s", room, a.MonthlyLimit, amt)
+	}
+	return nil
+}
+
+// Charge moves money from a customer to the platform's revenue account, or uses one
+// of the account's free messages instead. Its result is a ledger.Entry.
+type Charge struct {
+	AccountID      string
+	Amount         ledger.Amount
+	Reference      string
+	Metadata       map[string]string
+	UseFreeMessage bool
+	// FallbackToMoney: with UseFreeMessage and none left, charge Amount instead of
+	// failing with ErrNoFreeMessages.
+	FallbackToMoney bool
+	IdempotencyKey  string
+}
+
+func (c Charge) apply(t *txn) (any, error) {
+	v := &ledger.ValidationError{}
+	checkPositive(v, "amount", c.Amount)
+	checkText(v, "reference", c.Reference, false)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if err := ledger.ValidateMetadata(c.Metadata); err != nil {
+		return nil, err
+	}
+	a, err := t.customer(c.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	proto := ledger.Entry{Reference: c.Reference, Metadata: c.Metadata, IdempotencyKey: c.IdempotencyKey}
+	if c.UseFreeMessage {
+		if a.Status != ledger.StatusActive {
+			return nil, ledger.Refuse(ledger.ErrAccountNotActive, "account is %s", a.Status)
+		}
+		if a.FreeMessages > 0 {
+			a.FreeMessages--
+			proto.FreeMessage = true
+			e, err := t.move(&a, ledger.EntryCharge, 0, ledger.KindRevenue, proto)
+			if err != nil {
+				return nil, err
+			}
+			t.put(a)
+			t.putCharge(ledger.Charge{ID: e.MovementID, AccountID: a.ID, FreeMessage: true, CreatedAt: t.now})
+			return e, nil
+		}
+		if !c.FallbackToMoney {
+			return nil, ledger.Refuse(ledger.ErrNoFreeMessages, "the account has no free messages left")
+		}
+	}
+	if err := t.spend(&a, c.Amount); err != nil {
+		return nil, err
+	}
+	e, err := t.move(&a, ledger.EntryCharge, -c.Amount, ledger.KindRevenue, proto)
+	if err != nil {
+		return nil, err
+	}
+	a.MonthlySpent += c.Amount // cannot overflow: bounded by the balance range
+	t.put(a)
+	t.putCharge(ledger.Charge{ID: e.MovementID, AccountID: a.ID, Amount: c.Amount, CreatedAt: t.now})
+	return e, nil
+}
+
+// Refund returns all or part of a charge (or capture) from revenue to the customer.
+// All refunds of a charge together never exceed it. Its result is a ledger.Entry.
+type Refund struct {
+	AccountID      string
+	ChargeID       string
+	Amount         *ledger.Amount // nil: what is left of the charge
+	Reference      string
+	IdempotencyKey string
+}
+
+func (c Refund) apply(t *txn) (any, error) {
+	v := &ledger.ValidationError{}
+	if c.ChargeID == "" {
+		v.Add("chargeId", "is required")
+	}
+	if c.Amount != nil {
+		checkPositive(v, "amount", *c.Amount)
+	}
+	checkText(v, "reference", c.Reference, false)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	a, err := t.customer(c.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	if a.Status == ledger.StatusClosed {
+		return nil, &ledger.ConflictError{Reason: "account is closed"}
+	}
+	ch, err := t.charge(c.ChargeID)
+	if errors.Is(err, ledger.ErrNotFound) {
+		kind, owner, kerr := t.e.store.MovementKind(t.ctx, c.ChargeID)
+		if kerr == nil && owner == a.ID {
+			return nil, ledger.Refuse(ledger.ErrNotACharge, "movement %s is a %s", c.ChargeID, kind)
+		}
+		return nil, &ledger.NotFoundError{What: "charge", ID: c.ChargeID}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ledger.ErrUnavailable, err)
+	}
+	if ch.AccountID != a.ID {
+		return nil, &ledger.NotFoundError{What: "charge", ID: c.ChargeID}
+	}
+	left := ch.Amount - ch.Refunded
+	amt := left
+	if c.Amount != nil {
+		amt = *c.Amount
+	}
+	if amt > left || amt <= 0 {
+		return nil, ledger.Refuse(ledger.ErrRefundExceedsCharge, "%s of the charge's %s is left to refund, asked %s", left, ch.Amount, amt)
+	}
+	e, err := t.move(&a, ledger.EntryRefund, amt, ledger.KindRevenue,
+		ledger.Entry{Reference: c.Reference, RelatedID: ch.ID, IdempotencyKey: c.IdempotencyKey})
+	if err != nil {
+		return nil, err
+	}
+	if ledger.MonthOf(ch.CreatedAt) == a.SpentMonth { // a refund gives back this month's room
+		a.MonthlySpent -= min(amt, a.MonthlySpent)
+	}
+	ch.Refunded += amt
+	t.put(a)
+	t.putCharge(ch)
+	return e, nil
+}
+
+// Adjust is an operator's correction of either sign, booked against the platform's
+// funding account. A debit may not take the account past its available funds. Its
+// result is a ledger.Entry.
+type Adjust struct {
+	AccountID      string
+	Amount         ledger.Amount
+	Reason         string
+	IdempotencyKey string
+}
+
+func (c Adjust) apply(t *txn) (any, error) {
+	v := &ledger.ValidationError{}
+	if c.Amount == 0 {
+		v.Add("amount", "must not be 0")
+	}
+	checkText(v, "reason", c.Reason, true)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	a, err := t.customer(c.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	if a.Status == ledger.StatusClosed {
+		return nil, &ledger.ConflictError{Reason: "account is closed"}
+	}
+	if c.Amount < 0 {
+		debit, err := c.Amount.Neg()
+		if err != nil {
+			return nil, ledger.Invalid("amount", "is out of range")
+		}
+		if avail := a.Available(); debit > avail {
+			return nil, ledger.Refuse(ledger.ErrInsufficientFunds, "available %s, adjustment takes %s", avail, debit)
+		}
+	}
+	e, err := t.move(&a, ledger.EntryAdjustment, c.Amount, ledger.KindFunding,
+		ledger.Entry{Reference: c.Reason, IdempotencyKey: c.IdempotencyKey})
+	if err != nil {
+		return nil, err
+	}
+	t.put(a)
+	return e, nil
+}
+
+// Bounds on a hold's lifetime.
+const (
+	MinHoldTTL = time.Second
+	MaxHoldTTL = 30 * 24 * time.Hour
+)
+
+// CreateHold reserves funds for work in flight until captured, voided or expired.
+// Its result is a ledger.Hold.
+type CreateHold struct {
+	AccountID string
+	Amount    ledger.Amount
+	ExpiresIn time.Duration
+	Reference string
+}
+
+func (c CreateHold) apply(t *txn) (any, error) {
+	v := &ledger.ValidationError{}
+	checkPositive(v, "amount", c.Amount)
+	if c.ExpiresIn < MinHoldTTL || c.ExpiresIn > MaxHoldTTL {
+		v.Add("expiresIn", fmt.Sprintf("must be from %s to %s", MinHoldTTL, MaxHoldTTL))
+	}
+	checkText(v, "reference", c.Reference, false)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	a, err := t.customer(c.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.spend(&a, c.Amount); err != nil {
+		return nil, err
+	}
+	a.Held += c.Amount
+	h := ledger.Hold{ID: ledger.NewID("hold"), AccountID: a.ID, Amount: c.Amount, Status: ledger.HoldActive,
+		Reference: c.Reference, ExpiresAt: t.now.Add(c.ExpiresIn), CreatedAt: t.now}
+	t.put(a)
+	t.putHold(h)
+	h.UpdatedAt = t.now
+	return h, nil
+}
+
+// usable returns the hold if it can still be captured or voided.
+func (t *txn) usable(id string) (ledger.Hold, error) {
+	h, err := t.hold(id)
+	if err != nil {
+		if errors.Is(err, ledger.ErrNotFound) {
+			return h, err
+		}
+		return h, fmt.Errorf("%w: %v", ledger.ErrUnavailable, err)
+	}
+	switch h.Status {
+	case ledger.HoldCaptured:
+		return h, ledger.Refuse(ledger.ErrHoldCaptured, "hold %s captured %s", h.ID, h.Captured)
+	case ledger.HoldVoided:
+		return h, ledger.Refuse(ledger.ErrHoldVoided, "hold %s", h.ID)
+	case ledger.HoldExpired:
+		return h, ledger.Refuse(ledger.ErrHoldExpired, "hold %s expired at %s", h.ID, h.ExpiresAt.Format(time.RFC3339Nano))
+	}
+	if !t.now.Before(h.ExpiresAt) {
+		return h, ledger.Refuse(ledger.ErrHoldExpired, "hold %s expired at %s", h.ID, h.ExpiresAt.Format(time.RFC3339Nano))
+	}
+	return h, nil
+}
+
+// CaptureHold charges all or part of a hold and releases the rest. Its result is a
+// CaptureResult.
+type CaptureHold struct {
+	HoldID         string
+	Amount         *ledger.Amount // nil: the whole hold
+	IdempotencyKey string
+}
+
+// CaptureResult is a captured hold and the charge entry the capture made.
+type CaptureResult struct {
+	Hold  ledger.Hold
+	Entry ledger.Entry
+}
+
+func (c CaptureHold) apply(t *txn) (any, error) {
+	h, err := t.usable(c.HoldID)
+	if err != nil {
+		return nil, err
+	}
+	amt := h.Amount
+	if c.Amount != nil {
+		amt = *c.Amount
+	}
+	if amt <= 0 {
+		return nil, ledger.Invalid("amount", "must be greater than 0 (void the hold to release it all)")
+	}
+	if amt > h.Amount {
+		return nil, ledger.Invalid("amount", fmt.Sprintf("exceeds the hold's %s", h.Amount))
+	}
+	a, err := t.customer(h.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	a.Held -= h.Amount
+	e, err := t.move(&a, ledger.EntryCapture, -amt, ledger.KindRevenue,
+		ledger.Entry{Reference: h.Reference, RelatedID: h.ID, IdempotencyKey: c.IdempotencyKey})
+	if err != nil {
+		return nil, err
+	}
+	a.MonthlySpent += amt
+	t.put(a)
+	h.Status, h.Captured, h.ChargeID = ledger.HoldCaptured, amt, e.MovementID
+	t.putHold(h)
+	t.putCharge(ledger.Charge{ID: e.MovementID, AccountID: a.ID, Amount: amt, CreatedAt: t.now})
+	h.UpdatedAt = t.now
+	return CaptureResult{Hold: h, Entry: e}, nil
+}
+
+// VoidHold releases a hold without charging. Its result is the voided ledger.Hold.
+type VoidHold struct {
+	HoldID string
+}
+
+func (c VoidHold) apply(t *txn) (any, error) {
+	h, err := t.usable(c.HoldID)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.release(h, ledger.HoldVoided); err != nil {
+		return nil, err
+	}
+	h.Status, h.UpdatedAt = ledger.HoldVoided, t.now
+	return h, nil
+}
+
+// release ends an active hold without a charge (void or expiry).
+func (t *txn) release(h ledger.Hold, status ledger.HoldStatus) error {
+	acc, ok := t.account(h.AccountID)
+	if !ok {
+		return &ledger.NotFoundError{What: "account", ID: h.AccountID}
+	}
+	a := *acc
+	a.Held -= h.Amount
+	t.put(a)
+	h.Status = status
+	t.putHold(h)
+	return nil
 }

@@ -2,19 +2,23 @@
 //
 // Requests are queued; one goroutine drains the queue, applies a whole batch of
 // commands to an in-memory view with every rule checked, commits the batch in ONE
-// store transaction (one fsync), and only then publishes the new balances and
+// store transaction (one fsync), and only then publishes the new state and
 // acknowledges each request. Readers therefore see committed state only, from
 // memory, without touching the disk. A command that fails its checks is rolled back
 // inside the batch and changes nothing; a batch whose commit fails is dropped whole
 // and every request in it gets ledger.ErrUnavailable.
+//
+// Because everything is applied in one order by one goroutine, races resolve one
+// way only: a capture and an expiry (or a void) of the same hold are two steps in
+// that order, and the second sees what the first did.
 package engine
 
 import (
+	"container/heap"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
 	"sync"
 	"time"
 
@@ -24,33 +28,43 @@ import (
 // Store is what the engine needs from persistence.
 type Store interface {
 	LoadAccounts(ctx context.Context) ([]ledger.Account, error)
+	ActiveHolds(ctx context.Context) ([]ledger.Hold, error)
 	LastSeq(ctx context.Context) (int64, error)
 	Idempotency(ctx context.Context, key string) (*ledger.IdempotencyRecord, error)
+	Hold(ctx context.Context, id string) (ledger.Hold, error)
+	Charge(ctx context.Context, id string) (ledger.Charge, error)
+	MovementKind(ctx context.Context, movementID string) (ledger.EntryKind, string, error)
 	Commit(ctx context.Context, b *ledger.Batch) error
 }
 
 // Options tunes an Engine. The zero value is usable.
 type Options struct {
 	MaxBatch int              // most requests per commit; default 1024
-	Now      func() time.Time // clock; default time.Now
+	Now      func() time.Time // clock; default time.Now (tests inject their own)
 	Logger   *slog.Logger
+	// ExpiryInterval is how often idle holds are checked for expiry; default 50ms.
+	ExpiryInterval time.Duration
 }
 
-// Engine owns the committed in-memory state of every account.
+// Engine owns the committed in-memory state of every account and active hold.
 type Engine struct {
 	store    Store
 	now      func() time.Time
 	log      *slog.Logger
 	maxBatch int
+	tick     time.Duration
 
 	queue chan *request
 	quit  chan struct{}
 	done  chan struct{}
 
 	closeOnce sync.Once
-	mu        sync.RWMutex // guards accounts and seq, written only by the loop
+	mu        sync.RWMutex // guards accounts, holds and seq; written only by the loop
 	accounts  map[string]*ledger.Account
+	holds     map[string]*ledger.Hold // active holds only
 	seq       int64
+
+	expiries expiryHeap // loop-owned
 }
 
 // Command is a unit of work the engine applies inside a batch.
@@ -58,15 +72,9 @@ type Command interface {
 	apply(t *txn) (any, error)
 }
 
-// Idempotency makes a command exactly-once. Key is unique per caller; RequestHash
-// fingerprints the request so the same key with another request is refused. Render
-// turns the command's result into the stored response, inside the batch, so the
-// response is committed together with the effect.
-type Idempotency struct {
-	Key         string
-	RequestHash string
-	Render      func(result any) (status int, body []byte)
-}
+// Idempotency makes a command exactly-once; the engine renders and stores its
+// response inside the batch, so it commits together with the effect.
+type Idempotency = ledger.IdempotencyRequest
 
 // Result is what Do returns: the command's value, or, when the idempotency key was
 // seen before with the same request, the stored response to send again.
@@ -86,7 +94,8 @@ type response struct {
 	err error
 }
 
-// Open loads every account's stored balance (not the entries) and starts the writer.
+// Open loads every account's stored balance (not the entries) and the active holds,
+// and starts the writer.
 func Open(ctx context.Context, store Store, opts Options) (*Engine, error) {
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 1024
@@ -97,7 +106,14 @@ func Open(ctx context.Context, store Store, opts Options) (*Engine, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.ExpiryInterval <= 0 {
+		opts.ExpiryInterval = 50 * time.Millisecond
+	}
 	accts, err := store.LoadAccounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	holds, err := store.ActiveHolds(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -106,13 +122,18 @@ func Open(ctx context.Context, store Store, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{
-		store: store, now: opts.Now, log: opts.Logger, maxBatch: opts.MaxBatch,
+		store: store, now: opts.Now, log: opts.Logger, maxBatch: opts.MaxBatch, tick: opts.ExpiryInterval,
 		queue: make(chan *request, opts.MaxBatch*4), quit: make(chan struct{}), done: make(chan struct{}),
-		accounts: make(map[string]*ledger.Account, len(accts)), seq: seq,
+		accounts: make(map[string]*ledger.Account, len(accts)), holds: make(map[string]*ledger.Hold, len(holds)), seq: seq,
 	}
 	for i := range accts {
 		a := accts[i]
 		e.accounts[a.ID] = &a
+	}
+	for i := range holds {
+		h := holds[i]
+		e.holds[h.ID] = &h
+		heap.Push(&e.expiries, expiry{at: h.ExpiresAt, id: h.ID})
 	}
 	go e.loop()
 	return e, nil
@@ -126,6 +147,9 @@ func (e *Engine) Close() {
 	e.closeOnce.Do(func() { close(e.quit) })
 	<-e.done
 }
+
+// Now is the engine's clock.
+func (e *Engine) Now() time.Time { return e.now() }
 
 // Do queues a command and waits until its batch is committed (or fails). If ctx
 // ends first Do returns ctx.Err(), but the command may still commit: callers that
@@ -177,14 +201,36 @@ func (e *Engine) Balance(id string) (ledger.Amount, string, ledger.AccountStatus
 	return bal, cur, st, true
 }
 
+// Hold returns a hold's committed state: active holds from memory, others from the store.
+func (e *Engine) Hold(ctx context.Context, id string) (ledger.Hold, error) {
+	e.mu.RLock()
+	h, ok := e.holds[id]
+	var c ledger.Hold
+	if ok {
+		c = *h
+	}
+	e.mu.RUnlock()
+	if ok {
+		return c, nil
+	}
+	return e.store.Hold(ctx, id)
+}
+
 func (e *Engine) loop() {
 	defer close(e.done)
+	ticker := time.NewTicker(e.tick)
+	defer ticker.Stop()
 	batch := make([]*request, 0, e.maxBatch)
 	for {
 		batch = batch[:0]
 		select {
 		case r := <-e.queue:
 			batch = append(batch, r)
+		case <-ticker.C:
+			if e.expiries.Len() > 0 && !e.expiries[0].at.After(e.now()) {
+				e.run(nil)
+			}
+			continue
 		case <-e.quit:
 			// Serve what is already queued, then stop.
 			for {
@@ -209,12 +255,13 @@ func (e *Engine) loop() {
 	}
 }
 
-// run applies, commits and acknowledges one batch.
+// run applies, commits and acknowledges one batch, after expiring the holds due.
 func (e *Engine) run(batch []*request) {
 	e.mu.RLock()
 	seq := e.seq
 	e.mu.RUnlock()
-	t := &txn{e: e, now: e.now().UTC(), seq: seq, changed: map[string]*ledger.Account{}, idem: map[string]*ledger.IdempotencyRecord{}, sysDelta: map[string]ledger.Amount{}}
+	t := newTxn(e, seq)
+	due := e.expireDue(t)
 	resps := make([]response, len(batch))
 	for i, r := range batch {
 		resps[i] = t.serve(r)
@@ -222,29 +269,46 @@ func (e *Engine) run(batch []*request) {
 	if err := t.settleSystem(); err != nil {
 		// Only an overflow of a platform account can get here; refuse the whole batch.
 		e.log.Error("engine: settle platform accounts", "err", err)
-		e.fail(batch, resps, err)
+		e.fail(batch, resps, due, err)
 		return
 	}
 	b := t.batch()
 	if !b.Empty() {
 		if err := e.store.Commit(context.Background(), b); err != nil {
 			e.log.Error("engine: commit failed; batch dropped", "requests", len(batch), "err", err)
-			e.fail(batch, resps, fmt.Errorf("%w: %v", ledger.ErrUnavailable, err))
+			e.fail(batch, resps, due, fmt.Errorf("%w: %v", ledger.ErrUnavailable, err))
 			return
 		}
 	}
-	e.mu.Lock()
-	for id, a := range t.changed {
-		e.accounts[id] = a
-	}
-	e.seq = t.seq
-	e.mu.Unlock()
+	e.publish(t)
 	for i, r := range batch {
 		r.resp <- resps[i]
 	}
 }
 
-func (e *Engine) fail(batch []*request, resps []response, err error) {
+func (e *Engine) publish(t *txn) {
+	e.mu.Lock()
+	for id, a := range t.accounts {
+		e.accounts[id] = a
+	}
+	for id, h := range t.holds {
+		if h.Status == ledger.HoldActive {
+			if _, known := e.holds[id]; !known {
+				heap.Push(&e.expiries, expiry{at: h.ExpiresAt, id: id})
+			}
+			e.holds[id] = h
+		} else {
+			delete(e.holds, id)
+		}
+	}
+	e.seq = t.seq
+	e.mu.Unlock()
+}
+
+func (e *Engine) fail(batch []*request, resps []response, due []expiry, err error) {
+	for _, x := range due {
+		heap.Push(&e.expiries, x) // try again with the next batch
+	}
 	for i, r := range batch {
 		if resps[i].err != nil {
 			r.resp <- resps[i] // a rule failure stays what it was
@@ -254,165 +318,42 @@ func (e *Engine) fail(batch []*request, resps []response, err error) {
 	}
 }
 
-// txn is the in-memory view of one batch: accounts it changed (copies), entries
-// and idempotency records it will write, and the undo log that rolls a failed
-// command back.
-type txn struct {
-	e        *Engine
-	now      time.Time
-	seq      int64
-	changed  map[string]*ledger.Account
-	entries  []ledger.Entry
-	records  []ledger.IdempotencyRecord
-	idem     map[string]*ledger.IdempotencyRecord
-	sysDelta map[string]ledger.Amount
-	undo     []undoStep
-	sysUndo  []sysUndoStep
-}
-
-type sysUndoStep struct {
-	id   string
-	prev ledger.Amount
-}
-
-type undoStep struct {
-	id   string
-	prev *ledger.Account // nil: the account was not in changed before
-	had  bool
-}
-
-type savepoint struct {
-	undo, sysUndo, entries, records int
-	seq                             int64
-}
-
-func (t *txn) savepoint() savepoint {
-	return savepoint{len(t.undo), len(t.sysUndo), len(t.entries), len(t.records), t.seq}
-}
-
-func (t *txn) rollback(sp savepoint) {
-	for i := len(t.undo) - 1; i >= sp.undo; i-- {
-		u := t.undo[i]
-		if u.had {
-			t.changed[u.id] = u.prev
-		} else {
-			delete(t.changed, u.id)
+// expireDue expires, inside t, every active hold whose time has come, and returns
+// the heap items it consumed.
+func (e *Engine) expireDue(t *txn) []expiry {
+	var due []expiry
+	for e.expiries.Len() > 0 && !e.expiries[0].at.After(t.now) {
+		x := heap.Pop(&e.expiries).(expiry)
+		e.mu.RLock()
+		h, ok := e.holds[x.id]
+		e.mu.RUnlock()
+		if !ok || !h.ExpiresAt.Equal(x.at) {
+			continue // captured or voided since: a stale heap item
+		}
+		due = append(due, x)
+		sp := t.savepoint()
+		if err := t.release(*h, ledger.HoldExpired); err != nil {
+			t.rollback(sp)
+			e.log.Error("engine: expire hold", "hold", h.ID, "err", err)
 		}
 	}
-	t.undo = t.undo[:sp.undo]
-	for i := len(t.sysUndo) - 1; i >= sp.sysUndo; i-- {
-		t.sysDelta[t.sysUndo[i].id] = t.sysUndo[i].prev
-	}
-	t.sysUndo = t.sysUndo[:sp.sysUndo]
-	t.seq = sp.seq
-	t.entries = t.entries[:sp.entries]
-	for _, r := range t.records[sp.records:] {
-		delete(t.idem, r.Key)
-	}
-	t.records = t.records[:sp.records]
+	return due
 }
 
-// account returns the batch's current view of an account.
-func (t *txn) account(id string) (*ledger.Account, bool) {
-	if a, ok := t.changed[id]; ok {
-		return a, true
-	}
-	t.e.mu.RLock()
-	a, ok := t.e.accounts[id]
-	t.e.mu.RUnlock()
-	return a, ok
+type expiry struct {
+	at time.Time
+	id string
 }
 
-// put replaces an account in the batch's view, recording how to undo it.
-func (t *txn) put(a ledger.Account) {
-	prev, had := t.changed[a.ID]
-	t.undo = append(t.undo, undoStep{id: a.ID, prev: prev, had: had})
-	t.changed[a.ID] = &a
-}
+type expiryHeap []expiry
 
-// addSys sets the batch's pending change to a platform account, recording how to undo it.
-func (t *txn) addSys(id string, delta ledger.Amount) {
-	t.sysUndo = append(t.sysUndo, sysUndoStep{id: id, prev: t.sysDelta[id]})
-	t.sysDelta[id] = delta
-}
-
-func (t *txn) nextSeq() int64 {
-	t.seq++
-	return t.seq
-}
-
-func (t *txn) serve(r *request) response {
-	if r.idem != nil {
-		rec, ok := t.idem[r.idem.Key]
-		if !ok {
-			var err error
-			rec, err = t.e.store.Idempotency(context.Background(), r.idem.Key)
-			if err != nil {
-				return response{err: fmt.Errorf("%w: %v", ledger.ErrUnavailable, err)}
-			}
-		}
-		if rec != nil {
-			if rec.RequestHash != r.idem.RequestHash {
-				return response{err: ledger.ErrIdempotencyKeyReused}
-			}
-			return response{res: Result{Replay: rec}}
-		}
-	}
-	sp := t.savepoint()
-	v, err := r.cmd.apply(t)
-	if err != nil {
-		t.rollback(sp)
-		return response{err: err}
-	}
-	if r.idem != nil {
-		status, body := r.idem.Render(v)
-		rec := ledger.IdempotencyRecord{Key: r.idem.Key, RequestHash: r.idem.RequestHash, Status: status, Body: body, CreatedAt: t.now}
-		t.records = append(t.records, rec)
-		t.idem[rec.Key] = &t.records[len(t.records)-1]
-	}
-	return response{res: Result{Value: v}}
-}
-
-// settleSystem credits or debits each platform account once for the whole batch:
-// the revenue account is the hottest row there is, and one entry per batch keeps
-// every currency's entries summing to zero without touching it per request.
-func (t *txn) settleSystem() error {
-	ids := make([]string, 0, len(t.sysDelta))
-	for id, d := range t.sysDelta {
-		if d != 0 {
-			ids = append(ids, id)
-		}
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
-		a, ok := t.account(id)
-		if !ok {
-			return fmt.Errorf("platform account %s missing", id)
-		}
-		bal, err := a.Balance.Add(t.sysDelta[id])
-		if err != nil {
-			return err
-		}
-		c := *a
-		c.Balance, c.UpdatedAt, c.Seq = bal, t.now, t.nextSeq()
-		t.put(c)
-		t.entries = append(t.entries, ledger.Entry{
-			Seq: c.Seq, MovementID: fmt.Sprintf("settle_%d", c.Seq), AccountID: id, Kind: ledger.EntrySettlement,
-			Amount: t.sysDelta[id], BalanceAfter: bal, CreatedAt: t.now,
-		})
-	}
-	return nil
-}
-
-func (t *txn) batch() *ledger.Batch {
-	b := &ledger.Batch{Entries: t.entries, Idempotency: t.records}
-	ids := make([]string, 0, len(t.changed))
-	for id := range t.changed {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
-		b.Accounts = append(b.Accounts, *t.changed[id])
-	}
-	return b
+func (h expiryHeap) Len() int           { return len(h) }
+func (h expiryHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h expiryHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *expiryHeap) Push(x any)        { *h = append(*h, x.(expiry)) }
+func (h *expiryHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }

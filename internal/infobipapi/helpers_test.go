@@ -13,7 +13,7 @@ import (
 func insertScopelessKey(t *testing.T, s *testkit.Stack, accountID, clear string) {
 	t.Helper()
 	err := s.Store.InsertAPIKey(t.Context(), ledger.APIKey{ID: ledger.NewID("key"), AccountID: accountID, Name: "scopeless",
-		Hash: auth.HashAPIKey(clear), Scopes: []string{"messages:send"}, CreatedAt: time.Now()})
+		Hash: auth.HashAPIKey(clear), Scopes: []string{"messages:send"}, CreatedAt: time.Now()}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,46 @@ var (
 	ErrConflict             = errors.New("conflict")
 	ErrIdempotencyKeyReused = errors.New("idempotency key reused with a different request")
 	ErrUnavailable          = errors.New("store unavailable")
+	// ErrDuplicateIdempotencyKey is a store's answer when another request committed
+	// the same Idempotency-Key first; the caller replays that request's record.
+	ErrDuplicateIdempotencyKey = errors.New("idempotency key already committed")
 )
+
+// Rule errors: a money request that the ledger's rules refuse. Each changes
+// nothing; the admin API answers 402 for the first three and 409 for the rest.
+var (
+	ErrInsufficientFunds    = errors.New("insufficient funds")
+	ErrMonthlyLimitExceeded = errors.New("monthly limit exceeded")
+	ErrNoFreeMessages       = errors.New("no free messages left")
+	ErrAccountNotActive     = errors.New("account is not active")
+	ErrHoldExpired          = errors.New("hold has expired")
+	ErrHoldCaptured         = errors.New("hold is already captured")
+	ErrHoldVoided           = errors.New("hold is voided")
+	ErrRefundExceedsCharge  = errors.New("refund exceeds what is left of the charge")
+	ErrNotACharge           = errors.New("movement is not a charge")
+)
+
+// RuleError is a rule refusal with the detail a caller needs ("available 3.5, asked
+// 4"). errors.Is matches its Err.
+type RuleError struct {
+	Err    error
+	Detail string
+}
+
+func (e *RuleError) Error() string {
+	if e.Detail == "" {
+		return e.Err.Error()
+	}
+	return e.Err.Error() + ": " + e.Detail
+}
+
+// Unwrap exposes the sentinel.
+func (e *RuleError) Unwrap() error { return e.Err }
+
+// Refuse returns a RuleError with a formatted detail.
+func Refuse(err error, format string, a ...any) error {
+	return &RuleError{Err: err, Detail: fmt.Sprintf(format, a...)}
+}
 
 // NotFoundError says which thing was not found; it matches ErrNotFound.
 type NotFoundError struct {

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/binary"
+	"math"
 	"strings"
 	"time"
 )
@@ -47,16 +48,71 @@ func SystemAccountID(kind AccountKind, currency string) string {
 
 // Account is a balance holder. Balance is the committed balance; Seq is the
 // sequence number of the last entry that changed it (0 when none has).
+//
+// Held is the sum of the account's active holds. Available = Balance + AllowedMinus
+// - Held is what a charge or a new hold may take. MonthlySpent counts what was
+// charged in the UTC calendar month SpentMonth (yyyymm); a new month starts at zero.
 type Account struct {
-	ID        string
-	Kind      AccountKind
-	Name      string
-	Currency  string
-	Status    AccountStatus
-	Balance   Amount
-	Seq       int64
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	ID              string
+	Kind            AccountKind
+	Name            string
+	Currency        string
+	Status          AccountStatus
+	Balance         Amount
+	Held            Amount
+	AllowedMinus    Amount
+	MonthlyLimit    Amount // meaningful only when HasMonthlyLimit
+	HasMonthlyLimit bool
+	MonthlySpent    Amount
+	SpentMonth      int
+	FreeMessages    int64
+	Seq             int64
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// MonthOf is the yyyymm number of t's UTC calendar month.
+func MonthOf(t time.Time) int {
+	t = t.UTC()
+	return t.Year()*100 + int(t.Month())
+}
+
+// SpentIn returns what the account has charged in the month of now.
+func (a *Account) SpentIn(now time.Time) Amount {
+	if a.SpentMonth != MonthOf(now) {
+		return 0
+	}
+	return a.MonthlySpent
+}
+
+// Available is what a charge or a new hold may take now: balance plus the allowed
+// overdraft minus what active holds reserve. It saturates instead of overflowing.
+func (a *Account) Available() Amount {
+	v, err := a.Balance.Add(a.AllowedMinus)
+	if err != nil {
+		v = math.MaxInt64
+	}
+	v, err = v.Sub(a.Held)
+	if err != nil {
+		return math.MinInt64
+	}
+	return v
+}
+
+// MonthlyRoom is how much more may be charged or held this month; ok is false when
+// the account has no monthly limit.
+func (a *Account) MonthlyRoom(now time.Time) (room Amount, ok bool) {
+	if !a.HasMonthlyLimit {
+		return 0, false
+	}
+	r, err := a.MonthlyLimit.Sub(a.SpentIn(now))
+	if err == nil {
+		r, err = r.Sub(a.Held)
+	}
+	if err != nil {
+		return math.MinInt64, true
+	}
+	return r, true
 }
 
 // EntryKind names the movement an entry belongs to.
@@ -64,7 +120,11 @@ type EntryKind string
 
 // Entry kinds.
 const (
-	EntryTopUp EntryKind = "top_up"
+	EntryTopUp      EntryKind = "top_up"
+	EntryCharge     EntryKind = "charge"
+	EntryCapture    EntryKind = "capture" // a charge made by capturing a hold
+	EntryRefund     EntryKind = "refund"
+	EntryAdjustment EntryKind = "adjustment"
 	// EntrySettlement is the platform side of a batch: one entry per platform
 	// account per commit, the sum of that batch's movements.
 	EntrySettlement EntryKind = "settlement"
@@ -80,15 +140,59 @@ type Entry struct {
 	Amount         Amount // signed: positive credits the account
 	BalanceAfter   Amount
 	Reference      string
+	Metadata       map[string]string
+	RelatedID      string // the charge a refund returns, the hold a capture takes
+	FreeMessage    bool   // a charge paid with a free message (Amount 0)
 	IdempotencyKey string
 	CreatedAt      time.Time
 }
 
-// Movement is what a money operation returns: the movement id and the customer
-// side's entry.
-type Movement struct {
-	ID    string
-	Entry Entry
+// ValidEntryKind reports whether k names a kind of entry.
+func ValidEntryKind(k string) bool {
+	switch EntryKind(k) {
+	case EntryTopUp, EntryCharge, EntryCapture, EntryRefund, EntryAdjustment, EntrySettlement:
+		return true
+	}
+	return false
+}
+
+// HoldStatus is the life-cycle state of a hold. Only active holds reserve funds;
+// the other three are final.
+type HoldStatus string
+
+// Hold states.
+const (
+	HoldActive   HoldStatus = "active"
+	HoldCaptured HoldStatus = "captured"
+	HoldVoided   HoldStatus = "voided"
+	HoldExpired  HoldStatus = "expired"
+)
+
+// Hold reserves funds for work in flight. Captured is what its capture charged
+// (the rest went back); ChargeID is that capture's movement.
+type Hold struct {
+	ID        string
+	AccountID string
+	Amount    Amount
+	Captured  Amount
+	Status    HoldStatus
+	Reference string
+	ChargeID  string
+	ExpiresAt time.Time
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Charge is what a refund needs to know about a charge (or capture): how much it
+// took and how much of it has been returned. All refunds of a charge together
+// never exceed it.
+type Charge struct {
+	ID          string // the charge's movement id
+	AccountID   string
+	Amount      Amount
+	Refunded    Amount
+	FreeMessage bool
+	CreatedAt   time.Time
 }
 
 // IdempotencyRecord is the stored outcome of a mutating request, written in the
@@ -99,6 +203,25 @@ type IdempotencyRecord struct {
 	Status      int
 	Body        []byte
 	CreatedAt   time.Time
+}
+
+// IdempotencyRequest makes one mutating request exactly-once. Key is unique per
+// caller; RequestHash fingerprints the request so the same key with another request
+// is refused. Render turns the operation's result into the response to store, so
+// the record can be written in the same commit as the effect.
+type IdempotencyRequest struct {
+	Key         string
+	RequestHash string
+	Render      func(result any) (status int, body []byte)
+}
+
+// Record renders the stored record for a result.
+func (r *IdempotencyRequest) Record(result any, now time.Time) *IdempotencyRecord {
+	if r == nil {
+		return nil
+	}
+	status, body := r.Render(result)
+	return &IdempotencyRecord{Key: r.Key, RequestHash: r.RequestHash, Status: status, Body: body, CreatedAt: now}
 }
 
 var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)

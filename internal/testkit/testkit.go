@@ -60,7 +60,7 @@ func Open(t testing.TB, path string) *Stack {
 	}
 	s := &Stack{T: t, Path: path, Store: st, Engine: eng, Auth: a}
 	s.Public = httptest.NewServer(infobipapi.New(eng, a, log))
-	s.Admin = httptest.NewServer(adminapi.New(adminapi.Config{Token: AdminToken, Engine: eng, Auth: a, Accounts: st, Log: log}))
+	s.Admin = httptest.NewServer(adminapi.New(adminapi.Config{Token: AdminToken, Engine: eng, Auth: a, Store: st, Log: log}))
 	t.Cleanup(s.Close)
 	return s
 }

@@ -11,29 +11,63 @@ import (
 	"github.com/purse-ledger/purse/internal/ledger"
 )
 
-// InsertUser stores a new Basic user; a taken username is a ledger.ConflictError.
-func (s *Store) InsertUser(ctx context.Context, u ledger.User) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO users (username, account_id, password_hash, created_at) VALUES (?, ?, ?, ?)`,
-		u.Username, u.AccountID, u.PasswordHash, micros(u.CreatedAt))
-	if isConstraint(err) {
-		return &ledger.ConflictError{Reason: fmt.Sprintf("username %q is taken", u.Username)}
-	}
+// withIdempotency runs fn in a write transaction that also stores rec (when not
+// nil), so a credential change and its idempotency record commit together.
+func (s *Store) withIdempotency(ctx context.Context, rec *ledger.IdempotencyRecord, fn func(tx *sql.Tx) error) (err error) {
+	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("sqlite: insert user: %w", err)
+		return fmt.Errorf("sqlite: begin: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	if rec != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO idempotency (key, request_hash, status, body, created_at) VALUES (?, ?, ?, ?, ?)`,
+			rec.Key, rec.RequestHash, rec.Status, rec.Body, micros(rec.CreatedAt)); err != nil {
+			if isConstraint(err) {
+				return ledger.ErrDuplicateIdempotencyKey
+			}
+			return fmt.Errorf("sqlite: idempotency: %w", err)
+		}
+	}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: commit: %w", err)
 	}
 	return nil
 }
 
+// InsertUser stores a new Basic user; a taken username is a ledger.ConflictError.
+func (s *Store) InsertUser(ctx context.Context, u ledger.User, rec *ledger.IdempotencyRecord) error {
+	return s.withIdempotency(ctx, rec, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO users (username, account_id, password_hash, created_at) VALUES (?, ?, ?, ?)`,
+			u.Username, u.AccountID, u.PasswordHash, micros(u.CreatedAt))
+		if isConstraint(err) {
+			return &ledger.ConflictError{Reason: fmt.Sprintf("username %q is taken", u.Username)}
+		}
+		if err != nil {
+			return fmt.Errorf("sqlite: insert user: %w", err)
+		}
+		return nil
+	})
+}
+
 // DeleteUser removes the user of that account.
-func (s *Store) DeleteUser(ctx context.Context, accountID, username string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM users WHERE account_id = ? AND username = ?`, accountID, username)
-	if err != nil {
-		return fmt.Errorf("sqlite: delete user: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return &ledger.NotFoundError{What: "user", ID: username}
-	}
-	return nil
+func (s *Store) DeleteUser(ctx context.Context, accountID, username string, rec *ledger.IdempotencyRecord) error {
+	return s.withIdempotency(ctx, rec, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE account_id = ? AND username = ?`, accountID, username)
+		if err != nil {
+			return fmt.Errorf("sqlite: delete user: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return &ledger.NotFoundError{What: "user", ID: username}
+		}
+		return nil
+	})
 }
 
 // UserByName finds a user by username.
@@ -52,7 +86,7 @@ func (s *Store) UserByName(ctx context.Context, username string) (ledger.User, e
 	return u, nil
 }
 
-// UsersOf lists the usernames of an account.
+// UsersOf lists the users of an account.
 func (s *Store) UsersOf(ctx context.Context, accountID string) ([]ledger.User, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT username, created_at FROM users WHERE account_id = ? ORDER BY username`, accountID)
 	if err != nil {
@@ -73,16 +107,18 @@ func (s *Store) UsersOf(ctx context.Context, accountID string) ([]ledger.User, e
 }
 
 // InsertAPIKey stores a new key (by its hash).
-func (s *Store) InsertAPIKey(ctx context.Context, k ledger.APIKey) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO api_keys (id, account_id, name, key_hash, scopes, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		k.ID, k.AccountID, k.Name, k.Hash, strings.Join(k.Scopes, " "), micros(k.CreatedAt))
-	if isConstraint(err) {
-		return &ledger.ConflictError{Reason: "api key already exists"}
-	}
-	if err != nil {
-		return fmt.Errorf("sqlite: insert api key: %w", err)
-	}
-	return nil
+func (s *Store) InsertAPIKey(ctx context.Context, k ledger.APIKey, rec *ledger.IdempotencyRecord) error {
+	return s.withIdempotency(ctx, rec, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO api_keys (id, account_id, name, key_hash, scopes, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			k.ID, k.AccountID, k.Name, k.Hash, strings.Join(k.Scopes, " "), micros(k.CreatedAt))
+		if isConstraint(err) {
+			return &ledger.ConflictError{Reason: "api key already exists"}
+		}
+		if err != nil {
+			return fmt.Errorf("sqlite: insert api key: %w", err)
+		}
+		return nil
+	})
 }
 
 const keyColumns = `id, account_id, name, key_hash, scopes, created_at, revoked_at`
@@ -134,15 +170,17 @@ func (s *Store) APIKeysOf(ctx context.Context, accountID string) ([]ledger.APIKe
 	return out, rows.Err()
 }
 
-// RevokeAPIKey marks a key revoked; revoking twice is a no-op that keeps the first time.
-func (s *Store) RevokeAPIKey(ctx context.Context, accountID, keyID string, at time.Time) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE account_id = ? AND id = ?`,
-		micros(at), accountID, keyID)
-	if err != nil {
-		return fmt.Errorf("sqlite: revoke api key: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return &ledger.NotFoundError{What: "api key", ID: keyID}
-	}
-	return nil
+// RevokeAPIKey marks a key revoked; revoking twice keeps the first time.
+func (s *Store) RevokeAPIKey(ctx context.Context, accountID, keyID string, at time.Time, rec *ledger.IdempotencyRecord) error {
+	return s.withIdempotency(ctx, rec, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE account_id = ? AND id = ?`,
+			micros(at), accountID, keyID)
+		if err != nil {
+			return fmt.Errorf("sqlite: revoke api key: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return &ledger.NotFoundError{What: "api key", ID: keyID}
+		}
+		return nil
+	})
 }

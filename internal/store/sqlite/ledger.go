@@ -9,19 +9,24 @@ import (
 	"github.com/purse-ledger/purse/internal/ledger"
 )
 
-const accountColumns = `id, kind, name, currency, status, balance, seq, created_at, updated_at`
+const accountColumns = `id, kind, name, currency, status, balance, seq, created_at, updated_at,
+	held, allowed_minus, monthly_limit, monthly_spent, spent_month, free_messages`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanAccount(r scanner) (ledger.Account, error) {
 	var a ledger.Account
 	var kind, status string
-	var balance, created, updated int64
-	if err := r.Scan(&a.ID, &kind, &a.Name, &a.Currency, &status, &balance, &a.Seq, &created, &updated); err != nil {
+	var balance, created, updated, held, minus, spent int64
+	var limit sql.NullInt64
+	if err := r.Scan(&a.ID, &kind, &a.Name, &a.Currency, &status, &balance, &a.Seq, &created, &updated,
+		&held, &minus, &limit, &spent, &a.SpentMonth, &a.FreeMessages); err != nil {
 		return a, err
 	}
 	a.Kind, a.Status, a.Balance = ledger.AccountKind(kind), ledger.AccountStatus(status), ledger.Amount(balance)
 	a.CreatedAt, a.UpdatedAt = fromMicros(created), fromMicros(updated)
+	a.Held, a.AllowedMinus, a.MonthlySpent = ledger.Amount(held), ledger.Amount(minus), ledger.Amount(spent)
+	a.MonthlyLimit, a.HasMonthlyLimit = ledger.Amount(limit.Int64), limit.Valid
 	return a, nil
 }
 
@@ -104,30 +109,54 @@ func (s *Store) Commit(ctx context.Context, b *ledger.Batch) (err error) {
 		}
 	}()
 	if len(b.Accounts) > 0 {
-		st, err := tx.PrepareContext(ctx, `INSERT INTO accounts (`+accountColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		st, err := tx.PrepareContext(ctx, `INSERT INTO accounts (`+accountColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET name = excluded.name, status = excluded.status,
-				balance = excluded.balance, seq = excluded.seq, updated_at = excluded.updated_at`)
+				balance = excluded.balance, seq = excluded.seq, updated_at = excluded.updated_at,
+				held = excluded.held, allowed_minus = excluded.allowed_minus, monthly_limit = excluded.monthly_limit,
+				monthly_spent = excluded.monthly_spent, spent_month = excluded.spent_month, free_messages = excluded.free_messages`)
 		if err != nil {
 			return fmt.Errorf("sqlite: commit accounts: %w", err)
 		}
 		defer st.Close()
 		for _, a := range b.Accounts {
-			if _, err := st.ExecContext(ctx, a.ID, string(a.Kind), a.Name, a.Currency, string(a.Status), int64(a.Balance), a.Seq, micros(a.CreatedAt), micros(a.UpdatedAt)); err != nil {
+			var limit any
+			if a.HasMonthlyLimit {
+				limit = int64(a.MonthlyLimit)
+			}
+			if _, err := st.ExecContext(ctx, a.ID, string(a.Kind), a.Name, a.Currency, string(a.Status), int64(a.Balance), a.Seq, micros(a.CreatedAt), micros(a.UpdatedAt),
+				int64(a.Held), int64(a.AllowedMinus), limit, int64(a.MonthlySpent), a.SpentMonth, a.FreeMessages); err != nil {
 				return fmt.Errorf("sqlite: commit account %s: %w", a.ID, err)
 			}
 		}
 	}
 	if len(b.Entries) > 0 {
-		st, err := tx.PrepareContext(ctx, `INSERT INTO entries (seq, movement_id, account_id, kind, amount, balance_after, reference, idempotency_key, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		st, err := tx.PrepareContext(ctx, `INSERT INTO entries (`+entryColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return fmt.Errorf("sqlite: commit entries: %w", err)
 		}
 		defer st.Close()
 		for _, e := range b.Entries {
-			if _, err := st.ExecContext(ctx, e.Seq, e.MovementID, e.AccountID, string(e.Kind), int64(e.Amount), int64(e.BalanceAfter), e.Reference, e.IdempotencyKey, micros(e.CreatedAt)); err != nil {
+			if _, err := st.ExecContext(ctx, e.Seq, e.MovementID, e.AccountID, string(e.Kind), int64(e.Amount), int64(e.BalanceAfter),
+				e.Reference, e.IdempotencyKey, micros(e.CreatedAt), encodeMetadata(e.Metadata), e.RelatedID, e.FreeMessage); err != nil {
 				return fmt.Errorf("sqlite: commit entry %d: %w", e.Seq, err)
 			}
+		}
+	}
+	for _, h := range b.Holds {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO holds (id, account_id, amount, captured, status, reference, charge_id, expires_at, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET captured = excluded.captured, status = excluded.status,
+				charge_id = excluded.charge_id, updated_at = excluded.updated_at`,
+			h.ID, h.AccountID, int64(h.Amount), int64(h.Captured), string(h.Status), h.Reference, h.ChargeID,
+			micros(h.ExpiresAt), micros(h.CreatedAt), micros(h.UpdatedAt)); err != nil {
+			return fmt.Errorf("sqlite: commit hold %s: %w", h.ID, err)
+		}
+	}
+	for _, c := range b.Charges {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO charges (id, account_id, amount, refunded, free_message, created_at)
+			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET refunded = excluded.refunded`,
+			c.ID, c.AccountID, int64(c.Amount), int64(c.Refunded), c.FreeMessage, micros(c.CreatedAt)); err != nil {
+			return fmt.Errorf("sqlite: commit charge %s: %w", c.ID, err)
 		}
 	}
 	for _, r := range b.Idempotency {
@@ -142,25 +171,7 @@ func (s *Store) Commit(ctx context.Context, b *ledger.Batch) (err error) {
 	return nil
 }
 
-// Entries returns the entries of one account, oldest first. purse check and tests
-// use it; the history API of the ledger issue will page it.
+// Entries returns every entry of one account, oldest first (purse check, tests).
 func (s *Store) Entries(ctx context.Context, accountID string) ([]ledger.Entry, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, movement_id, account_id, kind, amount, balance_after, reference, idempotency_key, created_at
-		FROM entries WHERE account_id = ? ORDER BY seq`, accountID)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: entries: %w", err)
-	}
-	defer rows.Close()
-	var out []ledger.Entry
-	for rows.Next() {
-		var e ledger.Entry
-		var kind string
-		var amount, after, created int64
-		if err := rows.Scan(&e.Seq, &e.MovementID, &e.AccountID, &kind, &amount, &after, &e.Reference, &e.IdempotencyKey, &created); err != nil {
-			return nil, fmt.Errorf("sqlite: entries: %w", err)
-		}
-		e.Kind, e.Amount, e.BalanceAfter, e.CreatedAt = ledger.EntryKind(kind), ledger.Amount(amount), ledger.Amount(after), fromMicros(created)
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return s.queryEntries(ctx, `SELECT `+entryColumns+` FROM entries WHERE account_id = ? ORDER BY seq`, accountID)
 }

@@ -1,0 +1,217 @@
+package adminapi
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/purse-ledger/purse/internal/ledger"
+)
+
+// Credential changes write straight to the store (they move no money), each in one
+// transaction with its idempotency record.
+
+// direct runs op exactly once per Idempotency-Key. stored renders what a replay
+// returns; live renders this response (they differ only for a new API key, whose
+// clear text is never stored). A nil body means 204 No Content.
+func (a *API) direct(w http.ResponseWriter, r *http.Request, key, hash string, status int,
+	stored, live func(any) any, op func(*ledger.IdempotencyRequest) (any, error)) {
+	var idem *ledger.IdempotencyRequest
+	if key != "" {
+		if a.replay(w, r, "admin:"+key, hash) {
+			return
+		}
+		idem = &ledger.IdempotencyRequest{Key: "admin:" + key, RequestHash: hash, Render: func(v any) (int, []byte) {
+			if stored == nil {
+				return status, nil
+			}
+			return status, mustJSON(stored(v))
+		}}
+	}
+	v, err := op(idem)
+	if errors.Is(err, ledger.ErrDuplicateIdempotencyKey) && a.replay(w, r, "admin:"+key, hash) {
+		return // a twin request committed the same key first
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if live == nil {
+		w.WriteHeader(status)
+		return
+	}
+	a.reply(w, status, live(v))
+}
+
+// replay answers from a stored idempotency record, if there is one.
+func (a *API) replay(w http.ResponseWriter, r *http.Request, key, hash string) bool {
+	rec, err := a.cfg.Store.Idempotency(r.Context(), key)
+	if err != nil {
+		a.fail(w, r, err)
+		return true
+	}
+	if rec == nil {
+		return false
+	}
+	if rec.RequestHash != hash {
+		a.fail(w, r, ledger.ErrIdempotencyKeyReused)
+		return true
+	}
+	w.Header().Set("Idempotent-Replayed", "true")
+	if len(rec.Body) == 0 {
+		w.WriteHeader(rec.Status)
+		return true
+	}
+	writeJSON(w, rec.Status, rec.Body)
+	return true
+}
+
+func userView(v any) any {
+	u := v.(ledger.User)
+	return userJSON{u.Username, u.AccountID, ts(u.CreatedAt)}
+}
+
+func (a *API) addUser(w http.ResponseWriter, r *http.Request) {
+	acc, err := a.customer(r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	var req struct {
+		Username *string `json:"username"`
+		Password *string `json:"password"`
+	}
+	body, err := decode(r, &req)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	key, hash, err := idempotency(r, body, false)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if acc.Status == ledger.StatusClosed {
+		a.fail(w, r, &ledger.ConflictError{Reason: "account is closed"})
+		return
+	}
+	a.direct(w, r, key, hash, http.StatusCreated, userView, userView, func(idem *ledger.IdempotencyRequest) (any, error) {
+		return a.cfg.Auth.AddUser(r.Context(), acc.ID, deref(req.Username), deref(req.Password), idem)
+	})
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func (a *API) listUsers(w http.ResponseWriter, r *http.Request) {
+	acc, err := a.customer(r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	users, err := a.cfg.Auth.Users(r.Context(), acc.ID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := struct {
+		Users []userJSON `json:"users"`
+	}{Users: []userJSON{}}
+	for _, u := range users {
+		out.Users = append(out.Users, userJSON{u.Username, u.AccountID, ts(u.CreatedAt)})
+	}
+	a.reply(w, http.StatusOK, out)
+}
+
+func (a *API) removeUser(w http.ResponseWriter, r *http.Request) {
+	acc, err := a.customer(r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	key, hash, err := idempotency(r, nil, false)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.direct(w, r, key, hash, http.StatusNoContent, nil, nil, func(idem *ledger.IdempotencyRequest) (any, error) {
+		return nil, a.cfg.Auth.RemoveUser(r.Context(), acc.ID, r.PathValue("username"), idem)
+	})
+}
+
+type newKey struct {
+	key   ledger.APIKey
+	clear string
+}
+
+func (a *API) createAPIKey(w http.ResponseWriter, r *http.Request) {
+	acc, err := a.customer(r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	var req struct {
+		Name   *string  `json:"name"`
+		Scopes []string `json:"scopes"`
+	}
+	body, err := decode(r, &req)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	key, hash, err := idempotency(r, body, false)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if acc.Status == ledger.StatusClosed {
+		a.fail(w, r, &ledger.ConflictError{Reason: "account is closed"})
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	stored := func(v any) any { return toAPIKeyJSON(v.(ledger.APIKey), "") }
+	live := func(v any) any { n := v.(newKey); return toAPIKeyJSON(n.key, n.clear) }
+	a.direct(w, r, key, hash, http.StatusCreated, stored, live, func(idem *ledger.IdempotencyRequest) (any, error) {
+		k, clear, err := a.cfg.Auth.CreateAPIKey(r.Context(), acc.ID, deref(req.Name), req.Scopes, idem)
+		return newKey{k, clear}, err
+	})
+}
+
+func (a *API) listAPIKeys(w http.ResponseWriter, r *http.Request) {
+	acc, err := a.customer(r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	keys, err := a.cfg.Auth.APIKeys(r.Context(), acc.ID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := struct {
+		APIKeys []apiKeyJSON `json:"apiKeys"`
+	}{APIKeys: []apiKeyJSON{}}
+	for _, k := range keys {
+		out.APIKeys = append(out.APIKeys, toAPIKeyJSON(k, ""))
+	}
+	a.reply(w, http.StatusOK, out)
+}
+
+func (a *API) revokeAPIKey(w http.ResponseWriter, r *http.Request) {
+	acc, err := a.customer(r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	key, hash, err := idempotency(r, nil, false)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.direct(w, r, key, hash, http.StatusNoContent, nil, nil, func(idem *ledger.IdempotencyRequest) (any, error) {
+		return nil, a.cfg.Auth.RevokeAPIKey(r.Context(), acc.ID, r.PathValue("keyId"), idem)
+	})
+}

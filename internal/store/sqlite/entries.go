@@ -1,0 +1,193 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/purse-ledger/purse/internal/ledger"
+)
+
+const entryColumns = `seq, movement_id, account_id, kind, amount, balance_after, reference, idempotency_key, created_at,
+	metadata, related_id, free_message`
+
+func encodeMetadata(m map[string]string) string {
+	if len(m) == 0 {
+		return ""
+	}
+	b, err := json.Marshal(m)
+	if err != nil { // cannot happen for a map of strings
+		panic(err)
+	}
+	return string(b)
+}
+
+func scanEntry(r scanner) (ledger.Entry, error) {
+	var e ledger.Entry
+	var kind, meta string
+	var amount, after, created int64
+	if err := r.Scan(&e.Seq, &e.MovementID, &e.AccountID, &kind, &amount, &after, &e.Reference, &e.IdempotencyKey, &created,
+		&meta, &e.RelatedID, &e.FreeMessage); err != nil {
+		return e, err
+	}
+	e.Kind, e.Amount, e.BalanceAfter, e.CreatedAt = ledger.EntryKind(kind), ledger.Amount(amount), ledger.Amount(after), fromMicros(created)
+	if meta != "" {
+		if err := json.Unmarshal([]byte(meta), &e.Metadata); err != nil {
+			return e, fmt.Errorf("entry %d metadata: %w", e.Seq, err)
+		}
+	}
+	return e, nil
+}
+
+func (s *Store) queryEntries(ctx context.Context, query string, args ...any) ([]ledger.Entry, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: entries: %w", err)
+	}
+	defer rows.Close()
+	var out []ledger.Entry
+	for rows.Next() {
+		e, err := scanEntry(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: entries: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// ListEntries pages an account's entries newest first, filtered by f.
+func (s *Store) ListEntries(ctx context.Context, accountID string, f ledger.EntryFilter) ([]ledger.Entry, error) {
+	var where strings.Builder
+	args := []any{accountID}
+	where.WriteString("account_id = ?")
+	if f.BeforeSeq > 0 {
+		where.WriteString(" AND seq < ?")
+		args = append(args, f.BeforeSeq)
+	}
+	if !f.From.IsZero() {
+		where.WriteString(" AND created_at >= ?")
+		args = append(args, micros(f.From))
+	}
+	if !f.To.IsZero() {
+		where.WriteString(" AND created_at < ?")
+		args = append(args, micros(f.To))
+	}
+	if f.Kind != "" {
+		where.WriteString(" AND kind = ?")
+		args = append(args, string(f.Kind))
+	}
+	args = append(args, f.Limit)
+	return s.queryEntries(ctx, `SELECT `+entryColumns+` FROM entries WHERE `+where.String()+` ORDER BY seq DESC LIMIT ?`, args...)
+}
+
+// LastEntryAt returns the account's newest entry created at or before t, or nil.
+func (s *Store) LastEntryAt(ctx context.Context, accountID string, t time.Time) (*ledger.Entry, error) {
+	e, err := scanEntry(s.db.QueryRowContext(ctx, `SELECT `+entryColumns+` FROM entries
+		WHERE account_id = ? AND created_at <= ? ORDER BY created_at DESC, seq DESC LIMIT 1`, accountID, micros(t)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: entry at: %w", err)
+	}
+	return &e, nil
+}
+
+// MovementKind returns the kind of the customer-side entry of a movement, with
+// the account it belongs to, or a NotFoundError.
+func (s *Store) MovementKind(ctx context.Context, movementID string) (ledger.EntryKind, string, error) {
+	var kind, account string
+	err := s.db.QueryRowContext(ctx, `SELECT kind, account_id FROM entries WHERE movement_id = ? ORDER BY seq LIMIT 1`, movementID).Scan(&kind, &account)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", "", &ledger.NotFoundError{What: "movement", ID: movementID}
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("sqlite: movement: %w", err)
+	}
+	return ledger.EntryKind(kind), account, nil
+}
+
+// Charge returns a stored charge, or a NotFoundError.
+func (s *Store) Charge(ctx context.Context, id string) (ledger.Charge, error) {
+	c := ledger.Charge{ID: id}
+	var amount, refunded, created int64
+	err := s.db.QueryRowContext(ctx, `SELECT account_id, amount, refunded, free_message, created_at FROM charges WHERE id = ?`, id).
+		Scan(&c.AccountID, &amount, &refunded, &c.FreeMessage, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, &ledger.NotFoundError{What: "charge", ID: id}
+	}
+	if err != nil {
+		return c, fmt.Errorf("sqlite: charge: %w", err)
+	}
+	c.Amount, c.Refunded, c.CreatedAt = ledger.Amount(amount), ledger.Amount(refunded), fromMicros(created)
+	return c, nil
+}
+
+// Charges returns every charge (purse check).
+func (s *Store) Charges(ctx context.Context) ([]ledger.Charge, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, account_id, amount, refunded, free_message, created_at FROM charges`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: charges: %w", err)
+	}
+	defer rows.Close()
+	var out []ledger.Charge
+	for rows.Next() {
+		var c ledger.Charge
+		var amount, refunded, created int64
+		if err := rows.Scan(&c.ID, &c.AccountID, &amount, &refunded, &c.FreeMessage, &created); err != nil {
+			return nil, fmt.Errorf("sqlite: charges: %w", err)
+		}
+		c.Amount, c.Refunded, c.CreatedAt = ledger.Amount(amount), ledger.Amount(refunded), fromMicros(created)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+const holdColumns = `id, account_id, amount, captured, status, reference, charge_id, expires_at, created_at, updated_at`
+
+func scanHold(r scanner) (ledger.Hold, error) {
+	var h ledger.Hold
+	var amount, captured, expires, created, updated int64
+	var status string
+	if err := r.Scan(&h.ID, &h.AccountID, &amount, &captured, &status, &h.Reference, &h.ChargeID, &expires, &created, &updated); err != nil {
+		return h, err
+	}
+	h.Amount, h.Captured, h.Status = ledger.Amount(amount), ledger.Amount(captured), ledger.HoldStatus(status)
+	h.ExpiresAt, h.CreatedAt, h.UpdatedAt = fromMicros(expires), fromMicros(created), fromMicros(updated)
+	return h, nil
+}
+
+// Hold returns a stored hold, or a NotFoundError.
+func (s *Store) Hold(ctx context.Context, id string) (ledger.Hold, error) {
+	h, err := scanHold(s.db.QueryRowContext(ctx, `SELECT `+holdColumns+` FROM holds WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return h, &ledger.NotFoundError{What: "hold", ID: id}
+	}
+	if err != nil {
+		return h, fmt.Errorf("sqlite: hold: %w", err)
+	}
+	return h, nil
+}
+
+// ActiveHolds returns every active hold; the engine loads them at start.
+func (s *Store) ActiveHolds(ctx context.Context) ([]ledger.Hold, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+holdColumns+` FROM holds WHERE status = 'active'`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: holds: %w", err)
+	}
+	defer rows.Close()
+	var out []ledger.Hold
+	for rows.Next() {
+		h, err := scanHold(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: holds: %w", err)
+		}
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
