@@ -7,15 +7,19 @@ import (
 	"strconv"
 )
 
-// Account is a customer account as the admin API shows it.
+// Account is a customer account as the admin API shows it. MonthlyLimit is nil
+// when the account has none.
 type Account struct {
-	ID        string `json:"id"`
-	Name      string `json:"name"`
-	Currency  string `json:"currency"`
-	Status    string `json:"status"`
-	Balance   string `json:"balance"`
-	CreatedAt string `json:"createdAt"`
-	UpdatedAt string `json:"updatedAt"`
+	ID           string  `json:"id"`
+	Name         string  `json:"name"`
+	Currency     string  `json:"currency"`
+	Status       string  `json:"status"`
+	Balance      string  `json:"balance"`
+	AllowedMinus string  `json:"allowedMinus"`
+	MonthlyLimit *string `json:"monthlyLimit"`
+	FreeMessages int64   `json:"freeMessages"`
+	CreatedAt    string  `json:"createdAt"`
+	UpdatedAt    string  `json:"updatedAt"`
 }
 
 // AccountPage is one page of ListAccounts; pass NextCursor to get the next one.
@@ -26,18 +30,53 @@ type AccountPage struct {
 
 // AccountUpdate changes an account; nil fields stay as they are.
 type AccountUpdate struct {
-	Name   *string `json:"name,omitempty"`
-	Status *string `json:"status,omitempty"` // active, suspended or closed
+	Name         *string `json:"name,omitempty"`
+	Status       *string `json:"status,omitempty"`       // active, suspended or closed
+	AllowedMinus *string `json:"allowedMinus,omitempty"` // how far below zero it may go
+	MonthlyLimit *string `json:"-"`                      // most charged per UTC month
+	// ClearMonthlyLimit removes the monthly limit (sent as "monthlyLimit": null).
+	ClearMonthlyLimit bool   `json:"-"`
+	FreeMessages      *int64 `json:"freeMessages,omitempty"`
 }
 
-// AccountBalance is the admin view of an account's committed balance.
+func (u AccountUpdate) body() map[string]any {
+	m := map[string]any{}
+	if u.Name != nil {
+		m["name"] = *u.Name
+	}
+	if u.Status != nil {
+		m["status"] = *u.Status
+	}
+	if u.AllowedMinus != nil {
+		m["allowedMinus"] = *u.AllowedMinus
+	}
+	if u.ClearMonthlyLimit {
+		m["monthlyLimit"] = nil
+	} else if u.MonthlyLimit != nil {
+		m["monthlyLimit"] = *u.MonthlyLimit
+	}
+	if u.FreeMessages != nil {
+		m["freeMessages"] = *u.FreeMessages
+	}
+	return m
+}
+
+// AccountBalance is the admin view of an account's committed balance. A balance
+// read with AccountBalanceAt carries only AccountID, Balance, Currency, AsOf and
+// Sequence.
 type AccountBalance struct {
-	AccountID string `json:"accountId"`
-	Balance   string `json:"balance"`
-	Currency  string `json:"currency"`
-	Status    string `json:"status"`
-	Sequence  int64  `json:"sequence"`
-	AsOf      string `json:"asOf"`
+	AccountID    string  `json:"accountId"`
+	Balance      string  `json:"balance"`
+	Available    string  `json:"available,omitempty"`
+	Held         string  `json:"held,omitempty"`
+	AllowedMinus string  `json:"allowedMinus,omitempty"`
+	MonthlyLimit *string `json:"monthlyLimit,omitempty"`
+	MonthlySpent string  `json:"monthlySpent,omitempty"`
+	FreeMessages int64   `json:"freeMessages,omitempty"`
+	Currency     string  `json:"currency"`
+	Status       string  `json:"status,omitempty"`
+	Sequence     int64   `json:"sequence"`
+	AsOf         string  `json:"asOf"`
 }
 
 // User is a Basic-auth login of an account.
@@ -58,16 +97,23 @@ type APIKey struct {
 	RevokedAt string   `json:"revokedAt,omitempty"`
 }
 
-// Movement is the result of a money movement such as a top-up.
-type Movement struct {
-	ID           string `json:"id"`
-	AccountID    string `json:"accountId"`
-	Kind         string `json:"kind"`
-	Amount       string `json:"amount"`
-	BalanceAfter string `json:"balanceAfter"`
-	Reference    string `json:"reference"`
-	Sequence     int64  `json:"sequence"`
-	CreatedAt    string `json:"createdAt"`
+// Entry is one immutable entry of an account's history, and the result of every
+// money movement. ID is the movement's id (a charge's is what a refund names).
+// Amount is signed from the account's side: a charge is negative.
+type Entry struct {
+	ID             string            `json:"id"`
+	Sequence       int64             `json:"sequence"`
+	AccountID      string            `json:"accountId"`
+	Kind           string            `json:"kind"` // top_up, charge, capture, refund, adjustment
+	Amount         string            `json:"amount"`
+	BalanceAfter   string            `json:"balanceAfter"`
+	Reference      string            `json:"reference"`
+	Metadata       map[string]string `json:"metadata,omitempty"`
+	ChargeID       string            `json:"chargeId,omitempty"`
+	HoldID         string            `json:"holdId,omitempty"`
+	FreeMessage    bool              `json:"freeMessage,omitempty"`
+	IdempotencyKey string            `json:"idempotencyKey,omitempty"`
+	CreatedAt      string            `json:"createdAt"`
 }
 
 // CreateAccount opens a customer account in an ISO 4217 currency.
@@ -102,7 +148,7 @@ func (c *Client) GetAccount(ctx context.Context, id string) (Account, error) {
 // UpdateAccount renames an account or changes its status.
 func (c *Client) UpdateAccount(ctx context.Context, id string, u AccountUpdate) (Account, error) {
 	var out Account
-	err := c.do(ctx, call{method: http.MethodPatch, path: "/v1/accounts/" + url.PathEscape(id), body: u}, &out)
+	err := c.do(ctx, call{method: http.MethodPatch, path: "/v1/accounts/" + url.PathEscape(id), body: u.body()}, &out)
 	return out, err
 }
 
@@ -164,22 +210,31 @@ func (c *Client) RevokeAPIKey(ctx context.Context, accountID, keyID string) erro
 // TopUpOptions are the optional parts of a top-up.
 type TopUpOptions struct {
 	Reference string
+	Metadata  map[string]string
 	// IdempotencyKey makes the top-up exactly-once across retries and restarts; when
 	// empty, a random key is made for this call (and reused by its own retries).
 	IdempotencyKey string
 }
 
-// TopUp adds amount (a decimal string such as "47.79134") to an account.
-func (c *Client) TopUp(ctx context.Context, accountID, amount string, opts TopUpOptions) (Movement, error) {
-	key := opts.IdempotencyKey
-	if key == "" {
-		key = NewIdempotencyKey()
+func orNewKey(k string) string {
+	if k == "" {
+		return NewIdempotencyKey()
 	}
-	body := map[string]string{"amount": amount}
+	return k
+}
+
+func accountPath(id, rest string) string { return "/v1/accounts/" + url.PathEscape(id) + rest }
+
+// TopUp adds amount (a decimal string such as "47.79134") to an account.
+func (c *Client) TopUp(ctx context.Context, accountID, amount string, opts TopUpOptions) (Entry, error) {
+	body := map[string]any{"amount": amount}
 	if opts.Reference != "" {
 		body["reference"] = opts.Reference
 	}
-	var out Movement
-	err := c.do(ctx, call{method: http.MethodPost, path: "/v1/accounts/" + url.PathEscape(accountID) + "/top-ups", body: body, idemKey: key}, &out)
+	if opts.Metadata != nil {
+		body["metadata"] = opts.Metadata
+	}
+	var out Entry
+	err := c.do(ctx, call{method: http.MethodPost, path: accountPath(accountID, "/top-ups"), body: body, idemKey: orNewKey(opts.IdempotencyKey)}, &out)
 	return out, err
 }

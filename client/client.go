@@ -239,3 +239,56 @@ func (c *Client) Balance(ctx context.Context) (Balance, error) {
 	}
 	return Balance{Balance: out.Balance.String(), Currency: out.Currency}, nil
 }
+
+// TotalBalance is Infobip's total balance. Amounts are exact decimals as sent;
+// MonthlyLimit and MonthlyBalance (what is left of it this month) are "" when the
+// account has no monthly limit.
+type TotalBalance struct {
+	Balance        string
+	AllowedMinus   string
+	MonthlyLimit   string
+	MonthlyBalance string
+	Currency       struct {
+		Code         string `json:"code"`
+		CurrencyName string `json:"currencyName"`
+		Symbol       string `json:"symbol"`
+	}
+	FreeMessages int64
+}
+
+// TotalBalance calls GET /account/1/total-balance.
+func (c *Client) TotalBalance(ctx context.Context) (TotalBalance, error) {
+	var out struct {
+		Balance        json.Number  `json:"balance"`
+		AllowedMinus   json.Number  `json:"allowedMinus"`
+		MonthlyLimit   *json.Number `json:"monthlyLimit"`
+		MonthlyBalance *json.Number `json:"monthlyBalance"`
+		Currency       struct {
+			Code         string `json:"code"`
+			CurrencyName string `json:"currencyName"`
+			Symbol       string `json:"symbol"`
+		} `json:"currency"`
+		FreeMessages int64 `json:"freeMessages"`
+	}
+	if err := c.do(ctx, call{method: http.MethodGet, path: "/account/1/total-balance"}, &out); err != nil {
+		return TotalBalance{}, err
+	}
+	tb := TotalBalance{Balance: out.Balance.String(), AllowedMinus: out.AllowedMinus.String(), FreeMessages: out.FreeMessages}
+	if out.MonthlyLimit != nil {
+		tb.MonthlyLimit = out.MonthlyLimit.String()
+	}
+	if out.MonthlyBalance != nil {
+		tb.MonthlyBalance = out.MonthlyBalance.String()
+	}
+	tb.Currency = out.Currency
+	return tb, nil
+}
+
+// FreeMessages calls GET /account/1/free-messages and returns remainingCount.
+func (c *Client) FreeMessages(ctx context.Context) (int64, error) {
+	var out struct {
+		RemainingCount int64 `json:"remainingCount"`
+	}
+	err := c.do(ctx, call{method: http.MethodGet, path: "/account/1/free-messages"}, &out)
+	return out.RemainingCount, err
+}

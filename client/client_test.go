@@ -3,6 +3,7 @@ package client_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"testing"
 
 	"github.com/purse-ledger/purse/client"
@@ -28,7 +29,7 @@ func TestClientAgainstRealServer(t *testing.T) {
 		t.Fatalf("TopUp = %+v, %v", m, err)
 	}
 	again, err := admin.TopUp(ctx, acc.ID, "47.79134", client.TopUpOptions{Reference: "r", IdempotencyKey: "k"})
-	if err != nil || again != m {
+	if err != nil || !reflect.DeepEqual(again, m) {
 		t.Errorf("replayed TopUp = %+v, %v; want %+v", again, err, m)
 	}
 	key, err := admin.CreateAPIKey(ctx, acc.ID, "k", nil)

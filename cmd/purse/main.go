@@ -64,6 +64,7 @@ Usage:
   purse accounts list [--limit N] [--cursor C]
   purse accounts get ACCOUNT
   purse accounts update ACCOUNT [--name NAME] [--status active|suspended|closed]
+                 [--allowed-minus AMOUNT] [--monthly-limit AMOUNT|none] [--free-messages N]
   purse users add ACCOUNT --username NAME [--password PW]   (PURSE_PASSWORD, else stdin)
   purse users list ACCOUNT
   purse users remove ACCOUNT USERNAME
@@ -71,8 +72,20 @@ Usage:
   purse api-keys list ACCOUNT
   purse api-keys revoke ACCOUNT KEY_ID
   purse top-up ACCOUNT AMOUNT [--reference REF] [--idempotency-key KEY]
-  purse balance ACCOUNT                              (admin API)
+  purse charge ACCOUNT AMOUNT [--reference REF] [--meta k=v]... [--free-message [--no-fallback]]
+  purse refund ACCOUNT CHARGE_ID [AMOUNT]        (no AMOUNT: what is left of the charge)
+  purse adjust ACCOUNT AMOUNT --reason TEXT      (AMOUNT may be negative)
+  purse hold create ACCOUNT AMOUNT [--expires-in 10m] [--reference REF]
+  purse hold capture HOLD_ID [AMOUNT]            (no AMOUNT: all of it)
+  purse hold void HOLD_ID
+  purse hold get HOLD_ID
+  purse entries ACCOUNT [--limit N] [--cursor C] [--from T] [--to T] [--kind KIND] [--all]
+  purse balance ACCOUNT [--at RFC3339]           (admin API)
   purse balance --url URL (--username U --password P | --api-key K)   (Infobip API)
+  purse check [--db FILE]                        (offline: proves the ledger's invariants)
+
+Every money movement takes --idempotency-key KEY (default: a random key); sending the
+same command again with the same key never applies it twice.
 
 Management commands talk to the admin listener (--admin-url, PURSE_ADMIN_URL,
 default http://127.0.0.1:8081) with the admin token from --admin-token,
@@ -90,8 +103,10 @@ func run(ctx context.Context, args []string, e env) error {
 	switch cmd {
 	case "serve":
 		return serve(ctx, rest, e)
-	case "accounts", "users", "api-keys", "top-up", "balance":
+	case "accounts", "users", "api-keys", "top-up", "balance", "charge", "refund", "adjust", "hold", "entries":
 		return manage(ctx, cmd, rest, e)
+	case "check":
+		return checkCmd(ctx, rest, e)
 	case "help", "-h", "--help":
 		fmt.Fprint(e.stdout, usage)
 		return nil

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/purse-ledger/purse/client"
 )
@@ -73,7 +74,7 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 func manage(ctx context.Context, cmd string, args []string, e env) error {
 	sub := ""
-	if cmd == "accounts" || cmd == "users" || cmd == "api-keys" {
+	if cmd == "accounts" || cmd == "users" || cmd == "api-keys" || cmd == "hold" {
 		if len(args) == 0 {
 			return usagef("%s needs a subcommand; see purse help", cmd)
 		}
@@ -105,12 +106,33 @@ func manage(ctx context.Context, cmd string, args []string, e env) error {
 		return c.topUp(ctx, args)
 	case "balance ":
 		return c.balance(ctx, args)
+	case "charge ":
+		return c.charge(ctx, args)
+	case "refund ":
+		return c.refund(ctx, args)
+	case "adjust ":
+		return c.adjust(ctx, args)
+	case "hold create":
+		return c.holdCreate(ctx, args)
+	case "hold capture":
+		return c.holdCapture(ctx, args)
+	case "hold void":
+		return c.holdVoid(ctx, args)
+	case "hold get":
+		return c.holdGet(ctx, args)
+	case "entries ":
+		return c.entries(ctx, args)
 	}
 	return usagef("unknown command %q; see purse help", cmd+" "+sub)
 }
 
 func printAccount(w io.Writer, a client.Account) {
-	fmt.Fprintf(w, "id\t%s\nname\t%s\ncurrency\t%s\nstatus\t%s\nbalance\t%s\ncreated\t%s\n", a.ID, a.Name, a.Currency, a.Status, a.Balance, a.CreatedAt)
+	limit := "none"
+	if a.MonthlyLimit != nil {
+		limit = *a.MonthlyLimit
+	}
+	fmt.Fprintf(w, "id\t%s\nname\t%s\ncurrency\t%s\nstatus\t%s\nbalance\t%s\nallowed minus\t%s\nmonthly limit\t%s\nfree messages\t%d\ncreated\t%s\n",
+		a.ID, a.Name, a.Currency, a.Status, a.Balance, a.AllowedMinus, limit, a.FreeMessages, a.CreatedAt)
 }
 
 func (c *cli) accountsCreate(ctx context.Context, args []string) error {
@@ -193,6 +215,9 @@ func (c *cli) accountsGet(ctx context.Context, args []string) error {
 func (c *cli) accountsUpdate(ctx context.Context, args []string) error {
 	name := c.fs.String("name", "", "new name")
 	status := c.fs.String("status", "", "new status: active, suspended or closed")
+	minus := c.fs.String("allowed-minus", "", "how far below zero the balance may go")
+	limit := c.fs.String("monthly-limit", "", `most charged per UTC calendar month, or "none"`)
+	free := c.fs.Int64("free-messages", -1, "set the count of free messages")
 	pos, err := parseInterleaved(c.fs, args)
 	if err != nil {
 		return err
@@ -206,6 +231,19 @@ func (c *cli) accountsUpdate(ctx context.Context, args []string) error {
 	}
 	if *status != "" {
 		u.Status = status
+	}
+	if *minus != "" {
+		u.AllowedMinus = minus
+	}
+	switch *limit {
+	case "":
+	case "none":
+		u.ClearMonthlyLimit = true
+	default:
+		u.MonthlyLimit = limit
+	}
+	if *free >= 0 {
+		u.FreeMessages = free
 	}
 	cl, err := c.admin()
 	if err != nil {
@@ -387,6 +425,7 @@ func (c *cli) balance(ctx context.Context, args []string) error {
 	username := c.fs.String("username", "", "Basic user (with --url)")
 	password := c.fs.String("password", envOr(c.e, "PURSE_PASSWORD", ""), "Basic password (with --url; env PURSE_PASSWORD)")
 	apiKey := c.fs.String("api-key", envOr(c.e, "PURSE_API_KEY", ""), "API key (with --url; env PURSE_API_KEY)")
+	at := c.fs.String("at", "", "the balance as it was at this RFC 3339 time (admin API)")
 	pos, err := parseInterleaved(c.fs, args)
 	if err != nil {
 		return err
@@ -422,9 +461,28 @@ func (c *cli) balance(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *at != "" {
+		t, err := time.Parse(time.RFC3339Nano, *at)
+		if err != nil {
+			return usagef("--at %q: want an RFC 3339 time such as 2026-11-26T10:00:00Z", *at)
+		}
+		b, err := cl.AccountBalanceAt(ctx, pos[0], t)
+		if err != nil {
+			return err
+		}
+		return c.print(b, func(w io.Writer) {
+			fmt.Fprintf(w, "%s %s (as of %s, sequence %d)\n", b.Balance, b.Currency, b.AsOf, b.Sequence)
+		})
+	}
 	b, err := cl.AccountBalance(ctx, pos[0])
 	if err != nil {
 		return err
 	}
-	return c.print(b, func(w io.Writer) { fmt.Fprintf(w, "%s %s\n", b.Balance, b.Currency) })
+	return c.print(b, func(w io.Writer) {
+		if !c.asJSON && b.Available != "" && (b.Held != "0" || b.AllowedMinus != "0") {
+			fmt.Fprintf(w, "%s %s (available %s, held %s)\n", b.Balance, b.Currency, b.Available, b.Held)
+			return
+		}
+		fmt.Fprintf(w, "%s %s\n", b.Balance, b.Currency)
+	})
 }

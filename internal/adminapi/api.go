@@ -39,12 +39,12 @@ type Readiness func(ctx context.Context) error
 
 // Config wires the admin API.
 type Config struct {
-	Token    string // the admin bearer token
-	Engine   *engine.Engine
-	Auth     *auth.Authenticator
-	Store    Reader
-	Ready    Readiness
-	Log      *slog.Logger
+	Token  string // the admin bearer token
+	Engine *engine.Engine
+	Auth   *auth.Authenticator
+	Store  Reader
+	Ready  Readiness
+	Log    *slog.Logger
 }
 
 // API serves the admin listener.

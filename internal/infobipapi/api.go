@@ -10,15 +10,18 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/purse-ledger/purse/internal/auth"
 	"github.com/purse-ledger/purse/internal/httpkit"
 	"github.com/purse-ledger/purse/internal/ledger"
 )
 
-// Balances reads committed balances from memory (the engine).
+// Balances reads committed state from memory (the engine).
 type Balances interface {
 	Balance(id string) (ledger.Amount, string, ledger.AccountStatus, bool)
+	Account(id string) (ledger.Account, bool)
+	Now() time.Time
 }
 
 // Authenticator resolves an Authorization header.
@@ -107,6 +110,10 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch path {
 	case "/account/1/balance":
 		h = a.balance
+	case "/account/1/total-balance":
+		h = a.totalBalance
+	case "/account/1/free-messages":
+		h = a.freeMessages
 	default:
 		a.fail(w, r, fOr(f, ok), errNotFound)
 		return
@@ -131,14 +138,24 @@ func fOr(f httpkit.Format, ok bool) httpkit.Format {
 }
 
 // principal authenticates the request and checks the scope every account endpoint
-// needs, then returns the account's committed balance.
-func (a *API) account(r *http.Request) (ledger.Amount, string, error) {
+// needs.
+func (a *API) principal(r *http.Request) (auth.Principal, error) {
 	p, err := a.auth.Authenticate(r.Context(), r.Header.Get("Authorization"))
 	if err != nil {
-		return 0, "", err
+		return p, err
 	}
 	if !p.HasScope(auth.ScopeAccountManage) {
-		return 0, "", errMissingScope
+		return p, errMissingScope
+	}
+	return p, nil
+}
+
+// account returns the caller's committed balance and currency: the hot path, which
+// copies three fields rather than the whole account.
+func (a *API) account(r *http.Request) (ledger.Amount, string, error) {
+	p, err := a.principal(r)
+	if err != nil {
+		return 0, "", err
 	}
 	bal, cur, status, ok := a.balances.Balance(p.AccountID)
 	if !ok {

@@ -1,0 +1,168 @@
+package client
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// ChargeOptions are the optional parts of a charge.
+type ChargeOptions struct {
+	Reference string
+	Metadata  map[string]string
+	// UseFreeMessage pays with one of the account's free messages when it has one.
+	UseFreeMessage bool
+	// NoFallback makes a UseFreeMessage charge fail (NO_FREE_MESSAGES) instead of
+	// charging money when no free message is left.
+	NoFallback     bool
+	IdempotencyKey string // as in TopUpOptions
+}
+
+// Charge takes amount from an account (to the platform's revenue). It fails with
+// INSUFFICIENT_FUNDS or MONTHLY_LIMIT_EXCEEDED (402) and changes nothing when the
+// account cannot pay.
+func (c *Client) Charge(ctx context.Context, accountID, amount string, opts ChargeOptions) (Entry, error) {
+	body := map[string]any{"amount": amount}
+	if opts.Reference != "" {
+		body["reference"] = opts.Reference
+	}
+	if opts.Metadata != nil {
+		body["metadata"] = opts.Metadata
+	}
+	if opts.UseFreeMessage {
+		body["useFreeMessage"] = true
+		body["fallbackToMoney"] = !opts.NoFallback
+	}
+	var out Entry
+	err := c.do(ctx, call{method: http.MethodPost, path: accountPath(accountID, "/charges"), body: body, idemKey: orNewKey(opts.IdempotencyKey)}, &out)
+	return out, err
+}
+
+// Refund returns amount of a charge to the account; amount "" refunds what is left
+// of it. All refunds of a charge together never exceed it.
+func (c *Client) Refund(ctx context.Context, accountID, chargeID, amount, idempotencyKey string) (Entry, error) {
+	body := map[string]any{"chargeId": chargeID}
+	if amount != "" {
+		body["amount"] = amount
+	}
+	var out Entry
+	err := c.do(ctx, call{method: http.MethodPost, path: accountPath(accountID, "/refunds"), body: body, idemKey: orNewKey(idempotencyKey)}, &out)
+	return out, err
+}
+
+// Adjust corrects a balance by a signed amount ("-1.5" takes, "2" gives); reason is
+// required and kept on the entry.
+func (c *Client) Adjust(ctx context.Context, accountID, amount, reason, idempotencyKey string) (Entry, error) {
+	var out Entry
+	err := c.do(ctx, call{method: http.MethodPost, path: accountPath(accountID, "/adjustments"),
+		body: map[string]any{"amount": amount, "reason": reason}, idemKey: orNewKey(idempotencyKey)}, &out)
+	return out, err
+}
+
+// Hold is a reservation of funds. Status is active, captured, voided or expired.
+type Hold struct {
+	ID        string `json:"id"`
+	AccountID string `json:"accountId"`
+	Amount    string `json:"amount"`
+	Captured  string `json:"captured"`
+	Status    string `json:"status"`
+	Reference string `json:"reference"`
+	ChargeID  string `json:"chargeId,omitempty"`
+	ExpiresAt string `json:"expiresAt"`
+	CreatedAt string `json:"createdAt"`
+	UpdatedAt string `json:"updatedAt"`
+}
+
+// Capture is a captured hold and the entry its charge made.
+type Capture struct {
+	Hold  Hold  `json:"hold"`
+	Entry Entry `json:"entry"`
+}
+
+// CreateHold reserves amount for at most expiresIn (whole seconds; 0 takes the
+// server's default of ten minutes).
+func (c *Client) CreateHold(ctx context.Context, accountID, amount string, expiresIn time.Duration, reference, idempotencyKey string) (Hold, error) {
+	body := map[string]any{"amount": amount}
+	if expiresIn > 0 {
+		body["expiresIn"] = int64(expiresIn / time.Second)
+	}
+	if reference != "" {
+		body["reference"] = reference
+	}
+	var out Hold
+	err := c.do(ctx, call{method: http.MethodPost, path: accountPath(accountID, "/holds"), body: body, idemKey: orNewKey(idempotencyKey)}, &out)
+	return out, err
+}
+
+// CaptureHold charges amount of a hold ("" for all of it) and releases the rest.
+func (c *Client) CaptureHold(ctx context.Context, holdID, amount, idempotencyKey string) (Capture, error) {
+	body := map[string]any{}
+	if amount != "" {
+		body["amount"] = amount
+	}
+	var out Capture
+	err := c.do(ctx, call{method: http.MethodPost, path: "/v1/holds/" + url.PathEscape(holdID) + "/capture", body: body, idemKey: orNewKey(idempotencyKey)}, &out)
+	return out, err
+}
+
+// VoidHold releases a hold without charging.
+func (c *Client) VoidHold(ctx context.Context, holdID, idempotencyKey string) (Hold, error) {
+	var out Hold
+	err := c.do(ctx, call{method: http.MethodPost, path: "/v1/holds/" + url.PathEscape(holdID) + "/void", idemKey: orNewKey(idempotencyKey)}, &out)
+	return out, err
+}
+
+// GetHold reads a hold.
+func (c *Client) GetHold(ctx context.Context, holdID string) (Hold, error) {
+	var out Hold
+	err := c.do(ctx, call{method: http.MethodGet, path: "/v1/holds/" + url.PathEscape(holdID)}, &out)
+	return out, err
+}
+
+// EntryQuery selects a page of entries, newest first. Zero values mean no filter.
+type EntryQuery struct {
+	Limit    int
+	Cursor   string
+	From, To time.Time
+	Kind     string
+}
+
+// EntryPage is one page of entries; NextCursor continues it.
+type EntryPage struct {
+	Entries    []Entry `json:"entries"`
+	NextCursor string  `json:"nextCursor"`
+}
+
+// Entries reads an account's history, newest first.
+func (c *Client) Entries(ctx context.Context, accountID string, q EntryQuery) (EntryPage, error) {
+	v := url.Values{}
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	if q.Cursor != "" {
+		v.Set("cursor", q.Cursor)
+	}
+	if !q.From.IsZero() {
+		v.Set("from", q.From.UTC().Format(time.RFC3339Nano))
+	}
+	if !q.To.IsZero() {
+		v.Set("to", q.To.UTC().Format(time.RFC3339Nano))
+	}
+	if q.Kind != "" {
+		v.Set("kind", q.Kind)
+	}
+	var out EntryPage
+	err := c.do(ctx, call{method: http.MethodGet, path: accountPath(accountID, "/entries"), query: v}, &out)
+	return out, err
+}
+
+// AccountBalanceAt reads the balance an account had at a past instant, as its
+// entries record it.
+func (c *Client) AccountBalanceAt(ctx context.Context, id string, at time.Time) (AccountBalance, error) {
+	var out AccountBalance
+	err := c.do(ctx, call{method: http.MethodGet, path: accountPath(id, "/balance"),
+		query: url.Values{"at": {at.UTC().Format(time.RFC3339Nano)}}}, &out)
+	return out, err
+}
