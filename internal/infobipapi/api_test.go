@@ -35,6 +35,7 @@ func newFixture(t *testing.T) *fixture {
 	acc := s.CreateAccount("Docs", "EUR")
 	s.MustAdmin(201, "POST", "/v1/accounts/"+acc+"/users", `{"username":"Aladdin","password":"open sesame"}`, nil)
 	s.MustAdmin(201, "POST", "/v1/accounts/"+acc+"/top-ups", `{"amount":"47.79134"}`, map[string]string{"Idempotency-Key": "seed"})
+	s.MustAdmin(200, "PATCH", "/v1/accounts/"+acc, `{"allowedMinus":"5","monthlyLimit":"100","freeMessages":3}`, nil)
 	var k struct{ Key string }
 	s.MustAdmin(201, "POST", "/v1/accounts/"+acc+"/api-keys", `{"name":"ok"}`, nil).JSON(t, &k)
 	// No scope that lacks account-management:manage can be granted yet, so this key
@@ -67,6 +68,13 @@ func TestGolden(t *testing.T) {
 		{"balance_xml", "GET", "/account/1/balance", map[string]string{"Authorization": docAuth, "Accept": "text/xml"}, 200, "application/xml"},
 		{"balance_xml", "GET", "/account/1/balance.xml", map[string]string{"Authorization": docAuth}, 200, "application/xml"},
 		{"balance_xml", "GET", "/account/1/balance", map[string]string{"Authorization": docAuth, "Accept": "application/json;q=0.2, application/xml;q=0.8"}, 200, "application/xml"},
+		{"total_balance_json", "GET", "/account/1/total-balance", map[string]string{"Authorization": docAuth}, 200, "application/json"},
+		{"total_balance_xml", "GET", "/account/1/total-balance", map[string]string{"Authorization": docAuth, "Accept": "application/xml"}, 200, "application/xml"},
+		{"total_balance_xml", "GET", "/account/1/total-balance.xml", map[string]string{"Authorization": "App " + f.goodKey}, 200, "application/xml"},
+		{"free_messages_json", "GET", "/account/1/free-messages", map[string]string{"Authorization": docAuth}, 200, "application/json"},
+		{"free_messages_xml", "GET", "/account/1/free-messages", map[string]string{"Authorization": docAuth, "Accept": "text/xml"}, 200, "application/xml"},
+		{"unauthorized_json", "GET", "/account/1/total-balance", nil, 401, "application/json"},
+		{"forbidden_scope_xml", "GET", "/account/1/free-messages", map[string]string{"Authorization": "App " + f.scopelessKey, "Accept": "application/xml"}, 403, "application/xml"},
 		{"unauthorized_json", "GET", "/account/1/balance", nil, 401, "application/json"},
 		{"unauthorized_json", "GET", "/account/1/balance", map[string]string{"Authorization": basic("Aladdin", "wrong")}, 401, "application/json"},
 		{"unauthorized_json", "GET", "/account/1/balance", map[string]string{"Authorization": basic("nobody", "open sesame")}, 401, "application/json"},

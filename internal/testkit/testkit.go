@@ -12,7 +12,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/purse-ledger/purse/internal/adminapi"
 	"github.com/purse-ledger/purse/internal/auth"
@@ -35,14 +37,19 @@ type Stack struct {
 	Admin  *httptest.Server
 }
 
+// Options change a stack; the zero value is the default.
+type Options struct {
+	Now func() time.Time // the engine's clock
+}
+
 // New starts a stack on a fresh database file; it stops when the test ends.
 func New(t testing.TB) *Stack {
 	t.Helper()
-	return Open(t, filepath.Join(t.TempDir(), "purse.db"))
+	return Open(t, filepath.Join(t.TempDir(), "purse.db"), Options{})
 }
 
 // Open starts a stack on the database at path.
-func Open(t testing.TB, path string) *Stack {
+func Open(t testing.TB, path string, opts Options) *Stack {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, path)
@@ -50,7 +57,7 @@ func Open(t testing.TB, path string) *Stack {
 		t.Fatalf("open store: %v", err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	eng, err := engine.Open(ctx, st, engine.Options{Logger: log})
+	eng, err := engine.Open(ctx, st, engine.Options{Logger: log, Now: opts.Now, ExpiryInterval: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatalf("open engine: %v", err)
 	}
@@ -149,3 +156,41 @@ func (s *Stack) CreateAccount(name, currency string) string {
 	r.JSON(s.T, &a)
 	return a.ID
 }
+
+// Clock is a settable clock for tests of time rules (month boundaries, expiry).
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock returns a clock stopped at t.
+func NewClock(t time.Time) *Clock { return &Clock{t: t} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Set moves the clock to t.
+func (c *Clock) Set(t time.Time) {
+	c.mu.Lock()
+	c.t = t
+	c.mu.Unlock()
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) { c.Set(c.Now().Add(d)) }
+
+// Balance reads an account's admin balance view.
+func (s *Stack) Balance(id string) map[string]any {
+	s.T.Helper()
+	var b map[string]any
+	s.MustAdmin(200, "GET", "/v1/accounts/"+id+"/balance", "", nil).JSON(s.T, &b)
+	delete(b, "asOf")
+	return b
+}
+
+// Key returns headers carrying an Idempotency-Key.
+func Key(k string) map[string]string { return map[string]string{"Idempotency-Key": k} }
