@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"time"
 	"testing"
 
 	"github.com/purse-ledger/purse/client"
@@ -67,5 +68,71 @@ func TestClientAgainstRealServer(t *testing.T) {
 	}
 	if _, err := client.New("ftp://x"); err == nil {
 		t.Error("ftp base URL accepted")
+	}
+}
+
+func TestClientLedger(t *testing.T) {
+	s := testkit.New(t)
+	ctx := context.Background()
+	admin, _ := client.New(s.Admin.URL, client.WithAdminToken(testkit.AdminToken))
+	acc, _ := admin.CreateAccount(ctx, "L", "USD")
+	if _, err := admin.TopUp(ctx, acc.ID, "10", client.TopUpOptions{Metadata: map[string]string{"invoice": "7"}}); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := admin.Charge(ctx, acc.ID, "1.5", client.ChargeOptions{Reference: "m1", Metadata: map[string]string{"to": "x"}})
+	if err != nil || ch.Amount != "-1.5" || ch.Metadata["to"] != "x" {
+		t.Fatalf("Charge = %+v, %v", ch, err)
+	}
+	if _, err := admin.Charge(ctx, acc.ID, "100", client.ChargeOptions{}); !client.IsMessageID(err, "INSUFFICIENT_FUNDS") {
+		t.Errorf("overdraft: %v", err)
+	}
+	rf, err := admin.Refund(ctx, acc.ID, ch.ID, "", "")
+	if err != nil || rf.Amount != "1.5" || rf.ChargeID != ch.ID {
+		t.Errorf("Refund = %+v, %v", rf, err)
+	}
+	if _, err := admin.Adjust(ctx, acc.ID, "-1", "fee", ""); err != nil {
+		t.Error(err)
+	}
+	h, err := admin.CreateHold(ctx, acc.ID, "2", time.Minute, "job", "")
+	if err != nil || h.Status != "active" {
+		t.Fatalf("CreateHold = %+v, %v", h, err)
+	}
+	if got, err := admin.GetHold(ctx, h.ID); err != nil || got.Amount != "2" {
+		t.Errorf("GetHold = %+v, %v", got, err)
+	}
+	cp, err := admin.CaptureHold(ctx, h.ID, "0.5", "")
+	if err != nil || cp.Hold.Status != "captured" || cp.Entry.Amount != "-0.5" {
+		t.Errorf("CaptureHold = %+v, %v", cp, err)
+	}
+	h2, _ := admin.CreateHold(ctx, acc.ID, "1", 0, "", "")
+	if v, err := admin.VoidHold(ctx, h2.ID, ""); err != nil || v.Status != "voided" {
+		t.Errorf("VoidHold = %+v, %v", v, err)
+	}
+	limit, free := "20", int64(1)
+	if _, err := admin.UpdateAccount(ctx, acc.ID, client.AccountUpdate{MonthlyLimit: &limit, FreeMessages: &free}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := admin.AccountBalance(ctx, acc.ID)
+	if err != nil || b.Balance != "8.5" || b.MonthlySpent != "0.5" || b.MonthlyLimit == nil || *b.MonthlyLimit != "20" || b.FreeMessages != 1 {
+		t.Errorf("AccountBalance = %+v, %v", b, err)
+	}
+	page, err := admin.Entries(ctx, acc.ID, client.EntryQuery{Kind: "charge"})
+	if err != nil || len(page.Entries) != 1 {
+		t.Errorf("Entries = %+v, %v", page, err)
+	}
+	at, err := admin.AccountBalanceAt(ctx, acc.ID, time.Now())
+	if err != nil || at.Balance != "8.5" {
+		t.Errorf("AccountBalanceAt = %+v, %v", at, err)
+	}
+	if _, err := admin.AddUser(ctx, acc.ID, "luser", "password1"); err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := client.New(s.Public.URL, client.WithBasicAuth("luser", "password1"))
+	tb, err := pub.TotalBalance(ctx)
+	if err != nil || tb.Balance != "8.5" || tb.MonthlyLimit != "20" || tb.MonthlyBalance != "19.5" || tb.Currency.Code != "USD" || tb.FreeMessages != 1 {
+		t.Errorf("TotalBalance = %+v, %v", tb, err)
+	}
+	if n, err := pub.FreeMessages(ctx); err != nil || n != 1 {
+		t.Errorf("FreeMessages = %d, %v", n, err)
 	}
 }
