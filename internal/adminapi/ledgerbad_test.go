@@ -33,7 +33,10 @@ func TestLedgerBadInputsChangeNothing(t *testing.T) {
 	s.MustAdmin(201, "POST", "/v1/accounts/"+acc+"/holds", `{"amount":"1","expiresIn":60}`, testkit.Key("hv")).JSON(t, &voided)
 	s.MustAdmin(200, "POST", "/v1/holds/"+voided.ID+"/void", "", nil)
 	clock.Advance(2 * time.Second)
-	for s.Balance(acc)["held"] != "1" {
+	for deadline := time.Now().Add(5 * time.Second); s.Balance(acc)["held"] != "1"; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the short hold never expired: %v", s.Balance(acc))
+		}
 		time.Sleep(5 * time.Millisecond) // the ticker expires the short hold
 	}
 

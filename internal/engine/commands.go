@@ -55,15 +55,21 @@ func (c CreateAccount) apply(t *txn) (any, error) {
 	for _, kind := range []ledger.AccountKind{ledger.KindFunding, ledger.KindRevenue} {
 		sid := ledger.SystemAccountID(kind, c.Currency)
 		if _, ok := t.account(sid); !ok {
-			t.put(ledger.Account{ID: sid, Kind: kind, Name: "platform " + string(kind) + " " + c.Currency,
+			t.create(ledger.Account{ID: sid, Kind: kind, Name: "platform " + string(kind) + " " + c.Currency,
 				Currency: c.Currency, Status: ledger.StatusActive, CreatedAt: t.now})
 		}
 	}
 	a := ledger.Account{ID: id, Kind: ledger.KindCustomer, Name: c.Name, Currency: c.Currency,
 		Status: ledger.StatusActive, SpentMonth: ledger.MonthOf(t.now), CreatedAt: t.now}
-	t.put(a)
-	a.UpdatedAt = t.now
-	return a, nil
+	t.create(a)
+	return *t.accounts[id], nil
+}
+
+func (c CreateAccount) refs(r *refs) {
+	if c.ID != "" {
+		r.account(c.ID)
+	}
+	r.currencies[c.Currency] = true
 }
 
 // UpdateAccount changes an account's settings; nil fields stay as they are. Its
@@ -133,9 +139,10 @@ func (c UpdateAccount) apply(t *txn) (any, error) {
 		a.FreeMessages = *c.FreeMessages
 	}
 	t.put(a)
-	a.UpdatedAt = t.now
-	return a, nil
+	return *t.accounts[a.ID], nil
 }
+
+func (c UpdateAccount) refs(r *refs) { r.account(c.ID) }
 
 // TopUp moves money from the platform's funding account into a customer account.
 // Suspended accounts may be topped up; closed ones may not. Its result is a
@@ -173,6 +180,8 @@ func (c TopUp) apply(t *txn) (any, error) {
 	t.put(a)
 	return e, nil
 }
+
+func (c TopUp) refs(r *refs) { r.account(c.AccountID) }
 
 // spend checks that an active account may take amt now (funds and monthly limit).
 func (t *txn) spend(a *ledger.Account, amt ledger.Amount) error {
@@ -252,6 +261,8 @@ func (c Charge) apply(t *txn) (any, error) {
 	return e, nil
 }
 
+func (c Charge) refs(r *refs) { r.account(c.AccountID) }
+
 // Refund returns all or part of a charge (or capture) from revenue to the customer.
 // All refunds of a charge together never exceed it. Its result is a ledger.Entry.
 type Refund struct {
@@ -290,7 +301,7 @@ func (c Refund) apply(t *txn) (any, error) {
 		return nil, &ledger.NotFoundError{What: "charge", ID: c.ChargeID}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ledger.ErrUnavailable, err)
+		return nil, err
 	}
 	if ch.AccountID != a.ID {
 		return nil, &ledger.NotFoundError{What: "charge", ID: c.ChargeID}
@@ -315,6 +326,13 @@ func (c Refund) apply(t *txn) (any, error) {
 	t.put(a)
 	t.putCharge(ch)
 	return e, nil
+}
+
+func (c Refund) refs(r *refs) {
+	r.account(c.AccountID)
+	if c.ChargeID != "" {
+		r.charges[c.ChargeID] = true
+	}
 }
 
 // Adjust is an operator's correction of either sign, booked against the platform's
@@ -361,6 +379,8 @@ func (c Adjust) apply(t *txn) (any, error) {
 	return e, nil
 }
 
+func (c Adjust) refs(r *refs) { r.account(c.AccountID) }
+
 // Bounds on a hold's lifetime.
 const (
 	MinHoldTTL = time.Second
@@ -402,14 +422,13 @@ func (c CreateHold) apply(t *txn) (any, error) {
 	return h, nil
 }
 
+func (c CreateHold) refs(r *refs) { r.account(c.AccountID) }
+
 // usable returns the hold if it can still be captured or voided.
 func (t *txn) usable(id string) (ledger.Hold, error) {
 	h, err := t.hold(id)
 	if err != nil {
-		if errors.Is(err, ledger.ErrNotFound) {
-			return h, err
-		}
-		return h, fmt.Errorf("%w: %v", ledger.ErrUnavailable, err)
+		return h, err
 	}
 	switch h.Status {
 	case ledger.HoldCaptured:
@@ -473,6 +492,8 @@ func (c CaptureHold) apply(t *txn) (any, error) {
 	return CaptureResult{Hold: h, Entry: e}, nil
 }
 
+func (c CaptureHold) refs(r *refs) { r.holds[c.HoldID] = true }
+
 // VoidHold releases a hold without charging. Its result is the voided ledger.Hold.
 type VoidHold struct {
 	HoldID string
@@ -489,6 +510,8 @@ func (c VoidHold) apply(t *txn) (any, error) {
 	h.Status, h.UpdatedAt = ledger.HoldVoided, t.now
 	return h, nil
 }
+
+func (c VoidHold) refs(r *refs) { r.holds[c.HoldID] = true }
 
 // release ends an active hold without a charge (void or expiry).
 func (t *txn) release(h ledger.Hold, status ledger.HoldStatus) error {

@@ -19,23 +19,34 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/purse-ledger/purse/internal/ledger"
 )
 
 // Store is what the engine needs from persistence.
+//
+// An exclusive store (SQLite: one process owns the file) lets the engine's memory be
+// the truth: a batch reads accounts and active holds from memory and asks the store
+// only for idempotency records and charges. A shared store (PostgreSQL with several
+// nodes) is the truth: every batch locks the rows it touches, in sorted order, and
+// applies its commands to what it read under those locks.
 type Store interface {
+	Shared() bool
 	LoadAccounts(ctx context.Context) ([]ledger.Account, error)
 	ActiveHolds(ctx context.Context) ([]ledger.Hold, error)
-	LastSeq(ctx context.Context) (int64, error)
-	Idempotency(ctx context.Context, key string) (*ledger.IdempotencyRecord, error)
 	Hold(ctx context.Context, id string) (ledger.Hold, error)
-	Charge(ctx context.Context, id string) (ledger.Charge, error)
 	MovementKind(ctx context.Context, movementID string) (ledger.EntryKind, string, error)
-	Commit(ctx context.Context, b *ledger.Batch) error
+	// DueHolds lists active holds expired at now (a shared store: holds other nodes made).
+	DueHolds(ctx context.Context, now time.Time, limit int) ([]string, error)
+	Begin(ctx context.Context) (Tx, error)
 }
+
+// Tx is one batch's transaction (see ledger.BatchTx).
+type Tx = ledger.BatchTx
 
 // Options tunes an Engine. The zero value is usable.
 type Options struct {
@@ -58,11 +69,13 @@ type Engine struct {
 	quit  chan struct{}
 	done  chan struct{}
 
+	shared bool
+
 	closeOnce sync.Once
-	mu        sync.RWMutex // guards accounts, holds and seq; written only by the loop
+	mu        sync.RWMutex // guards accounts and holds; written by the loop and Refresh
 	accounts  map[string]*ledger.Account
 	holds     map[string]*ledger.Hold // active holds only
-	seq       int64
+	stale     atomic.Bool             // a shared cache that lost its change feed
 
 	expiries expiryHeap // loop-owned
 }
@@ -70,7 +83,15 @@ type Engine struct {
 // Command is a unit of work the engine applies inside a batch.
 type Command interface {
 	apply(t *txn) (any, error)
+	refs(r *refs)
 }
+
+// refs are the rows a batch names before it runs, so a shared store can lock them.
+type refs struct {
+	accounts, currencies, holds, charges map[string]bool
+}
+
+func (r *refs) account(id string) { r.accounts[id] = true }
 
 // Idempotency makes a command exactly-once; the engine renders and stores its
 // response inside the batch, so it commits together with the effect.
@@ -90,8 +111,9 @@ type request struct {
 }
 
 type response struct {
-	res Result
-	err error
+	res      Result
+	err      error
+	replayOf *pendingRecord // a twin of an earlier request in the same batch
 }
 
 // Open loads every account's stored balance (not the entries) and the active holds,
@@ -117,14 +139,10 @@ func Open(ctx context.Context, store Store, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	seq, err := store.LastSeq(ctx)
-	if err != nil {
-		return nil, err
-	}
 	e := &Engine{
-		store: store, now: opts.Now, log: opts.Logger, maxBatch: opts.MaxBatch, tick: opts.ExpiryInterval,
+		store: store, now: opts.Now, log: opts.Logger, maxBatch: opts.MaxBatch, tick: opts.ExpiryInterval, shared: store.Shared(),
 		queue: make(chan *request, opts.MaxBatch*4), quit: make(chan struct{}), done: make(chan struct{}),
-		accounts: make(map[string]*ledger.Account, len(accts)), holds: make(map[string]*ledger.Hold, len(holds)), seq: seq,
+		accounts: make(map[string]*ledger.Account, len(accts)), holds: make(map[string]*ledger.Hold, len(holds)),
 	}
 	for i := range accts {
 		a := accts[i]
@@ -176,6 +194,47 @@ func (e *Engine) Do(ctx context.Context, cmd Command, idem *Idempotency) (Result
 	}
 }
 
+// ErrStale is returned by reads while a shared cache cannot know it is current.
+var ErrStale = fmt.Errorf("%w: this node lost the store's change feed", ledger.ErrUnavailable)
+
+// Fresh reports whether memory may be served: always for an exclusive store; for a
+// shared one, while the change feed from the other nodes is connected.
+func (e *Engine) Fresh() error {
+	if e.stale.Load() {
+		return ErrStale
+	}
+	return nil
+}
+
+// SetStale marks a shared cache as unusable (the change feed dropped) or usable
+// again (after a full reload).
+func (e *Engine) SetStale(v bool) { e.stale.Store(v) }
+
+// Refresh replaces cached accounts by the given committed rows when they are newer:
+// how writes made on other nodes reach this one.
+func (e *Engine) Refresh(accts []ledger.Account) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for i := range accts {
+		a := accts[i]
+		if cur, ok := e.accounts[a.ID]; !ok || a.Version > cur.Version {
+			e.accounts[a.ID] = &a
+		}
+	}
+}
+
+// RefreshHolds replaces the cached active holds of a shared store by the stored set.
+func (e *Engine) RefreshHolds(holds []ledger.Hold) {
+	m := make(map[string]*ledger.Hold, len(holds))
+	for i := range holds {
+		h := holds[i]
+		m[h.ID] = &h
+	}
+	e.mu.Lock()
+	e.holds = m
+	e.mu.Unlock()
+}
+
 // Account returns a copy of the committed state of an account.
 func (e *Engine) Account(id string) (ledger.Account, bool) {
 	e.mu.RLock()
@@ -201,8 +260,12 @@ func (e *Engine) Balance(id string) (ledger.Amount, string, ledger.AccountStatus
 	return bal, cur, st, true
 }
 
-// Hold returns a hold's committed state: active holds from memory, others from the store.
+// Hold returns a hold's committed state: active holds from memory, others (and, on
+// a shared store, all) from the store.
 func (e *Engine) Hold(ctx context.Context, id string) (ledger.Hold, error) {
+	if e.shared {
+		return e.store.Hold(ctx, id)
+	}
 	e.mu.RLock()
 	h, ok := e.holds[id]
 	var c ledger.Hold
@@ -227,7 +290,7 @@ func (e *Engine) loop() {
 		case r := <-e.queue:
 			batch = append(batch, r)
 		case <-ticker.C:
-			if e.expiries.Len() > 0 && !e.expiries[0].at.After(e.now()) {
+			if e.expiries.Len() > 0 && !e.expiries[0].at.After(e.now()) || e.shared {
 				e.run(nil)
 			}
 			continue
@@ -256,38 +319,105 @@ func (e *Engine) loop() {
 }
 
 // run applies, commits and acknowledges one batch, after expiring the holds due.
+// A batch that lost a race with another node (shared store) is run again from
+// scratch; a batch whose commit fails otherwise is dropped whole.
 func (e *Engine) run(batch []*request) {
-	e.mu.RLock()
-	seq := e.seq
-	e.mu.RUnlock()
-	t := newTxn(e, seq)
-	due := e.expireDue(t)
-	resps := make([]response, len(batch))
+	due := e.popDue()
+	var err error
+	for attempt := 0; ; attempt++ {
+		var t *txn
+		var resps []response
+		t, resps, err = e.attempt(batch, due)
+		if err == nil {
+			e.publish(t)
+			for i, r := range batch {
+				if p := resps[i].replayOf; p != nil {
+					resps[i] = response{res: Result{Replay: p.rec}}
+				}
+				r.resp <- resps[i]
+			}
+			return
+		}
+		if !errors.Is(err, ledger.ErrRetry) || attempt >= 8 {
+			break
+		}
+		time.Sleep(time.Duration(1+rand.IntN(5<<attempt)) * time.Millisecond)
+	}
+	e.log.Error("engine: batch dropped", "requests", len(batch), "err", err)
+	for _, x := range due {
+		heap.Push(&e.expiries, x) // try again with the next batch
+	}
+	for _, r := range batch {
+		r.resp <- response{err: fmt.Errorf("%w: %v", ledger.ErrUnavailable, err)}
+	}
+}
+
+// attempt runs one try of a batch inside one store transaction.
+func (e *Engine) attempt(batch []*request, due []expiry) (t *txn, resps []response, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	tx, err := e.store.Begin(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			tx.Rollback(ctx)
+		}
+	}()
+	t = newTxn(e, ctx, tx)
+	if err := t.load(batch, due); err != nil {
+		return nil, nil, err
+	}
+	for _, x := range due {
+		if h, err := t.hold(x.id); err == nil && h.Status == ledger.HoldActive && !h.ExpiresAt.After(t.now) {
+			sp := t.savepoint()
+			if err := t.release(h, ledger.HoldExpired); err != nil {
+				t.rollback(sp)
+				e.log.Error("engine: expire hold", "hold", h.ID, "err", err)
+			}
+		}
+	}
+	resps = make([]response, len(batch))
 	for i, r := range batch {
 		resps[i] = t.serve(r)
+		if resps[i].err != nil && errors.Is(resps[i].err, ledger.ErrUnavailable) {
+			return nil, nil, resps[i].err
+		}
 	}
 	if err := t.settleSystem(); err != nil {
-		// Only an overflow of a platform account can get here; refuse the whole batch.
-		e.log.Error("engine: settle platform accounts", "err", err)
-		e.fail(batch, resps, due, err)
-		return
+		return nil, nil, err
 	}
 	b := t.batch()
 	if !b.Empty() {
-		if err := e.store.Commit(context.Background(), b); err != nil {
-			e.log.Error("engine: commit failed; batch dropped", "requests", len(batch), "err", err)
-			e.fail(batch, resps, due, fmt.Errorf("%w: %v", ledger.ErrUnavailable, err))
-			return
+		if err := t.assignSeqs(b); err != nil {
+			return nil, nil, err
+		}
+		if err := tx.Commit(ctx, b); err != nil {
+			return nil, nil, err
+		}
+	} else {
+		tx.Rollback(ctx)
+	}
+	committed = true
+	for i := range resps {
+		if resps[i].err == nil && resps[i].res.Value != nil {
+			resps[i].res.Value = t.remapResult(resps[i].res.Value)
 		}
 	}
-	e.publish(t)
-	for i, r := range batch {
-		r.resp <- resps[i]
-	}
+	return t, resps, nil
 }
 
 func (e *Engine) publish(t *txn) {
 	e.mu.Lock()
+	if e.shared {
+		for id, a := range t.base { // fresh rows read under lock
+			if cur, ok := e.accounts[id]; !ok || a.Version > cur.Version {
+				e.accounts[id] = a
+			}
+		}
+	}
 	for id, a := range t.accounts {
 		e.accounts[id] = a
 	}
@@ -301,40 +431,30 @@ func (e *Engine) publish(t *txn) {
 			delete(e.holds, id)
 		}
 	}
-	e.seq = t.seq
 	e.mu.Unlock()
 }
 
-func (e *Engine) fail(batch []*request, resps []response, due []expiry, err error) {
-	for _, x := range due {
-		heap.Push(&e.expiries, x) // try again with the next batch
-	}
-	for i, r := range batch {
-		if resps[i].err != nil {
-			r.resp <- resps[i] // a rule failure stays what it was
-			continue
-		}
-		r.resp <- response{err: err}
-	}
-}
-
-// expireDue expires, inside t, every active hold whose time has come, and returns
-// the heap items it consumed.
-func (e *Engine) expireDue(t *txn) []expiry {
+// popDue takes the holds whose expiry has come off the heap; stale items (holds
+// captured or voided since) are dropped.
+func (e *Engine) popDue() []expiry {
+	now := e.now()
 	var due []expiry
-	for e.expiries.Len() > 0 && !e.expiries[0].at.After(t.now) {
+	for e.expiries.Len() > 0 && !e.expiries[0].at.After(now) {
 		x := heap.Pop(&e.expiries).(expiry)
 		e.mu.RLock()
 		h, ok := e.holds[x.id]
 		e.mu.RUnlock()
-		if !ok || !h.ExpiresAt.Equal(x.at) {
-			continue // captured or voided since: a stale heap item
+		if ok && h.ExpiresAt.Equal(x.at) {
+			due = append(due, x)
 		}
-		due = append(due, x)
-		sp := t.savepoint()
-		if err := t.release(*h, ledger.HoldExpired); err != nil {
-			t.rollback(sp)
-			e.log.Error("engine: expire hold", "hold", h.ID, "err", err)
+	}
+	if e.shared {
+		ids, err := e.store.DueHolds(context.Background(), now, 256)
+		if err != nil {
+			e.log.Warn("engine: due holds", "err", err)
+		}
+		for _, id := range ids {
+			due = append(due, expiry{id: id})
 		}
 	}
 	return due

@@ -9,37 +9,148 @@ import (
 	"github.com/purse-ledger/purse/internal/ledger"
 )
 
-// txn is the in-memory view of one batch: copies of the accounts, holds and charges
-// it changed, the entries and idempotency records it will write, and an undo log
-// that rolls a failed command back to its savepoint.
+// txn is the in-memory view of one batch: the rows it read (from memory, or under
+// lock from a shared store), copies of what it changed, the entries and idempotency
+// records it will write, and an undo log that rolls a failed command back to its
+// savepoint.
 type txn struct {
-	e        *Engine
-	ctx      context.Context
-	now      time.Time
-	seq      int64
-	accounts map[string]*ledger.Account
+	e   *Engine
+	ctx context.Context
+	tx  Tx
+	now time.Time
+	seq int64 // provisional sequences count down from -1; assignSeqs maps them
+
+	base       map[string]*ledger.Account // shared store: accounts read under lock
+	holdBase   map[string]*ledger.Hold    // holds read from the store
+	chargeBase map[string]*ledger.Charge  // charges read from the store
+
+	accounts map[string]*ledger.Account // changed in this batch
 	holds    map[string]*ledger.Hold
 	charges  map[string]*ledger.Charge
+	created  map[string]bool
+
 	entries  []ledger.Entry
-	records  []ledger.IdempotencyRecord
-	idem     map[string]*ledger.IdempotencyRecord
+	stored   map[string]*ledger.IdempotencyRecord // committed before this batch
+	pending  map[string]*pendingRecord            // made by this batch, rendered at the end
+	order    []*pendingRecord
 	sysDelta map[string]ledger.Amount
 	undo     []func()
+	remapSeq func(int64) int64
 }
 
-func newTxn(e *Engine, seq int64) *txn {
-	return &txn{e: e, ctx: context.Background(), now: e.now().UTC(), seq: seq,
+type pendingRecord struct {
+	idem  *Idempotency
+	value any
+	rec   *ledger.IdempotencyRecord
+}
+
+func newTxn(e *Engine, ctx context.Context, tx Tx) *txn {
+	return &txn{e: e, ctx: ctx, tx: tx, now: e.now().UTC(),
+		base: map[string]*ledger.Account{}, holdBase: map[string]*ledger.Hold{}, chargeBase: map[string]*ledger.Charge{},
 		accounts: map[string]*ledger.Account{}, holds: map[string]*ledger.Hold{}, charges: map[string]*ledger.Charge{},
-		idem: map[string]*ledger.IdempotencyRecord{}, sysDelta: map[string]ledger.Amount{}}
+		created: map[string]bool{}, stored: map[string]*ledger.IdempotencyRecord{}, pending: map[string]*pendingRecord{},
+		sysDelta: map[string]ledger.Amount{}}
+}
+
+func sortedSet(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// load reads every row the batch names, in one query per kind. On a shared store
+// it locks them in a fixed order (customer accounts, platform accounts, holds,
+// charges, each sorted), so two nodes' batches can never deadlock each other.
+func (t *txn) load(batch []*request, due []expiry) error {
+	r := &refs{accounts: map[string]bool{}, currencies: map[string]bool{}, holds: map[string]bool{}, charges: map[string]bool{}}
+	var keys []string
+	for _, req := range batch {
+		req.cmd.refs(r)
+		if req.idem != nil {
+			keys = append(keys, req.idem.Key)
+		}
+	}
+	for _, x := range due {
+		r.holds[x.id] = true
+	}
+	if t.e.shared {
+		owners, err := t.tx.HoldAccounts(t.ctx, sortedSet(r.holds))
+		if err != nil {
+			return err
+		}
+		for _, acc := range owners {
+			r.accounts[acc] = true
+		}
+		accts, err := t.tx.LockAccounts(t.ctx, sortedSet(r.accounts))
+		if err != nil {
+			return err
+		}
+		for i := range accts {
+			t.base[accts[i].ID] = &accts[i]
+			r.currencies[accts[i].Currency] = true
+		}
+		sys := map[string]bool{}
+		for cur := range r.currencies {
+			sys[ledger.SystemAccountID(ledger.KindFunding, cur)] = true
+			sys[ledger.SystemAccountID(ledger.KindRevenue, cur)] = true
+		}
+		sysAccts, err := t.tx.LockAccounts(t.ctx, sortedSet(sys))
+		if err != nil {
+			return err
+		}
+		for i := range sysAccts {
+			t.base[sysAccts[i].ID] = &sysAccts[i]
+		}
+	} else {
+		// Memory holds the active holds; only the others are read.
+		t.e.mu.RLock()
+		for id := range r.holds {
+			if _, ok := t.e.holds[id]; ok {
+				delete(r.holds, id)
+			}
+		}
+		t.e.mu.RUnlock()
+	}
+	if len(r.holds) > 0 {
+		holds, err := t.tx.LockHolds(t.ctx, sortedSet(r.holds))
+		if err != nil {
+			return err
+		}
+		for i := range holds {
+			t.holdBase[holds[i].ID] = &holds[i]
+		}
+	}
+	if len(r.charges) > 0 {
+		charges, err := t.tx.LockCharges(t.ctx, sortedSet(r.charges))
+		if err != nil {
+			return err
+		}
+		for i := range charges {
+			t.chargeBase[charges[i].ID] = &charges[i]
+		}
+	}
+	if len(keys) > 0 {
+		recs, err := t.tx.Idempotency(t.ctx, keys)
+		if err != nil {
+			return err
+		}
+		for i := range recs {
+			t.stored[recs[i].Key] = &recs[i]
+		}
+	}
+	return nil
 }
 
 type savepoint struct {
-	undo, entries, records int
-	seq                    int64
+	undo, entries, order int
+	seq                  int64
 }
 
 func (t *txn) savepoint() savepoint {
-	return savepoint{len(t.undo), len(t.entries), len(t.records), t.seq}
+	return savepoint{len(t.undo), len(t.entries), len(t.order), t.seq}
 }
 
 func (t *txn) rollback(sp savepoint) {
@@ -48,10 +159,10 @@ func (t *txn) rollback(sp savepoint) {
 	}
 	t.undo = t.undo[:sp.undo]
 	t.entries = t.entries[:sp.entries]
-	for _, r := range t.records[sp.records:] {
-		delete(t.idem, r.Key)
+	for _, p := range t.order[sp.order:] {
+		delete(t.pending, p.idem.Key)
 	}
-	t.records = t.records[:sp.records]
+	t.order = t.order[:sp.order]
 	t.seq = sp.seq
 }
 
@@ -72,6 +183,10 @@ func (t *txn) account(id string) (*ledger.Account, bool) {
 	if a, ok := t.accounts[id]; ok {
 		return a, true
 	}
+	if t.e.shared {
+		a, ok := t.base[id]
+		return a, ok
+	}
 	t.e.mu.RLock()
 	a, ok := t.e.accounts[id]
 	t.e.mu.RUnlock()
@@ -91,24 +206,40 @@ func (t *txn) customer(id string) (ledger.Account, error) {
 	return c, nil
 }
 
+// put stores a changed account; each put of an account in a batch is one version.
 func (t *txn) put(a ledger.Account) {
 	remember(t, t.accounts, a.ID)
+	if _, again := t.accounts[a.ID]; !again {
+		a.Version++
+	}
 	a.UpdatedAt = t.now
 	t.accounts[a.ID] = &a
 }
 
-// hold returns the batch's view of a hold: changed here, active in memory, or stored.
+// create stores an account this batch makes.
+func (t *txn) create(a ledger.Account) {
+	remember(t, t.created, a.ID)
+	t.created[a.ID] = true
+	t.put(a)
+}
+
+// hold returns the batch's view of a hold.
 func (t *txn) hold(id string) (ledger.Hold, error) {
 	if h, ok := t.holds[id]; ok {
 		return *h, nil
 	}
-	t.e.mu.RLock()
-	h, ok := t.e.holds[id]
-	t.e.mu.RUnlock()
-	if ok {
+	if h, ok := t.holdBase[id]; ok {
 		return *h, nil
 	}
-	return t.e.store.Hold(t.ctx, id)
+	if !t.e.shared {
+		t.e.mu.RLock()
+		h, ok := t.e.holds[id]
+		t.e.mu.RUnlock()
+		if ok {
+			return *h, nil
+		}
+	}
+	return ledger.Hold{}, &ledger.NotFoundError{What: "hold", ID: id}
 }
 
 func (t *txn) putHold(h ledger.Hold) {
@@ -121,7 +252,10 @@ func (t *txn) charge(id string) (ledger.Charge, error) {
 	if c, ok := t.charges[id]; ok {
 		return *c, nil
 	}
-	return t.e.store.Charge(t.ctx, id)
+	if c, ok := t.chargeBase[id]; ok {
+		return *c, nil
+	}
+	return ledger.Charge{}, &ledger.NotFoundError{What: "charge", ID: id}
 }
 
 func (t *txn) putCharge(c ledger.Charge) {
@@ -140,8 +274,10 @@ func (t *txn) addSys(id string, delta ledger.Amount) error {
 	return nil
 }
 
+// nextSeq hands out a provisional sequence number (negative); assignSeqs replaces
+// them by the store's, in the same order, once the batch knows how many it needs.
 func (t *txn) nextSeq() int64 {
-	t.seq++
+	t.seq--
 	return t.seq
 }
 
@@ -170,19 +306,17 @@ func (t *txn) move(a *ledger.Account, kind ledger.EntryKind, delta ledger.Amount
 
 func (t *txn) serve(r *request) response {
 	if r.idem != nil {
-		rec, ok := t.idem[r.idem.Key]
-		if !ok {
-			var err error
-			rec, err = t.e.store.Idempotency(t.ctx, r.idem.Key)
-			if err != nil {
-				return response{err: fmt.Errorf("%w: %v", ledger.ErrUnavailable, err)}
-			}
-		}
-		if rec != nil {
+		if rec, ok := t.stored[r.idem.Key]; ok {
 			if rec.RequestHash != r.idem.RequestHash {
 				return response{err: ledger.ErrIdempotencyKeyReused}
 			}
 			return response{res: Result{Replay: rec}}
+		}
+		if p, ok := t.pending[r.idem.Key]; ok {
+			if p.idem.RequestHash != r.idem.RequestHash {
+				return response{err: ledger.ErrIdempotencyKeyReused}
+			}
+			return response{replayOf: p} // answered with p's record once it is rendered
 		}
 	}
 	sp := t.savepoint()
@@ -192,9 +326,9 @@ func (t *txn) serve(r *request) response {
 		return response{err: err}
 	}
 	if r.idem != nil {
-		rec := r.idem.Record(v, t.now)
-		t.records = append(t.records, *rec)
-		t.idem[rec.Key] = rec
+		p := &pendingRecord{idem: r.idem, value: v}
+		t.pending[r.idem.Key] = p
+		t.order = append(t.order, p)
 	}
 	return response{res: Result{Value: v}}
 }
@@ -223,15 +357,17 @@ func (t *txn) settleSystem() error {
 		c.Balance, c.Seq = bal, t.nextSeq()
 		t.put(c)
 		t.entries = append(t.entries, ledger.Entry{
-			Seq: c.Seq, MovementID: fmt.Sprintf("settle_%d", c.Seq), AccountID: id, Kind: ledger.EntrySettlement,
+			Seq: c.Seq, MovementID: "settle", AccountID: id, Kind: ledger.EntrySettlement,
 			Amount: t.sysDelta[id], BalanceAfter: bal, CreatedAt: t.now,
 		})
 	}
 	return nil
 }
 
+// batch gathers what the store must write (idempotency records come later, once
+// sequences are final).
 func (t *txn) batch() *ledger.Batch {
-	b := &ledger.Batch{Entries: t.entries, Idempotency: t.records}
+	b := &ledger.Batch{Entries: t.entries, Created: t.created}
 	for _, id := range sortedKeys(t.accounts) {
 		b.Accounts = append(b.Accounts, *t.accounts[id])
 	}
@@ -241,7 +377,63 @@ func (t *txn) batch() *ledger.Batch {
 	for _, id := range sortedKeys(t.charges) {
 		b.Charges = append(b.Charges, *t.charges[id])
 	}
+	if len(t.order) > 0 {
+		b.Idempotency = make([]ledger.IdempotencyRecord, 0, len(t.order)) // filled by assignSeqs
+	}
 	return b
+}
+
+// assignSeqs replaces provisional sequences by the store's, then renders the
+// idempotency records, whose bodies show the final sequences.
+func (t *txn) assignSeqs(b *ledger.Batch) error {
+	n := -t.seq
+	var seqs []int64
+	if n > 0 {
+		var err error
+		if seqs, err = t.tx.ReserveSeqs(t.ctx, int(n)); err != nil {
+			return err
+		}
+	}
+	remap := func(s int64) int64 {
+		if s < 0 {
+			return seqs[-s-1]
+		}
+		return s
+	}
+	for i := range b.Entries {
+		b.Entries[i].Seq = remap(b.Entries[i].Seq)
+		if b.Entries[i].Kind == ledger.EntrySettlement {
+			b.Entries[i].MovementID = fmt.Sprintf("settle_%d", b.Entries[i].Seq)
+		}
+	}
+	for i := range b.Accounts {
+		b.Accounts[i].Seq = remap(b.Accounts[i].Seq)
+	}
+	for _, a := range t.accounts {
+		a.Seq = remap(a.Seq)
+	}
+	t.remapSeq = remap
+	for _, p := range t.order {
+		p.rec = p.idem.Record(t.remapResult(p.value), t.now)
+		b.Idempotency = append(b.Idempotency, *p.rec)
+	}
+	return nil
+}
+
+// remapResult gives a command's result its final sequence numbers.
+func (t *txn) remapResult(v any) any {
+	if t.remapSeq == nil {
+		return v
+	}
+	switch r := v.(type) {
+	case ledger.Entry:
+		r.Seq = t.remapSeq(r.Seq)
+		return r
+	case CaptureResult:
+		r.Entry.Seq = t.remapSeq(r.Entry.Seq)
+		return r
+	}
+	return v
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -1,12 +1,16 @@
 package ledger
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // Batch is everything one engine cycle commits, in one transaction: the accounts it
 // created or changed (their new state), the entries it appended, and the idempotency
 // records of the requests it served. A store writes all of it or none of it.
 type Batch struct {
 	Accounts    []Account
+	Created     map[string]bool // ids in Accounts that this batch creates
 	Entries     []Entry
 	Holds       []Hold   // new or changed holds (their new state)
 	Charges     []Charge // new charges, or ones whose Refunded grew
@@ -24,4 +28,21 @@ type EntryFilter struct {
 	From, To  time.Time // created at >= From and < To; zero: unbounded
 	Kind      EntryKind // "" for every kind
 	Limit     int
+}
+
+// BatchTx is one engine batch's store transaction. The Lock methods return
+// committed rows; a shared store keeps them locked until Commit or Rollback. Ids
+// come sorted, so every node takes its locks in the same order. It lives here, with
+// the types it carries, so that stores depend on the domain only.
+type BatchTx interface {
+	LockAccounts(ctx context.Context, ids []string) ([]Account, error)
+	HoldAccounts(ctx context.Context, holdIDs []string) (map[string]string, error)
+	LockHolds(ctx context.Context, ids []string) ([]Hold, error)
+	LockCharges(ctx context.Context, ids []string) ([]Charge, error)
+	Idempotency(ctx context.Context, keys []string) ([]IdempotencyRecord, error)
+	// ReserveSeqs returns n new entry sequence numbers, ascending, each above every
+	// sequence already committed for the accounts this transaction locked.
+	ReserveSeqs(ctx context.Context, n int) ([]int64, error)
+	Commit(ctx context.Context, b *Batch) error
+	Rollback(ctx context.Context)
 }

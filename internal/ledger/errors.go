@@ -16,6 +16,9 @@ var (
 	// ErrDuplicateIdempotencyKey is a store's answer when another request committed
 	// the same Idempotency-Key first; the caller replays that request's record.
 	ErrDuplicateIdempotencyKey = errors.New("idempotency key already committed")
+	// ErrRetry is a shared store's answer when a batch lost a race with another
+	// node (a unique violation, a deadlock); the engine runs the batch again.
+	ErrRetry = errors.New("batch conflicted with another writer; retry")
 )
 
 // Rule errors: a money request that the ledger's rules refuse. Each changes

@@ -67,8 +67,11 @@ type Account struct {
 	SpentMonth      int
 	FreeMessages    int64
 	Seq             int64
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// Version counts the writes to this account; a node's cache only ever replaces
+	// an account by a higher version, so a late refresh never undoes a newer write.
+	Version   int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // MonthOf is the yyyymm number of t's UTC calendar month.

@@ -5,12 +5,14 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/purse-ledger/purse/internal/ledger"
 )
 
+
 const accountColumns = `id, kind, name, currency, status, balance, seq, created_at, updated_at,
-	held, allowed_minus, monthly_limit, monthly_spent, spent_month, free_messages`
+	held, allowed_minus, monthly_limit, monthly_spent, spent_month, free_messages, version`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -20,7 +22,7 @@ func scanAccount(r scanner) (ledger.Account, error) {
 	var balance, created, updated, held, minus, spent int64
 	var limit sql.NullInt64
 	if err := r.Scan(&a.ID, &kind, &a.Name, &a.Currency, &status, &balance, &a.Seq, &created, &updated,
-		&held, &minus, &limit, &spent, &a.SpentMonth, &a.FreeMessages); err != nil {
+		&held, &minus, &limit, &spent, &a.SpentMonth, &a.FreeMessages, &a.Version); err != nil {
 		return a, err
 	}
 	a.Kind, a.Status, a.Balance = ledger.AccountKind(kind), ledger.AccountStatus(status), ledger.Amount(balance)
@@ -48,6 +50,12 @@ func (s *Store) LoadAccounts(ctx context.Context) ([]ledger.Account, error) {
 	}
 	return out, rows.Err()
 }
+
+// Shared is false: one process owns the file, so the engine's memory is the truth.
+func (s *Store) Shared() bool { return false }
+
+// DueHolds is not needed for an exclusive store: the engine knows every hold.
+func (s *Store) DueHolds(ctx context.Context, now time.Time, limit int) ([]string, error) { return nil, nil }
 
 // LastSeq returns the sequence number of the newest entry, 0 when there is none.
 func (s *Store) LastSeq(ctx context.Context) (int64, error) {
@@ -92,83 +100,6 @@ func (s *Store) Idempotency(ctx context.Context, key string) (*ledger.Idempotenc
 	}
 	r.CreatedAt = fromMicros(created)
 	return r, nil
-}
-
-// Commit writes a whole batch in one transaction: one fsync for every request in it.
-func (s *Store) Commit(ctx context.Context, b *ledger.Batch) (err error) {
-	if b.Empty() {
-		return nil
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlite: begin: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tx.Rollback()
-		}
-	}()
-	if len(b.Accounts) > 0 {
-		st, err := tx.PrepareContext(ctx, `INSERT INTO accounts (`+accountColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET name = excluded.name, status = excluded.status,
-				balance = excluded.balance, seq = excluded.seq, updated_at = excluded.updated_at,
-				held = excluded.held, allowed_minus = excluded.allowed_minus, monthly_limit = excluded.monthly_limit,
-				monthly_spent = excluded.monthly_spent, spent_month = excluded.spent_month, free_messages = excluded.free_messages`)
-		if err != nil {
-			return fmt.Errorf("sqlite: commit accounts: %w", err)
-		}
-		defer st.Close()
-		for _, a := range b.Accounts {
-			var limit any
-			if a.HasMonthlyLimit {
-				limit = int64(a.MonthlyLimit)
-			}
-			if _, err := st.ExecContext(ctx, a.ID, string(a.Kind), a.Name, a.Currency, string(a.Status), int64(a.Balance), a.Seq, micros(a.CreatedAt), micros(a.UpdatedAt),
-				int64(a.Held), int64(a.AllowedMinus), limit, int64(a.MonthlySpent), a.SpentMonth, a.FreeMessages); err != nil {
-				return fmt.Errorf("sqlite: commit account %s: %w", a.ID, err)
-			}
-		}
-	}
-	if len(b.Entries) > 0 {
-		st, err := tx.PrepareContext(ctx, `INSERT INTO entries (`+entryColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return fmt.Errorf("sqlite: commit entries: %w", err)
-		}
-		defer st.Close()
-		for _, e := range b.Entries {
-			if _, err := st.ExecContext(ctx, e.Seq, e.MovementID, e.AccountID, string(e.Kind), int64(e.Amount), int64(e.BalanceAfter),
-				e.Reference, e.IdempotencyKey, micros(e.CreatedAt), encodeMetadata(e.Metadata), e.RelatedID, e.FreeMessage); err != nil {
-				return fmt.Errorf("sqlite: commit entry %d: %w", e.Seq, err)
-			}
-		}
-	}
-	for _, h := range b.Holds {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO holds (id, account_id, amount, captured, status, reference, charge_id, expires_at, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET captured = excluded.captured, status = excluded.status,
-				charge_id = excluded.charge_id, updated_at = excluded.updated_at`,
-			h.ID, h.AccountID, int64(h.Amount), int64(h.Captured), string(h.Status), h.Reference, h.ChargeID,
-			micros(h.ExpiresAt), micros(h.CreatedAt), micros(h.UpdatedAt)); err != nil {
-			return fmt.Errorf("sqlite: commit hold %s: %w", h.ID, err)
-		}
-	}
-	for _, c := range b.Charges {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO charges (id, account_id, amount, refunded, free_message, created_at)
-			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET refunded = excluded.refunded`,
-			c.ID, c.AccountID, int64(c.Amount), int64(c.Refunded), c.FreeMessage, micros(c.CreatedAt)); err != nil {
-			return fmt.Errorf("sqlite: commit charge %s: %w", c.ID, err)
-		}
-	}
-	for _, r := range b.Idempotency {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO idempotency (key, request_hash, status, body, created_at) VALUES (?, ?, ?, ?, ?)`,
-			r.Key, r.RequestHash, r.Status, r.Body, micros(r.CreatedAt)); err != nil {
-			return fmt.Errorf("sqlite: commit idempotency: %w", err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: commit: %w", err)
-	}
-	return nil
 }
 
 // Entries returns every entry of one account, oldest first (purse check, tests).

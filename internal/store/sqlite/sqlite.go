@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -34,6 +35,11 @@ type Store struct {
 	db   *sql.DB
 	lock *os.File
 	path string
+
+	// seq is the newest entry sequence handed out; only the engine's loop uses it.
+	seq     int64
+	seqErr  error
+	seqOnce sync.Once
 }
 
 // Open opens (creating if needed) the database file at path, takes its process
