@@ -224,6 +224,9 @@ func (r *IdempotencyRequest) Record(result any, now time.Time) *IdempotencyRecor
 		return nil
 	}
 	status, body := r.Render(result)
+	if body == nil {
+		body = []byte{} // a 204's empty body is a body, not an absent one
+	}
 	return &IdempotencyRecord{Key: r.Key, RequestHash: r.RequestHash, Status: status, Body: body, CreatedAt: now}
 }
 

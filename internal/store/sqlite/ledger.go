@@ -10,7 +10,6 @@ import (
 	"github.com/purse-ledger/purse/internal/ledger"
 )
 
-
 const accountColumns = `id, kind, name, currency, status, balance, seq, created_at, updated_at,
 	held, allowed_minus, monthly_limit, monthly_spent, spent_month, free_messages, version`
 
@@ -55,7 +54,9 @@ func (s *Store) LoadAccounts(ctx context.Context) ([]ledger.Account, error) {
 func (s *Store) Shared() bool { return false }
 
 // DueHolds is not needed for an exclusive store: the engine knows every hold.
-func (s *Store) DueHolds(ctx context.Context, now time.Time, limit int) ([]string, error) { return nil, nil }
+func (s *Store) DueHolds(ctx context.Context, now time.Time, limit int) ([]string, error) {
+	return nil, nil
+}
 
 // LastSeq returns the sequence number of the newest entry, 0 when there is none.
 func (s *Store) LastSeq(ctx context.Context) (int64, error) {

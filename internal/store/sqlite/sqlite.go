@@ -154,8 +154,8 @@ func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
 func isConstraint(err error) bool {
 	var coded interface{ Code() int }
 	if errors.As(err, &coded) {
-		// SQLITE_CONSTRAINT is 19; its extended codes keep 19 in the low byte.
-		return coded.Code()&0xff == 19
+		// SQLITE_CONSTRAINT_UNIQUE (2067) and SQLITE_CONSTRAINT_PRIMARYKEY (1555).
+		return coded.Code() == 2067 || coded.Code() == 1555
 	}
 	return false
 }

@@ -1,0 +1,246 @@
+package postgres
+
+import (
+	"context"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/purse-ledger/purse/internal/ledger"
+)
+
+// The change feed: every commit that changes accounts, credentials or the admin
+// token announces it on this channel, in the same transaction, so the other nodes
+// hear of it exactly when it becomes visible.
+const channel = "purse_changes"
+
+// Notification payloads.
+const (
+	notifyAccounts    = "a:" // + comma-separated account ids
+	notifyCredentials = "c"
+	notifyToken       = "t"
+)
+
+type batchTx struct {
+	s  *Store
+	tx pgx.Tx
+}
+
+// Begin starts a batch transaction.
+func (s *Store) Begin(ctx context.Context) (ledger.BatchTx, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, wrap("begin", err)
+	}
+	return &batchTx{s: s, tx: tx}, nil
+}
+
+// LockAccounts locks the rows in id order: every node locks in the same order, so
+// two batches never wait on each other in a cycle. No row is read before it is
+// locked, so what the engine decides on is what it will overwrite.
+func (b *batchTx) LockAccounts(ctx context.Context, ids []string) ([]ledger.Account, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return queryAccounts(ctx, b.tx, `SELECT `+accountColumns+` FROM accounts WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
+}
+
+// HoldAccounts maps holds to their accounts (a hold never changes account, so no
+// lock is needed to read it).
+func (b *batchTx) HoldAccounts(ctx context.Context, holdIDs []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(holdIDs) == 0 {
+		return out, nil
+	}
+	rows, err := b.tx.Query(ctx, `SELECT id, account_id FROM holds WHERE id = ANY($1)`, holdIDs)
+	if err != nil {
+		return nil, wrap("hold accounts", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, acc string
+		if err := rows.Scan(&id, &acc); err != nil {
+			return nil, wrap("hold accounts", err)
+		}
+		out[id] = acc
+	}
+	return out, wrap("hold accounts", rows.Err())
+}
+
+func (b *batchTx) LockHolds(ctx context.Context, ids []string) ([]ledger.Hold, error) {
+	return queryHolds(ctx, b.tx, `SELECT `+holdColumns+` FROM holds WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
+}
+
+func (b *batchTx) LockCharges(ctx context.Context, ids []string) ([]ledger.Charge, error) {
+	return queryCharges(ctx, b.tx, `SELECT `+chargeColumns+` FROM charges WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
+}
+
+// Idempotency reads the batch's keys after its accounts are locked: a retry of the
+// same request names the same account, so its twin on another node has committed
+// (and its key is visible) or has not started.
+func (b *batchTx) Idempotency(ctx context.Context, keys []string) ([]ledger.IdempotencyRecord, error) {
+	rows, err := b.tx.Query(ctx, `SELECT key, request_hash, status, body, created_at FROM idempotency WHERE key = ANY($1)`, keys)
+	if err != nil {
+		return nil, wrap("idempotency", err)
+	}
+	defer rows.Close()
+	var out []ledger.IdempotencyRecord
+	for rows.Next() {
+		var r ledger.IdempotencyRecord
+		var created int64
+		if err := rows.Scan(&r.Key, &r.RequestHash, &r.Status, &r.Body, &created); err != nil {
+			return nil, wrap("idempotency", err)
+		}
+		r.CreatedAt = fromMicros(created)
+		out = append(out, r)
+	}
+	return out, wrap("idempotency", rows.Err())
+}
+
+// ReserveSeqs takes n values of entry_seq. The accounts are locked already, so
+// every earlier entry of theirs took its value before these.
+func (b *batchTx) ReserveSeqs(ctx context.Context, n int) ([]int64, error) {
+	rows, err := b.tx.Query(ctx, `SELECT nextval('entry_seq') FROM generate_series(1, $1)`, n)
+	if err != nil {
+		return nil, wrap("sequences", err)
+	}
+	seqs, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	return seqs, wrap("sequences", err)
+}
+
+func (b *batchTx) Rollback(ctx context.Context) { b.tx.Rollback(context.Background()) }
+
+// Commit writes the batch with set-based statements (unnest, COPY) and commits.
+func (b *batchTx) Commit(ctx context.Context, bt *ledger.Batch) error {
+	if err := b.write(ctx, bt); err != nil {
+		b.tx.Rollback(context.Background())
+		return err
+	}
+	return wrap("commit", b.tx.Commit(ctx))
+}
+
+func (b *batchTx) write(ctx context.Context, bt *ledger.Batch) error {
+	tx := b.tx
+	var changed []string
+	if len(bt.Accounts) > 0 {
+		cols := struct {
+			id, kind, name, cur, status                                   []string
+			bal, seq, created, updated, held, minus, spent, free, version []int64
+			limit                                                         []*int64
+			month                                                         []int32
+			isNew                                                         []bool
+		}{}
+		for _, a := range bt.Accounts {
+			cols.id = append(cols.id, a.ID)
+			cols.kind = append(cols.kind, string(a.Kind))
+			cols.name = append(cols.name, a.Name)
+			cols.cur = append(cols.cur, a.Currency)
+			cols.status = append(cols.status, string(a.Status))
+			cols.bal = append(cols.bal, int64(a.Balance))
+			cols.seq = append(cols.seq, a.Seq)
+			cols.created = append(cols.created, micros(a.CreatedAt))
+			cols.updated = append(cols.updated, micros(a.UpdatedAt))
+			cols.held = append(cols.held, int64(a.Held))
+			cols.minus = append(cols.minus, int64(a.AllowedMinus))
+			var lim *int64
+			if a.HasMonthlyLimit {
+				v := int64(a.MonthlyLimit)
+				lim = &v
+			}
+			cols.limit = append(cols.limit, lim)
+			cols.spent = append(cols.spent, int64(a.MonthlySpent))
+			cols.month = append(cols.month, int32(a.SpentMonth))
+			cols.free = append(cols.free, a.FreeMessages)
+			cols.version = append(cols.version, a.Version)
+			cols.isNew = append(cols.isNew, bt.Created[a.ID])
+			if a.Kind == ledger.KindCustomer {
+				changed = append(changed, a.ID)
+			}
+		}
+		// New accounts are inserted (a twin created on another node is a unique
+		// violation: the engine retries and sees it); existing ones were locked by
+		// this transaction, so overwriting them is safe.
+		for i := range cols.id {
+			var err error
+			if cols.isNew[i] {
+				_, err = tx.Exec(ctx, `INSERT INTO accounts (`+accountColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+					cols.id[i], cols.kind[i], cols.name[i], cols.cur[i], cols.status[i], cols.bal[i], cols.seq[i], cols.created[i], cols.updated[i],
+					cols.held[i], cols.minus[i], cols.limit[i], cols.spent[i], cols.month[i], cols.free[i], cols.version[i])
+			}
+			if err != nil {
+				return wrap("insert account", err)
+			}
+		}
+		if _, err := tx.Exec(ctx, `UPDATE accounts AS a SET name = u.name, status = u.status, balance = u.balance, seq = u.seq,
+				updated_at = u.updated_at, held = u.held, allowed_minus = u.allowed_minus, monthly_limit = u.monthly_limit,
+				monthly_spent = u.monthly_spent, spent_month = u.spent_month, free_messages = u.free_messages, version = u.version
+			FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[],
+				$9::bigint[], $10::bigint[], $11::int[], $12::bigint[], $13::bigint[], $14::bool[])
+				AS u(id, name, status, balance, seq, updated_at, held, allowed_minus, monthly_limit, monthly_spent, spent_month, free_messages, version, is_new)
+			WHERE a.id = u.id AND NOT u.is_new`,
+			cols.id, cols.name, cols.status, cols.bal, cols.seq, cols.updated, cols.held, cols.minus, cols.limit, cols.spent,
+			cols.month, cols.free, cols.version, cols.isNew); err != nil {
+			return wrap("update accounts", err)
+		}
+	}
+	if len(bt.Entries) > 0 {
+		rows := make([][]any, len(bt.Entries))
+		for i, e := range bt.Entries {
+			rows[i] = []any{e.Seq, e.MovementID, e.AccountID, string(e.Kind), int64(e.Amount), int64(e.BalanceAfter),
+				e.Reference, e.IdempotencyKey, micros(e.CreatedAt), encodeMetadata(e.Metadata), e.RelatedID, e.FreeMessage}
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"entries"}, strings.Split(strings.ReplaceAll(entryColumns, "\n\t", " "), ", "), pgx.CopyFromRows(rows)); err != nil {
+			return wrap("entries", err)
+		}
+	}
+	for _, h := range bt.Holds {
+		if _, err := tx.Exec(ctx, `INSERT INTO holds (`+holdColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			ON CONFLICT (id) DO UPDATE SET captured = excluded.captured, status = excluded.status,
+				charge_id = excluded.charge_id, updated_at = excluded.updated_at`,
+			h.ID, h.AccountID, int64(h.Amount), int64(h.Captured), string(h.Status), h.Reference, h.ChargeID,
+			micros(h.ExpiresAt), micros(h.CreatedAt), micros(h.UpdatedAt)); err != nil {
+			return wrap("holds", err)
+		}
+	}
+	for _, c := range bt.Charges {
+		if _, err := tx.Exec(ctx, `INSERT INTO charges (`+chargeColumns+`) VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (id) DO UPDATE SET refunded = excluded.refunded`,
+			c.ID, c.AccountID, int64(c.Amount), int64(c.Refunded), c.FreeMessage, micros(c.CreatedAt)); err != nil {
+			return wrap("charges", err)
+		}
+	}
+	if len(bt.Idempotency) > 0 {
+		rows := make([][]any, len(bt.Idempotency))
+		for i, r := range bt.Idempotency {
+			rows[i] = []any{r.Key, r.RequestHash, int32(r.Status), r.Body, micros(r.CreatedAt)}
+		}
+		// A key committed by another node since this batch read it is a unique
+		// violation: the batch is retried and then replays that node's answer.
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"idempotency"}, []string{"key", "request_hash", "status", "body", "created_at"}, pgx.CopyFromRows(rows)); err != nil {
+			return wrap("idempotency", err)
+		}
+	}
+	return notifyAccountsChanged(ctx, tx, b.s.channel, changed)
+}
+
+// notifyAccountsChanged announces changed accounts, in payloads under
+// PostgreSQL's 8000-byte limit.
+func notifyAccountsChanged(ctx context.Context, tx pgx.Tx, channel string, ids []string) error {
+	for len(ids) > 0 {
+		var b strings.Builder
+		b.WriteString(notifyAccounts)
+		n := 0
+		for n < len(ids) && b.Len()+len(ids[n])+1 < 7900 {
+			if n > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(ids[n])
+			n++
+		}
+		if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, channel, b.String()); err != nil {
+			return wrap("notify", err)
+		}
+		ids = ids[n:]
+	}
+	return nil
+}

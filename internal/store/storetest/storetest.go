@@ -1,0 +1,452 @@
+// Package storetest is the contract every purse store must keep: one suite of
+// tests, run against a real SQLite file and a real PostgreSQL database, covering
+// the ledger's rules through the engine, idempotency, holds, history and
+// credentials. A store passes when Run passes.
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/purse-ledger/purse/internal/adminapi"
+	"github.com/purse-ledger/purse/internal/auth"
+	"github.com/purse-ledger/purse/internal/check"
+	"github.com/purse-ledger/purse/internal/engine"
+	"github.com/purse-ledger/purse/internal/ledger"
+	"github.com/purse-ledger/purse/internal/store/postgres"
+	"github.com/purse-ledger/purse/internal/store/sqlite"
+)
+
+// Store is everything purse asks of a store.
+type Store interface {
+	engine.Store
+	auth.Store
+	check.Source
+	adminapi.Reader
+	Close() error
+}
+
+// SQLite opens stores on a temp file.
+func SQLite(t *testing.T) func() Store {
+	path := filepath.Join(t.TempDir(), "purse.db")
+	return func() Store {
+		s, err := sqlite.Open(context.Background(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+}
+
+// PostgresURL is the server under test (PURSE_TEST_POSTGRES). Tests skip without
+// it outside CI; in CI (CI set) its absence fails them.
+func PostgresURL(t testing.TB) string {
+	u := os.Getenv("PURSE_TEST_POSTGRES")
+	if u == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("PURSE_TEST_POSTGRES is not set in CI")
+		}
+		t.Skip("PURSE_TEST_POSTGRES not set")
+	}
+	return u
+}
+
+// FreshSchema makes an empty schema for one test on the PURSE_TEST_POSTGRES server,
+// drops it when the test ends, and returns a URL that uses it.
+func FreshSchema(t testing.TB) string {
+	base := PostgresURL(t)
+	b := make([]byte, 6)
+	rand.Read(b)
+	schema := "purse_t_" + hex.EncodeToString(b)
+	conn, err := pgx.Connect(context.Background(), base)
+	if err != nil {
+		t.Fatalf("postgres: %v", err)
+	}
+	if _, err := conn.Exec(context.Background(), "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close(context.Background())
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(context.Background(), base)
+		if err == nil {
+			conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+			conn.Close(context.Background())
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// Postgres opens stores on a fresh schema.
+func Postgres(t *testing.T) func() Store {
+	u := FreshSchema(t)
+	return func() Store {
+		s, err := postgres.Open(context.Background(), u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+}
+
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+// env is one open store with an engine and an authenticator.
+type env struct {
+	t     *testing.T
+	store Store
+	eng   *engine.Engine
+	auth  *auth.Authenticator
+}
+
+func start(t *testing.T, open func() Store, c *clock) *env {
+	t.Helper()
+	st := open()
+	eng, err := engine.Open(context.Background(), st, engine.Options{Now: c.now, ExpiryInterval: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := auth.New(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, store: st, eng: eng, auth: a}
+	t.Cleanup(e.stop)
+	return e
+}
+
+func (e *env) stop() {
+	if e.eng != nil {
+		e.eng.Close()
+		e.store.Close()
+		e.eng = nil
+	}
+}
+
+func (e *env) do(cmd engine.Command) (any, error) {
+	r, err := e.eng.Do(context.Background(), cmd, nil)
+	return r.Value, err
+}
+
+func (e *env) must(cmd engine.Command) any {
+	e.t.Helper()
+	v, err := e.do(cmd)
+	if err != nil {
+		e.t.Fatalf("%T: %v", cmd, err)
+	}
+	return v
+}
+
+func (e *env) refused(cmd engine.Command, want error) {
+	e.t.Helper()
+	_, err := e.do(cmd)
+	var v *ledger.ValidationError
+	if want == nil && errors.As(err, &v) {
+		return
+	}
+	if want == nil || !errors.Is(err, want) {
+		e.t.Fatalf("%T: err = %v, want %v", cmd, err, want)
+	}
+}
+
+func (e *env) account(name, cur string) string {
+	e.t.Helper()
+	return e.must(engine.CreateAccount{Name: name, Currency: cur}).(ledger.Account).ID
+}
+
+func (e *env) balance(id string) ledger.Amount {
+	e.t.Helper()
+	a, ok := e.eng.Account(id)
+	if !ok {
+		e.t.Fatalf("account %s missing", id)
+	}
+	return a.Balance
+}
+
+func (e *env) check() {
+	e.t.Helper()
+	rep, err := check.Run(context.Background(), e.store)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if !rep.OK() {
+		e.t.Fatalf("check: %v", rep.Problems)
+	}
+}
+
+func amt(s string) ledger.Amount { return ledger.MustParseAmount(s) }
+
+func ptr[T any](v T) *T { return &v }
+
+// Run runs the contract against stores made by newStore (a fresh one per subtest).
+func Run(t *testing.T, newStore func(t *testing.T) func() Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, open func() Store)
+	}{
+		{"accounts persist", testAccounts},
+		{"money rules", testMoney},
+		{"limits and free messages", testLimits},
+		{"holds", testHolds},
+		{"idempotency", testIdempotency},
+		{"history", testHistory},
+		{"credentials", testCredentials},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
+	}
+}
+
+func testAccounts(t *testing.T, open func() Store) {
+	c := &clock{time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)}
+	e := start(t, open, c)
+	for i := 0; i < 5; i++ {
+		e.account("a", "EUR")
+	}
+	first := e.account("limits", "USD")
+	e.must(engine.UpdateAccount{ID: first, AllowedMinus: ptr(amt("2.5")), MonthlyLimit: ptr(amt("100")), FreeMessages: ptr(int64(7)), Name: ptr("renamed")})
+	e.refused(engine.CreateAccount{Name: "x", Currency: "XYZ"}, nil)
+	e.stop()
+	e = start(t, open, c)
+	got, ok := e.eng.Account(first)
+	if !ok || got.Name != "renamed" || got.AllowedMinus != amt("2.5") || !got.HasMonthlyLimit || got.MonthlyLimit != amt("100") || got.FreeMessages != 7 || got.Currency != "USD" {
+		t.Fatalf("after reopen: %+v", got)
+	}
+	var listed []string
+	after := ""
+	for {
+		page, err := e.store.ListAccounts(context.Background(), after, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, a := range page {
+			listed = append(listed, a.ID)
+		}
+		after = page[len(page)-1].ID
+	}
+	if len(listed) != 6 {
+		t.Errorf("listed %d customer accounts, want 6", len(listed))
+	}
+}
+
+func testMoney(t *testing.T, open func() Store) {
+	c := &clock{time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)}
+	e := start(t, open, c)
+	a := e.account("m", "EUR")
+	e.must(engine.TopUp{AccountID: a, Amount: amt("10")})
+	ch := e.must(engine.Charge{AccountID: a, Amount: amt("4")}).(ledger.Entry)
+	e.refused(engine.Charge{AccountID: a, Amount: amt("6.000001")}, ledger.ErrInsufficientFunds)
+	e.must(engine.Refund{AccountID: a, ChargeID: ch.MovementID, Amount: ptr(amt("1"))})
+	e.refused(engine.Refund{AccountID: a, ChargeID: ch.MovementID, Amount: ptr(amt("3.000001"))}, ledger.ErrRefundExceedsCharge)
+	e.must(engine.Refund{AccountID: a, ChargeID: ch.MovementID})
+	top := e.must(engine.TopUp{AccountID: a, Amount: amt("1")}).(ledger.Entry)
+	e.refused(engine.Refund{AccountID: a, ChargeID: top.MovementID}, ledger.ErrNotACharge)
+	e.must(engine.Adjust{AccountID: a, Amount: amt("-0.5"), Reason: "fix"})
+	e.refused(engine.Adjust{AccountID: a, Amount: amt("-100"), Reason: "too much"}, ledger.ErrInsufficientFunds)
+	if got := e.balance(a); got != amt("10.5") {
+		t.Errorf("balance %s, want 10.5", got)
+	}
+	e.must(engine.UpdateAccount{ID: a, Status: ptr(ledger.StatusSuspended)})
+	e.refused(engine.Charge{AccountID: a, Amount: amt("1")}, ledger.ErrAccountNotActive)
+	e.stop()
+	e = start(t, open, c)
+	if got := e.balance(a); got != amt("10.5") {
+		t.Errorf("balance after reopen %s, want 10.5", got)
+	}
+	e.check()
+}
+
+func testLimits(t *testing.T, open func() Store) {
+	c := &clock{time.Date(2026, 11, 30, 23, 0, 0, 0, time.UTC)}
+	e := start(t, open, c)
+	a := e.account("l", "EUR")
+	e.must(engine.TopUp{AccountID: a, Amount: amt("50")})
+	e.must(engine.UpdateAccount{ID: a, MonthlyLimit: ptr(amt("10")), AllowedMinus: ptr(amt("1")), FreeMessages: ptr(int64(1))})
+	e.must(engine.Charge{AccountID: a, Amount: amt("9")})
+	e.refused(engine.Charge{AccountID: a, Amount: amt("1.5")}, ledger.ErrMonthlyLimitExceeded)
+	c.t = time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	e.must(engine.Charge{AccountID: a, Amount: amt("1.5")})
+	free := e.must(engine.Charge{AccountID: a, Amount: amt("1"), UseFreeMessage: true}).(ledger.Entry)
+	if !free.FreeMessage || free.Amount != 0 {
+		t.Errorf("free charge %+v", free)
+	}
+	e.refused(engine.Charge{AccountID: a, Amount: amt("1"), UseFreeMessage: true}, ledger.ErrNoFreeMessages)
+	acc, _ := e.eng.Account(a)
+	if acc.SpentIn(c.t) != amt("1.5") || acc.FreeMessages != 0 {
+		t.Errorf("spent %s, free %d", acc.SpentIn(c.t), acc.FreeMessages)
+	}
+	e.check()
+}
+
+func testHolds(t *testing.T, open func() Store) {
+	c := &clock{time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)}
+	e := start(t, open, c)
+	a := e.account("h", "EUR")
+	e.must(engine.TopUp{AccountID: a, Amount: amt("10")})
+	h1 := e.must(engine.CreateHold{AccountID: a, Amount: amt("4"), ExpiresIn: time.Minute}).(ledger.Hold)
+	h2 := e.must(engine.CreateHold{AccountID: a, Amount: amt("3"), ExpiresIn: time.Minute}).(ledger.Hold)
+	h3 := e.must(engine.CreateHold{AccountID: a, Amount: amt("2"), ExpiresIn: time.Second}).(ledger.Hold)
+	e.refused(engine.Charge{AccountID: a, Amount: amt("1.000001")}, ledger.ErrInsufficientFunds)
+	cap := e.must(engine.CaptureHold{HoldID: h1.ID, Amount: ptr(amt("2.5"))}).(engine.CaptureResult)
+	if cap.Entry.Amount != amt("-2.5") || cap.Hold.Status != ledger.HoldCaptured || cap.Entry.Seq <= 0 {
+		t.Errorf("capture %+v", cap)
+	}
+	e.refused(engine.CaptureHold{HoldID: h1.ID}, ledger.ErrHoldCaptured)
+	e.must(engine.VoidHold{HoldID: h2.ID})
+	e.refused(engine.VoidHold{HoldID: h2.ID}, ledger.ErrHoldVoided)
+	c.t = c.t.Add(time.Second)
+	e.refused(engine.CaptureHold{HoldID: h3.ID}, ledger.ErrHoldExpired)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		h, err := e.eng.Hold(context.Background(), h3.ID)
+		if err == nil && h.Status == ledger.HoldExpired {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("hold never expired: %+v %v", h, err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	e.refused(engine.CaptureHold{HoldID: "hold_missing"}, ledger.ErrNotFound)
+	// An active hold survives a restart with its reservation.
+	h4 := e.must(engine.CreateHold{AccountID: a, Amount: amt("1"), ExpiresIn: time.Hour}).(ledger.Hold)
+	e.stop()
+	e = start(t, open, c)
+	if acc, _ := e.eng.Account(a); acc.Held != amt("1") || acc.Balance != amt("7.5") {
+		t.Errorf("after reopen: held %s balance %s", acc.Held, acc.Balance)
+	}
+	e.must(engine.CaptureHold{HoldID: h4.ID})
+	e.check()
+}
+
+func testIdempotency(t *testing.T, open func() Store) {
+	c := &clock{time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)}
+	e := start(t, open, c)
+	a := e.account("i", "EUR")
+	render := func(v any) (int, []byte) { return 201, []byte(v.(ledger.Entry).MovementID) }
+	idem := func(key, hash string) *engine.Idempotency {
+		return &engine.Idempotency{Key: key, RequestHash: hash, Render: render}
+	}
+	r1, err := e.eng.Do(context.Background(), engine.TopUp{AccountID: a, Amount: amt("5")}, idem("k1", "h1"))
+	if err != nil || r1.Replay != nil {
+		t.Fatalf("first: %+v %v", r1, err)
+	}
+	r2, err := e.eng.Do(context.Background(), engine.TopUp{AccountID: a, Amount: amt("5")}, idem("k1", "h1"))
+	if err != nil || r2.Replay == nil || string(r2.Replay.Body) != r1.Value.(ledger.Entry).MovementID {
+		t.Fatalf("replay: %+v %v", r2, err)
+	}
+	if _, err := e.eng.Do(context.Background(), engine.TopUp{AccountID: a, Amount: amt("6")}, idem("k1", "h2")); !errors.Is(err, ledger.ErrIdempotencyKeyReused) {
+		t.Fatalf("reuse: %v", err)
+	}
+	e.stop()
+	e = start(t, open, c)
+	r3, err := e.eng.Do(context.Background(), engine.TopUp{AccountID: a, Amount: amt("5")}, idem("k1", "h1"))
+	if err != nil || r3.Replay == nil {
+		t.Fatalf("replay after reopen: %+v %v", r3, err)
+	}
+	if got := e.balance(a); got != amt("5") {
+		t.Errorf("balance %s, want 5", got)
+	}
+}
+
+func testHistory(t *testing.T, open func() Store) {
+	c := &clock{time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)}
+	e := start(t, open, c)
+	a := e.account("hist", "EUR")
+	var entries []ledger.Entry
+	for i := 0; i < 7; i++ {
+		c.t = c.t.Add(time.Minute)
+		entries = append(entries, e.must(engine.TopUp{AccountID: a, Amount: amt("1"), Metadata: map[string]string{"i": string(rune('a' + i))}}).(ledger.Entry))
+	}
+	ctx := context.Background()
+	page, err := e.store.ListEntries(ctx, a, ledger.EntryFilter{Limit: 3})
+	if err != nil || len(page) != 3 || page[0].Seq != entries[6].Seq || page[0].Metadata["i"] != "g" {
+		t.Fatalf("first page %+v %v", page, err)
+	}
+	page, _ = e.store.ListEntries(ctx, a, ledger.EntryFilter{Limit: 10, BeforeSeq: page[2].Seq})
+	if len(page) != 4 {
+		t.Errorf("second page has %d", len(page))
+	}
+	page, _ = e.store.ListEntries(ctx, a, ledger.EntryFilter{Limit: 10, From: entries[2].CreatedAt, To: entries[4].CreatedAt, Kind: ledger.EntryTopUp})
+	if len(page) != 2 {
+		t.Errorf("time window has %d", len(page))
+	}
+	at, err := e.store.LastEntryAt(ctx, a, entries[3].CreatedAt)
+	if err != nil || at == nil || at.Seq != entries[3].Seq || at.BalanceAfter != amt("4") {
+		t.Errorf("LastEntryAt = %+v %v", at, err)
+	}
+	for i := 1; i < len(entries); i++ {
+		if entries[i].Seq <= entries[i-1].Seq {
+			t.Errorf("sequences not increasing: %d then %d", entries[i-1].Seq, entries[i].Seq)
+		}
+	}
+	e.check()
+}
+
+func testCredentials(t *testing.T, open func() Store) {
+	c := &clock{time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)}
+	e := start(t, open, c)
+	a := e.account("cred", "EUR")
+	ctx := context.Background()
+	if _, err := e.auth.AddUser(ctx, a, "alice", "password1", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.auth.AddUser(ctx, a, "alice", "password2", nil); !errors.Is(err, ledger.ErrConflict) {
+		t.Errorf("duplicate user: %v", err)
+	}
+	basic := "Basic " + b64("alice:password1")
+	if p, err := e.auth.Authenticate(ctx, basic); err != nil || p.AccountID != a {
+		t.Fatalf("basic: %+v %v", p, err)
+	}
+	k, clear, err := e.auth.CreateAPIKey(ctx, a, "k", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := e.auth.Authenticate(ctx, "App "+clear); err != nil || !p.HasScope(auth.ScopeAccountManage) {
+		t.Fatalf("app: %+v %v", p, err)
+	}
+	rec := &ledger.IdempotencyRequest{Key: "cred-key", RequestHash: "h", Render: func(any) (int, []byte) { return 204, nil }}
+	if err := e.auth.RevokeAPIKey(ctx, a, k.ID, rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.auth.RevokeAPIKey(ctx, a, k.ID, rec); !errors.Is(err, ledger.ErrDuplicateIdempotencyKey) {
+		t.Errorf("second use of a committed key: %v", err)
+	}
+	if _, err := e.auth.Authenticate(ctx, "App "+clear); !errors.Is(err, auth.ErrUnauthorized) {
+		t.Errorf("revoked key: %v", err)
+	}
+	if err := e.auth.RemoveUser(ctx, a, "alice", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.auth.Authenticate(ctx, basic); !errors.Is(err, auth.ErrUnauthorized) {
+		t.Errorf("removed user: %v", err)
+	}
+	if err := e.auth.RemoveUser(ctx, a, "alice", nil); !errors.Is(err, ledger.ErrNotFound) {
+		t.Errorf("remove twice: %v", err)
+	}
+	keys, err := e.auth.APIKeys(ctx, a)
+	if err != nil || len(keys) != 1 || keys[0].RevokedAt == nil || strings.Join(keys[0].Scopes, ",") != auth.ScopeAccountManage {
+		t.Errorf("keys %+v %v", keys, err)
+	}
+}
