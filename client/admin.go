@@ -238,3 +238,16 @@ func (c *Client) TopUp(ctx context.Context, accountID, amount string, opts TopUp
 	err := c.do(ctx, call{method: http.MethodPost, path: accountPath(accountID, "/top-ups"), body: body, idemKey: orNewKey(opts.IdempotencyKey)}, &out)
 	return out, err
 }
+
+// RotateAdminToken puts a new admin token in force on every node and returns it;
+// the client keeps using it from then on.
+func (c *Client) RotateAdminToken(ctx context.Context) (string, error) {
+	var out struct {
+		Token string `json:"token"`
+	}
+	if err := c.do(ctx, call{method: http.MethodPost, path: "/v1/admin-token/rotate"}, &out); err != nil {
+		return "", err
+	}
+	c.authz = "Bearer " + out.Token
+	return out.Token, nil
+}

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"reflect"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/purse-ledger/purse/client"
 	"github.com/purse-ledger/purse/internal/testkit"

@@ -27,7 +27,9 @@ const (
 // without a movement the operator asked for).
 func seedDemo(ctx context.Context, eng *engine.Engine, authn *auth.Authenticator, log *slog.Logger) error {
 	if _, ok := eng.Account(demoAccountID); !ok {
-		if _, err := eng.Do(ctx, engine.CreateAccount{ID: demoAccountID, Name: "Infobip documentation example", Currency: demoCurrency}, nil); err != nil {
+		_, err := eng.Do(ctx, engine.CreateAccount{ID: demoAccountID, Name: "Infobip documentation example", Currency: demoCurrency}, nil)
+		var c *ledger.ConflictError
+		if err != nil && !errors.As(err, &c) { // another node may have made it first
 			return err
 		}
 	}

@@ -2,16 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/purse-ledger/purse/client"
-	"github.com/purse-ledger/purse/internal/check"
-	"github.com/purse-ledger/purse/internal/store/sqlite"
 )
 
 // The ledger's management commands: charges, refunds, adjustments, holds, history
@@ -265,46 +261,4 @@ func (c *cli) entries(ctx context.Context, args []string) error {
 			fmt.Fprintf(w, "next page: --cursor %s\n", page.NextCursor)
 		}
 	})
-}
-
-// checkCmd opens the store itself (purse serve must not hold it) and proves the
-// ledger's invariants; it fails with a report when any is broken.
-func checkCmd(ctx context.Context, args []string, e env) error {
-	c := newCLI("check", e)
-	pos, err := parseInterleaved(c.fs, args)
-	if err != nil {
-		return err
-	}
-	if err := need(pos, 0, "no arguments"); err != nil {
-		return err
-	}
-	if _, err := os.Stat(c.db); err != nil {
-		return fmt.Errorf("check: %w", err)
-	}
-	st, err := sqlite.Open(ctx, c.db)
-	if err != nil {
-		return fmt.Errorf("check: %w", err)
-	}
-	defer st.Close()
-	rep, err := check.Run(ctx, st)
-	if err != nil {
-		return fmt.Errorf("check: %w", err)
-	}
-	if c.asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(rep)
-	} else {
-		fmt.Fprintf(e.stdout, "%d accounts, %d entries, %d active holds, %d charges\n", rep.Accounts, rep.Entries, rep.Holds, rep.Charges)
-		for _, p := range rep.Problems {
-			fmt.Fprintln(e.stdout, "PROBLEM:", p)
-		}
-		if rep.OK() {
-			fmt.Fprintln(e.stdout, "ok: every invariant holds")
-		}
-	}
-	if !rep.OK() {
-		return fmt.Errorf("check: %d problem(s) found", len(rep.Problems))
-	}
-	return nil
 }

@@ -59,7 +59,7 @@ func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(forma
 const usage = `purse: a prepaid account-balance service with Infobip's account API
 
 Usage:
-  purse serve [--demo] [--db FILE] [--listen ADDR] [--admin-listen ADDR]
+  purse serve [--demo] [--db FILE|postgres://...] [--listen ADDR] [--admin-listen ADDR]
   purse accounts create --name NAME --currency CODE
   purse accounts list [--limit N] [--cursor C]
   purse accounts get ACCOUNT
@@ -82,7 +82,10 @@ Usage:
   purse entries ACCOUNT [--limit N] [--cursor C] [--from T] [--to T] [--kind KIND] [--all]
   purse balance ACCOUNT [--at RFC3339]           (admin API)
   purse balance --url URL (--username U --password P | --api-key K)   (Infobip API)
-  purse check [--db FILE]                        (offline: proves the ledger's invariants)
+  purse check [--db FILE|URL]                    (proves the ledger's invariants)
+  purse migrate --from purse.db --to postgres://...   (copies the embedded store)
+  purse admin-token rotate                       (a new admin token, on every node)
+  purse admin-token reset [--db FILE|URL]        (offline: when the token is lost)
 
 Every money movement takes --idempotency-key KEY (default: a random key); sending the
 same command again with the same key never applies it twice.
@@ -107,6 +110,10 @@ func run(ctx context.Context, args []string, e env) error {
 		return manage(ctx, cmd, rest, e)
 	case "check":
 		return checkCmd(ctx, rest, e)
+	case "migrate":
+		return migrateCmd(ctx, rest, e)
+	case "admin-token":
+		return adminTokenCmd(ctx, rest, e)
 	case "help", "-h", "--help":
 		fmt.Fprint(e.stdout, usage)
 		return nil

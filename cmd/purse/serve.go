@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/purse-ledger/purse/internal/engine"
 	"github.com/purse-ledger/purse/internal/httpkit"
 	"github.com/purse-ledger/purse/internal/infobipapi"
+	"github.com/purse-ledger/purse/internal/store/postgres"
 	"github.com/purse-ledger/purse/internal/store/sqlite"
 )
 
@@ -33,7 +35,7 @@ func serve(ctx context.Context, args []string, e env) error {
 	var c serveConfig
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	fs.StringVar(&c.db, "db", envOr(e, "PURSE_DB", "purse.db"), "SQLite database file (env PURSE_DB)")
+	fs.StringVar(&c.db, "db", envOr(e, "PURSE_DB", "purse.db"), "SQLite database file, or a postgres:// URL (env PURSE_DB)")
 	fs.StringVar(&c.listen, "listen", envOr(e, "PURSE_LISTEN", ":8080"), "public Infobip-compatible listener (env PURSE_LISTEN)")
 	fs.StringVar(&c.adminListen, "admin-listen", envOr(e, "PURSE_ADMIN_LISTEN", "127.0.0.1:8081"), "admin listener (env PURSE_ADMIN_LISTEN)")
 	fs.StringVar(&c.adminToken, "admin-token", envOr(e, "PURSE_ADMIN_TOKEN", ""), "admin bearer token (env PURSE_ADMIN_TOKEN); default: a random one kept in DB.admin-token")
@@ -70,12 +72,40 @@ func newLogger(e env, format, level string) (*slog.Logger, error) {
 	return nil, usagef("--log-format %q: want json or text", format)
 }
 
-func runServer(ctx context.Context, c serveConfig, log *slog.Logger, e env) error {
-	store, err := sqlite.Open(ctx, c.db)
+// backend is everything serve needs of a store; both stores are one.
+type backend interface {
+	engine.Store
+	auth.Store
+	adminapi.Reader
+	adminapi.SettingStore
+	LastSeq(ctx context.Context) (int64, error)
+	Close() error
+}
+
+// openStore opens PostgreSQL for a postgres:// URL and the SQLite file otherwise.
+func openStore(ctx context.Context, db string) (backend, *postgres.Store, error) {
+	if postgres.IsURL(db) {
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		pg, err := postgres.Open(ctx, db)
+		if err != nil {
+			return nil, nil, err
+		}
+		return pg, pg, nil
+	}
+	st, err := sqlite.Open(ctx, db)
 	if err != nil {
 		if errors.Is(err, sqlite.ErrLocked) {
-			return fmt.Errorf("%w; stop the other purse serve first", err)
+			return nil, nil, fmt.Errorf("%w; stop the other purse serve first", err)
 		}
+		return nil, nil, err
+	}
+	return st, nil, nil
+}
+
+func runServer(ctx context.Context, c serveConfig, log *slog.Logger, e env) error {
+	store, pg, err := openStore(ctx, c.db)
+	if err != nil {
 		return err
 	}
 	defer store.Close()
@@ -88,14 +118,21 @@ func runServer(ctx context.Context, c serveConfig, log *slog.Logger, e env) erro
 	if err != nil {
 		return err
 	}
-	token := c.adminToken
-	if token == "" {
-		path := adminTokenPath(c.db)
-		token, err = loadOrCreateToken(path)
-		if err != nil {
-			return err
-		}
-		log.Info("admin token file", "path", path)
+	token, err := adminToken(ctx, c, store, log)
+	if err != nil {
+		return err
+	}
+	ready := func(ctx context.Context) error { _, err := store.LastSeq(ctx); return err }
+	if pg != nil {
+		// Another node's writes reach this one through the change feed; until it
+		// is connected (and after it drops) this node answers 503 rather than
+		// serve a balance it cannot vouch for.
+		eng.SetStale(true)
+		fctx, stopFeed := context.WithCancel(context.Background())
+		defer stopFeed()
+		go pg.Follow(fctx, feedHandlers(pg, eng, authn, token, log), log)
+		ready = pg.Ping
+		waitFresh(ctx, eng, 10*time.Second)
 	}
 	if c.demo {
 		if err := seedDemo(ctx, eng, authn, log); err != nil {
@@ -105,8 +142,7 @@ func runServer(ctx context.Context, c serveConfig, log *slog.Logger, e env) erro
 
 	public := httpkit.NewServer(httpkit.LogRequests(log, "public", infobipapi.New(eng, authn, log)), log)
 	admin := httpkit.NewServer(httpkit.LogRequests(log, "admin", adminapi.New(adminapi.Config{
-		Token: token, Engine: eng, Auth: authn, Store: store, Log: log,
-		Ready: func(ctx context.Context) error { _, err := store.LastSeq(ctx); return err },
+		Token: token, Engine: eng, Auth: authn, Store: store, Log: log, Ready: ready,
 	})), log)
 	pl, err := net.Listen("tcp", c.listen)
 	if err != nil {
@@ -117,7 +153,7 @@ func runServer(ctx context.Context, c serveConfig, log *slog.Logger, e env) erro
 		pl.Close()
 		return fmt.Errorf("admin listener: %w", err)
 	}
-	log.Info("purse serving", "public", pl.Addr().String(), "admin", al.Addr().String(), "db", c.db, "demo", c.demo)
+	log.Info("purse serving", "public", pl.Addr().String(), "admin", al.Addr().String(), "store", storeName(c.db), "demo", c.demo)
 	errc := make(chan error, 2)
 	go func() { errc <- public.Serve(pl) }()
 	go func() { errc <- admin.Serve(al) }()
@@ -139,7 +175,7 @@ func runServer(ctx context.Context, c serveConfig, log *slog.Logger, e env) erro
 	if err := admin.Shutdown(sctx); err != nil {
 		log.Warn("admin shutdown", "err", err)
 	}
-	// Deferred: the engine drains its queue, then the store closes and unlocks.
+	// Deferred: the engine drains its queue, then the store closes.
 	log.Info("stopped")
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return serveErr
@@ -147,9 +183,101 @@ func runServer(ctx context.Context, c serveConfig, log *slog.Logger, e env) erro
 	return nil
 }
 
+// storeName is the --db value fit for a log line: a URL without its password.
+func storeName(db string) string {
+	if !postgres.IsURL(db) {
+		return db
+	}
+	if u, err := url.Parse(db); err == nil {
+		return u.Redacted()
+	}
+	return "postgres"
+}
+
+func waitFresh(ctx context.Context, eng *engine.Engine, max time.Duration) {
+	deadline := time.Now().Add(max)
+	for eng.Fresh() != nil && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// feedHandlers applies the other nodes' changes to this node's caches.
+func feedHandlers(pg *postgres.Store, eng *engine.Engine, authn *auth.Authenticator, token *adminapi.Token, log *slog.Logger) postgres.Handlers {
+	return postgres.Handlers{
+		Accounts: func(ids []string) {
+			accts, err := pg.AccountsByID(context.Background(), ids)
+			if err != nil {
+				log.Warn("refresh accounts", "err", err)
+				eng.SetStale(true) // the feed will reconnect and reload
+				return
+			}
+			eng.Refresh(accts)
+		},
+		Credentials: authn.Invalidate,
+		Token: func() {
+			if err := token.Reload(context.Background()); err != nil {
+				log.Warn("reload admin token", "err", err)
+			}
+		},
+		Lost: func() {
+			eng.SetStale(true)
+			authn.Invalidate()
+		},
+		Reload: func(ctx context.Context) error {
+			accts, err := pg.LoadAccounts(ctx)
+			if err != nil {
+				return err
+			}
+			holds, err := pg.ActiveHolds(ctx)
+			if err != nil {
+				return err
+			}
+			eng.Refresh(accts)
+			eng.RefreshHolds(holds)
+			authn.Invalidate()
+			return token.Reload(ctx)
+		},
+		Resynced: func() { eng.SetStale(false) },
+	}
+}
+
+// adminToken puts an admin token in force: the store's when it has one; else
+// --admin-token, else the token file beside the database (made on first start).
+func adminToken(ctx context.Context, c serveConfig, store backend, log *slog.Logger) (*adminapi.Token, error) {
+	initial := c.adminToken
+	if initial == "" {
+		stored, err := store.Setting(ctx, adminapi.TokenSettingKey)
+		if err != nil {
+			return nil, err
+		}
+		if stored == "" {
+			path := adminTokenPath(c.db)
+			if initial, err = loadOrCreateToken(path); err != nil {
+				return nil, err
+			}
+			log.Info("admin token file", "path", path)
+		}
+	}
+	tok, inForce, err := adminapi.NewToken(ctx, store, initial)
+	if err != nil {
+		return nil, err
+	}
+	if c.adminToken != "" && !inForce {
+		log.Warn("--admin-token is not the admin token in force: the store already holds one (rotated or set first); " +
+			"use that one, or reset it with purse admin-token reset")
+	}
+	return tok, nil
+}
+
 // adminTokenPath is where serve keeps the generated admin token, and where the
-// management commands look for it: beside the database.
-func adminTokenPath(db string) string { return db + ".admin-token" }
+// management commands look for it: beside the database (in the working directory,
+// as purse-admin-token, for a PostgreSQL URL).
+func adminTokenPath(db string) string {
+	if postgres.IsURL(db) {
+		return "purse-admin-token"
+	}
+	return db + ".admin-token"
+}
 
 func loadOrCreateToken(path string) (string, error) {
 	b, err := os.ReadFile(path)

@@ -22,6 +22,7 @@ type Balances interface {
 	Balance(id string) (ledger.Amount, string, ledger.AccountStatus, bool)
 	Account(id string) (ledger.Account, bool)
 	Now() time.Time
+	Fresh() error // ledger.ErrUnavailable while this node cannot know its cache is current
 }
 
 // Authenticator resolves an Authorization header.
@@ -155,6 +156,9 @@ func (a *API) principal(r *http.Request) (auth.Principal, error) {
 func (a *API) account(r *http.Request) (ledger.Amount, string, error) {
 	p, err := a.principal(r)
 	if err != nil {
+		return 0, "", err
+	}
+	if err := a.balances.Fresh(); err != nil {
 		return 0, "", err
 	}
 	bal, cur, status, ok := a.balances.Balance(p.AccountID)

@@ -19,6 +19,9 @@ func (a *API) fullAccount(r *http.Request) (ledger.Account, error) {
 	if err != nil {
 		return ledger.Account{}, err
 	}
+	if err := a.balances.Fresh(); err != nil {
+		return ledger.Account{}, err
+	}
 	acc, ok := a.balances.Account(p.AccountID)
 	if !ok {
 		return acc, errAccountNotPresent

@@ -67,7 +67,11 @@ func Open(t testing.TB, path string, opts Options) *Stack {
 	}
 	s := &Stack{T: t, Path: path, Store: st, Engine: eng, Auth: a}
 	s.Public = httptest.NewServer(infobipapi.New(eng, a, log))
-	s.Admin = httptest.NewServer(adminapi.New(adminapi.Config{Token: AdminToken, Engine: eng, Auth: a, Store: st, Log: log}))
+	tok, _, err := adminapi.NewToken(ctx, st, AdminToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Admin = httptest.NewServer(adminapi.New(adminapi.Config{Token: tok, Engine: eng, Auth: a, Store: st, Log: log}))
 	t.Cleanup(s.Close)
 	return s
 }

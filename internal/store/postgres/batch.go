@@ -189,7 +189,7 @@ func (b *batchTx) write(ctx context.Context, bt *ledger.Batch) error {
 			rows[i] = []any{e.Seq, e.MovementID, e.AccountID, string(e.Kind), int64(e.Amount), int64(e.BalanceAfter),
 				e.Reference, e.IdempotencyKey, micros(e.CreatedAt), encodeMetadata(e.Metadata), e.RelatedID, e.FreeMessage}
 		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"entries"}, strings.Split(strings.ReplaceAll(entryColumns, "\n\t", " "), ", "), pgx.CopyFromRows(rows)); err != nil {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"entries"}, columns(entryColumns), pgx.CopyFromRows(rows)); err != nil {
 			return wrap("entries", err)
 		}
 	}

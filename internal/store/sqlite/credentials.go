@@ -184,3 +184,28 @@ func (s *Store) RevokeAPIKey(ctx context.Context, accountID, keyID string, at ti
 		return nil
 	})
 }
+
+// Setting reads a setting ("" when unset).
+func (s *Store) Setting(ctx context.Context, key string) (string, error) {
+	var v string
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("sqlite: setting: %w", err)
+	}
+	return v, nil
+}
+
+// SetSetting writes a setting; onlyIfUnset keeps an existing value.
+func (s *Store) SetSetting(ctx context.Context, key, value string, onlyIfUnset bool) error {
+	q := `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`
+	if onlyIfUnset {
+		q = `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`
+	}
+	if _, err := s.db.ExecContext(ctx, q, key, value); err != nil {
+		return fmt.Errorf("sqlite: setting: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,113 @@
+package adminapi
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"sync"
+)
+
+// SettingStore keeps settings shared by every node of a store.
+type SettingStore interface {
+	Setting(ctx context.Context, key string) (string, error)
+	SetSetting(ctx context.Context, key, value string, onlyIfUnset bool) error
+}
+
+// TokenSettingKey is where the admin token's SHA-256 is kept.
+const TokenSettingKey = "admin_token_sha256"
+
+// Token is the admin bearer token, kept as its SHA-256 only. The store holds the
+// one in force, so every node agrees and a rotation reaches them all; a node's copy
+// is reloaded when the store announces a change (Reload).
+type Token struct {
+	store SettingStore
+	mu    sync.RWMutex
+	hash  [32]byte
+	set   bool
+}
+
+// NewToken loads the token in force. When the store has none yet, initial (the
+// --admin-token value, the token file's, or a fresh one) becomes it; when it has one,
+// initial is ignored and inForce reports false so the caller can say so.
+func NewToken(ctx context.Context, store SettingStore, initial string) (t *Token, inForce bool, err error) {
+	t = &Token{store: store}
+	if initial != "" {
+		sum := sha256.Sum256([]byte(initial))
+		if err := store.SetSetting(ctx, TokenSettingKey, hex.EncodeToString(sum[:]), true); err != nil {
+			return nil, false, err
+		}
+	}
+	if err := t.Reload(ctx); err != nil {
+		return nil, false, err
+	}
+	if initial != "" {
+		inForce = t.Valid(initial)
+	}
+	return t, inForce, nil
+}
+
+// Reload reads the token in force from the store.
+func (t *Token) Reload(ctx context.Context) error {
+	v, err := t.store.Setting(ctx, TokenSettingKey)
+	if err != nil {
+		return err
+	}
+	b, err := hex.DecodeString(v)
+	if err != nil || len(b) != 32 {
+		if v == "" {
+			t.mu.Lock()
+			t.set = false
+			t.mu.Unlock()
+			return nil
+		}
+		return fmt.Errorf("admin token setting is malformed")
+	}
+	t.mu.Lock()
+	copy(t.hash[:], b)
+	t.set = true
+	t.mu.Unlock()
+	return nil
+}
+
+// Valid compares in constant time (fixed-size digests, whatever the length).
+func (t *Token) Valid(token string) bool {
+	if token == "" {
+		return false
+	}
+	got := sha256.Sum256([]byte(token))
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.set && subtle.ConstantTimeCompare(got[:], t.hash[:]) == 1
+}
+
+// Rotate makes a new token, puts it in force on every node, and returns it: the
+// only time it exists in clear.
+func (t *Token) Rotate(ctx context.Context) (string, error) {
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", err
+	}
+	tok := hex.EncodeToString(raw)
+	sum := sha256.Sum256([]byte(tok))
+	if err := t.store.SetSetting(ctx, TokenSettingKey, hex.EncodeToString(sum[:]), false); err != nil {
+		return "", err
+	}
+	t.mu.Lock()
+	t.hash, t.set = sum, true
+	t.mu.Unlock()
+	return tok, nil
+}
+
+func (a *API) rotateToken(w http.ResponseWriter, r *http.Request) {
+	tok, err := a.cfg.Token.Rotate(r.Context())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	a.reply(w, http.StatusOK, map[string]string{"token": tok})
+}
