@@ -2,8 +2,8 @@ package main
 
 import (
 	"bufio"
-	"encoding/base64"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -186,7 +186,9 @@ func TestClusterStress(t *testing.T) {
 	}
 	testkit.VerifyStress(t, res, initial,
 		func(acc string) []testkit.EntryView { return testkit.AdminEntries(t, a.admin, clusterToken, acc) },
-		func(acc string) (ledger.Amount, ledger.Amount) { return testkit.AdminBalance(t, a.admin, clusterToken, acc) })
+		func(acc string) (ledger.Amount, ledger.Amount) {
+			return testkit.AdminBalance(t, a.admin, clusterToken, acc)
+		})
 	// Node B's cache converges on the same balances.
 	for _, acc := range accounts {
 		want, _ := testkit.AdminBalance(t, a.admin, clusterToken, acc)
@@ -220,7 +222,9 @@ func TestClusterChangesReachOtherNode(t *testing.T) {
 	mustAdmin(t, a.admin, 201, "POST", "/v1/accounts/"+acc.ID+"/users", `{"username":"bob","password":"password1"}`, nil)
 	appAuth := map[string]string{"Authorization": "App " + key.Key}
 	bobAuth := map[string]string{"Authorization": "Basic " + b64("bob:password1")}
-	status := func(h map[string]string) int { return testkit.Do(t, "GET", b.public+"/account/1/balance", h, nil).Status }
+	status := func(h map[string]string) int {
+		return testkit.Do(t, "GET", b.public+"/account/1/balance", h, nil).Status
+	}
 	eventually(t, time.Second, "node B serves the new account", func() bool { return status(appAuth) == 200 && status(bobAuth) == 200 })
 
 	mustAdmin(t, a.admin, 204, "DELETE", "/v1/accounts/"+acc.ID+"/api-keys/"+key.ID, "", nil)
