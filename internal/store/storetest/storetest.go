@@ -25,6 +25,7 @@ import (
 	"github.com/purse-ledger/purse/internal/ledger"
 	"github.com/purse-ledger/purse/internal/store/postgres"
 	"github.com/purse-ledger/purse/internal/store/sqlite"
+	"github.com/purse-ledger/purse/internal/testkit"
 )
 
 // Store is everything purse asks of a store.
@@ -105,9 +106,10 @@ func Postgres(t *testing.T) func() Store {
 	}
 }
 
-type clock struct{ t time.Time }
+// clock is the tests' settable clock (safe to read from the engine's goroutine).
+type clock = testkit.Clock
 
-func (c *clock) now() time.Time { return c.t }
+func newClock(t time.Time) *clock { return testkit.NewClock(t) }
 
 // env is one open store with an engine and an authenticator.
 type env struct {
@@ -120,7 +122,7 @@ type env struct {
 func start(t *testing.T, open func() Store, c *clock) *env {
 	t.Helper()
 	st := open()
-	eng, err := engine.Open(context.Background(), st, engine.Options{Now: c.now, ExpiryInterval: 5 * time.Millisecond})
+	eng, err := engine.Open(context.Background(), st, engine.Options{Now: c.Now, ExpiryInterval: 5 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +218,7 @@ func Run(t *testing.T, newStore func(t *testing.T) func() Store) {
 }
 
 func testAccounts(t *testing.T, open func() Store) {
-	c := &clock{time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)}
+	c := newClock(time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC))
 	e := start(t, open, c)
 	for i := 0; i < 5; i++ {
 		e.account("a", "EUR")
@@ -251,7 +253,7 @@ func testAccounts(t *testing.T, open func() Store) {
 }
 
 func testMoney(t *testing.T, open func() Store) {
-	c := &clock{time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)}
+	c := newClock(time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC))
 	e := start(t, open, c)
 	a := e.account("m", "EUR")
 	e.must(engine.TopUp{AccountID: a, Amount: amt("10")})
@@ -278,14 +280,14 @@ func testMoney(t *testing.T, open func() Store) {
 }
 
 func testLimits(t *testing.T, open func() Store) {
-	c := &clock{time.Date(2026, 11, 30, 23, 0, 0, 0, time.UTC)}
+	c := newClock(time.Date(2026, 11, 30, 23, 0, 0, 0, time.UTC))
 	e := start(t, open, c)
 	a := e.account("l", "EUR")
 	e.must(engine.TopUp{AccountID: a, Amount: amt("50")})
 	e.must(engine.UpdateAccount{ID: a, MonthlyLimit: ptr(amt("10")), AllowedMinus: ptr(amt("1")), FreeMessages: ptr(int64(1))})
 	e.must(engine.Charge{AccountID: a, Amount: amt("9")})
 	e.refused(engine.Charge{AccountID: a, Amount: amt("1.5")}, ledger.ErrMonthlyLimitExceeded)
-	c.t = time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	c.Set(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
 	e.must(engine.Charge{AccountID: a, Amount: amt("1.5")})
 	free := e.must(engine.Charge{AccountID: a, Amount: amt("1"), UseFreeMessage: true}).(ledger.Entry)
 	if !free.FreeMessage || free.Amount != 0 {
@@ -293,14 +295,14 @@ func testLimits(t *testing.T, open func() Store) {
 	}
 	e.refused(engine.Charge{AccountID: a, Amount: amt("1"), UseFreeMessage: true}, ledger.ErrNoFreeMessages)
 	acc, _ := e.eng.Account(a)
-	if acc.SpentIn(c.t) != amt("1.5") || acc.FreeMessages != 0 {
-		t.Errorf("spent %s, free %d", acc.SpentIn(c.t), acc.FreeMessages)
+	if acc.SpentIn(c.Now()) != amt("1.5") || acc.FreeMessages != 0 {
+		t.Errorf("spent %s, free %d", acc.SpentIn(c.Now()), acc.FreeMessages)
 	}
 	e.check()
 }
 
 func testHolds(t *testing.T, open func() Store) {
-	c := &clock{time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)}
+	c := newClock(time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC))
 	e := start(t, open, c)
 	a := e.account("h", "EUR")
 	e.must(engine.TopUp{AccountID: a, Amount: amt("10")})
@@ -315,7 +317,7 @@ func testHolds(t *testing.T, open func() Store) {
 	e.refused(engine.CaptureHold{HoldID: h1.ID}, ledger.ErrHoldCaptured)
 	e.must(engine.VoidHold{HoldID: h2.ID})
 	e.refused(engine.VoidHold{HoldID: h2.ID}, ledger.ErrHoldVoided)
-	c.t = c.t.Add(time.Second)
+	c.Advance(time.Second)
 	e.refused(engine.CaptureHold{HoldID: h3.ID}, ledger.ErrHoldExpired)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
@@ -341,7 +343,7 @@ func testHolds(t *testing.T, open func() Store) {
 }
 
 func testIdempotency(t *testing.T, open func() Store) {
-	c := &clock{time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)}
+	c := newClock(time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC))
 	e := start(t, open, c)
 	a := e.account("i", "EUR")
 	render := func(v any) (int, []byte) { return 201, []byte(v.(ledger.Entry).MovementID) }
@@ -371,12 +373,12 @@ func testIdempotency(t *testing.T, open func() Store) {
 }
 
 func testHistory(t *testing.T, open func() Store) {
-	c := &clock{time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)}
+	c := newClock(time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC))
 	e := start(t, open, c)
 	a := e.account("hist", "EUR")
 	var entries []ledger.Entry
 	for i := 0; i < 7; i++ {
-		c.t = c.t.Add(time.Minute)
+		c.Advance(time.Minute)
 		entries = append(entries, e.must(engine.TopUp{AccountID: a, Amount: amt("1"), Metadata: map[string]string{"i": string(rune('a' + i))}}).(ledger.Entry))
 	}
 	ctx := context.Background()
@@ -405,7 +407,7 @@ func testHistory(t *testing.T, open func() Store) {
 }
 
 func testCredentials(t *testing.T, open func() Store) {
-	c := &clock{time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)}
+	c := newClock(time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC))
 	e := start(t, open, c)
 	a := e.account("cred", "EUR")
 	ctx := context.Background()
