@@ -257,3 +257,28 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Error("listener still open after shutdown")
 	}
 }
+
+// TestMetrics reads /metrics after some traffic: request counts by route and
+// status, batch sizes, commit latency, queue depth and the credential cache.
+func TestMetrics(t *testing.T) {
+	s := startServe(t, filepath.Join(t.TempDir(), "purse.db"), "--demo")
+	for i := 0; i < 3; i++ {
+		get(t, s.public+"/account/1/balance", map[string]string{"Authorization": "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="})
+	}
+	get(t, s.public+"/nowhere/at/all", nil)
+	_, body, _ := get(t, s.admin+"/metrics", nil)
+	for _, want := range []string{
+		`purse_http_requests_total{listener="public",route="/account/1/balance",status="200"} 3`,
+		`purse_http_requests_total{listener="public",route="other",status="404"} 1`,
+		`purse_http_request_duration_seconds_bucket{listener="public",route="/account/1/balance"`,
+		"purse_engine_batch_size_count", "purse_engine_commit_seconds_bucket", "purse_engine_queue_depth 0",
+		"purse_auth_cache_hits_total 2", "purse_auth_cache_misses_total 1",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if status, _, _ := get(t, s.admin+"/debug/pprof/", nil); status != 200 {
+		t.Errorf("pprof: %d", status)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/purse-ledger/purse/internal/engine"
 	"github.com/purse-ledger/purse/internal/httpkit"
 	"github.com/purse-ledger/purse/internal/infobipapi"
+	"github.com/purse-ledger/purse/internal/metrics"
 	"github.com/purse-ledger/purse/internal/store/postgres"
 	"github.com/purse-ledger/purse/internal/store/sqlite"
 )
@@ -109,14 +111,27 @@ func runServer(ctx context.Context, c serveConfig, log *slog.Logger, e env) erro
 		return err
 	}
 	defer store.Close()
-	eng, err := engine.Open(ctx, store, engine.Options{Logger: log})
+	var eng *engine.Engine
+	var authn *auth.Authenticator
+	m := metrics.New(
+		func() float64 { return float64(eng.QueueDepth()) },
+		func() float64 { h, _ := authn.CacheStats(); return float64(h) },
+		func() float64 { _, mi := authn.CacheStats(); return float64(mi) })
+	eng, err = engine.Open(ctx, store, engine.Options{Logger: log,
+		OnBatch: func(n int, d time.Duration) { m.BatchSize.Observe(float64(n)); m.CommitDuration.Observe(d.Seconds()) },
+		OnRetry: m.BatchRetries.Inc,
+	})
 	if err != nil {
 		return err
 	}
 	defer eng.Close()
-	authn, err := auth.New(store)
+	authn, err = auth.New(store)
 	if err != nil {
 		return err
+	}
+	observe := func(listener, route string, status int, d time.Duration) {
+		m.Requests.WithLabelValues(listener, route, strconv.Itoa(status)).Inc()
+		m.RequestDuration.WithLabelValues(listener, route).Observe(d.Seconds())
 	}
 	token, err := adminToken(ctx, c, store, log)
 	if err != nil {
@@ -140,9 +155,9 @@ func runServer(ctx context.Context, c serveConfig, log *slog.Logger, e env) erro
 		}
 	}
 
-	public := httpkit.NewServer(httpkit.LogRequests(log, "public", infobipapi.New(eng, authn, log)), log)
-	admin := httpkit.NewServer(httpkit.LogRequests(log, "admin", adminapi.New(adminapi.Config{
-		Token: token, Engine: eng, Auth: authn, Store: store, Log: log, Ready: ready,
+	public := httpkit.NewServer(httpkit.Instrument(log, observe, "public", infobipapi.Route, infobipapi.New(eng, authn, log)), log)
+	admin := httpkit.NewServer(httpkit.Instrument(log, observe, "admin", func(*http.Request) string { return "other" }, adminapi.New(adminapi.Config{
+		Token: token, Engine: eng, Auth: authn, Store: store, Log: log, Ready: ready, Metrics: m.Handler(),
 	})), log)
 	pl, err := net.Listen("tcp", c.listen)
 	if err != nil {

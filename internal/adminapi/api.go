@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"time"
 
@@ -44,6 +45,9 @@ type Config struct {
 	Store  Reader
 	Ready  Readiness
 	Log    *slog.Logger
+	// Metrics, when set, is served at /metrics. It and /debug/pprof/ need no token,
+	// like /healthz: keep the admin listener on a private address.
+	Metrics http.Handler
 }
 
 // API serves the admin listener.
@@ -58,6 +62,14 @@ func New(cfg Config) *API {
 	m := a.mux
 	m.HandleFunc("GET /healthz", a.healthz)
 	m.HandleFunc("GET /readyz", a.readyz)
+	if cfg.Metrics != nil {
+		m.Handle("GET /metrics", cfg.Metrics)
+	}
+	m.HandleFunc("GET /debug/pprof/", pprof.Index)
+	m.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	m.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	m.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	m.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	m.HandleFunc("POST /v1/admin-token/rotate", a.authed(a.rotateToken))
 	m.HandleFunc("POST /v1/accounts", a.authed(a.createAccount))
 	m.HandleFunc("GET /v1/accounts", a.authed(a.listAccounts))

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -58,7 +59,12 @@ type Authenticator struct {
 	mu    sync.RWMutex
 	gen   uint64
 	cache map[[32]byte]Principal
+
+	hits, misses atomic.Uint64
 }
+
+// CacheStats returns how many checks the cache answered and how many it did not.
+func (a *Authenticator) CacheStats() (hits, misses uint64) { return a.hits.Load(), a.misses.Load() }
 
 // New returns an Authenticator over store.
 func New(store Store) (*Authenticator, error) {
@@ -102,8 +108,10 @@ func (a *Authenticator) Authenticate(ctx context.Context, header string) (Princi
 	gen := a.gen
 	a.mu.RUnlock()
 	if ok {
+		a.hits.Add(1)
 		return p, nil
 	}
+	a.misses.Add(1)
 	cred, err := ParseAuthorization(header)
 	if err != nil {
 		return Principal{}, ErrUnauthorized

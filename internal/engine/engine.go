@@ -55,11 +55,16 @@ type Options struct {
 	Logger   *slog.Logger
 	// ExpiryInterval is how often idle holds are checked for expiry; default 50ms.
 	ExpiryInterval time.Duration
+	// OnBatch, when set, learns each committed batch's size and commit time;
+	// OnRetry each batch run again after losing a race (metrics).
+	OnBatch func(requests int, commit time.Duration)
+	OnRetry func()
 }
 
 // Engine owns the committed in-memory state of every account and active hold.
 type Engine struct {
 	store    Store
+	opts     Options
 	now      func() time.Time
 	log      *slog.Logger
 	maxBatch int
@@ -140,7 +145,7 @@ func Open(ctx context.Context, store Store, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{
-		store: store, now: opts.Now, log: opts.Logger, maxBatch: opts.MaxBatch, tick: opts.ExpiryInterval, shared: store.Shared(),
+		store: store, opts: opts, now: opts.Now, log: opts.Logger, maxBatch: opts.MaxBatch, tick: opts.ExpiryInterval, shared: store.Shared(),
 		queue: make(chan *request, opts.MaxBatch*4), quit: make(chan struct{}), done: make(chan struct{}),
 		accounts: make(map[string]*ledger.Account, len(accts)), holds: make(map[string]*ledger.Hold, len(holds)),
 	}
@@ -165,6 +170,9 @@ func (e *Engine) Close() {
 	e.closeOnce.Do(func() { close(e.quit) })
 	<-e.done
 }
+
+// QueueDepth is how many requests wait for the writer.
+func (e *Engine) QueueDepth() int { return len(e.queue) }
 
 // Now is the engine's clock.
 func (e *Engine) Now() time.Time { return e.now() }
@@ -341,6 +349,9 @@ func (e *Engine) run(batch []*request) {
 		if !errors.Is(err, ledger.ErrRetry) || attempt >= 8 {
 			break
 		}
+		if e.opts.OnRetry != nil {
+			e.opts.OnRetry()
+		}
 		time.Sleep(time.Duration(1+rand.IntN(5<<attempt)) * time.Millisecond)
 	}
 	e.log.Error("engine: batch dropped", "requests", len(batch), "err", err)
@@ -394,8 +405,12 @@ func (e *Engine) attempt(batch []*request, due []expiry) (t *txn, resps []respon
 		if err := t.assignSeqs(b); err != nil {
 			return nil, nil, err
 		}
+		start := time.Now()
 		if err := tx.Commit(ctx, b); err != nil {
 			return nil, nil, err
+		}
+		if e.opts.OnBatch != nil {
+			e.opts.OnBatch(len(batch), time.Since(start))
 		}
 	} else {
 		tx.Rollback(ctx)

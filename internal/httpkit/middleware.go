@@ -31,9 +31,14 @@ func (r *recorder) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the real writer.
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
-// LogRequests logs one line per request: listener, method, path, status, bytes and
-// duration. It never logs headers, so credentials stay out of the logs.
-func LogRequests(log *slog.Logger, listener string, next http.Handler) http.Handler {
+// Observer records a finished request (metrics); route is a bounded label.
+type Observer func(listener, route string, status int, d time.Duration)
+
+// Instrument logs one line per request (listener, method, path, status, bytes,
+// duration) and reports it to observe. It never logs headers, so credentials stay
+// out of the logs. route names the route for metrics: the ServeMux pattern when
+// there is one, else what routeOf returns.
+func Instrument(log *slog.Logger, observe Observer, listener string, routeOf func(*http.Request) string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &recorder{ResponseWriter: w}
@@ -41,13 +46,21 @@ func LogRequests(log *slog.Logger, listener string, next http.Handler) http.Hand
 		if rec.status == 0 {
 			rec.status = http.StatusOK
 		}
+		d := time.Since(start)
+		if observe != nil {
+			route := r.Pattern
+			if route == "" && routeOf != nil {
+				route = routeOf(r)
+			}
+			observe(listener, route, rec.status, d)
+		}
 		log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("listener", listener),
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.Int("status", rec.status),
 			slog.Int("bytes", rec.bytes),
-			slog.Duration("duration", time.Since(start)),
+			slog.Duration("duration", d),
 			slog.String("remote", r.RemoteAddr))
 	})
 }

@@ -131,6 +131,17 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h(w, r, f)
 }
 
+// Route is the metrics label of a public request: the endpoint, or "other", so
+// arbitrary paths cannot blow up the label set.
+func Route(r *http.Request) string {
+	p := strings.TrimSuffix(strings.TrimSuffix(r.URL.Path, ".json"), ".xml")
+	switch p {
+	case "/account/1/balance", "/account/1/total-balance", "/account/1/free-messages":
+		return p
+	}
+	return "other"
+}
+
 func fOr(f httpkit.Format, ok bool) httpkit.Format {
 	if ok {
 		return f

@@ -1,0 +1,67 @@
+// Package metrics holds purse's Prometheus metrics, registered on a registry of
+// their own and served on the admin listener at /metrics.
+package metrics
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics are the instruments; a nil *Metrics records nothing.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	Requests        *prometheus.CounterVec   // listener, route, status
+	RequestDuration *prometheus.HistogramVec // listener, route
+	BatchSize       prometheus.Histogram
+	CommitDuration  prometheus.Histogram
+	QueueDepth      prometheus.GaugeFunc
+	BatchRetries    prometheus.Counter
+}
+
+// New registers every metric. queueDepth reports the engine's queue length;
+// cacheHits and cacheMisses the credential cache's counters.
+func New(queueDepth, cacheHits, cacheMisses func() float64) *Metrics {
+	r := prometheus.NewRegistry()
+	m := &Metrics{
+		Registry: r,
+		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "purse_http_requests_total", Help: "HTTP requests by listener, route and status.",
+		}, []string{"listener", "route", "status"}),
+		RequestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "purse_http_request_duration_seconds", Help: "HTTP request latency by listener and route.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"listener", "route"}),
+		BatchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "purse_engine_batch_size", Help: "Requests per engine batch (one commit each).",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 12),
+		}),
+		CommitDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "purse_engine_commit_seconds", Help: "Time to write and commit one batch.",
+			Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .25, .5, 1},
+		}),
+		QueueDepth: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "purse_engine_queue_depth", Help: "Requests waiting for the engine.",
+		}, queueDepth),
+		BatchRetries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "purse_engine_batch_retries_total", Help: "Batches run again after losing a race with another node.",
+		}),
+	}
+	hits := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "purse_auth_cache_hits_total", Help: "Credential checks answered from the cache.",
+	}, cacheHits)
+	misses := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "purse_auth_cache_misses_total", Help: "Credential checks that had to be verified (argon2id or a key lookup).",
+	}, cacheMisses)
+	r.MustRegister(m.Requests, m.RequestDuration, m.BatchSize, m.CommitDuration, m.QueueDepth, m.BatchRetries, hits, misses,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves the registry in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})
+}
