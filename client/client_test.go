@@ -135,4 +135,10 @@ func TestClientLedger(t *testing.T) {
 	if n, err := pub.FreeMessages(ctx); err != nil || n != 1 {
 		t.Errorf("FreeMessages = %d, %v", n, err)
 	}
+	br, err := admin.Batch(ctx, false, []client.BatchOp{
+		{Op: "charge", AccountID: acc.ID, Amount: "0.5"}, {Op: "charge", AccountID: acc.ID, Amount: "1000"},
+	}, "")
+	if err != nil || !br.Committed || br.Results[0].Status != 201 || br.Results[1].Error == nil || br.Results[1].Error.MessageID != "INSUFFICIENT_FUNDS" {
+		t.Errorf("Batch = %+v, %v", br, err)
+	}
 }

@@ -166,3 +166,47 @@ func (c *Client) AccountBalanceAt(ctx context.Context, id string, at time.Time) 
 		query: url.Values{"at": {at.UTC().Format(time.RFC3339Nano)}}}, &out)
 	return out, err
 }
+
+// BatchOp is one operation of a batch. Op is top_up, charge, refund, adjustment,
+// hold, capture or void; the other fields are those of the single calls.
+type BatchOp struct {
+	Op              string            `json:"op"`
+	AccountID       string            `json:"accountId,omitempty"`
+	Amount          string            `json:"amount,omitempty"`
+	Reference       string            `json:"reference,omitempty"`
+	Metadata        map[string]string `json:"metadata,omitempty"`
+	UseFreeMessage  bool              `json:"useFreeMessage,omitempty"`
+	FallbackToMoney *bool             `json:"fallbackToMoney,omitempty"`
+	ChargeID        string            `json:"chargeId,omitempty"`
+	Reason          string            `json:"reason,omitempty"`
+	HoldID          string            `json:"holdId,omitempty"`
+	ExpiresIn       int64             `json:"expiresIn,omitempty"` // seconds
+}
+
+// BatchResult is one operation's outcome: Status as the single call would answer,
+// with its Entry or Hold, or its Error.
+type BatchResult struct {
+	Status int    `json:"status"`
+	Entry  *Entry `json:"entry,omitempty"`
+	Hold   *Hold  `json:"hold,omitempty"`
+	Error  *struct {
+		MessageID string `json:"messageId"`
+		Text      string `json:"text"`
+	} `json:"error,omitempty"`
+}
+
+// BatchResponse holds a result per operation; Committed is false when an atomic
+// batch was rolled back.
+type BatchResponse struct {
+	Committed bool          `json:"committed"`
+	Results   []BatchResult `json:"results"`
+}
+
+// Batch sends up to 1,000 operations in one request and one commit. With atomic
+// they are applied all or none.
+func (c *Client) Batch(ctx context.Context, atomic bool, ops []BatchOp, idempotencyKey string) (BatchResponse, error) {
+	var out BatchResponse
+	err := c.do(ctx, call{method: http.MethodPost, path: "/v1/batch",
+		body: map[string]any{"atomic": atomic, "operations": ops}, idemKey: orNewKey(idempotencyKey)}, &out)
+	return out, err
+}

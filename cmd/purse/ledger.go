@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -260,5 +262,54 @@ func (c *cli) entries(ctx context.Context, args []string) error {
 		if page.NextCursor != "" {
 			fmt.Fprintf(w, "next page: --cursor %s\n", page.NextCursor)
 		}
+	})
+}
+
+func (c *cli) batch(ctx context.Context, args []string) error {
+	atomic := c.fs.Bool("atomic", false, "apply every operation or none")
+	key := c.fs.String("idempotency-key", "", "makes the batch exactly-once (default: a random key)")
+	pos, err := parseInterleaved(c.fs, args)
+	if err != nil {
+		return err
+	}
+	if err := need(pos, 1, "FILE (a JSON array of operations, or - for stdin)"); err != nil {
+		return err
+	}
+	var raw []byte
+	if pos[0] == "-" {
+		raw, err = io.ReadAll(c.e.stdin)
+	} else {
+		raw, err = os.ReadFile(pos[0])
+	}
+	if err != nil {
+		return err
+	}
+	var ops []client.BatchOp
+	if err := json.Unmarshal(raw, &ops); err != nil {
+		return usagef("%s: want a JSON array of operations: %v", pos[0], err)
+	}
+	cl, err := c.admin()
+	if err != nil {
+		return err
+	}
+	res, err := cl.Batch(ctx, *atomic, ops, *key)
+	if err != nil {
+		return err
+	}
+	return c.print(res, func(w io.Writer) {
+		ok := 0
+		for i, r := range res.Results {
+			switch {
+			case r.Error != nil:
+				fmt.Fprintf(w, "%d\t%d\t%s\t%s\n", i, r.Status, r.Error.MessageID, r.Error.Text)
+			case r.Entry != nil:
+				ok++
+				fmt.Fprintf(w, "%d\t%d\t%s\t%s\tbalance %s\n", i, r.Status, r.Entry.Kind, r.Entry.Amount, r.Entry.BalanceAfter)
+			case r.Hold != nil:
+				ok++
+				fmt.Fprintf(w, "%d\t%d\thold %s\t%s\n", i, r.Status, r.Hold.ID, r.Hold.Status)
+			}
+		}
+		fmt.Fprintf(w, "%d of %d applied; committed: %v\n", ok, len(res.Results), res.Committed)
 	})
 }

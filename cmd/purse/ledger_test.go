@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -72,6 +73,11 @@ func TestCLILedger(t *testing.T) {
 	at := page.Entries[0].CreatedAt
 	if out := mustCLI(t, s, "balance", acc.ID, "--at", at); !strings.HasPrefix(out, page.Entries[0].BalanceAfter+" EUR") {
 		t.Errorf("balance --at %s: %q, want %s", at, out, page.Entries[0].BalanceAfter)
+	}
+	ops := filepath.Join(t.TempDir(), "ops.json")
+	os.WriteFile(ops, []byte(`[{"op":"charge","accountId":"`+acc.ID+`","amount":"0.25"},{"op":"top_up","accountId":"`+acc.ID+`","amount":"1"}]`), 0o600)
+	if out := mustCLI(t, s, "batch", ops); !strings.Contains(out, "2 of 2 applied; committed: true") {
+		t.Errorf("batch: %s", out)
 	}
 	if err := s.stop(); err != nil {
 		t.Fatal(err)

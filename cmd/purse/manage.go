@@ -122,6 +122,8 @@ func manage(ctx context.Context, cmd string, args []string, e env) error {
 		return c.holdGet(ctx, args)
 	case "entries ":
 		return c.entries(ctx, args)
+	case "batch ":
+		return c.batch(ctx, args)
 	}
 	return usagef("unknown command %q; see purse help", cmd+" "+sub)
 }

@@ -6,6 +6,7 @@
 package adminapi
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -91,6 +92,7 @@ func New(cfg Config) *API {
 	m.HandleFunc("GET /v1/holds/{id}", a.authed(a.getHold))
 	m.HandleFunc("POST /v1/holds/{id}/capture", a.authed(a.captureHold))
 	m.HandleFunc("POST /v1/holds/{id}/void", a.authed(a.voidHold))
+	m.HandleFunc("POST /v1/batch", a.authed(a.batch))
 	m.HandleFunc("/", a.notFound)
 	return a
 }
@@ -262,17 +264,18 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 // decode reads a JSON object body strictly: one object, known fields only, at most
 // httpkit.MaxBodyBytes. Every failure is a ValidationError naming the field.
 func decode(r *http.Request, dst any) ([]byte, error) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, httpkit.MaxBodyBytes+1))
-	if err != nil {
-		return nil, ledger.Invalid("body", "could not be read")
-	}
-	if len(body) > httpkit.MaxBodyBytes {
-		return nil, ledger.Invalid("body", fmt.Sprintf("is larger than %d bytes", httpkit.MaxBodyBytes))
+	return decodeLimit(r, dst, httpkit.MaxBodyBytes)
+}
+
+func decodeLimit(r *http.Request, dst any, limit int) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, int64(limit)+1))
+	if err != nil || len(body) > limit {
+		return nil, ledger.Invalid("body", fmt.Sprintf("is larger than %d bytes", limit))
 	}
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
 		return nil, ledger.Invalid("Content-Type", "must be application/json")
 	}
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return nil, jsonError(err)

@@ -526,3 +526,60 @@ func (t *txn) release(h ledger.Hold, status ledger.HoldStatus) error {
 	t.putHold(h)
 	return nil
 }
+
+// MaxBatchOps bounds the operations of one Batch.
+const MaxBatchOps = 1000
+
+// Batch applies many money operations as one request: each in turn with its own
+// savepoint, or, when Atomic, all or none. Its result is a BatchResult.
+type Batch struct {
+	Ops    []Command
+	Atomic bool
+}
+
+// BatchResult holds one outcome per operation; Committed is false when an atomic
+// batch was rolled back (then every Err is set: the failures' own, and
+// ErrBatchAborted for the rest).
+type BatchResult struct {
+	Values    []any
+	Errs      []error
+	Committed bool
+}
+
+// ErrBatchAborted marks the operations of an atomic batch undone by another's failure.
+var ErrBatchAborted = errors.New("not applied: another operation of this atomic batch failed")
+
+func (c Batch) apply(t *txn) (any, error) {
+	if len(c.Ops) == 0 || len(c.Ops) > MaxBatchOps {
+		return nil, ledger.Invalid("operations", fmt.Sprintf("must hold 1 to %d operations", MaxBatchOps))
+	}
+	res := BatchResult{Values: make([]any, len(c.Ops)), Errs: make([]error, len(c.Ops)), Committed: true}
+	start := t.savepoint()
+	failed := false
+	for i, op := range c.Ops {
+		sp := t.savepoint()
+		v, err := op.apply(t)
+		if err != nil {
+			t.rollback(sp)
+			res.Errs[i], failed = err, true
+			continue
+		}
+		res.Values[i] = v
+	}
+	if c.Atomic && failed {
+		t.rollback(start)
+		for i := range res.Errs {
+			if res.Errs[i] == nil {
+				res.Errs[i], res.Values[i] = ErrBatchAborted, nil
+			}
+		}
+		res.Committed = false
+	}
+	return res, nil
+}
+
+func (c Batch) refs(r *refs) {
+	for _, op := range c.Ops {
+		op.refs(r)
+	}
+}

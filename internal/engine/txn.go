@@ -432,6 +432,13 @@ func (t *txn) remapResult(v any) any {
 	case CaptureResult:
 		r.Entry.Seq = t.remapSeq(r.Entry.Seq)
 		return r
+	case BatchResult:
+		vals := make([]any, len(r.Values))
+		for i, x := range r.Values {
+			vals[i] = t.remapResult(x)
+		}
+		r.Values = vals
+		return r
 	}
 	return v
 }
