@@ -6,11 +6,11 @@ package auth
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -61,6 +61,18 @@ type Authenticator struct {
 	cache map[[32]byte]Principal
 
 	hits, misses atomic.Uint64
+
+	flightMu sync.Mutex
+	inflight map[[32]byte]*flight // checks under way, by header key
+	argon    chan struct{}        // bounds concurrent argon2id verifications
+}
+
+// flight is one credential check that concurrent requests with the same header
+// wait for, instead of each running argon2id.
+type flight struct {
+	done chan struct{}
+	p    Principal
+	err  error
 }
 
 // CacheStats returns how many checks the cache answered and how many it did not.
@@ -76,15 +88,17 @@ func New(store Store) (*Authenticator, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Authenticator{store: store, cacheKey: key, dummyHash: dummy, cache: map[[32]byte]Principal{}}, nil
+	return &Authenticator{store: store, cacheKey: key, dummyHash: dummy, cache: map[[32]byte]Principal{},
+		inflight: map[[32]byte]*flight{}, argon: make(chan struct{}, runtime.GOMAXPROCS(0))}, nil
 }
 
+// headerKey is the cache key of a header: SHA-256 over a random per-process secret
+// and the header, so the map holds no credential and its keys cannot be predicted.
+// (A plain keyed hash is enough: nothing is authenticated by this digest.)
 func (a *Authenticator) headerKey(h string) [32]byte {
-	m := hmac.New(sha256.New, a.cacheKey)
-	m.Write([]byte(h))
-	var k [32]byte
-	copy(k[:], m.Sum(nil))
-	return k
+	var stack [512]byte
+	b := append(append(stack[:0], a.cacheKey...), h...)
+	return sha256.Sum256(b)
 }
 
 // Invalidate drops every cached credential. Every credential change calls it, so
@@ -112,19 +126,29 @@ func (a *Authenticator) Authenticate(ctx context.Context, header string) (Princi
 		return p, nil
 	}
 	a.misses.Add(1)
-	cred, err := ParseAuthorization(header)
-	if err != nil {
-		return Principal{}, ErrUnauthorized
+	// One check per header at a time: a burst of requests with the same new
+	// credential runs argon2id once, and the others wait for its answer.
+	a.flightMu.Lock()
+	if f, ok := a.inflight[k]; ok {
+		a.flightMu.Unlock()
+		select {
+		case <-f.done:
+			return f.p, f.err
+		case <-ctx.Done():
+			return Principal{}, ctx.Err()
+		}
 	}
-	switch cred.Scheme {
-	case SchemeBasic:
-		p, err = a.basic(ctx, cred)
-	case SchemeApp:
-		p, err = a.apiKey(ctx, cred.Token)
-	default:
-		// IBSSO sessions and OAuth2 tokens are not issued yet, so none is valid.
-		err = ErrUnauthorized
-	}
+	f := &flight{done: make(chan struct{})}
+	a.inflight[k] = f
+	a.flightMu.Unlock()
+	defer func() {
+		a.flightMu.Lock()
+		delete(a.inflight, k)
+		a.flightMu.Unlock()
+		close(f.done)
+	}()
+	p, err := a.check(ctx, header)
+	f.p, f.err = p, err
 	if err != nil {
 		return Principal{}, err
 	}
@@ -139,16 +163,43 @@ func (a *Authenticator) Authenticate(ctx context.Context, header string) (Princi
 	return p, nil
 }
 
+func (a *Authenticator) check(ctx context.Context, header string) (Principal, error) {
+	cred, err := ParseAuthorization(header)
+	if err != nil {
+		return Principal{}, ErrUnauthorized
+	}
+	switch cred.Scheme {
+	case SchemeBasic:
+		return a.basic(ctx, cred)
+	case SchemeApp:
+		return a.apiKey(ctx, cred.Token)
+	}
+	// IBSSO sessions and OAuth2 tokens are not issued yet, so none is valid.
+	return Principal{}, ErrUnauthorized
+}
+
+// verify runs argon2id with at most GOMAXPROCS verifications at once: each takes
+// 19 MiB, so a flood of logins queues instead of exhausting memory.
+func (a *Authenticator) verify(ctx context.Context, hash, password string) (bool, error) {
+	select {
+	case a.argon <- struct{}{}:
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	defer func() { <-a.argon }()
+	return VerifyPassword(hash, password)
+}
+
 func (a *Authenticator) basic(ctx context.Context, cred Credential) (Principal, error) {
 	u, err := a.store.UserByName(ctx, cred.Username)
 	if errors.Is(err, ledger.ErrNotFound) {
-		VerifyPassword(a.dummyHash, cred.Password) //nolint:errcheck // timing only
+		a.verify(ctx, a.dummyHash, cred.Password) //nolint:errcheck // timing only
 		return Principal{}, ErrUnauthorized
 	}
 	if err != nil {
 		return Principal{}, err
 	}
-	ok, err := VerifyPassword(u.PasswordHash, cred.Password)
+	ok, err := a.verify(ctx, u.PasswordHash, cred.Password)
 	if err != nil || !ok {
 		return Principal{}, ErrUnauthorized
 	}

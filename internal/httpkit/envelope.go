@@ -100,11 +100,22 @@ func WriteError(w http.ResponseWriter, f Format, status int, ex ServiceException
 	Write(w, f, status, EncodeError(f, ex))
 }
 
+// Shared header values: assigning them allocates nothing, and net/http only reads them.
+var (
+	jsonType = []string{"application/json"}
+	xmlType  = []string{"application/xml"}
+	nosniff  = []string{"nosniff"}
+)
+
 // Write sends a complete body with its content type and length.
 func Write(w http.ResponseWriter, f Format, status int, body []byte) {
 	h := w.Header()
-	h["Content-Type"] = []string{f.ContentType()}
-	h["X-Content-Type-Options"] = []string{"nosniff"}
+	if f == XML {
+		h["Content-Type"] = xmlType
+	} else {
+		h["Content-Type"] = jsonType
+	}
+	h["X-Content-Type-Options"] = nosniff
 	w.WriteHeader(status)
 	w.Write(body)
 }

@@ -60,8 +60,7 @@ func Instrument(log *slog.Logger, observe Observer, listener string, routeOf fun
 			slog.String("path", r.URL.Path),
 			slog.Int("status", rec.status),
 			slog.Int("bytes", rec.bytes),
-			slog.Duration("duration", d),
-			slog.String("remote", r.RemoteAddr))
+			slog.Duration("duration", d))
 	})
 }
 
@@ -71,16 +70,21 @@ const MaxBodyBytes = 64 << 10
 // MaxHeaderBytes bounds request headers on both listeners.
 const MaxHeaderBytes = 16 << 10
 
-// NewServer returns an http.Server with the timeouts a public listener needs: a
-// slow client can hold a connection for seconds, not forever.
-func NewServer(h http.Handler, errLog *slog.Logger) *http.Server {
-	return &http.Server{
+// NewServer returns an http.Server with the timeouts a listener needs: a slow
+// client can hold a connection for seconds, not forever. readsBodies says whether
+// the handler reads request bodies: only then is a whole-request read timeout set
+// (the public API reads none, and every deadline costs a system call per request).
+func NewServer(h http.Handler, errLog *slog.Logger, readsBodies bool) *http.Server {
+	s := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(errLog.Handler(), slog.LevelWarn),
 	}
+	if readsBodies {
+		s.ReadTimeout = 30 * time.Second
+	}
+	return s
 }

@@ -4,6 +4,9 @@ package metrics
 
 import (
 	"net/http"
+	"strconv"
+	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -20,6 +23,8 @@ type Metrics struct {
 	CommitDuration  prometheus.Histogram
 	QueueDepth      prometheus.GaugeFunc
 	BatchRetries    prometheus.Counter
+
+	requests sync.Map // requestKey -> *requestObs
 }
 
 // New registers every metric. queueDepth reports the engine's queue length;
@@ -59,6 +64,32 @@ func New(queueDepth, cacheHits, cacheMisses func() float64) *Metrics {
 	r.MustRegister(m.Requests, m.RequestDuration, m.BatchSize, m.CommitDuration, m.QueueDepth, m.BatchRetries, hits, misses,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+type requestKey struct {
+	listener, route string
+	status          int
+}
+
+type requestObs struct {
+	count    prometheus.Counter
+	duration prometheus.Observer
+}
+
+// ObserveRequest records a finished request. The label lookups are cached, so the
+// hot path is two atomic adds and a bucket search.
+func (m *Metrics) ObserveRequest(listener, route string, status int, d time.Duration) {
+	k := requestKey{listener, route, status}
+	o, ok := m.requests.Load(k)
+	if !ok {
+		o, _ = m.requests.LoadOrStore(k, &requestObs{
+			count:    m.Requests.WithLabelValues(listener, route, strconv.Itoa(status)),
+			duration: m.RequestDuration.WithLabelValues(listener, route),
+		})
+	}
+	r := o.(*requestObs)
+	r.count.Inc()
+	r.duration.Observe(d.Seconds())
 }
 
 // Handler serves the registry in the Prometheus text format.
