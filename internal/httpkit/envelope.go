@@ -8,6 +8,7 @@ import (
 	"encoding/xml"
 	"net/http"
 	"sort"
+	"strconv"
 )
 
 // Format is a response encoding.
@@ -116,6 +117,7 @@ func Write(w http.ResponseWriter, f Format, status int, body []byte) {
 		h["Content-Type"] = jsonType
 	}
 	h["X-Content-Type-Options"] = nosniff
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	w.WriteHeader(status)
 	w.Write(body)
 }

@@ -182,43 +182,70 @@ func (b *batchTx) Commit(ctx context.Context, bt *ledger.Batch) (err error) {
 			}
 		}
 	}
-	if len(bt.Entries) > 0 {
-		st, err := tx.PrepareContext(ctx, `INSERT INTO entries (`+entryColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return fmt.Errorf("sqlite: commit entries: %w", err)
-		}
-		defer st.Close()
-		for _, e := range bt.Entries {
-			if _, err := st.ExecContext(ctx, e.Seq, e.MovementID, e.AccountID, string(e.Kind), int64(e.Amount), int64(e.BalanceAfter),
-				e.Reference, e.IdempotencyKey, micros(e.CreatedAt), encodeMetadata(e.Metadata), e.RelatedID, e.FreeMessage); err != nil {
-				return fmt.Errorf("sqlite: commit entry %d: %w", e.Seq, err)
-			}
-		}
+	entries := make([][]any, len(bt.Entries))
+	for i, e := range bt.Entries {
+		entries[i] = []any{e.Seq, e.MovementID, e.AccountID, string(e.Kind), int64(e.Amount), int64(e.BalanceAfter),
+			e.Reference, e.IdempotencyKey, micros(e.CreatedAt), encodeMetadata(e.Metadata), e.RelatedID, e.FreeMessage}
 	}
-	for _, h := range bt.Holds {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO holds (`+holdColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET captured = excluded.captured, status = excluded.status,
-				charge_id = excluded.charge_id, updated_at = excluded.updated_at`,
-			h.ID, h.AccountID, int64(h.Amount), int64(h.Captured), string(h.Status), h.Reference, h.ChargeID,
-			micros(h.ExpiresAt), micros(h.CreatedAt), micros(h.UpdatedAt)); err != nil {
-			return fmt.Errorf("sqlite: commit hold %s: %w", h.ID, err)
-		}
+	if err := insertRows(ctx, tx, "INSERT INTO entries ("+entryColumns+")", 12, entries, ""); err != nil {
+		return fmt.Errorf("sqlite: commit entries: %w", err)
 	}
-	for _, c := range bt.Charges {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO charges (id, account_id, amount, refunded, free_message, created_at)
-			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET refunded = excluded.refunded`,
-			c.ID, c.AccountID, int64(c.Amount), int64(c.Refunded), c.FreeMessage, micros(c.CreatedAt)); err != nil {
-			return fmt.Errorf("sqlite: commit charge %s: %w", c.ID, err)
-		}
+	holds := make([][]any, len(bt.Holds))
+	for i, h := range bt.Holds {
+		holds[i] = []any{h.ID, h.AccountID, int64(h.Amount), int64(h.Captured), string(h.Status), h.Reference, h.ChargeID,
+			micros(h.ExpiresAt), micros(h.CreatedAt), micros(h.UpdatedAt)}
 	}
-	for _, r := range bt.Idempotency {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO idempotency (key, request_hash, status, body, created_at) VALUES (?, ?, ?, ?, ?)`,
-			r.Key, r.RequestHash, r.Status, r.Body, micros(r.CreatedAt)); err != nil {
-			return fmt.Errorf("sqlite: commit idempotency: %w", err)
-		}
+	if err := insertRows(ctx, tx, "INSERT INTO holds ("+holdColumns+")", 10, holds, `ON CONFLICT (id) DO UPDATE SET captured = excluded.captured,
+		status = excluded.status, charge_id = excluded.charge_id, updated_at = excluded.updated_at`); err != nil {
+		return fmt.Errorf("sqlite: commit holds: %w", err)
+	}
+	charges := make([][]any, len(bt.Charges))
+	for i, c := range bt.Charges {
+		charges[i] = []any{c.ID, c.AccountID, int64(c.Amount), int64(c.Refunded), c.FreeMessage, micros(c.CreatedAt)}
+	}
+	if err := insertRows(ctx, tx, "INSERT INTO charges (id, account_id, amount, refunded, free_message, created_at)", 6, charges,
+		"ON CONFLICT (id) DO UPDATE SET refunded = excluded.refunded"); err != nil {
+		return fmt.Errorf("sqlite: commit charges: %w", err)
+	}
+	recs := make([][]any, len(bt.Idempotency))
+	for i, r := range bt.Idempotency {
+		recs[i] = []any{r.Key, r.RequestHash, r.Status, r.Body, micros(r.CreatedAt)}
+	}
+	if err := insertRows(ctx, tx, "INSERT INTO idempotency (key, request_hash, status, body, created_at)", 5, recs, ""); err != nil {
+		return fmt.Errorf("sqlite: commit idempotency: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	return nil
+}
+
+// insertRows writes rows with multi-row INSERT statements (a few hundred rows each):
+// crossing into SQLite once per statement rather than once per row is most of the
+// cost of a large batch.
+func insertRows(ctx context.Context, tx *sql.Tx, head string, ncols int, rows [][]any, tail string) error {
+	const perStatement = 256
+	one := "(" + placeholders(ncols) + ")"
+	for len(rows) > 0 {
+		n := min(len(rows), perStatement)
+		var b strings.Builder
+		b.Grow(len(head) + n*(len(one)+1) + len(tail) + 16)
+		b.WriteString(head)
+		b.WriteString(" VALUES ")
+		args := make([]any, 0, n*ncols)
+		for i := 0; i < n; i++ {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(one)
+			args = append(args, rows[i]...)
+		}
+		b.WriteByte(' ')
+		b.WriteString(tail)
+		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+			return err
+		}
+		rows = rows[n:]
 	}
 	return nil
 }

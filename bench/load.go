@@ -1,0 +1,166 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"net"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// result is what one load run measured.
+type result struct {
+	requests int64
+	elapsed  time.Duration
+	statuses map[int]int64
+	lat      []time.Duration // a sample of latencies
+}
+
+func (r result) rps() float64 { return float64(r.requests) / r.elapsed.Seconds() }
+
+func (r result) p(q float64) time.Duration {
+	if len(r.lat) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), r.lat...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[int(q*float64(len(s)-1))]
+}
+
+// request builds the bytes of one HTTP/1.1 request; n numbers the request within
+// its connection, conn the connection.
+type request func(conn, n int) []byte
+
+// load drives addr with conns keep-alive connections for d, as fast as they go
+// (rate 0), or at rate requests per second in all (open loop: latency counts from
+// when a request was due, so a stall is not hidden). It speaks HTTP/1.1 over raw
+// sockets: a lean client, so the server, not the generator, is what is measured.
+func load(addr string, conns int, d time.Duration, rate float64, mk request) (result, error) {
+	var total atomic.Int64
+	var mu sync.Mutex
+	res := result{statuses: map[int]int64{}}
+	var wg sync.WaitGroup
+	errc := make(chan error, conns)
+	start := time.Now()
+	deadline := start.Add(d)
+	for c := 0; c < conns; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			nc, err := net.Dial("tcp", addr)
+			if err != nil {
+				errc <- err
+				return
+			}
+			defer nc.Close()
+			br := bufio.NewReaderSize(nc, 64<<10)
+			statuses := map[int]int64{}
+			var lat []time.Duration
+			var interval time.Duration
+			if rate > 0 {
+				interval = time.Duration(float64(time.Second) * float64(conns) / rate)
+			}
+			next := time.Now().Add(time.Duration(c) * interval / time.Duration(conns))
+			for n := 0; ; n++ {
+				due := time.Now()
+				if rate > 0 {
+					if wait := time.Until(next); wait > 0 {
+						time.Sleep(wait)
+					}
+					due = next
+					next = next.Add(interval)
+				}
+				if time.Now().After(deadline) {
+					break
+				}
+				if _, err := nc.Write(mk(c, n)); err != nil {
+					errc <- err
+					return
+				}
+				status, err := readResponse(br)
+				if err != nil {
+					errc <- err
+					return
+				}
+				statuses[status]++
+				total.Add(1)
+				if rate > 0 || n%16 == 0 {
+					lat = append(lat, time.Since(due))
+				}
+			}
+			mu.Lock()
+			for k, v := range statuses {
+				res.statuses[k] += v
+			}
+			res.lat = append(res.lat, lat...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	res.elapsed = time.Since(start)
+	res.requests = total.Load()
+	select {
+	case err := <-errc:
+		return res, err
+	default:
+	}
+	return res, nil
+}
+
+// readResponse reads one response with a Content-Length body and returns its status.
+func readResponse(br *bufio.Reader) (int, error) {
+	line, err := br.ReadSlice('\n')
+	if err != nil {
+		return 0, err
+	}
+	if len(line) < 12 {
+		return 0, fmt.Errorf("short status line %q", line)
+	}
+	status, err := strconv.Atoi(string(line[9:12]))
+	if err != nil {
+		return 0, err
+	}
+	length := 0
+	for {
+		h, err := br.ReadSlice('\n')
+		if err != nil {
+			return 0, err
+		}
+		if len(h) <= 2 {
+			break
+		}
+		if len(h) > 16 && bytes.EqualFold(h[:15], []byte("Content-Length:")) {
+			length, _ = strconv.Atoi(string(bytes.TrimSpace(h[15:])))
+		}
+	}
+	if _, err := br.Discard(length); err != nil {
+		return 0, err
+	}
+	return status, nil
+}
+
+// get is a GET request with an Authorization header.
+func get(path, authz string) request {
+	b := []byte("GET " + path + " HTTP/1.1\r\nHost: bench\r\nAuthorization: " + authz + "\r\nAccept: application/json\r\n\r\n")
+	return func(int, int) []byte { return b }
+}
+
+// post is a POST with a fresh Idempotency-Key per request.
+func post(path, token, body, keyPrefix string) request {
+	head := "POST " + path + " HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer " + token +
+		"\r\nContent-Type: application/json\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\nIdempotency-Key: "
+	return func(c, n int) []byte {
+		b := make([]byte, 0, len(head)+len(body)+48)
+		b = append(b, head...)
+		b = append(b, keyPrefix...)
+		b = strconv.AppendInt(b, int64(c), 10)
+		b = append(b, '-')
+		b = strconv.AppendInt(b, int64(n), 10)
+		b = append(b, "\r\n\r\n"...)
+		return append(b, body...)
+	}
+}

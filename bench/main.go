@@ -1,0 +1,391 @@
+// Command bench measures purse against the throughput targets and prints each as
+// measured / reference / ratio with PASS or FAIL. It builds purse, starts it and
+// the reference servers as separate processes on loopback, drives them with a
+// lean raw-socket HTTP/1.1 load generator (and pgbench for the naive PostgreSQL
+// ledger), and stops everything when done.
+//
+//	go run ./bench                 # every target (a few minutes; -scale=false skips the 1M-account store)
+//	go run ./bench -d 3s -scale=false
+//
+// PostgreSQL targets use -pg (default $PURSE_TEST_POSTGRES, else the local server).
+// This machine is shared and noisy: the ratios, measured in the same run, are what count.
+package main
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	_ "modernc.org/sqlite"
+)
+
+var (
+	dur     = flag.Duration("d", 5*time.Second, "how long each load runs")
+	conns   = flag.Int("c", 64, "keep-alive connections")
+	pgURL   = flag.String("pg", envOr("PURSE_TEST_POSTGRES", "postgres://root@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL for the PostgreSQL targets (\"\" skips them)")
+	scale   = flag.Bool("scale", true, "run the 1,000,000-account / 10,000,000-entry target")
+	profile = flag.String("profile", "", "save CPU profiles of purse during each target into this directory")
+	refAddr = flag.String("ref", "", "internal: serve the reference handler on this address")
+)
+
+func envOr(k, d string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return d
+}
+
+const (
+	docAuth = "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
+	token   = "bench-admin-token"
+)
+
+// row is one line of the report.
+type row struct {
+	name             string
+	measured, ref    float64
+	unit             string
+	want             float64 // the ratio (or, with absolute, the value) to reach
+	absolute, atMost bool
+	note             string
+}
+
+var report []row
+
+func add(r row) {
+	report = append(report, r)
+	fmt.Println(format(r))
+}
+
+func format(r row) string {
+	verdict := "FAIL"
+	v := r.measured
+	if !r.absolute {
+		v = r.measured / r.ref
+	}
+	if (r.atMost && v <= r.want) || (!r.atMost && v >= r.want) {
+		verdict = "PASS"
+	}
+	if r.absolute {
+		cmp := ">="
+		if r.atMost {
+			cmp = "<="
+		}
+		return fmt.Sprintf("%-58s %12.1f %-10s target %s %g %s  %s", r.name, r.measured, r.unit, cmp, r.want, r.unit, verdict) + note(r.note)
+	}
+	return fmt.Sprintf("%-58s %12.0f / %10.0f %-9s ratio %5.2f (target >= %.2f)  %s", r.name, r.measured, r.ref, r.unit, v, r.want, verdict) + note(r.note)
+}
+
+func note(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "  [" + s + "]"
+}
+
+func main() {
+	flag.Parse()
+	if *refAddr != "" {
+		serveReference(*refAddr)
+		return
+	}
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// serveReference is the minimal net/http handler the read targets compare with:
+// it compares a constant Authorization header and writes a constant body.
+func serveReference(addr string) {
+	body := []byte(`{"balance":47.79134,"currency":"EUR"}`)
+	http.ListenAndServe(addr, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != docAuth {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(body)
+	}))
+}
+
+func run() error {
+	dir, err := os.MkdirTemp("", "purse-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "purse")
+	fmt.Println("building purse ...")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/purse").CombinedOutput(); err != nil {
+		return fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	ref := exec.Command(self, "-ref", "127.0.0.1:18090")
+	if err := ref.Start(); err != nil {
+		return err
+	}
+	defer ref.Process.Kill()
+	time.Sleep(300 * time.Millisecond)
+	fmt.Printf("load: %d keep-alive connections, %v per run, 2 cores shared by server and generator\n\n", *conns, *dur)
+
+	// --- embedded store, small ---
+	small := filepath.Join(dir, "small.db")
+	p, err := startPurse(bin, small, "--demo")
+	if err != nil {
+		return err
+	}
+	profileFrom = p.admin
+	refRead := measure("127.0.0.1:18090", get("/account/1/balance", docAuth), 0)
+	read := measure(p.public, get("/account/1/balance", docAuth), 0)
+	add(row{name: "1. balance reads, embedded, one account (req/s)", measured: read.rps(), ref: refRead.rps(), unit: "req/s", want: 0.80})
+
+	acc := p.account("hot")
+	p.topUp(acc, "1000000000")
+	charges := measure(p.admin, post("/v1/accounts/"+acc+"/charges", token, `{"amount":"0.000001"}`, "c"), 0)
+	add(row{name: "2. hot-account charges, embedded (charges/s, fsync'd)", measured: charges.rps(), unit: "charges/s", want: 20000, absolute: true,
+		note: statuses(charges)})
+
+	batchBody := batchOf(acc, 1000)
+	batch := measureConns(p.admin, 8, post("/v1/batch", token, batchBody, "b"), 0)
+	add(row{name: "3. POST /v1/batch, 1,000 charges each, embedded (charges/s)", measured: batch.rps() * 1000, unit: "charges/s", want: 200000, absolute: true,
+		note: statuses(batch)})
+
+	halfRead := measure(p.public, get("/account/1/balance", docAuth), read.rps()/2)
+	add(row{name: "4a. p99 balance read at half the peak rate (ms)", measured: ms(halfRead.p(0.99)), unit: "ms", want: 5, absolute: true, atMost: true,
+		note: fmt.Sprintf("%.0f req/s offered", read.rps()/2)})
+	halfCharge := measure(p.admin, post("/v1/accounts/"+acc+"/charges", token, `{"amount":"0.000001"}`, "h"), charges.rps()/2)
+	add(row{name: "4b. p99 charge at half the peak rate (ms)", measured: ms(halfCharge.p(0.99)), unit: "ms", want: 20, absolute: true, atMost: true,
+		note: fmt.Sprintf("%.0f charges/s offered", charges.rps()/2)})
+	p.stop()
+
+	// --- reads spread over 10,000 accounts ---
+	spread := filepath.Join(dir, "spread.db")
+	users, err := seedSpread(bin, spread, 10000)
+	if err != nil {
+		return err
+	}
+	p, err = startPurse(bin, spread)
+	if err != nil {
+		return err
+	}
+	warm := func(c, n int) []byte { return users[(c*7919+n)%len(users)] }
+	measureConns(p.public, *conns, warm, 0) // every credential verified once
+	refRead = measure("127.0.0.1:18090", get("/account/1/balance", docAuth), 0)
+	spreadRead := measure(p.public, warm, 0)
+	add(row{name: "1b. balance reads spread over 10,000 accounts (req/s)", measured: spreadRead.rps(), ref: refRead.rps(), unit: "req/s", want: 0.75, note: statuses(spreadRead)})
+	p.stop()
+
+	// --- PostgreSQL ---
+	if *pgURL != "" {
+		if err := pgTargets(bin); err != nil {
+			fmt.Println("PostgreSQL targets not run:", err)
+		}
+	}
+
+	// --- scale ---
+	if *scale {
+		if err := scaleTargets(bin, dir, read.rps(), charges.rps()); err != nil {
+			fmt.Println("scale target not run:", err)
+		}
+	}
+
+	fmt.Println("\nsummary")
+	pass := 0
+	for _, r := range report {
+		fmt.Println(format(r))
+		if strings.Contains(format(r), "PASS") {
+			pass++
+		}
+	}
+	fmt.Printf("%d of %d targets PASS\n", pass, len(report))
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func statuses(r result) string {
+	var parts []string
+	for s, n := range r.statuses {
+		parts = append(parts, fmt.Sprintf("%d×%d", n, s))
+	}
+	return strings.Join(parts, " ")
+}
+
+func measure(addr string, mk request, rate float64) result {
+	return measureConns(addr, *conns, mk, rate)
+}
+
+var (
+	profiled    = map[string]int{}
+	profileFrom string // the admin URL of the purse being measured
+)
+
+func measureConns(addr string, c int, mk request, rate float64) result {
+	if *profile != "" && profileFrom != "" {
+		os.MkdirAll(*profile, 0o755)
+		profiled[profileFrom]++
+		name := filepath.Join(*profile, fmt.Sprintf("%s-%d.prof", strings.NewReplacer("http://", "", ":", "_").Replace(addr), len(report)))
+		go func() {
+			resp, err := http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", profileFrom, int(dur.Seconds())-1))
+			if err == nil {
+				f, _ := os.Create(name)
+				io.Copy(f, resp.Body)
+				f.Close()
+				resp.Body.Close()
+			}
+		}()
+	}
+	addr = strings.TrimPrefix(addr, "http://")
+	r, err := load(addr, c, *dur, rate, mk)
+	if err != nil {
+		fmt.Println("  load error:", err)
+	}
+	return r
+}
+
+func batchOf(acc string, n int) string {
+	ops := make([]string, n)
+	for i := range ops {
+		ops[i] = `{"op":"charge","accountId":"` + acc + `","amount":"0.000001"}`
+	}
+	return `{"operations":[` + strings.Join(ops, ",") + `]}`
+}
+
+// purse is a running purse serve.
+type purse struct {
+	cmd           *exec.Cmd
+	public, admin string
+	started       time.Duration
+	logPath       string
+}
+
+func startPurse(bin, db string, extra ...string) (*purse, error) {
+	args := append([]string{"serve", "--db", db, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--admin-token", token, "--log-format", "json"}, extra...)
+	cmd := exec.Command(bin, args...)
+	logPath := db + ".log"
+	if strings.HasPrefix(db, "postgres") {
+		logPath = filepath.Join(os.TempDir(), "purse-bench-pg.log")
+	}
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	pipe, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &purse{cmd: cmd, logPath: logPath}
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(pipe)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		signalled := false
+		for sc.Scan() {
+			line := sc.Bytes()
+			if !signalled {
+				var l struct{ Msg, Public, Admin string }
+				if json.Unmarshal(line, &l) == nil && l.Msg == "purse serving" {
+					p.public, p.admin, p.started = "http://"+l.Public, "http://"+l.Admin, time.Since(start)
+					signalled = true
+					close(ready)
+				}
+			}
+			logf.Write(append(line, '\n'))
+		}
+		logf.Close()
+	}()
+	select {
+	case <-ready:
+		return p, nil
+	case <-time.After(120 * time.Second):
+		cmd.Process.Kill()
+		return nil, fmt.Errorf("purse did not start (log %s)", logPath)
+	}
+}
+
+func (p *purse) stop() {
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		p.cmd.Process.Kill()
+	}
+}
+
+func (p *purse) rssMiB() float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	m := regexp.MustCompile(`VmRSS:\s+(\d+) kB`).FindSubmatch(b)
+	if m == nil {
+		return 0
+	}
+	kb, _ := strconv.ParseFloat(string(m[1]), 64)
+	return kb / 1024
+}
+
+func (p *purse) call(method, path, body, key string, out any) error {
+	req, _ := http.NewRequest(method, p.admin+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("%s %s: %d", method, path, resp.StatusCode)
+	}
+	if out != nil {
+		return json.NewDecoder(resp.Body).Decode(out)
+	}
+	return nil
+}
+
+func (p *purse) account(name string) string {
+	var a struct{ ID string }
+	if err := p.call("POST", "/v1/accounts", `{"name":"`+name+`","currency":"EUR"}`, "", &a); err != nil {
+		panic(err)
+	}
+	return a.ID
+}
+
+func (p *purse) topUp(acc, amount string) {
+	if err := p.call("POST", "/v1/accounts/"+acc+"/top-ups", `{"amount":"`+amount+`"}`, "fund-"+acc, nil); err != nil {
+		panic(err)
+	}
+}
+
+// openDB opens a purse SQLite file directly, for seeding.
+func openDB(path string) (*sql.DB, error) {
+	return sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(OFF)&_pragma=busy_timeout(10000)")
+}
+
+var _ = context.Background
