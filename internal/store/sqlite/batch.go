@@ -39,98 +39,75 @@ func anys(ids []string) []any {
 }
 
 func (b *batchTx) LockAccounts(ctx context.Context, ids []string) ([]ledger.Account, error) {
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	rows, err := b.tx.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id IN (`+placeholders(len(ids))+`)`, anys(ids)...)
+	var out []ledger.Account
+	err := b.queryIn(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id IN (%s)`, ids, func(r scanner) error {
+		a, err := scanAccount(r)
+		out = append(out, a)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: accounts: %w", err)
 	}
-	defer rows.Close()
-	var out []ledger.Account
-	for rows.Next() {
-		a, err := scanAccount(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func (b *batchTx) HoldAccounts(ctx context.Context, holdIDs []string) (map[string]string, error) {
 	out := map[string]string{}
-	if len(holdIDs) == 0 {
-		return out, nil
-	}
-	rows, err := b.tx.QueryContext(ctx, `SELECT id, account_id FROM holds WHERE id IN (`+placeholders(len(holdIDs))+`)`, anys(holdIDs)...)
+	err := b.queryIn(ctx, `SELECT id, account_id FROM holds WHERE id IN (%s)`, holdIDs, func(r scanner) error {
+		var id, acc string
+		err := r.Scan(&id, &acc)
+		out[id] = acc
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: holds: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id, acc string
-		if err := rows.Scan(&id, &acc); err != nil {
-			return nil, err
-		}
-		out[id] = acc
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func (b *batchTx) LockHolds(ctx context.Context, ids []string) ([]ledger.Hold, error) {
-	rows, err := b.tx.QueryContext(ctx, `SELECT `+holdColumns+` FROM holds WHERE id IN (`+placeholders(len(ids))+`)`, anys(ids)...)
+	var out []ledger.Hold
+	err := b.queryIn(ctx, `SELECT `+holdColumns+` FROM holds WHERE id IN (%s)`, ids, func(r scanner) error {
+		h, err := scanHold(r)
+		out = append(out, h)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: holds: %w", err)
 	}
-	defer rows.Close()
-	var out []ledger.Hold
-	for rows.Next() {
-		h, err := scanHold(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, h)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func (b *batchTx) LockCharges(ctx context.Context, ids []string) ([]ledger.Charge, error) {
-	rows, err := b.tx.QueryContext(ctx, `SELECT id, account_id, amount, refunded, free_message, created_at FROM charges WHERE id IN (`+placeholders(len(ids))+`)`, anys(ids)...)
+	var out []ledger.Charge
+	err := b.queryIn(ctx, `SELECT id, account_id, amount, refunded, free_message, created_at FROM charges WHERE id IN (%s)`, ids, func(r scanner) error {
+		var c ledger.Charge
+		var amount, refunded, created int64
+		err := r.Scan(&c.ID, &c.AccountID, &amount, &refunded, &c.FreeMessage, &created)
+		c.Amount, c.Refunded, c.CreatedAt = ledger.Amount(amount), ledger.Amount(refunded), fromMicros(created)
+		out = append(out, c)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: charges: %w", err)
 	}
-	defer rows.Close()
-	var out []ledger.Charge
-	for rows.Next() {
-		var c ledger.Charge
-		var amount, refunded, created int64
-		if err := rows.Scan(&c.ID, &c.AccountID, &amount, &refunded, &c.FreeMessage, &created); err != nil {
-			return nil, err
-		}
-		c.Amount, c.Refunded, c.CreatedAt = ledger.Amount(amount), ledger.Amount(refunded), fromMicros(created)
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func (b *batchTx) Idempotency(ctx context.Context, keys []string) ([]ledger.IdempotencyRecord, error) {
-	rows, err := b.tx.QueryContext(ctx, `SELECT key, request_hash, status, body, created_at FROM idempotency WHERE key IN (`+placeholders(len(keys))+`)`, anys(keys)...)
+	var out []ledger.IdempotencyRecord
+	err := b.queryIn(ctx, `SELECT key, request_hash, status, body, created_at FROM idempotency WHERE key IN (%s)`, keys, func(r scanner) error {
+		var rec ledger.IdempotencyRecord
+		var created int64
+		err := r.Scan(&rec.Key, &rec.RequestHash, &rec.Status, &rec.Body, &created)
+		rec.CreatedAt = fromMicros(created)
+		out = append(out, rec)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: idempotency: %w", err)
 	}
-	defer rows.Close()
-	var out []ledger.IdempotencyRecord
-	for rows.Next() {
-		var r ledger.IdempotencyRecord
-		var created int64
-		if err := rows.Scan(&r.Key, &r.RequestHash, &r.Status, &r.Body, &created); err != nil {
-			return nil, err
-		}
-		r.CreatedAt = fromMicros(created)
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // ReserveSeqs counts on from the newest entry: this process is the file's only writer.
@@ -161,7 +138,7 @@ func (b *batchTx) Commit(ctx context.Context, bt *ledger.Batch) (err error) {
 		}
 	}()
 	if len(bt.Accounts) > 0 {
-		st, err := tx.PrepareContext(ctx, `INSERT INTO accounts (`+accountColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		st, err := b.s.stmt(ctx, `INSERT INTO accounts (`+accountColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET name = excluded.name, status = excluded.status,
 				balance = excluded.balance, seq = excluded.seq, updated_at = excluded.updated_at,
 				held = excluded.held, allowed_minus = excluded.allowed_minus, monthly_limit = excluded.monthly_limit,
@@ -170,7 +147,7 @@ func (b *batchTx) Commit(ctx context.Context, bt *ledger.Batch) (err error) {
 		if err != nil {
 			return fmt.Errorf("sqlite: commit accounts: %w", err)
 		}
-		defer st.Close()
+		st = tx.StmtContext(ctx, st)
 		for _, a := range bt.Accounts {
 			var limit any
 			if a.HasMonthlyLimit {
@@ -187,7 +164,7 @@ func (b *batchTx) Commit(ctx context.Context, bt *ledger.Batch) (err error) {
 		entries[i] = []any{e.Seq, e.MovementID, e.AccountID, string(e.Kind), int64(e.Amount), int64(e.BalanceAfter),
 			e.Reference, e.IdempotencyKey, micros(e.CreatedAt), encodeMetadata(e.Metadata), e.RelatedID, e.FreeMessage}
 	}
-	if err := insertRows(ctx, tx, "INSERT INTO entries ("+entryColumns+")", 12, entries, ""); err != nil {
+	if err := b.insertRows(ctx, "INSERT INTO entries ("+entryColumns+")", 12, entries, ""); err != nil {
 		return fmt.Errorf("sqlite: commit entries: %w", err)
 	}
 	holds := make([][]any, len(bt.Holds))
@@ -195,7 +172,7 @@ func (b *batchTx) Commit(ctx context.Context, bt *ledger.Batch) (err error) {
 		holds[i] = []any{h.ID, h.AccountID, int64(h.Amount), int64(h.Captured), string(h.Status), h.Reference, h.ChargeID,
 			micros(h.ExpiresAt), micros(h.CreatedAt), micros(h.UpdatedAt)}
 	}
-	if err := insertRows(ctx, tx, "INSERT INTO holds ("+holdColumns+")", 10, holds, `ON CONFLICT (id) DO UPDATE SET captured = excluded.captured,
+	if err := b.insertRows(ctx, "INSERT INTO holds ("+holdColumns+")", 10, holds, `ON CONFLICT (id) DO UPDATE SET captured = excluded.captured,
 		status = excluded.status, charge_id = excluded.charge_id, updated_at = excluded.updated_at`); err != nil {
 		return fmt.Errorf("sqlite: commit holds: %w", err)
 	}
@@ -203,7 +180,7 @@ func (b *batchTx) Commit(ctx context.Context, bt *ledger.Batch) (err error) {
 	for i, c := range bt.Charges {
 		charges[i] = []any{c.ID, c.AccountID, int64(c.Amount), int64(c.Refunded), c.FreeMessage, micros(c.CreatedAt)}
 	}
-	if err := insertRows(ctx, tx, "INSERT INTO charges (id, account_id, amount, refunded, free_message, created_at)", 6, charges,
+	if err := b.insertRows(ctx, "INSERT INTO charges (id, account_id, amount, refunded, free_message, created_at)", 6, charges,
 		"ON CONFLICT (id) DO UPDATE SET refunded = excluded.refunded"); err != nil {
 		return fmt.Errorf("sqlite: commit charges: %w", err)
 	}
@@ -211,7 +188,7 @@ func (b *batchTx) Commit(ctx context.Context, bt *ledger.Batch) (err error) {
 	for i, r := range bt.Idempotency {
 		recs[i] = []any{r.Key, r.RequestHash, r.Status, r.Body, micros(r.CreatedAt)}
 	}
-	if err := insertRows(ctx, tx, "INSERT INTO idempotency (key, request_hash, status, body, created_at)", 5, recs, ""); err != nil {
+	if err := b.insertRows(ctx, "INSERT INTO idempotency (key, request_hash, status, body, created_at)", 5, recs, ""); err != nil {
 		return fmt.Errorf("sqlite: commit idempotency: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -220,32 +197,87 @@ func (b *batchTx) Commit(ctx context.Context, bt *ledger.Batch) (err error) {
 	return nil
 }
 
-// insertRows writes rows with multi-row INSERT statements (a few hundred rows each):
-// crossing into SQLite once per statement rather than once per row is most of the
-// cost of a large batch.
-func insertRows(ctx context.Context, tx *sql.Tx, head string, ncols int, rows [][]any, tail string) error {
-	const perStatement = 256
+// chunkSizes are the row counts of the multi-row statements a batch uses: every
+// count is written as a sum of these, so only a handful of statements exist, each
+// prepared once per connection and reused by every batch.
+var chunkSizes = []int{256, 64, 16, 4, 1}
+
+// stmt returns the prepared statement for q, preparing it on first use.
+func (s *Store) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	if st, ok := s.stmts.Load(q); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := s.db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.stmts.LoadOrStore(q, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+// insertRows writes rows with multi-row INSERT statements: crossing into SQLite
+// once per statement rather than once per row, and never parsing SQL twice, is
+// most of the cost of a large batch.
+func (b *batchTx) insertRows(ctx context.Context, head string, ncols int, rows [][]any, tail string) error {
 	one := "(" + placeholders(ncols) + ")"
 	for len(rows) > 0 {
-		n := min(len(rows), perStatement)
-		var b strings.Builder
-		b.Grow(len(head) + n*(len(one)+1) + len(tail) + 16)
-		b.WriteString(head)
-		b.WriteString(" VALUES ")
-		args := make([]any, 0, n*ncols)
-		for i := 0; i < n; i++ {
-			if i > 0 {
-				b.WriteByte(',')
+		n := 1
+		for _, size := range chunkSizes {
+			if len(rows) >= size {
+				n = size
+				break
 			}
-			b.WriteString(one)
-			args = append(args, rows[i]...)
 		}
-		b.WriteByte(' ')
-		b.WriteString(tail)
-		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+		q := head + " VALUES " + strings.TrimSuffix(strings.Repeat(one+",", n), ",") + " " + tail
+		st, err := b.s.stmt(ctx, q)
+		if err != nil {
+			return err
+		}
+		args := make([]any, 0, n*ncols)
+		for _, r := range rows[:n] {
+			args = append(args, r...)
+		}
+		if _, err := b.tx.StmtContext(ctx, st).ExecContext(ctx, args...); err != nil {
 			return err
 		}
 		rows = rows[n:]
+	}
+	return nil
+}
+
+// queryIn runs q (with one IN list, written as "IN (%s)") over ids in fixed-size
+// chunks of cached statements, calling each for every row.
+func (b *batchTx) queryIn(ctx context.Context, q string, ids []string, each func(scanner) error) error {
+	for len(ids) > 0 {
+		n := 1
+		for _, size := range chunkSizes {
+			if len(ids) >= size {
+				n = size
+				break
+			}
+		}
+		st, err := b.s.stmt(ctx, fmt.Sprintf(q, placeholders(n)))
+		if err != nil {
+			return err
+		}
+		rows, err := b.tx.StmtContext(ctx, st).QueryContext(ctx, anys(ids[:n])...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			if err := each(rows); err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		ids = ids[n:]
 	}
 	return nil
 }
