@@ -20,7 +20,12 @@ type result struct {
 	lat      []time.Duration // a sample of latencies
 }
 
-func (r result) rps() float64 { return float64(r.requests) / r.elapsed.Seconds() }
+func (r result) rps() float64 {
+	if r.elapsed <= 0 {
+		return 0
+	}
+	return float64(r.requests) / r.elapsed.Seconds()
+}
 
 func (r result) p(q float64) time.Duration {
 	if len(r.lat) == 0 {

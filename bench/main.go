@@ -152,8 +152,7 @@ func run() error {
 		return err
 	}
 	profileFrom = p.admin
-	refRead := measure("127.0.0.1:18090", get("/account/1/balance", docAuth), 0)
-	read := measure(p.public, get("/account/1/balance", docAuth), 0)
+	read, refRead := pair(p.public, get("/account/1/balance", docAuth))
 	add(row{name: "1. balance reads, embedded, one account (req/s)", measured: read.rps(), ref: refRead.rps(), unit: "req/s", want: 0.80})
 
 	acc := p.account("hot")
@@ -187,8 +186,7 @@ func run() error {
 	}
 	warm := func(c, n int) []byte { return users[(c*7919+n)%len(users)] }
 	measureConns(p.public, *conns, warm, 0) // every credential verified once
-	refRead = measure("127.0.0.1:18090", get("/account/1/balance", docAuth), 0)
-	spreadRead := measure(p.public, warm, 0)
+	spreadRead, refRead := pair(p.public, warm)
 	add(row{name: "1b. balance reads spread over 10,000 accounts (req/s)", measured: spreadRead.rps(), ref: refRead.rps(), unit: "req/s", want: 0.75, note: statuses(spreadRead)})
 	p.stop()
 
@@ -216,6 +214,21 @@ func run() error {
 	}
 	fmt.Printf("%d of %d targets PASS\n", pass, len(report))
 	return nil
+}
+
+// pair measures purse and the reference handler alternately, three times each, and
+// keeps the best run of each: on a shared machine a run's worst enemy is the
+// neighbour, and alternating keeps both sides under the same weather.
+func pair(addr string, mk request) (best, bestRef result) {
+	for i := 0; i < 3; i++ {
+		if r := measure("127.0.0.1:18090", get("/account/1/balance", docAuth), 0); r.rps() > bestRef.rps() {
+			bestRef = r
+		}
+		if r := measure(addr, mk, 0); r.rps() > best.rps() {
+			best = r
+		}
+	}
+	return best, bestRef
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

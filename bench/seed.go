@@ -116,8 +116,7 @@ func pgTargets(bin string) error {
 		return err
 	}
 	defer p.stop()
-	refRead := measure("127.0.0.1:18090", get("/account/1/balance", docAuth), 0)
-	read := measure(p.public, get("/account/1/balance", docAuth), 0)
+	read, refRead := pair(p.public, get("/account/1/balance", docAuth))
 	add(row{name: "1c. balance reads, PostgreSQL (req/s)", measured: read.rps(), ref: refRead.rps(), unit: "req/s", want: 0.40})
 
 	acc := p.account("pg-hot")

@@ -150,8 +150,7 @@ func Open(ctx context.Context, store Store, opts Options) (*Engine, error) {
 		accounts: make(map[string]*ledger.Account, len(accts)), holds: make(map[string]*ledger.Hold, len(holds)),
 	}
 	for i := range accts {
-		a := accts[i]
-		e.accounts[a.ID] = &a
+		e.accounts[accts[i].ID] = &accts[i] // the slice is the accounts' home: no copy each
 	}
 	for i := range holds {
 		h := holds[i]

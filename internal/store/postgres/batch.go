@@ -193,19 +193,35 @@ func (b *batchTx) write(ctx context.Context, bt *ledger.Batch) error {
 			return wrap("entries", err)
 		}
 	}
-	for _, h := range bt.Holds {
-		if _, err := tx.Exec(ctx, `INSERT INTO holds (`+holdColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+	if len(bt.Holds) > 0 {
+		var ids, accs, statuses, refs, chargeIDs []string
+		var amounts, captured, expires, created, updated []int64
+		for _, h := range bt.Holds {
+			ids, accs, statuses = append(ids, h.ID), append(accs, h.AccountID), append(statuses, string(h.Status))
+			refs, chargeIDs = append(refs, h.Reference), append(chargeIDs, h.ChargeID)
+			amounts, captured = append(amounts, int64(h.Amount)), append(captured, int64(h.Captured))
+			expires, created, updated = append(expires, micros(h.ExpiresAt)), append(created, micros(h.CreatedAt)), append(updated, micros(h.UpdatedAt))
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO holds (`+holdColumns+`)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::bigint[], $10::bigint[])
 			ON CONFLICT (id) DO UPDATE SET captured = excluded.captured, status = excluded.status,
 				charge_id = excluded.charge_id, updated_at = excluded.updated_at`,
-			h.ID, h.AccountID, int64(h.Amount), int64(h.Captured), string(h.Status), h.Reference, h.ChargeID,
-			micros(h.ExpiresAt), micros(h.CreatedAt), micros(h.UpdatedAt)); err != nil {
+			ids, accs, amounts, captured, statuses, refs, chargeIDs, expires, created, updated); err != nil {
 			return wrap("holds", err)
 		}
 	}
-	for _, c := range bt.Charges {
-		if _, err := tx.Exec(ctx, `INSERT INTO charges (`+chargeColumns+`) VALUES ($1, $2, $3, $4, $5, $6)
+	if len(bt.Charges) > 0 {
+		var ids, accs []string
+		var amounts, refunded, created []int64
+		var free []bool
+		for _, c := range bt.Charges {
+			ids, accs, free = append(ids, c.ID), append(accs, c.AccountID), append(free, c.FreeMessage)
+			amounts, refunded, created = append(amounts, int64(c.Amount)), append(refunded, int64(c.Refunded)), append(created, micros(c.CreatedAt))
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO charges (`+chargeColumns+`)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bool[], $6::bigint[])
 			ON CONFLICT (id) DO UPDATE SET refunded = excluded.refunded`,
-			c.ID, c.AccountID, int64(c.Amount), int64(c.Refunded), c.FreeMessage, micros(c.CreatedAt)); err != nil {
+			ids, accs, amounts, refunded, free, created); err != nil {
 			return wrap("charges", err)
 		}
 	}

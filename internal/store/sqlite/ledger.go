@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/purse-ledger/purse/internal/ledger"
@@ -32,22 +34,51 @@ func scanAccount(r scanner) (ledger.Account, error) {
 }
 
 // LoadAccounts returns every account with its stored balance. The engine calls it
-// once at start instead of replaying entries.
+// once at start instead of replaying entries; it reads rowid ranges in parallel,
+// one connection each, because decoding a million rows is CPU work.
 func (s *Store) LoadAccounts(ctx context.Context) ([]ledger.Account, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts`)
-	if err != nil {
+	var maxID sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT max(rowid) FROM accounts`).Scan(&maxID); err != nil {
 		return nil, fmt.Errorf("sqlite: load accounts: %w", err)
 	}
-	defer rows.Close()
-	var out []ledger.Account
-	for rows.Next() {
-		a, err := scanAccount(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: load accounts: %w", err)
-		}
-		out = append(out, a)
+	parts := runtime.GOMAXPROCS(0)
+	if maxID.Int64 < 10000 {
+		parts = 1
 	}
-	return out, rows.Err()
+	step := maxID.Int64/int64(parts) + 1
+	results := make([][]ledger.Account, parts)
+	errs := make([]error, parts)
+	var wg sync.WaitGroup
+	for i := 0; i < parts; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rows, err := s.db.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE rowid >= ? AND rowid < ?`, int64(i)*step, int64(i+1)*step)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer rows.Close()
+			for rows.Next() {
+				a, err := scanAccount(rows)
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				results[i] = append(results[i], a)
+			}
+			errs[i] = rows.Err()
+		}()
+	}
+	wg.Wait()
+	var out []ledger.Account
+	for i := range results {
+		if errs[i] != nil {
+			return nil, fmt.Errorf("sqlite: load accounts: %w", errs[i])
+		}
+		out = append(out, results[i]...)
+	}
+	return out, nil
 }
 
 // Shared is false: one process owns the file, so the engine's memory is the truth.
