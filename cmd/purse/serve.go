@@ -75,7 +75,7 @@ func newLogger(e env, format, level string) (*slog.Logger, error) {
 	opts := &slog.HandlerOptions{Level: lv}
 	switch format {
 	case "json":
-		return slog.New(slog.NewJSONHandler(e.stderr, opts)), nil
+		return slog.New(httpkit.NewJSONHandler(e.stderr, lv)), nil
 	case "text":
 		return slog.New(slog.NewTextHandler(e.stderr, opts)), nil
 	}
