@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"runtime"
-	"sync"
 	"time"
 
 	"github.com/purse-ledger/purse/internal/ledger"
@@ -34,51 +32,27 @@ func scanAccount(r scanner) (ledger.Account, error) {
 }
 
 // LoadAccounts returns every account with its stored balance. The engine calls it
-// once at start instead of replaying entries; it reads rowid ranges in parallel,
-// one connection each, because decoding a million rows is CPU work.
+// once at start instead of replaying entries. The slice is sized up front: with a
+// million accounts, growing it by doubling would hold two copies at the peak.
 func (s *Store) LoadAccounts(ctx context.Context) ([]ledger.Account, error) {
-	var maxID sql.NullInt64
-	if err := s.db.QueryRowContext(ctx, `SELECT max(rowid) FROM accounts`).Scan(&maxID); err != nil {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM accounts`).Scan(&n); err != nil {
 		return nil, fmt.Errorf("sqlite: load accounts: %w", err)
 	}
-	parts := runtime.GOMAXPROCS(0)
-	if maxID.Int64 < 10000 {
-		parts = 1
+	rows, err := s.db.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: load accounts: %w", err)
 	}
-	step := maxID.Int64/int64(parts) + 1
-	results := make([][]ledger.Account, parts)
-	errs := make([]error, parts)
-	var wg sync.WaitGroup
-	for i := 0; i < parts; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rows, err := s.db.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE rowid >= ? AND rowid < ?`, int64(i)*step, int64(i+1)*step)
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			defer rows.Close()
-			for rows.Next() {
-				a, err := scanAccount(rows)
-				if err != nil {
-					errs[i] = err
-					return
-				}
-				results[i] = append(results[i], a)
-			}
-			errs[i] = rows.Err()
-		}()
-	}
-	wg.Wait()
-	var out []ledger.Account
-	for i := range results {
-		if errs[i] != nil {
-			return nil, fmt.Errorf("sqlite: load accounts: %w", errs[i])
+	defer rows.Close()
+	out := make([]ledger.Account, 0, n+16)
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: load accounts: %w", err)
 		}
-		out = append(out, results[i]...)
+		out = append(out, a)
 	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // Shared is false: one process owns the file, so the engine's memory is the truth.
