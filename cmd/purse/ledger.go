@@ -55,14 +55,7 @@ func (c *cli) charge(ctx context.Context, args []string) error {
 	noFallback := c.fs.Bool("no-fallback", false, "with --free-message: fail instead of charging money when none is left")
 	meta := metaFlag{}
 	c.fs.Var(meta, "meta", "metadata key=value; repeat for several")
-	pos, err := parseInterleaved(c.fs, args)
-	if err != nil {
-		return err
-	}
-	if err := need(pos, 2, "ACCOUNT AMOUNT"); err != nil {
-		return err
-	}
-	cl, err := c.admin()
+	pos, cl, err := c.parse(args, 2, "ACCOUNT AMOUNT")
 	if err != nil {
 		return err
 	}
@@ -104,14 +97,7 @@ func (c *cli) refund(ctx context.Context, args []string) error {
 func (c *cli) adjust(ctx context.Context, args []string) error {
 	reason := c.fs.String("reason", "", "why (required; kept on the entry)")
 	key := c.fs.String("idempotency-key", "", "makes the adjustment exactly-once (default: a random key)")
-	pos, err := parseInterleaved(c.fs, args)
-	if err != nil {
-		return err
-	}
-	if err := need(pos, 2, "ACCOUNT AMOUNT"); err != nil {
-		return err
-	}
-	cl, err := c.admin()
+	pos, cl, err := c.parse(args, 2, "ACCOUNT AMOUNT")
 	if err != nil {
 		return err
 	}
@@ -173,14 +159,7 @@ func (c *cli) holdCapture(ctx context.Context, args []string) error {
 
 func (c *cli) holdVoid(ctx context.Context, args []string) error {
 	key := c.fs.String("idempotency-key", "", "makes the void exactly-once (default: a random key)")
-	pos, err := parseInterleaved(c.fs, args)
-	if err != nil {
-		return err
-	}
-	if err := need(pos, 1, "HOLD_ID"); err != nil {
-		return err
-	}
-	cl, err := c.admin()
+	pos, cl, err := c.parse(args, 1, "HOLD_ID")
 	if err != nil {
 		return err
 	}
@@ -192,14 +171,7 @@ func (c *cli) holdVoid(ctx context.Context, args []string) error {
 }
 
 func (c *cli) holdGet(ctx context.Context, args []string) error {
-	pos, err := parseInterleaved(c.fs, args)
-	if err != nil {
-		return err
-	}
-	if err := need(pos, 1, "HOLD_ID"); err != nil {
-		return err
-	}
-	cl, err := c.admin()
+	pos, cl, err := c.parse(args, 1, "HOLD_ID")
 	if err != nil {
 		return err
 	}

@@ -48,6 +48,20 @@ func (c *cli) admin() (*client.Client, error) {
 	return client.New(c.adminURL, client.WithAdminToken(tok))
 }
 
+// parse reads the command's flags and exactly n positional arguments (what names
+// them in the usage error), and connects to the admin API.
+func (c *cli) parse(args []string, n int, what string) ([]string, *client.Client, error) {
+	pos, err := parseInterleaved(c.fs, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := need(pos, n, what); err != nil {
+		return nil, nil, err
+	}
+	cl, err := c.admin()
+	return pos, cl, err
+}
+
 // print writes v as JSON with --json, otherwise calls text.
 func (c *cli) print(v any, text func(w io.Writer)) error {
 	if c.asJSON {
@@ -140,14 +154,7 @@ func printAccount(w io.Writer, a client.Account) {
 func (c *cli) accountsCreate(ctx context.Context, args []string) error {
 	name := c.fs.String("name", "", "account name")
 	currency := c.fs.String("currency", "", "ISO 4217 currency code, such as EUR")
-	pos, err := parseInterleaved(c.fs, args)
-	if err != nil {
-		return err
-	}
-	if err := need(pos, 0, "no arguments"); err != nil {
-		return err
-	}
-	cl, err := c.admin()
+	_, cl, err := c.parse(args, 0, "no arguments")
 	if err != nil {
 		return err
 	}
@@ -162,14 +169,7 @@ func (c *cli) accountsList(ctx context.Context, args []string) error {
 	limit := c.fs.Int("limit", 0, "accounts per page (default 50)")
 	cursor := c.fs.String("cursor", "", "cursor from a previous page")
 	all := c.fs.Bool("all", false, "follow cursors to the last page")
-	pos, err := parseInterleaved(c.fs, args)
-	if err != nil {
-		return err
-	}
-	if err := need(pos, 0, "no arguments"); err != nil {
-		return err
-	}
-	cl, err := c.admin()
+	_, cl, err := c.parse(args, 0, "no arguments")
 	if err != nil {
 		return err
 	}
@@ -196,14 +196,7 @@ func (c *cli) accountsList(ctx context.Context, args []string) error {
 }
 
 func (c *cli) accountsGet(ctx context.Context, args []string) error {
-	pos, err := parseInterleaved(c.fs, args)
-	if err != nil {
-		return err
-	}
-	if err := need(pos, 1, "ACCOUNT"); err != nil {
-		return err
-	}
-	cl, err := c.admin()
+	pos, cl, err := c.parse(args, 1, "ACCOUNT")
 	if err != nil {
 		return err
 	}
@@ -291,14 +284,7 @@ func (c *cli) usersAdd(ctx context.Context, args []string) error {
 }
 
 func (c *cli) usersList(ctx context.Context, args []string) error {
-	pos, err := parseInterleaved(c.fs, args)
-	if err != nil {
-		return err
-	}
-	if err := need(pos, 1, "ACCOUNT"); err != nil {
-		return err
-	}
-	cl, err := c.admin()
+	pos, cl, err := c.parse(args, 1, "ACCOUNT")
 	if err != nil {
 		return err
 	}
@@ -315,14 +301,7 @@ func (c *cli) usersList(ctx context.Context, args []string) error {
 }
 
 func (c *cli) usersRemove(ctx context.Context, args []string) error {
-	pos, err := parseInterleaved(c.fs, args)
-	if err != nil {
-		return err
-	}
-	if err := need(pos, 2, "ACCOUNT USERNAME"); err != nil {
-		return err
-	}
-	cl, err := c.admin()
+	pos, cl, err := c.parse(args, 2, "ACCOUNT USERNAME")
 	if err != nil {
 		return err
 	}
@@ -336,14 +315,7 @@ func (c *cli) keysCreate(ctx context.Context, args []string) error {
 	name := c.fs.String("name", "", "a name to tell the key by")
 	var scopes multiFlag
 	c.fs.Var(&scopes, "scope", "scope to grant; repeat for several (default account-management:manage)")
-	pos, err := parseInterleaved(c.fs, args)
-	if err != nil {
-		return err
-	}
-	if err := need(pos, 1, "ACCOUNT"); err != nil {
-		return err
-	}
-	cl, err := c.admin()
+	pos, cl, err := c.parse(args, 1, "ACCOUNT")
 	if err != nil {
 		return err
 	}
@@ -358,14 +330,7 @@ func (c *cli) keysCreate(ctx context.Context, args []string) error {
 }
 
 func (c *cli) keysList(ctx context.Context, args []string) error {
-	pos, err := parseInterleaved(c.fs, args)
-	if err != nil {
-		return err
-	}
-	if err := need(pos, 1, "ACCOUNT"); err != nil {
-		return err
-	}
-	cl, err := c.admin()
+	pos, cl, err := c.parse(args, 1, "ACCOUNT")
 	if err != nil {
 		return err
 	}
@@ -382,14 +347,7 @@ func (c *cli) keysList(ctx context.Context, args []string) error {
 }
 
 func (c *cli) keysRevoke(ctx context.Context, args []string) error {
-	pos, err := parseInterleaved(c.fs, args)
-	if err != nil {
-		return err
-	}
-	if err := need(pos, 2, "ACCOUNT KEY_ID"); err != nil {
-		return err
-	}
-	cl, err := c.admin()
+	pos, cl, err := c.parse(args, 2, "ACCOUNT KEY_ID")
 	if err != nil {
 		return err
 	}
@@ -402,14 +360,7 @@ func (c *cli) keysRevoke(ctx context.Context, args []string) error {
 func (c *cli) topUp(ctx context.Context, args []string) error {
 	ref := c.fs.String("reference", "", "your reference for the top-up")
 	key := c.fs.String("idempotency-key", "", "makes the top-up exactly-once across retries (default: a random key)")
-	pos, err := parseInterleaved(c.fs, args)
-	if err != nil {
-		return err
-	}
-	if err := need(pos, 2, "ACCOUNT AMOUNT"); err != nil {
-		return err
-	}
-	cl, err := c.admin()
+	pos, cl, err := c.parse(args, 2, "ACCOUNT AMOUNT")
 	if err != nil {
 		return err
 	}
