@@ -161,7 +161,7 @@ func TestDocumentedBodies(t *testing.T) {
 	}
 }
 
-// TestBalanceRendering checks zero, negative-free small and large balances render
+// TestBalanceRendering checks that zero, tiny, large and negative balances render
 // as exact JSON numbers.
 func TestBalanceRendering(t *testing.T) {
 	s := testkit.New(t)
@@ -186,5 +186,16 @@ func TestBalanceRendering(t *testing.T) {
 	}
 	if r := testkit.Do(t, "HEAD", s.Public.URL+"/account/1/balance", auth, nil); r.Status != http.StatusOK || len(r.Body) != 0 {
 		t.Errorf("HEAD: %d %q", r.Status, r.Body)
+	}
+	// Below zero, within the allowed overdraft, the balance is still a plain JSON number.
+	s.MustAdmin(200, "PATCH", "/v1/accounts/"+acc, `{"allowedMinus":"20000000"}`, nil)
+	s.MustAdmin(201, "POST", "/v1/accounts/"+acc+"/charges", `{"amount":"10000001.5"}`, map[string]string{"Idempotency-Key": "neg"})
+	r := testkit.Do(t, "GET", s.Public.URL+"/account/1/balance", auth, nil)
+	if string(r.Body) != `{"balance":-1.5,"currency":"EUR"}` {
+		t.Errorf("negative balance: %s", r.Body)
+	}
+	r = testkit.Do(t, "GET", s.Public.URL+"/account/1/balance.xml", auth, nil)
+	if string(r.Body) != `<accountBalance><balance>-1.5</balance><currency>EUR</currency></accountBalance>` {
+		t.Errorf("negative balance in XML: %s", r.Body)
 	}
 }
