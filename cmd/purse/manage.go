@@ -3,11 +3,14 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -23,6 +26,7 @@ type cli struct {
 	adminURL   string
 	adminToken string
 	db         string
+	tlsCA      string
 	asJSON     bool
 }
 
@@ -32,8 +36,37 @@ func newCLI(name string, e env) *cli {
 	c.fs.StringVar(&c.adminURL, "admin-url", envOr(e, "PURSE_ADMIN_URL", "http://127.0.0.1:8081"), "admin API base URL (env PURSE_ADMIN_URL)")
 	c.fs.StringVar(&c.adminToken, "admin-token", envOr(e, "PURSE_ADMIN_TOKEN", ""), "admin token (env PURSE_ADMIN_TOKEN); default: read DB.admin-token")
 	c.fs.StringVar(&c.db, "db", envOr(e, "PURSE_DB", "purse.db"), "database whose token file to read (env PURSE_DB)")
+	c.fs.StringVar(&c.tlsCA, "tls-ca", envOr(e, "PURSE_TLS_CA", ""), "PEM certificate to trust for an https:// URL (env PURSE_TLS_CA); default: DB.tls.pem when it exists")
 	c.fs.BoolVar(&c.asJSON, "json", false, "print JSON instead of text")
 	return c
+}
+
+// httpClient trusts --tls-ca, or the self-signed certificate purse serve wrote
+// beside the database, in addition to the system's roots.
+func (c *cli) httpClient() (*http.Client, error) {
+	ca := c.tlsCA
+	if ca == "" {
+		if _, err := os.Stat(tlsCertPath(c.db)); err == nil {
+			ca = tlsCertPath(c.db)
+		}
+	}
+	if ca == "" {
+		return &http.Client{Timeout: 30 * time.Second}, nil
+	}
+	pemBytes, err := os.ReadFile(ca)
+	if err != nil {
+		return nil, fmt.Errorf("--tls-ca: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pemBytes) {
+		return nil, fmt.Errorf("--tls-ca: %s holds no PEM certificate", ca)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return &http.Client{Timeout: 30 * time.Second, Transport: tr}, nil
 }
 
 func (c *cli) admin() (*client.Client, error) {
@@ -45,7 +78,11 @@ func (c *cli) admin() (*client.Client, error) {
 		}
 		tok = strings.TrimSpace(string(b))
 	}
-	return client.New(c.adminURL, client.WithAdminToken(tok))
+	hc, err := c.httpClient()
+	if err != nil {
+		return nil, err
+	}
+	return client.New(c.adminURL, client.WithAdminToken(tok), client.WithHTTPClient(hc))
 }
 
 // parse reads the command's flags and exactly n positional arguments (what names
@@ -396,7 +433,11 @@ func (c *cli) balance(ctx context.Context, args []string) error {
 		default:
 			return usagef("--url needs --username/--password or --api-key")
 		}
-		cl, err := client.New(*url, opt)
+		hc, err := c.httpClient()
+		if err != nil {
+			return err
+		}
+		cl, err := client.New(*url, opt, client.WithHTTPClient(hc))
 		if err != nil {
 			return err
 		}

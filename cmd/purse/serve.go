@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -28,6 +29,8 @@ import (
 
 type serveConfig struct {
 	db, listen, adminListen, adminToken string
+	tlsCert, tlsKey                     string
+	tlsSelfSigned                       bool
 	demo                                bool
 	logFormat, logLevel                 string
 	shutdownTimeout                     time.Duration
@@ -41,6 +44,9 @@ func serve(ctx context.Context, args []string, e env) error {
 	fs.StringVar(&c.listen, "listen", envOr(e, "PURSE_LISTEN", ":8080"), "public Infobip-compatible listener (env PURSE_LISTEN)")
 	fs.StringVar(&c.adminListen, "admin-listen", envOr(e, "PURSE_ADMIN_LISTEN", "127.0.0.1:8081"), "admin listener (env PURSE_ADMIN_LISTEN)")
 	fs.StringVar(&c.adminToken, "admin-token", envOr(e, "PURSE_ADMIN_TOKEN", ""), "admin bearer token (env PURSE_ADMIN_TOKEN); default: a random one kept in DB.admin-token")
+	fs.StringVar(&c.tlsCert, "tls-cert", envOr(e, "PURSE_TLS_CERT", ""), "PEM certificate (chain) for HTTPS on both listeners (env PURSE_TLS_CERT)")
+	fs.StringVar(&c.tlsKey, "tls-key", envOr(e, "PURSE_TLS_KEY", ""), "PEM private key for --tls-cert (env PURSE_TLS_KEY)")
+	fs.BoolVar(&c.tlsSelfSigned, "tls-self-signed", false, "HTTPS with a fresh self-signed certificate for localhost, written to DB.tls.pem for clients to trust (local use)")
 	fs.BoolVar(&c.demo, "demo", envOr(e, "PURSE_DEMO", "") == "true", "seed Infobip's documented example account: Aladdin / open sesame, 47.79134 EUR (env PURSE_DEMO=true)")
 	fs.StringVar(&c.logFormat, "log-format", envOr(e, "PURSE_LOG_FORMAT", "json"), "log format: json or text (env PURSE_LOG_FORMAT)")
 	fs.StringVar(&c.logLevel, "log-level", envOr(e, "PURSE_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env PURSE_LOG_LEVEL)")
@@ -167,6 +173,11 @@ func runServer(ctx context.Context, c serveConfig, log *slog.Logger, e env) erro
 	admin := httpkit.NewServer(httpkit.Instrument(log, observe, "admin", func(*http.Request) string { return "other" }, adminapi.New(adminapi.Config{
 		Token: token, Engine: eng, Auth: authn, Store: store, Log: log, Ready: ready, Metrics: m.Handler(),
 	})), log, true)
+	tlsCfg, err := listenerTLS(c, log)
+	if err != nil {
+		return err
+	}
+	public.TLSConfig, admin.TLSConfig = tlsCfg, tlsCfg
 	pl, err := net.Listen("tcp", c.listen)
 	if err != nil {
 		return fmt.Errorf("public listener: %w", err)
@@ -176,10 +187,16 @@ func runServer(ctx context.Context, c serveConfig, log *slog.Logger, e env) erro
 		pl.Close()
 		return fmt.Errorf("admin listener: %w", err)
 	}
-	log.Info("purse serving", "public", pl.Addr().String(), "admin", al.Addr().String(), "store", storeName(c.db), "demo", c.demo)
+	log.Info("purse serving", "public", pl.Addr().String(), "admin", al.Addr().String(), "store", storeName(c.db), "demo", c.demo, "tls", tlsCfg != nil)
 	errc := make(chan error, 2)
-	go func() { errc <- public.Serve(pl) }()
-	go func() { errc <- admin.Serve(al) }()
+	serveOn := func(s *http.Server, l net.Listener) error {
+		if s.TLSConfig != nil {
+			return s.ServeTLS(l, "", "")
+		}
+		return s.Serve(l)
+	}
+	go func() { errc <- serveOn(public, pl) }()
+	go func() { errc <- serveOn(admin, al) }()
 	if e.ready != nil {
 		e.ready(pl.Addr().String(), al.Addr().String())
 	}
@@ -204,6 +221,41 @@ func runServer(ctx context.Context, c serveConfig, log *slog.Logger, e env) erro
 		return serveErr
 	}
 	return nil
+}
+
+// listenerTLS loads --tls-cert/--tls-key, or makes the --tls-self-signed
+// certificate; nil means plain HTTP.
+func listenerTLS(c serveConfig, log *slog.Logger) (*tls.Config, error) {
+	switch {
+	case c.tlsSelfSigned && (c.tlsCert != "" || c.tlsKey != ""):
+		return nil, usagef("--tls-self-signed and --tls-cert/--tls-key exclude each other")
+	case c.tlsSelfSigned:
+		path := tlsCertPath(c.db)
+		cert, fingerprint, err := httpkit.SelfSigned(path)
+		if err != nil {
+			return nil, err
+		}
+		log.Info("self-signed TLS certificate for localhost", "file", path, "sha256", fingerprint)
+		return httpkit.TLSConfig(cert), nil
+	case c.tlsCert != "" || c.tlsKey != "":
+		if c.tlsCert == "" || c.tlsKey == "" {
+			return nil, usagef("--tls-cert and --tls-key go together")
+		}
+		cert, err := tls.LoadX509KeyPair(c.tlsCert, c.tlsKey)
+		if err != nil {
+			return nil, fmt.Errorf("TLS: %w", err)
+		}
+		return httpkit.TLSConfig(cert), nil
+	}
+	return nil, nil
+}
+
+// tlsCertPath is where --tls-self-signed writes its certificate: beside the database.
+func tlsCertPath(db string) string {
+	if postgres.IsURL(db) {
+		return "purse-tls.pem"
+	}
+	return db + ".tls.pem"
 }
 
 // storeName is the --db value fit for a log line: a URL without its password.
