@@ -61,6 +61,7 @@ type Authenticator struct {
 	cache map[[32]byte]Principal
 
 	hits, misses atomic.Uint64
+	byUser, byIP *failures
 
 	flightMu sync.Mutex
 	inflight map[[32]byte]*flight // checks under way, by header key
@@ -78,8 +79,25 @@ type flight struct {
 // CacheStats returns how many checks the cache answered and how many it did not.
 func (a *Authenticator) CacheStats() (hits, misses uint64) { return a.hits.Load(), a.misses.Load() }
 
+// Options tune an Authenticator; the zero value means the defaults.
+type Options struct {
+	Limits *Limits           // nil: DefaultLimits; a zero Limits switches limiting off
+	Now    func() time.Time // the limiters' clock
+}
+
 // New returns an Authenticator over store.
-func New(store Store) (*Authenticator, error) {
+func New(store Store, opts ...Options) (*Authenticator, error) {
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	if o.Limits == nil {
+		l := DefaultLimits
+		o.Limits = &l
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
@@ -89,7 +107,9 @@ func New(store Store) (*Authenticator, error) {
 		return nil, err
 	}
 	return &Authenticator{store: store, cacheKey: key, dummyHash: dummy, cache: map[[32]byte]Principal{},
-		inflight: map[[32]byte]*flight{}, argon: make(chan struct{}, runtime.GOMAXPROCS(0))}, nil
+		inflight: map[[32]byte]*flight{}, argon: make(chan struct{}, runtime.GOMAXPROCS(0)),
+		byUser: newFailures(o.Limits.PerUser, o.Limits.UserBurst, o.Now),
+		byIP:   newFailures(o.Limits.PerIP, o.Limits.IPBurst, o.Now)}, nil
 }
 
 // headerKey is the cache key of a header: SHA-256 over a random per-process secret
@@ -110,9 +130,10 @@ func (a *Authenticator) Invalidate() {
 	a.mu.Unlock()
 }
 
-// Authenticate resolves an Authorization header to a principal, or returns
-// ErrUnauthorized (wrapped store errors are returned as they are).
-func (a *Authenticator) Authenticate(ctx context.Context, header string) (Principal, error) {
+// Authenticate resolves an Authorization header sent from client (an address,
+// "" when unknown) to a principal, or returns ErrUnauthorized, a
+// TooManyAttemptsError, or a store error as it is.
+func (a *Authenticator) Authenticate(ctx context.Context, header, client string) (Principal, error) {
 	if header == "" || len(header) > MaxHeaderLen {
 		return Principal{}, ErrUnauthorized
 	}
@@ -126,6 +147,13 @@ func (a *Authenticator) Authenticate(ctx context.Context, header string) (Princi
 		return p, nil
 	}
 	a.misses.Add(1)
+	user := ""
+	if cred, err := ParseAuthorization(header); err == nil && cred.Scheme == SchemeBasic {
+		user = cred.Username
+	}
+	if d := max(a.byIP.wait(client), a.byUser.wait(user)); d > 0 {
+		return Principal{}, &TooManyAttemptsError{RetryAfter: d}
+	}
 	// One check per header at a time: a burst of requests with the same new
 	// credential runs argon2id once, and the others wait for its answer.
 	a.flightMu.Lock()
@@ -149,6 +177,10 @@ func (a *Authenticator) Authenticate(ctx context.Context, header string) (Princi
 	}()
 	p, err := a.check(ctx, header)
 	f.p, f.err = p, err
+	if errors.Is(err, ErrUnauthorized) {
+		a.byIP.fail(client)
+		a.byUser.fail(user)
+	}
 	if err != nil {
 		return Principal{}, err
 	}

@@ -8,7 +8,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,7 +29,7 @@ type Balances interface {
 
 // Authenticator resolves an Authorization header.
 type Authenticator interface {
-	Authenticate(ctx context.Context, header string) (auth.Principal, error)
+	Authenticate(ctx context.Context, header, client string) (auth.Principal, error)
 }
 
 // API serves the public listener.
@@ -56,6 +58,8 @@ func statusOf(err error) (int, httpkit.ServiceException) {
 	switch {
 	case errors.Is(err, auth.ErrUnauthorized), errors.Is(err, errAccountNotPresent):
 		return http.StatusUnauthorized, httpkit.ServiceException{MessageID: "UNAUTHORIZED", Text: "Invalid login details"}
+	case errors.Is(err, auth.ErrTooManyAttempts):
+		return http.StatusTooManyRequests, httpkit.ServiceException{MessageID: "TOO_MANY_REQUESTS", Text: "Too many failed login attempts; retry later"}
 	case errors.Is(err, errMissingScope):
 		return http.StatusForbidden, httpkit.ServiceException{MessageID: "FORBIDDEN", Text: "Forbidden: the credential lacks the account-management:manage scope"}
 	case errors.Is(err, errAccountNotActive):
@@ -79,6 +83,10 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, f httpkit.Format, err
 	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="purse", charset="UTF-8"`)
+	}
+	var tm *auth.TooManyAttemptsError
+	if errors.As(err, &tm) {
+		w.Header().Set("Retry-After", strconv.Itoa(tm.RetryAfterSeconds()))
 	}
 	httpkit.WriteError(w, f, status, ex)
 }
@@ -131,6 +139,17 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h(w, r, f)
 }
 
+// clientAddr is the request's peer address without its port: the key of the
+// per-address failure limit. (purse does not trust X-Forwarded-For: behind a proxy,
+// every client would share the proxy's allowance; see the README.)
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
 // Route is the metrics label of a public request: the endpoint, or "other", so
 // arbitrary paths cannot blow up the label set.
 func Route(r *http.Request) string {
@@ -152,7 +171,7 @@ func fOr(f httpkit.Format, ok bool) httpkit.Format {
 // principal authenticates the request and checks the scope every account endpoint
 // needs.
 func (a *API) principal(r *http.Request) (auth.Principal, error) {
-	p, err := a.auth.Authenticate(r.Context(), r.Header.Get("Authorization"))
+	p, err := a.auth.Authenticate(r.Context(), r.Header.Get("Authorization"), clientAddr(r))
 	if err != nil {
 		return p, err
 	}

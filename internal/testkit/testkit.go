@@ -39,7 +39,8 @@ type Stack struct {
 
 // Options change a stack; the zero value is the default.
 type Options struct {
-	Now func() time.Time // the engine's clock
+	Now        func() time.Time // the engine's and the failure limits' clock
+	AuthLimits *auth.Limits     // nil: a limit high enough never to get in a test's way
 }
 
 // New starts a stack on a fresh database file; it stops when the test ends.
@@ -61,7 +62,11 @@ func Open(t testing.TB, path string, opts Options) *Stack {
 	if err != nil {
 		t.Fatalf("open engine: %v", err)
 	}
-	a, err := auth.New(st)
+	limits := opts.AuthLimits
+	if limits == nil {
+		limits = &auth.Limits{PerUser: 1000, UserBurst: 1000, PerIP: 1000, IPBurst: 1000}
+	}
+	a, err := auth.New(st, auth.Options{Limits: limits, Now: opts.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -418,14 +418,14 @@ func testCredentials(t *testing.T, open func() Store) {
 		t.Errorf("duplicate user: %v", err)
 	}
 	basic := "Basic " + b64("alice:password1")
-	if p, err := e.auth.Authenticate(ctx, basic); err != nil || p.AccountID != a {
+	if p, err := e.auth.Authenticate(ctx, basic, ""); err != nil || p.AccountID != a {
 		t.Fatalf("basic: %+v %v", p, err)
 	}
 	k, clear, err := e.auth.CreateAPIKey(ctx, a, "k", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p, err := e.auth.Authenticate(ctx, "App "+clear); err != nil || !p.HasScope(auth.ScopeAccountManage) {
+	if p, err := e.auth.Authenticate(ctx, "App "+clear, ""); err != nil || !p.HasScope(auth.ScopeAccountManage) {
 		t.Fatalf("app: %+v %v", p, err)
 	}
 	rec := &ledger.IdempotencyRequest{Key: "cred-key", RequestHash: "h", Render: func(any) (int, []byte) { return 204, nil }}
@@ -435,13 +435,13 @@ func testCredentials(t *testing.T, open func() Store) {
 	if err := e.auth.RevokeAPIKey(ctx, a, k.ID, rec); !errors.Is(err, ledger.ErrDuplicateIdempotencyKey) {
 		t.Errorf("second use of a committed key: %v", err)
 	}
-	if _, err := e.auth.Authenticate(ctx, "App "+clear); !errors.Is(err, auth.ErrUnauthorized) {
+	if _, err := e.auth.Authenticate(ctx, "App "+clear, ""); !errors.Is(err, auth.ErrUnauthorized) {
 		t.Errorf("revoked key: %v", err)
 	}
 	if err := e.auth.RemoveUser(ctx, a, "alice", nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.auth.Authenticate(ctx, basic); !errors.Is(err, auth.ErrUnauthorized) {
+	if _, err := e.auth.Authenticate(ctx, basic, ""); !errors.Is(err, auth.ErrUnauthorized) {
 		t.Errorf("removed user: %v", err)
 	}
 	if err := e.auth.RemoveUser(ctx, a, "alice", nil); !errors.Is(err, ledger.ErrNotFound) {
