@@ -81,7 +81,7 @@ func (a *Authenticator) CacheStats() (hits, misses uint64) { return a.hits.Load(
 
 // Options tune an Authenticator; the zero value means the defaults.
 type Options struct {
-	Limits *Limits           // nil: DefaultLimits; a zero Limits switches limiting off
+	Limits *Limits          // nil: DefaultLimits; a zero Limits switches limiting off
 	Now    func() time.Time // the limiters' clock
 }
 
