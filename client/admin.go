@@ -251,3 +251,35 @@ func (c *Client) RotateAdminToken(ctx context.Context) (string, error) {
 	c.authz = "Bearer " + out.Token
 	return out.Token, nil
 }
+
+// AuditRecord is one admin action: who (a token fingerprint), what, on what, from
+// where, when, and the resulting status.
+type AuditRecord struct {
+	Sequence int64  `json:"sequence"`
+	At       string `json:"at"`
+	Actor    string `json:"actor"`
+	Action   string `json:"action"`
+	Target   string `json:"target"`
+	Remote   string `json:"remote"`
+	Status   int    `json:"status"`
+}
+
+// AuditPage is one page of the audit log, newest first.
+type AuditPage struct {
+	Records    []AuditRecord `json:"records"`
+	NextCursor string        `json:"nextCursor"`
+}
+
+// Audit reads the audit log, newest first.
+func (c *Client) Audit(ctx context.Context, cursor string, limit int) (AuditPage, error) {
+	q := url.Values{}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	var out AuditPage
+	err := c.do(ctx, call{method: http.MethodGet, path: "/v1/audit", query: q}, &out)
+	return out, err
+}

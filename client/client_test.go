@@ -66,6 +66,9 @@ func TestClientAgainstRealServer(t *testing.T) {
 	if err != nil || len(page.Accounts) != 1 {
 		t.Errorf("ListAccounts = %+v, %v", page, err)
 	}
+	if ap, err := admin.Audit(ctx, "", 2); err != nil || len(ap.Records) != 2 || ap.Records[0].Action == "" || ap.NextCursor == "" {
+		t.Errorf("Audit = %+v, %v", ap, err)
+	}
 	if _, err := client.New("ftp://x"); err == nil {
 		t.Error("ftp base URL accepted")
 	}

@@ -285,3 +285,33 @@ func (c *cli) batch(ctx context.Context, args []string) error {
 		fmt.Fprintf(w, "%d of %d applied; committed: %v\n", ok, len(res.Results), res.Committed)
 	})
 }
+
+func (c *cli) audit(ctx context.Context, args []string) error {
+	limit := c.fs.Int("limit", 0, "records per page (default 50)")
+	cursor := c.fs.String("cursor", "", "cursor from a previous page")
+	all := c.fs.Bool("all", false, "follow cursors to the oldest record")
+	_, cl, err := c.parse(args, 0, "no arguments")
+	if err != nil {
+		return err
+	}
+	page, err := cl.Audit(ctx, *cursor, *limit)
+	if err != nil {
+		return err
+	}
+	for *all && page.NextCursor != "" {
+		next, err := cl.Audit(ctx, page.NextCursor, *limit)
+		if err != nil {
+			return err
+		}
+		page.Records, page.NextCursor = append(page.Records, next.Records...), next.NextCursor
+	}
+	return c.print(page, func(w io.Writer) {
+		fmt.Fprintln(w, "SEQ\tTIME\tACTOR\tACTION\tTARGET\tFROM\tSTATUS")
+		for _, r := range page.Records {
+			fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%d\n", r.Sequence, r.At, r.Actor, r.Action, r.Target, r.Remote, r.Status)
+		}
+		if page.NextCursor != "" {
+			fmt.Fprintf(w, "next page: --cursor %s\n", page.NextCursor)
+		}
+	})
+}

@@ -79,6 +79,9 @@ func TestCLILedger(t *testing.T) {
 	if out := mustCLI(t, s, "batch", ops); !strings.Contains(out, "2 of 2 applied; committed: true") {
 		t.Errorf("batch: %s", out)
 	}
+	if out := mustCLI(t, s, "audit", "--limit", "2"); !strings.Contains(out, "POST /v1/batch") || !strings.Contains(out, "next page") {
+		t.Errorf("audit: %s", out)
+	}
 	if err := s.stop(); err != nil {
 		t.Fatal(err)
 	}

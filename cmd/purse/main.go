@@ -79,6 +79,7 @@ Usage:
   purse hold capture HOLD_ID [AMOUNT]            (no AMOUNT: all of it)
   purse hold void HOLD_ID
   purse hold get HOLD_ID
+  purse audit [--limit N] [--cursor C] [--all]   (admin actions, newest first)
   purse batch FILE|- [--atomic]                  (a JSON array of operations, one commit)
   purse entries ACCOUNT [--limit N] [--cursor C] [--from T] [--to T] [--kind KIND] [--all]
   purse balance ACCOUNT [--at RFC3339]           (admin API)
@@ -107,7 +108,7 @@ func run(ctx context.Context, args []string, e env) error {
 	switch cmd {
 	case "serve":
 		return serve(ctx, rest, e)
-	case "accounts", "users", "api-keys", "top-up", "balance", "charge", "refund", "adjust", "hold", "entries", "batch":
+	case "accounts", "users", "api-keys", "top-up", "balance", "charge", "refund", "adjust", "hold", "entries", "batch", "audit":
 		return manage(ctx, cmd, rest, e)
 	case "check":
 		return checkCmd(ctx, rest, e)

@@ -175,6 +175,8 @@ func manage(ctx context.Context, cmd string, args []string, e env) error {
 		return c.entries(ctx, args)
 	case "batch ":
 		return c.batch(ctx, args)
+	case "audit ":
+		return c.audit(ctx, args)
 	}
 	return usagef("unknown command %q; see purse help", cmd+" "+sub)
 }

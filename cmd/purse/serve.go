@@ -94,6 +94,7 @@ type backend interface {
 	auth.Store
 	adminapi.Reader
 	adminapi.SettingStore
+	adminapi.AuditStore
 	LastSeq(ctx context.Context) (int64, error)
 	Close() error
 }
@@ -169,9 +170,11 @@ func runServer(ctx context.Context, c serveConfig, log *slog.Logger, e env) erro
 		}
 	}
 
+	auditor := adminapi.NewAuditor(store, log)
+	defer auditor.Close() // after the listeners stop, before the store closes
 	public := httpkit.NewServer(httpkit.Instrument(log, observe, "public", infobipapi.Route, infobipapi.New(eng, authn, log)), log, false)
 	admin := httpkit.NewServer(httpkit.Instrument(log, observe, "admin", func(*http.Request) string { return "other" }, adminapi.New(adminapi.Config{
-		Token: token, Engine: eng, Auth: authn, Store: store, Log: log, Ready: ready, Metrics: m.Handler(),
+		Token: token, Engine: eng, Auth: authn, Store: store, Log: log, Ready: ready, Metrics: m.Handler(), Audit: auditor,
 	})), log, true)
 	tlsCfg, err := listenerTLS(c, log)
 	if err != nil {

@@ -33,6 +33,7 @@ type Reader interface {
 	ListEntries(ctx context.Context, accountID string, f ledger.EntryFilter) ([]ledger.Entry, error)
 	LastEntryAt(ctx context.Context, accountID string, t time.Time) (*ledger.Entry, error)
 	Idempotency(ctx context.Context, key string) (*ledger.IdempotencyRecord, error)
+	ListAudit(ctx context.Context, f ledger.AuditFilter) ([]ledger.AuditRecord, error)
 }
 
 // Readiness reports whether the service can take traffic.
@@ -46,6 +47,7 @@ type Config struct {
 	Store  Reader
 	Ready  Readiness
 	Log    *slog.Logger
+	Audit  *Auditor // records every admin action; nil records nothing
 	// Metrics, when set, is served at /metrics. It and /debug/pprof/ need no token,
 	// like /healthz: keep the admin listener on a private address.
 	Metrics http.Handler
@@ -93,6 +95,7 @@ func New(cfg Config) *API {
 	m.HandleFunc("POST /v1/holds/{id}/capture", a.authed(a.captureHold))
 	m.HandleFunc("POST /v1/holds/{id}/void", a.authed(a.voidHold))
 	m.HandleFunc("POST /v1/batch", a.authed(a.batch))
+	m.HandleFunc("GET /v1/audit", a.authed(a.listAudit))
 	m.HandleFunc("/", a.notFound)
 	return a
 }
@@ -108,7 +111,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			a.fail(w, r, errors.New("panic"))
 		}
 	}()
-	a.mux.ServeHTTP(w, r)
+	a.audited(w, r, a.mux.ServeHTTP)
 }
 
 // Errors of the admin surface itself.

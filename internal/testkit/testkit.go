@@ -29,6 +29,7 @@ const AdminToken = "test-admin-token"
 // Stack is a running purse without its main.
 type Stack struct {
 	T      testing.TB
+	Audit  *adminapi.Auditor
 	Path   string
 	Store  *sqlite.Store
 	Engine *engine.Engine
@@ -76,7 +77,8 @@ func Open(t testing.TB, path string, opts Options) *Stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Admin = httptest.NewServer(adminapi.New(adminapi.Config{Token: tok, Engine: eng, Auth: a, Store: st, Log: log}))
+	s.Audit = adminapi.NewAuditor(st, log)
+	s.Admin = httptest.NewServer(adminapi.New(adminapi.Config{Token: tok, Engine: eng, Auth: a, Store: st, Log: log, Audit: s.Audit}))
 	t.Cleanup(s.Close)
 	return s
 }
@@ -88,6 +90,7 @@ func (s *Stack) Close() {
 	}
 	s.Public.Close()
 	s.Admin.Close()
+	s.Audit.Close()
 	s.Engine.Close()
 	s.Store.Close()
 	s.Public = nil

@@ -32,6 +32,7 @@ import (
 type Store interface {
 	engine.Store
 	auth.Store
+	adminapi.AuditStore
 	check.Source
 	adminapi.Reader
 	Close() error
@@ -211,6 +212,7 @@ func Run(t *testing.T, newStore func(t *testing.T) func() Store) {
 		{"idempotency", testIdempotency},
 		{"history", testHistory},
 		{"credentials", testCredentials},
+		{"audit log", testAudit},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
@@ -450,5 +452,31 @@ func testCredentials(t *testing.T, open func() Store) {
 	keys, err := e.auth.APIKeys(ctx, a)
 	if err != nil || len(keys) != 1 || keys[0].RevokedAt == nil || strings.Join(keys[0].Scopes, ",") != auth.ScopeAccountManage {
 		t.Errorf("keys %+v %v", keys, err)
+	}
+}
+
+func testAudit(t *testing.T, open func() Store) {
+	st := open()
+	defer st.Close()
+	ctx := context.Background()
+	at := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	var recs []ledger.AuditRecord
+	for i := 0; i < 5; i++ {
+		recs = append(recs, ledger.AuditRecord{At: at.Add(time.Duration(i) * time.Second), Actor: "token:abc", Action: "POST /v1/accounts",
+			Target: "/v1/accounts", Remote: "127.0.0.1", Status: 201 + i})
+	}
+	if err := st.AppendAudit(ctx, recs[:2]); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AppendAudit(ctx, recs[2:]); err != nil {
+		t.Fatal(err)
+	}
+	page, err := st.ListAudit(ctx, ledger.AuditFilter{Limit: 3})
+	if err != nil || len(page) != 3 || page[0].Status != 205 || !page[0].At.Equal(recs[4].At) || page[0].Seq <= page[1].Seq {
+		t.Fatalf("first page %+v %v", page, err)
+	}
+	rest, err := st.ListAudit(ctx, ledger.AuditFilter{Limit: 10, BeforeSeq: page[2].Seq})
+	if err != nil || len(rest) != 2 || rest[1].Status != 201 {
+		t.Errorf("second page %+v %v", rest, err)
 	}
 }

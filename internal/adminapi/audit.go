@@ -1,0 +1,212 @@
+package adminapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/purse-ledger/purse/internal/ledger"
+)
+
+// AuditStore appends audit records.
+type AuditStore interface {
+	AppendAudit(ctx context.Context, recs []ledger.AuditRecord) error
+}
+
+// Auditor records every admin action. Records are queued and written in one
+// transaction every 100 ms (and on Close), so an action does not pay a second
+// commit: a crash can lose the last 100 ms of records, never an action's effect,
+// which is in the ledger. While the store is down, records wait (up to 100,000).
+type Auditor struct {
+	store AuditStore
+	log   *slog.Logger
+
+	mu      sync.Mutex
+	pending []ledger.AuditRecord
+	flushMu sync.Mutex
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+const maxPendingAudit = 100_000
+
+// NewAuditor starts an auditor writing to store.
+func NewAuditor(store AuditStore, log *slog.Logger) *Auditor {
+	a := &Auditor{store: store, log: log, stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(a.done)
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				a.Flush(context.Background())
+			case <-a.stop:
+				a.Flush(context.Background())
+				return
+			}
+		}
+	}()
+	return a
+}
+
+// Record queues one record.
+func (a *Auditor) Record(r ledger.AuditRecord) {
+	a.mu.Lock()
+	if len(a.pending) >= maxPendingAudit {
+		a.pending = a.pending[1:]
+		a.log.Warn("audit: store unreachable for long; oldest record dropped")
+	}
+	a.pending = append(a.pending, r)
+	a.mu.Unlock()
+}
+
+// Flush writes what is queued.
+func (a *Auditor) Flush(ctx context.Context) error {
+	a.flushMu.Lock()
+	defer a.flushMu.Unlock()
+	a.mu.Lock()
+	recs := a.pending
+	a.pending = nil
+	a.mu.Unlock()
+	if len(recs) == 0 {
+		return nil
+	}
+	if err := a.store.AppendAudit(ctx, recs); err != nil {
+		a.mu.Lock()
+		a.pending = append(recs, a.pending...) // keep them for the next try
+		a.mu.Unlock()
+		a.log.Warn("audit: write failed; will retry", "records", len(recs), "err", err)
+		return err
+	}
+	return nil
+}
+
+// Close writes what is queued and stops.
+func (a *Auditor) Close() {
+	select {
+	case <-a.stop:
+	default:
+		close(a.stop)
+	}
+	<-a.done
+}
+
+// actorOf names an admin token without revealing it: "token:" and the first 12
+// hex digits of its SHA-256 (a rotation shows as a new actor).
+func actorOf(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return "token:" + hex.EncodeToString(sum[:6])
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// audited records the request when it is an action (not a read) or a refused
+// token, after it is served.
+func (a *API) audited(w http.ResponseWriter, r *http.Request, serve func(http.ResponseWriter, *http.Request)) {
+	if a.cfg.Audit == nil || !strings.HasPrefix(r.URL.Path, "/v1/") {
+		serve(w, r)
+		return
+	}
+	sw := &statusWriter{ResponseWriter: w}
+	serve(sw, r)
+	if sw.status == 0 {
+		sw.status = http.StatusOK
+	}
+	if r.Method == http.MethodGet && sw.status != http.StatusUnauthorized {
+		return
+	}
+	actor := "unauthenticated"
+	if scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " "); strings.EqualFold(scheme, "Bearer") && a.cfg.Token.Valid(tok) {
+		actor = actorOf(tok)
+	}
+	action := r.Pattern
+	if action == "" || action == "/" {
+		action = r.Method + " (no route)"
+	}
+	remote, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		remote = r.RemoteAddr
+	}
+	a.cfg.Audit.Record(ledger.AuditRecord{At: time.Now().UTC(), Actor: actor, Action: action, Target: r.URL.Path, Remote: remote, Status: sw.status})
+}
+
+type auditJSON struct {
+	Sequence int64  `json:"sequence"`
+	At       string `json:"at"`
+	Actor    string `json:"actor"`
+	Action   string `json:"action"`
+	Target   string `json:"target"`
+	Remote   string `json:"remote"`
+	Status   int    `json:"status"`
+}
+
+// listAudit is GET /v1/audit?limit=&cursor=, newest first.
+func (a *API) listAudit(w http.ResponseWriter, r *http.Request) {
+	q, err := query(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	f := ledger.AuditFilter{}
+	if f.Limit, err = pageLimit(q); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if c := q.Get("cursor"); c != "" {
+		pos, err := decodeCursor(c, "u")
+		n, perr := strconv.ParseInt(pos, 10, 64)
+		if err != nil || perr != nil || n <= 0 {
+			a.fail(w, r, ledger.Invalid("cursor", "is not a cursor this API returned"))
+			return
+		}
+		f.BeforeSeq = n
+	}
+	if err := a.cfg.Audit.Flush(r.Context()); err != nil { // show every action up to now
+		a.fail(w, r, err)
+		return
+	}
+	limit := f.Limit
+	f.Limit++
+	recs, err := a.cfg.Store.ListAudit(r.Context(), f)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := struct {
+		Records    []auditJSON `json:"records"`
+		NextCursor string      `json:"nextCursor,omitempty"`
+	}{Records: []auditJSON{}}
+	if len(recs) > limit {
+		recs = recs[:limit]
+		out.NextCursor = encodeCursor("u", strconv.FormatInt(recs[limit-1].Seq, 10))
+	}
+	for _, rec := range recs {
+		out.Records = append(out.Records, auditJSON{rec.Seq, ts(rec.At), rec.Actor, rec.Action, rec.Target, rec.Remote, rec.Status})
+	}
+	a.reply(w, http.StatusOK, out)
+}
