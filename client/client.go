@@ -46,6 +46,12 @@ func WithAPIKey(key string) Option {
 	return func(c *Client) { c.authz = "App " + key }
 }
 
+// WithIBSSO authenticates public calls with an Infobip IBSSO session token (see
+// CreateSession).
+func WithIBSSO(token string) Option {
+	return func(c *Client) { c.authz = "IBSSO " + token }
+}
+
 // WithAdminToken authenticates admin calls with purse's admin bearer token.
 func WithAdminToken(token string) Option {
 	return func(c *Client) { c.authz = "Bearer " + token }
@@ -291,4 +297,26 @@ func (c *Client) FreeMessages(ctx context.Context) (int64, error) {
 	}
 	err := c.do(ctx, call{method: http.MethodGet, path: "/account/1/free-messages"}, &out)
 	return out.RemainingCount, err
+}
+
+// CreateSession logs in with a Basic user's username and password (POST
+// /auth/1/session) and returns an IBSSO token; the client uses it from then on.
+func (c *Client) CreateSession(ctx context.Context, username, password string) (string, error) {
+	var out struct {
+		Token string `json:"token"`
+	}
+	saved := c.authz
+	c.authz = ""
+	err := c.do(ctx, call{method: http.MethodPost, path: "/auth/1/session", body: map[string]string{"username": username, "password": password}}, &out)
+	c.authz = saved
+	if err != nil {
+		return "", err
+	}
+	c.authz = "IBSSO " + out.Token
+	return out.Token, nil
+}
+
+// DeleteSession ends the client's IBSSO session (DELETE /auth/1/session).
+func (c *Client) DeleteSession(ctx context.Context) error {
+	return c.do(ctx, call{method: http.MethodDelete, path: "/auth/1/session"}, nil)
 }

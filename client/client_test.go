@@ -49,6 +49,19 @@ func TestClientAgainstRealServer(t *testing.T) {
 		}
 	}
 
+	sess, _ := client.New(s.Public.URL)
+	if tok, err := sess.CreateSession(ctx, "Aladdin", "open sesame"); err != nil || tok == "" {
+		t.Fatalf("CreateSession: %q %v", tok, err)
+	}
+	if b, err := sess.Balance(ctx); err != nil || b.Balance != "47.79134" {
+		t.Errorf("Balance with IBSSO: %+v %v", b, err)
+	}
+	if err := sess.DeleteSession(ctx); err != nil {
+		t.Errorf("DeleteSession: %v", err)
+	}
+	if _, err := sess.Balance(ctx); !client.IsMessageID(err, "UNAUTHORIZED") {
+		t.Errorf("after DeleteSession: %v", err)
+	}
 	bad, _ := client.New(s.Public.URL, client.WithBasicAuth("Aladdin", "wrong"))
 	_, err = bad.Balance(ctx)
 	var ce *client.Error

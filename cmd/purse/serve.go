@@ -33,7 +33,7 @@ type serveConfig struct {
 	tlsSelfSigned                       bool
 	demo                                bool
 	logFormat, logLevel                 string
-	shutdownTimeout                     time.Duration
+	shutdownTimeout, sessionIdle        time.Duration
 }
 
 func serve(ctx context.Context, args []string, e env) error {
@@ -50,6 +50,7 @@ func serve(ctx context.Context, args []string, e env) error {
 	fs.BoolVar(&c.demo, "demo", envOr(e, "PURSE_DEMO", "") == "true", "seed Infobip's documented example account: Aladdin / open sesame, 47.79134 EUR (env PURSE_DEMO=true)")
 	fs.StringVar(&c.logFormat, "log-format", envOr(e, "PURSE_LOG_FORMAT", "json"), "log format: json or text (env PURSE_LOG_FORMAT)")
 	fs.StringVar(&c.logLevel, "log-level", envOr(e, "PURSE_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env PURSE_LOG_LEVEL)")
+	fs.DurationVar(&c.sessionIdle, "session-idle", envDuration(e, "PURSE_SESSION_IDLE", auth.DefaultSessionIdle), "an IBSSO session ends after this long unused (env PURSE_SESSION_IDLE)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -71,6 +72,14 @@ func serve(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	return nil
+}
+
+// envDuration is a duration flag default from the environment.
+func envDuration(e env, name string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(envOr(e, name, "")); err == nil && d > 0 {
+		return d
+	}
+	return def
 }
 
 func newLogger(e env, format, level string) (*slog.Logger, error) {
@@ -143,7 +152,7 @@ func runServer(ctx context.Context, c serveConfig, log *slog.Logger, e env) erro
 		return err
 	}
 	defer eng.Close()
-	authn, err = auth.New(store)
+	authn, err = auth.New(store, auth.Options{SessionIdle: c.sessionIdle})
 	if err != nil {
 		return err
 	}

@@ -31,6 +31,10 @@ type Store interface {
 	APIKeyByHash(ctx context.Context, hash string) (ledger.APIKey, error)
 	APIKeysOf(ctx context.Context, accountID string) ([]ledger.APIKey, error)
 	RevokeAPIKey(ctx context.Context, accountID, keyID string, at time.Time, rec *ledger.IdempotencyRecord) error
+	InsertSession(ctx context.Context, s ledger.Session) error
+	SessionByHash(ctx context.Context, hash string) (ledger.Session, error)
+	TouchSession(ctx context.Context, hash string, at time.Time) error
+	DeleteSession(ctx context.Context, hash string) error
 }
 
 // Principal is who a request acts for.
@@ -63,6 +67,11 @@ type Authenticator struct {
 	hits, misses atomic.Uint64
 	byUser, byIP *failures
 
+	now         func() time.Time
+	sessionIdle time.Duration
+	sessions    map[string]*sessionEntry // guarded by mu
+	sessionRate sessionRate
+
 	flightMu sync.Mutex
 	inflight map[[32]byte]*flight // checks under way, by header key
 	argon    chan struct{}        // bounds concurrent argon2id verifications
@@ -81,8 +90,9 @@ func (a *Authenticator) CacheStats() (hits, misses uint64) { return a.hits.Load(
 
 // Options tune an Authenticator; the zero value means the defaults.
 type Options struct {
-	Limits *Limits          // nil: DefaultLimits; a zero Limits switches limiting off
-	Now    func() time.Time // the limiters' clock
+	Limits      *Limits          // nil: DefaultLimits; a zero Limits switches limiting off
+	Now         func() time.Time // the limiters' and sessions' clock
+	SessionIdle time.Duration    // IBSSO idle timeout; 0: DefaultSessionIdle
 }
 
 // New returns an Authenticator over store.
@@ -98,6 +108,9 @@ func New(store Store, opts ...Options) (*Authenticator, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.SessionIdle <= 0 {
+		o.SessionIdle = DefaultSessionIdle
+	}
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
@@ -109,7 +122,8 @@ func New(store Store, opts ...Options) (*Authenticator, error) {
 	return &Authenticator{store: store, cacheKey: key, dummyHash: dummy, cache: map[[32]byte]Principal{},
 		inflight: map[[32]byte]*flight{}, argon: make(chan struct{}, runtime.GOMAXPROCS(0)),
 		byUser: newFailures(o.Limits.PerUser, o.Limits.UserBurst, o.Now),
-		byIP:   newFailures(o.Limits.PerIP, o.Limits.IPBurst, o.Now)}, nil
+		byIP:   newFailures(o.Limits.PerIP, o.Limits.IPBurst, o.Now),
+		now:    o.Now, sessionIdle: o.SessionIdle, sessions: map[string]*sessionEntry{}}, nil
 }
 
 // headerKey is the cache key of a header: SHA-256 over a random per-process secret
@@ -127,6 +141,7 @@ func (a *Authenticator) Invalidate() {
 	a.mu.Lock()
 	a.gen++
 	clear(a.cache)
+	clear(a.sessions)
 	a.mu.Unlock()
 }
 
@@ -145,6 +160,10 @@ func (a *Authenticator) Authenticate(ctx context.Context, header, client string)
 	if ok {
 		a.hits.Add(1)
 		return p, nil
+	}
+	ibsso := false
+	if cred, err := ParseAuthorization(header); err == nil && cred.Scheme == SchemeIBSSO {
+		ibsso = true // checked every time: each use moves its idle deadline
 	}
 	a.misses.Add(1)
 	user := ""
@@ -184,6 +203,9 @@ func (a *Authenticator) Authenticate(ctx context.Context, header, client string)
 	if err != nil {
 		return Principal{}, err
 	}
+	if ibsso {
+		return p, nil
+	}
 	a.mu.Lock()
 	if a.gen == gen { // a credential changed while we checked: do not cache the old answer
 		if len(a.cache) >= maxCached {
@@ -205,8 +227,10 @@ func (a *Authenticator) check(ctx context.Context, header string) (Principal, er
 		return a.basic(ctx, cred)
 	case SchemeApp:
 		return a.apiKey(ctx, cred.Token)
+	case SchemeIBSSO:
+		return a.session(ctx, cred.Token)
 	}
-	// IBSSO sessions and OAuth2 tokens are not issued yet, so none is valid.
+	// OAuth2 tokens are not issued yet, so none is valid.
 	return Principal{}, ErrUnauthorized
 }
 

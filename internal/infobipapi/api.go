@@ -30,6 +30,8 @@ type Balances interface {
 // Authenticator resolves an Authorization header.
 type Authenticator interface {
 	Authenticate(ctx context.Context, header, client string) (auth.Principal, error)
+	CreateSession(ctx context.Context, username, password, client string) (string, error)
+	DeleteSession(ctx context.Context, token string) error
 }
 
 // API serves the public listener.
@@ -51,6 +53,7 @@ var (
 	errMissingScope      = errors.New("missing scope")
 	errAccountNotActive  = errors.New("account not active")
 	errAccountNotPresent = errors.New("account of credential missing")
+	errBadRequest        = errors.New("bad request")
 )
 
 // statusOf is the public API's one table from error to status and envelope.
@@ -64,6 +67,8 @@ func statusOf(err error) (int, httpkit.ServiceException) {
 		return http.StatusForbidden, httpkit.ServiceException{MessageID: "FORBIDDEN", Text: "Forbidden: the credential lacks the account-management:manage scope"}
 	case errors.Is(err, errAccountNotActive):
 		return http.StatusForbidden, httpkit.ServiceException{MessageID: "FORBIDDEN", Text: "Forbidden: the account is not active"}
+	case errors.Is(err, errBadRequest):
+		return http.StatusBadRequest, httpkit.ServiceException{MessageID: "BAD_REQUEST", Text: "Bad request: send {\"username\": \"…\", \"password\": \"…\"} as JSON"}
 	case errors.Is(err, errNotFound):
 		return http.StatusNotFound, httpkit.ServiceException{MessageID: "NOT_FOUND", Text: "Resource not found"}
 	case errors.Is(err, errMethodNotAllowed):
@@ -116,19 +121,35 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f, ok = negotiate(r.Header.Get("Accept"))
 	}
 	var h func(http.ResponseWriter, *http.Request, httpkit.Format)
+	allow := "GET, HEAD"
+	read := r.Method == http.MethodGet || r.Method == http.MethodHead
 	switch path {
 	case "/account/1/balance":
-		h = a.balance
+		if read {
+			h = a.balance
+		}
 	case "/account/1/total-balance":
-		h = a.totalBalance
+		if read {
+			h = a.totalBalance
+		}
 	case "/account/1/free-messages":
-		h = a.freeMessages
+		if read {
+			h = a.freeMessages
+		}
+	case "/auth/1/session":
+		allow = "POST, DELETE"
+		switch r.Method {
+		case http.MethodPost:
+			h = a.createSession
+		case http.MethodDelete:
+			h = a.deleteSession
+		}
 	default:
 		a.fail(w, r, fOr(f, ok), errNotFound)
 		return
 	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
+	if h == nil {
+		w.Header().Set("Allow", allow)
 		a.fail(w, r, fOr(f, ok), errMethodNotAllowed)
 		return
 	}
@@ -155,7 +176,7 @@ func clientAddr(r *http.Request) string {
 func Route(r *http.Request) string {
 	p := strings.TrimSuffix(strings.TrimSuffix(r.URL.Path, ".json"), ".xml")
 	switch p {
-	case "/account/1/balance", "/account/1/total-balance", "/account/1/free-messages":
+	case "/account/1/balance", "/account/1/total-balance", "/account/1/free-messages", "/auth/1/session":
 		return p
 	}
 	return "other"

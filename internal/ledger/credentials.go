@@ -22,3 +22,13 @@ type APIKey struct {
 	CreatedAt time.Time
 	RevokedAt *time.Time
 }
+
+// Session is an IBSSO session: a token (kept as its SHA-256) that stands for a
+// Basic user's login until it is deleted or goes unused for the idle timeout.
+type Session struct {
+	Hash      string // hex SHA-256 of the token
+	AccountID string
+	Username  string
+	CreatedAt time.Time
+	LastUsed  time.Time
+}

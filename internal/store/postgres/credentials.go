@@ -63,7 +63,8 @@ func (s *Store) DeleteUser(ctx context.Context, accountID, username string, rec 
 		if tag.RowsAffected() == 0 {
 			return &ledger.NotFoundError{What: "user", ID: username}
 		}
-		return nil
+		_, err = tx.Exec(ctx, `DELETE FROM sessions WHERE username = $1`, username)
+		return wrap("delete user sessions", err)
 	})
 }
 

@@ -66,6 +66,9 @@ func (s *Store) DeleteUser(ctx context.Context, accountID, username string, rec 
 		if n, _ := res.RowsAffected(); n == 0 {
 			return &ledger.NotFoundError{What: "user", ID: username}
 		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE username = ?`, username); err != nil {
+			return fmt.Errorf("sqlite: delete user sessions: %w", err)
+		}
 		return nil
 	})
 }

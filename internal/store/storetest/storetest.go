@@ -213,6 +213,7 @@ func Run(t *testing.T, newStore func(t *testing.T) func() Store) {
 		{"history", testHistory},
 		{"credentials", testCredentials},
 		{"audit log", testAudit},
+		{"sessions", testSessions},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
@@ -478,5 +479,49 @@ func testAudit(t *testing.T, open func() Store) {
 	rest, err := st.ListAudit(ctx, ledger.AuditFilter{Limit: 10, BeforeSeq: page[2].Seq})
 	if err != nil || len(rest) != 2 || rest[1].Status != 201 {
 		t.Errorf("second page %+v %v", rest, err)
+	}
+}
+
+func testSessions(t *testing.T, open func() Store) {
+	c := newClock(time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC))
+	e := start(t, open, c)
+	a := e.account("sess", "EUR")
+	ctx := context.Background()
+	if _, err := e.auth.AddUser(ctx, a, "s", "password1", nil); err != nil {
+		t.Fatal(err)
+	}
+	at := c.Now()
+	se := ledger.Session{Hash: "h1", AccountID: a, Username: "s", CreatedAt: at, LastUsed: at}
+	if err := e.store.InsertSession(ctx, se); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.TouchSession(ctx, "h1", at.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.TouchSession(ctx, "h1", at.Add(time.Second)); err != nil { // never back in time
+		t.Fatal(err)
+	}
+	got, err := e.store.SessionByHash(ctx, "h1")
+	if err != nil || got.AccountID != a || !got.LastUsed.Equal(at.Add(time.Minute)) {
+		t.Fatalf("session = %+v, %v", got, err)
+	}
+	if err := e.store.DeleteSession(ctx, "h1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.SessionByHash(ctx, "h1"); !errors.Is(err, ledger.ErrNotFound) {
+		t.Errorf("deleted session: %v", err)
+	}
+	tok, err := e.auth.CreateSession(ctx, "s", "password1", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := e.auth.Authenticate(ctx, "IBSSO "+tok, ""); err != nil || p.AccountID != a {
+		t.Fatalf("IBSSO: %+v %v", p, err)
+	}
+	if err := e.auth.RemoveUser(ctx, a, "s", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.auth.Authenticate(ctx, "IBSSO "+tok, ""); !errors.Is(err, auth.ErrUnauthorized) {
+		t.Errorf("session of a removed user: %v", err)
 	}
 }

@@ -1,0 +1,54 @@
+package infobipapi
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/purse-ledger/purse/internal/auth"
+	"github.com/purse-ledger/purse/internal/httpkit"
+)
+
+// createSession is POST /auth/1/session {"username","password"} -> {"token"}: an
+// IBSSO token for `Authorization: IBSSO <token>` on every public endpoint, valid
+// until deleted or unused for the idle timeout (an hour by default).
+func (a *API) createSession(w http.ResponseWriter, r *http.Request, f httpkit.Format) {
+	// The public listener has no whole-request read timeout (no other route reads a
+	// body), so this route sets its own.
+	http.NewResponseController(w).SetReadDeadline(time.Now().Add(10 * time.Second))
+	body, err := io.ReadAll(io.LimitReader(r.Body, httpkit.MaxBodyBytes+1))
+	var req struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+	}
+	if err != nil || len(body) > httpkit.MaxBodyBytes || json.Unmarshal(body, &req) != nil {
+		a.fail(w, r, f, errBadRequest)
+		return
+	}
+	token, err := a.auth.CreateSession(r.Context(), req.Username, req.Password, clientAddr(r))
+	if err != nil {
+		a.fail(w, r, f, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	if f == httpkit.XML {
+		httpkit.Write(w, f, http.StatusOK, []byte("<session><token>"+token+"</token></session>"))
+		return
+	}
+	httpkit.Write(w, f, http.StatusOK, []byte(`{"token":"`+token+`"}`))
+}
+
+// deleteSession is DELETE /auth/1/session with `Authorization: IBSSO <token>`.
+func (a *API) deleteSession(w http.ResponseWriter, r *http.Request, f httpkit.Format) {
+	cred, err := auth.ParseAuthorization(r.Header.Get("Authorization"))
+	if err != nil || cred.Scheme != auth.SchemeIBSSO {
+		a.fail(w, r, f, auth.ErrUnauthorized)
+		return
+	}
+	if err := a.auth.DeleteSession(r.Context(), cred.Token); err != nil {
+		a.fail(w, r, f, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,10 @@
+-- IBSSO sessions, by the SHA-256 of their token.
+CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts (id),
+    username   TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    last_used  BIGINT NOT NULL
+);
+
+CREATE INDEX sessions_by_user ON sessions (username);
