@@ -283,3 +283,41 @@ func (c *Client) Audit(ctx context.Context, cursor string, limit int) (AuditPage
 	err := c.do(ctx, call{method: http.MethodGet, path: "/v1/audit", query: q}, &out)
 	return out, err
 }
+
+// OAuthClient is an OAuth2 client of an account. ClientSecret is set only in
+// CreateOAuthClient's result.
+type OAuthClient struct {
+	ClientID     string   `json:"clientId"`
+	AccountID    string   `json:"accountId"`
+	Name         string   `json:"name"`
+	Scopes       []string `json:"scopes"`
+	ClientSecret string   `json:"clientSecret,omitempty"`
+	CreatedAt    string   `json:"createdAt"`
+	RevokedAt    string   `json:"revokedAt,omitempty"`
+}
+
+// CreateOAuthClient creates an OAuth2 client; its secret is in the result, once.
+// nil scopes means account-management:manage.
+func (c *Client) CreateOAuthClient(ctx context.Context, accountID, name string, scopes []string) (OAuthClient, error) {
+	body := map[string]any{"name": name}
+	if scopes != nil {
+		body["scopes"] = scopes
+	}
+	var out OAuthClient
+	err := c.do(ctx, call{method: http.MethodPost, path: accountPath(accountID, "/oauth-clients"), body: body}, &out)
+	return out, err
+}
+
+// ListOAuthClients lists an account's OAuth2 clients, without secrets.
+func (c *Client) ListOAuthClients(ctx context.Context, accountID string) ([]OAuthClient, error) {
+	var out struct {
+		OAuthClients []OAuthClient `json:"oauthClients"`
+	}
+	err := c.do(ctx, call{method: http.MethodGet, path: accountPath(accountID, "/oauth-clients")}, &out)
+	return out.OAuthClients, err
+}
+
+// RevokeOAuthClient revokes a client; its tokens are refused at once.
+func (c *Client) RevokeOAuthClient(ctx context.Context, accountID, clientID string) error {
+	return c.do(ctx, call{method: http.MethodDelete, path: accountPath(accountID, "/oauth-clients/"+url.PathEscape(clientID))}, nil)
+}

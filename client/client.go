@@ -52,6 +52,11 @@ func WithIBSSO(token string) Option {
 	return func(c *Client) { c.authz = "IBSSO " + token }
 }
 
+// WithBearer authenticates public calls with an OAuth2 access token (see OAuthToken).
+func WithBearer(token string) Option {
+	return func(c *Client) { c.authz = "Bearer " + token }
+}
+
 // WithAdminToken authenticates admin calls with purse's admin bearer token.
 func WithAdminToken(token string) Option {
 	return func(c *Client) { c.authz = "Bearer " + token }
@@ -119,12 +124,16 @@ type call struct {
 	body         any
 	idemKey      string
 	accept       string
+	form         url.Values // sent form-encoded instead of a JSON body
 }
 
 // do sends a request and decodes a JSON reply into out (when not nil).
 func (c *Client) do(ctx context.Context, cl call, out any) error {
 	var payload []byte
-	if cl.body != nil {
+	contentType := "application/json"
+	if cl.form != nil {
+		payload, contentType = []byte(cl.form.Encode()), "application/x-www-form-urlencoded"
+	} else if cl.body != nil {
 		b, err := json.Marshal(cl.body)
 		if err != nil {
 			return fmt.Errorf("client: encode request: %w", err)
@@ -154,7 +163,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 			return fmt.Errorf("client: %w", err)
 		}
 		if payload != nil {
-			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Content-Type", contentType)
 		}
 		accept := cl.accept
 		if accept == "" {
@@ -319,4 +328,30 @@ func (c *Client) CreateSession(ctx context.Context, username, password string) (
 // DeleteSession ends the client's IBSSO session (DELETE /auth/1/session).
 func (c *Client) DeleteSession(ctx context.Context) error {
 	return c.do(ctx, call{method: http.MethodDelete, path: "/auth/1/session"}, nil)
+}
+
+// AccessToken is an OAuth2 access token and its lifetime in seconds.
+type AccessToken struct {
+	Token     string
+	ExpiresIn int64
+}
+
+// OAuthToken runs the client credentials grant (POST /auth/1/oauth2/token) and
+// returns an access token; the client uses it from then on.
+func (c *Client) OAuthToken(ctx context.Context, clientID, clientSecret string) (AccessToken, error) {
+	var out struct {
+		AccessToken string `json:"access_token"`
+		ExpiresIn   int64  `json:"expires_in"`
+		TokenType   string `json:"token_type"`
+	}
+	saved := c.authz
+	c.authz = ""
+	err := c.do(ctx, call{method: http.MethodPost, path: "/auth/1/oauth2/token",
+		form: url.Values{"client_id": {clientID}, "client_secret": {clientSecret}, "grant_type": {"client_credentials"}}}, &out)
+	c.authz = saved
+	if err != nil {
+		return AccessToken{}, err
+	}
+	c.authz = "Bearer " + out.AccessToken
+	return AccessToken{Token: out.AccessToken, ExpiresIn: out.ExpiresIn}, nil
 }

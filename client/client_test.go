@@ -62,6 +62,23 @@ func TestClientAgainstRealServer(t *testing.T) {
 	if _, err := sess.Balance(ctx); !client.IsMessageID(err, "UNAUTHORIZED") {
 		t.Errorf("after DeleteSession: %v", err)
 	}
+	oc, err := admin.CreateOAuthClient(ctx, acc.ID, "svc", nil)
+	if err != nil || oc.ClientSecret == "" {
+		t.Fatalf("CreateOAuthClient = %+v, %v", oc, err)
+	}
+	ocl, _ := client.New(s.Public.URL)
+	if at, err := ocl.OAuthToken(ctx, oc.ClientID, oc.ClientSecret); err != nil || at.ExpiresIn != 3600 {
+		t.Fatalf("OAuthToken = %+v, %v", at, err)
+	}
+	if b, err := ocl.Balance(ctx); err != nil || b.Balance != "47.79134" {
+		t.Errorf("Balance with Bearer: %+v %v", b, err)
+	}
+	if list, err := admin.ListOAuthClients(ctx, acc.ID); err != nil || len(list) != 1 {
+		t.Errorf("ListOAuthClients = %+v, %v", list, err)
+	}
+	if err := admin.RevokeOAuthClient(ctx, acc.ID, oc.ClientID); err != nil {
+		t.Error(err)
+	}
 	bad, _ := client.New(s.Public.URL, client.WithBasicAuth("Aladdin", "wrong"))
 	_, err = bad.Balance(ctx)
 	var ce *client.Error

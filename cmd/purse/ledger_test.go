@@ -79,7 +79,16 @@ func TestCLILedger(t *testing.T) {
 	if out := mustCLI(t, s, "batch", ops); !strings.Contains(out, "2 of 2 applied; committed: true") {
 		t.Errorf("batch: %s", out)
 	}
-	if out := mustCLI(t, s, "audit", "--limit", "2"); !strings.Contains(out, "POST /v1/batch") || !strings.Contains(out, "next page") {
+	var oc struct{ ClientID, ClientSecret string }
+	json.Unmarshal([]byte(mustCLI(t, s, "oauth-clients", "create", acc.ID, "--name", "svc", "--json")), &oc)
+	if oc.ClientID == "" || oc.ClientSecret == "" {
+		t.Fatalf("oauth-clients create: %+v", oc)
+	}
+	if out := mustCLI(t, s, "oauth-clients", "list", acc.ID); !strings.Contains(out, oc.ClientID) {
+		t.Errorf("oauth-clients list: %s", out)
+	}
+	mustCLI(t, s, "oauth-clients", "revoke", acc.ID, oc.ClientID)
+	if out := mustCLI(t, s, "audit", "--limit", "2"); !strings.Contains(out, "oauth-clients") || !strings.Contains(out, "next page") {
 		t.Errorf("audit: %s", out)
 	}
 	if err := s.stop(); err != nil {

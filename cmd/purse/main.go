@@ -71,6 +71,9 @@ Usage:
   purse api-keys create ACCOUNT --name NAME [--scope SCOPE]...
   purse api-keys list ACCOUNT
   purse api-keys revoke ACCOUNT KEY_ID
+  purse oauth-clients create ACCOUNT --name NAME [--scope SCOPE]...
+  purse oauth-clients list ACCOUNT
+  purse oauth-clients revoke ACCOUNT CLIENT_ID
   purse top-up ACCOUNT AMOUNT [--reference REF] [--idempotency-key KEY]
   purse charge ACCOUNT AMOUNT [--reference REF] [--meta k=v]... [--free-message [--no-fallback]]
   purse refund ACCOUNT CHARGE_ID [AMOUNT]        (no AMOUNT: what is left of the charge)
@@ -108,7 +111,7 @@ func run(ctx context.Context, args []string, e env) error {
 	switch cmd {
 	case "serve":
 		return serve(ctx, rest, e)
-	case "accounts", "users", "api-keys", "top-up", "balance", "charge", "refund", "adjust", "hold", "entries", "batch", "audit":
+	case "accounts", "users", "api-keys", "oauth-clients", "top-up", "balance", "charge", "refund", "adjust", "hold", "entries", "batch", "audit":
 		return manage(ctx, cmd, rest, e)
 	case "check":
 		return checkCmd(ctx, rest, e)

@@ -125,7 +125,7 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 func manage(ctx context.Context, cmd string, args []string, e env) error {
 	sub := ""
-	if cmd == "accounts" || cmd == "users" || cmd == "api-keys" || cmd == "hold" {
+	if cmd == "accounts" || cmd == "users" || cmd == "api-keys" || cmd == "hold" || cmd == "oauth-clients" {
 		if len(args) == 0 {
 			return usagef("%s needs a subcommand; see purse help", cmd)
 		}
@@ -153,6 +153,12 @@ func manage(ctx context.Context, cmd string, args []string, e env) error {
 		return c.keysList(ctx, args)
 	case "api-keys revoke":
 		return c.keysRevoke(ctx, args)
+	case "oauth-clients create":
+		return c.oauthCreate(ctx, args)
+	case "oauth-clients list":
+		return c.oauthList(ctx, args)
+	case "oauth-clients revoke":
+		return c.oauthRevoke(ctx, args)
 	case "top-up ":
 		return c.topUp(ctx, args)
 	case "balance ":
@@ -481,4 +487,50 @@ func (c *cli) balance(ctx context.Context, args []string) error {
 		}
 		fmt.Fprintf(w, "%s %s\n", b.Balance, b.Currency)
 	})
+}
+
+func (c *cli) oauthCreate(ctx context.Context, args []string) error {
+	name := c.fs.String("name", "", "a name to tell the client by")
+	var scopes multiFlag
+	c.fs.Var(&scopes, "scope", "scope to grant; repeat for several (default account-management:manage)")
+	pos, cl, err := c.parse(args, 1, "ACCOUNT")
+	if err != nil {
+		return err
+	}
+	oc, err := cl.CreateOAuthClient(ctx, pos[0], *name, scopes)
+	if err != nil {
+		return err
+	}
+	return c.print(oc, func(w io.Writer) {
+		fmt.Fprintf(w, "client_id\t%s\nclient_secret\t%s\nname\t%s\nscopes\t%s\n", oc.ClientID, oc.ClientSecret, oc.Name, strings.Join(oc.Scopes, " "))
+		fmt.Fprintln(w, "The secret is shown only now; exchange it at POST /auth/1/oauth2/token (grant_type=client_credentials)")
+	})
+}
+
+func (c *cli) oauthList(ctx context.Context, args []string) error {
+	pos, cl, err := c.parse(args, 1, "ACCOUNT")
+	if err != nil {
+		return err
+	}
+	list, err := cl.ListOAuthClients(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	return c.print(list, func(w io.Writer) {
+		fmt.Fprintln(w, "CLIENT_ID\tNAME\tSCOPES\tCREATED\tREVOKED")
+		for _, oc := range list {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", oc.ClientID, oc.Name, strings.Join(oc.Scopes, " "), oc.CreatedAt, oc.RevokedAt)
+		}
+	})
+}
+
+func (c *cli) oauthRevoke(ctx context.Context, args []string) error {
+	pos, cl, err := c.parse(args, 2, "ACCOUNT CLIENT_ID")
+	if err != nil {
+		return err
+	}
+	if err := cl.RevokeOAuthClient(ctx, pos[0], pos[1]); err != nil {
+		return err
+	}
+	return c.print(map[string]string{"revoked": pos[1]}, func(w io.Writer) { fmt.Fprintf(w, "oauth client %s revoked\n", pos[1]) })
 }

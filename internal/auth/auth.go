@@ -35,6 +35,12 @@ type Store interface {
 	SessionByHash(ctx context.Context, hash string) (ledger.Session, error)
 	TouchSession(ctx context.Context, hash string, at time.Time) error
 	DeleteSession(ctx context.Context, hash string) error
+	InsertOAuthClient(ctx context.Context, c ledger.APIKey, rec *ledger.IdempotencyRecord) error
+	OAuthClient(ctx context.Context, id string) (ledger.APIKey, error)
+	OAuthClientsOf(ctx context.Context, accountID string) ([]ledger.APIKey, error)
+	RevokeOAuthClient(ctx context.Context, accountID, id string, at time.Time, rec *ledger.IdempotencyRecord) error
+	Setting(ctx context.Context, key string) (string, error)
+	SetSetting(ctx context.Context, key, value string, onlyIfUnset bool) error
 }
 
 // Principal is who a request acts for.
@@ -71,6 +77,9 @@ type Authenticator struct {
 	sessionIdle time.Duration
 	sessions    map[string]*sessionEntry // guarded by mu
 	sessionRate sessionRate
+	tokenTTL    time.Duration
+	tokenKey    []byte                   // guarded by mu
+	clients     map[string]ledger.APIKey // OAuth clients by id, guarded by mu
 
 	flightMu sync.Mutex
 	inflight map[[32]byte]*flight // checks under way, by header key
@@ -93,6 +102,7 @@ type Options struct {
 	Limits      *Limits          // nil: DefaultLimits; a zero Limits switches limiting off
 	Now         func() time.Time // the limiters' and sessions' clock
 	SessionIdle time.Duration    // IBSSO idle timeout; 0: DefaultSessionIdle
+	TokenTTL    time.Duration    // OAuth2 access token lifetime; 0: DefaultTokenTTL
 }
 
 // New returns an Authenticator over store.
@@ -111,6 +121,9 @@ func New(store Store, opts ...Options) (*Authenticator, error) {
 	if o.SessionIdle <= 0 {
 		o.SessionIdle = DefaultSessionIdle
 	}
+	if o.TokenTTL <= 0 {
+		o.TokenTTL = DefaultTokenTTL
+	}
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
@@ -123,7 +136,8 @@ func New(store Store, opts ...Options) (*Authenticator, error) {
 		inflight: map[[32]byte]*flight{}, argon: make(chan struct{}, runtime.GOMAXPROCS(0)),
 		byUser: newFailures(o.Limits.PerUser, o.Limits.UserBurst, o.Now),
 		byIP:   newFailures(o.Limits.PerIP, o.Limits.IPBurst, o.Now),
-		now:    o.Now, sessionIdle: o.SessionIdle, sessions: map[string]*sessionEntry{}}, nil
+		now:    o.Now, sessionIdle: o.SessionIdle, sessions: map[string]*sessionEntry{},
+		tokenTTL: o.TokenTTL, clients: map[string]ledger.APIKey{}}, nil
 }
 
 // headerKey is the cache key of a header: SHA-256 over a random per-process secret
@@ -142,6 +156,7 @@ func (a *Authenticator) Invalidate() {
 	a.gen++
 	clear(a.cache)
 	clear(a.sessions)
+	clear(a.clients)
 	a.mu.Unlock()
 }
 
@@ -162,8 +177,8 @@ func (a *Authenticator) Authenticate(ctx context.Context, header, client string)
 		return p, nil
 	}
 	ibsso := false
-	if cred, err := ParseAuthorization(header); err == nil && cred.Scheme == SchemeIBSSO {
-		ibsso = true // checked every time: each use moves its idle deadline
+	if cred, err := ParseAuthorization(header); err == nil && (cred.Scheme == SchemeIBSSO || cred.Scheme == SchemeBearer) {
+		ibsso = true // checked every time: a session's use moves its deadline, a token expires
 	}
 	a.misses.Add(1)
 	user := ""
@@ -229,8 +244,9 @@ func (a *Authenticator) check(ctx context.Context, header string) (Principal, er
 		return a.apiKey(ctx, cred.Token)
 	case SchemeIBSSO:
 		return a.session(ctx, cred.Token)
+	case SchemeBearer:
+		return a.bearer(ctx, cred.Token)
 	}
-	// OAuth2 tokens are not issued yet, so none is valid.
 	return Principal{}, ErrUnauthorized
 }
 
@@ -353,6 +369,25 @@ func (a *Authenticator) Users(ctx context.Context, accountID string) ([]ledger.U
 // CreateAPIKey makes a key for an account and returns it with its clear text, which
 // is not kept anywhere. idem's Render gets the ledger.APIKey, never the clear key.
 func (a *Authenticator) CreateAPIKey(ctx context.Context, accountID, name string, scopes []string, idem *ledger.IdempotencyRequest) (ledger.APIKey, string, error) {
+	scopes, err := validateKey(name, scopes)
+	if err != nil {
+		return ledger.APIKey{}, "", err
+	}
+	clearKey, hash, err := NewAPIKey()
+	if err != nil {
+		return ledger.APIKey{}, "", err
+	}
+	k := ledger.APIKey{ID: ledger.NewID("key"), AccountID: accountID, Name: name, Hash: hash, Scopes: scopes, CreatedAt: time.Now().UTC()}
+	if err := a.store.InsertAPIKey(ctx, k, idem.Record(k, k.CreatedAt)); err != nil {
+		return ledger.APIKey{}, "", err
+	}
+	a.Invalidate()
+	return k, clearKey, nil
+}
+
+// validateKey checks the name and scopes of a new API key or OAuth client; nil
+// scopes mean account-management:manage.
+func validateKey(name string, scopes []string) ([]string, error) {
 	v := &ledger.ValidationError{}
 	if name == "" {
 		v.Add("name", "is required")
@@ -374,19 +409,7 @@ func (a *Authenticator) CreateAPIKey(ctx context.Context, accountID, name string
 		}
 		seen[s] = true
 	}
-	if err := v.Err(); err != nil {
-		return ledger.APIKey{}, "", err
-	}
-	clearKey, hash, err := NewAPIKey()
-	if err != nil {
-		return ledger.APIKey{}, "", err
-	}
-	k := ledger.APIKey{ID: ledger.NewID("key"), AccountID: accountID, Name: name, Hash: hash, Scopes: scopes, CreatedAt: time.Now().UTC()}
-	if err := a.store.InsertAPIKey(ctx, k, idem.Record(k, k.CreatedAt)); err != nil {
-		return ledger.APIKey{}, "", err
-	}
-	a.Invalidate()
-	return k, clearKey, nil
+	return scopes, v.Err()
 }
 
 // APIKeys lists an account's keys (without their clear text, which is not kept).

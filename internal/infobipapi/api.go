@@ -32,6 +32,7 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, header, client string) (auth.Principal, error)
 	CreateSession(ctx context.Context, username, password, client string) (string, error)
 	DeleteSession(ctx context.Context, token string) error
+	IssueToken(ctx context.Context, clientID, secret, client string) (string, time.Duration, error)
 }
 
 // API serves the public listener.
@@ -54,6 +55,7 @@ var (
 	errAccountNotActive  = errors.New("account not active")
 	errAccountNotPresent = errors.New("account of credential missing")
 	errBadRequest        = errors.New("bad request")
+	errBadGrant          = errors.New("bad grant")
 )
 
 // statusOf is the public API's one table from error to status and envelope.
@@ -69,6 +71,8 @@ func statusOf(err error) (int, httpkit.ServiceException) {
 		return http.StatusForbidden, httpkit.ServiceException{MessageID: "FORBIDDEN", Text: "Forbidden: the account is not active"}
 	case errors.Is(err, errBadRequest):
 		return http.StatusBadRequest, httpkit.ServiceException{MessageID: "BAD_REQUEST", Text: "Bad request: send {\"username\": \"…\", \"password\": \"…\"} as JSON"}
+	case errors.Is(err, errBadGrant):
+		return http.StatusBadRequest, httpkit.ServiceException{MessageID: "BAD_REQUEST", Text: "Bad request: send client_id, client_secret and grant_type=client_credentials as a form"}
 	case errors.Is(err, errNotFound):
 		return http.StatusNotFound, httpkit.ServiceException{MessageID: "NOT_FOUND", Text: "Resource not found"}
 	case errors.Is(err, errMethodNotAllowed):
@@ -136,6 +140,11 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if read {
 			h = a.freeMessages
 		}
+	case "/auth/1/oauth2/token":
+		allow = "POST"
+		if r.Method == http.MethodPost {
+			h = a.issueToken
+		}
 	case "/auth/1/session":
 		allow = "POST, DELETE"
 		switch r.Method {
@@ -176,7 +185,7 @@ func clientAddr(r *http.Request) string {
 func Route(r *http.Request) string {
 	p := strings.TrimSuffix(strings.TrimSuffix(r.URL.Path, ".json"), ".xml")
 	switch p {
-	case "/account/1/balance", "/account/1/total-balance", "/account/1/free-messages", "/auth/1/session":
+	case "/account/1/balance", "/account/1/total-balance", "/account/1/free-messages", "/auth/1/session", "/auth/1/oauth2/token":
 		return p
 	}
 	return "other"

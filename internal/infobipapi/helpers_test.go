@@ -19,3 +19,14 @@ func insertScopelessKey(t *testing.T, s *testkit.Stack, accountID, clear string)
 	}
 	s.Auth.Invalidate()
 }
+
+// insertScopelessOAuth stores an OAuth client whose scopes do not read the balance.
+func insertScopelessOAuth(t *testing.T, s *testkit.Stack, accountID string, id, secret *string) {
+	t.Helper()
+	*id, *secret = ledger.NewID("oc"), "weak-secret"
+	err := s.Store.InsertOAuthClient(t.Context(), ledger.APIKey{ID: *id, AccountID: accountID, Name: "weak",
+		Hash: auth.HashAPIKey(*secret), Scopes: []string{"messages:send"}, CreatedAt: time.Now()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/purse-ledger/purse/internal/auth"
@@ -51,4 +52,29 @@ func (a *API) deleteSession(w http.ResponseWriter, r *http.Request, f httpkit.Fo
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// issueToken is POST /auth/1/oauth2/token, the OAuth2 client credentials grant
+// (RFC 6749 §4.4): a form with client_id, client_secret and
+// grant_type=client_credentials (the client may instead authenticate with HTTP
+// Basic) -> {"access_token","expires_in","token_type":"Bearer"}. Errors use
+// Infobip's envelope, like the rest of the family.
+func (a *API) issueToken(w http.ResponseWriter, r *http.Request, f httpkit.Format) {
+	http.NewResponseController(w).SetReadDeadline(time.Now().Add(10 * time.Second))
+	r.Body = http.MaxBytesReader(w, r.Body, httpkit.MaxBodyBytes)
+	if err := r.ParseForm(); err != nil || r.PostForm.Get("grant_type") != "client_credentials" {
+		a.fail(w, r, f, errBadGrant)
+		return
+	}
+	id, secret := r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	if u, p, ok := r.BasicAuth(); ok && id == "" {
+		id, secret = u, p
+	}
+	token, ttl, err := a.auth.IssueToken(r.Context(), id, secret, clientAddr(r))
+	if err != nil {
+		a.fail(w, r, f, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpkit.Write(w, httpkit.JSON, http.StatusOK, []byte(`{"access_token":"`+token+`","expires_in":`+strconv.Itoa(int(ttl.Seconds()))+`,"token_type":"Bearer"}`))
 }

@@ -214,6 +214,7 @@ func Run(t *testing.T, newStore func(t *testing.T) func() Store) {
 		{"credentials", testCredentials},
 		{"audit log", testAudit},
 		{"sessions", testSessions},
+		{"oauth2", testOAuth},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
@@ -523,5 +524,44 @@ func testSessions(t *testing.T, open func() Store) {
 	}
 	if _, err := e.auth.Authenticate(ctx, "IBSSO "+tok, ""); !errors.Is(err, auth.ErrUnauthorized) {
 		t.Errorf("session of a removed user: %v", err)
+	}
+}
+
+func testOAuth(t *testing.T, open func() Store) {
+	c := newClock(time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC))
+	e := start(t, open, c)
+	a := e.account("oauth", "EUR")
+	ctx := context.Background()
+	oc, secret, err := e.auth.CreateOAuthClient(ctx, a, "backend", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, ttl, err := e.auth.IssueToken(ctx, oc.ID, secret, "")
+	if err != nil || ttl != time.Hour {
+		t.Fatalf("IssueToken: %v %v", ttl, err)
+	}
+	if p, err := e.auth.Authenticate(ctx, "Bearer "+tok, ""); err != nil || p.AccountID != a || !p.HasScope(auth.ScopeAccountManage) {
+		t.Fatalf("Bearer: %+v %v", p, err)
+	}
+	// A second authenticator on the same store (another node) accepts the token.
+	other, err := auth.New(e.store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Authenticate(ctx, "Bearer "+tok, ""); err != nil {
+		t.Errorf("token on another node: %v", err)
+	}
+	if _, _, err := e.auth.IssueToken(ctx, oc.ID, "wrong", ""); !errors.Is(err, auth.ErrUnauthorized) {
+		t.Errorf("wrong secret: %v", err)
+	}
+	if err := e.auth.RevokeOAuthClient(ctx, a, oc.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.auth.Authenticate(ctx, "Bearer "+tok, ""); !errors.Is(err, auth.ErrUnauthorized) {
+		t.Errorf("revoked client's token: %v", err)
+	}
+	list, err := e.auth.OAuthClients(ctx, a)
+	if err != nil || len(list) != 1 || list[0].RevokedAt == nil {
+		t.Errorf("clients %+v %v", list, err)
 	}
 }
