@@ -189,7 +189,10 @@ func runServer(ctx context.Context, c serveConfig, log *slog.Logger, e env) erro
 	if err != nil {
 		return err
 	}
-	public.TLSConfig, admin.TLSConfig = tlsCfg, tlsCfg
+	if tlsCfg != nil {
+		// One config each: net/http adds its HTTP/2 settings to the config it serves with.
+		public.TLSConfig, admin.TLSConfig = tlsCfg.Clone(), tlsCfg.Clone()
+	}
 	pl, err := net.Listen("tcp", c.listen)
 	if err != nil {
 		return fmt.Errorf("public listener: %w", err)
