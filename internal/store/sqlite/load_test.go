@@ -1,0 +1,46 @@
+package sqlite
+
+import (
+	"context"
+	"math"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/purse-ledger/purse/internal/ledger"
+)
+
+// TestLoadAccountsRoundTrip writes accounts with awkward values (a name full of
+// separators, extreme amounts, no monthly limit) and reads them back exactly.
+func TestLoadAccountsRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "p.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	at := time.Date(2026, 11, 26, 10, 0, 0, 123000, time.UTC)
+	want := []ledger.Account{
+		{ID: "acc_a", Kind: ledger.KindCustomer, Name: "a|b||c | \x00 é\n", Currency: "EUR", Status: ledger.StatusSuspended,
+			Balance: math.MinInt64, Held: 5, AllowedMinus: math.MaxInt64, MonthlyLimit: 0, HasMonthlyLimit: true, MonthlySpent: 7,
+			SpentMonth: 202611, FreeMessages: 1_000_000_000, Seq: 42, Version: 3, CreatedAt: at, UpdatedAt: at.Add(time.Second)},
+		{ID: "sys_funding_EUR", Kind: ledger.KindFunding, Name: "", Currency: "EUR", Status: ledger.StatusActive,
+			Balance: math.MaxInt64, CreatedAt: at, UpdatedAt: at},
+	}
+	tx, err := s.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx, &ledger.Batch{Accounts: want}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.LoadAccounts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("loaded accounts differ (-got +want):\n%s", diff)
+	}
+}
