@@ -46,7 +46,7 @@ func serve(ctx context.Context, args []string, e env) error {
 	fs.StringVar(&c.adminToken, "admin-token", envOr(e, "PURSE_ADMIN_TOKEN", ""), "admin bearer token (env PURSE_ADMIN_TOKEN); default: a random one kept in DB.admin-token")
 	fs.StringVar(&c.tlsCert, "tls-cert", envOr(e, "PURSE_TLS_CERT", ""), "PEM certificate (chain) for HTTPS on both listeners (env PURSE_TLS_CERT)")
 	fs.StringVar(&c.tlsKey, "tls-key", envOr(e, "PURSE_TLS_KEY", ""), "PEM private key for --tls-cert (env PURSE_TLS_KEY)")
-	fs.BoolVar(&c.tlsSelfSigned, "tls-self-signed", false, "HTTPS with a fresh self-signed certificate for localhost, written to DB.tls.pem for clients to trust (local use)")
+	fs.BoolVar(&c.tlsSelfSigned, "tls-self-signed", false, "HTTPS with a self-signed certificate for localhost, kept in DB.tls.pem (and DB.tls.key) for clients to trust (local use)")
 	fs.BoolVar(&c.demo, "demo", envOr(e, "PURSE_DEMO", "") == "true", "seed Infobip's documented example account: Aladdin / open sesame, 47.79134 EUR (env PURSE_DEMO=true)")
 	fs.StringVar(&c.logFormat, "log-format", envOr(e, "PURSE_LOG_FORMAT", "json"), "log format: json or text (env PURSE_LOG_FORMAT)")
 	fs.StringVar(&c.logLevel, "log-level", envOr(e, "PURSE_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env PURSE_LOG_LEVEL)")
@@ -246,7 +246,7 @@ func listenerTLS(c serveConfig, log *slog.Logger) (*tls.Config, error) {
 		return nil, usagef("--tls-self-signed and --tls-cert/--tls-key exclude each other")
 	case c.tlsSelfSigned:
 		path := tlsCertPath(c.db)
-		cert, fingerprint, err := httpkit.SelfSigned(path)
+		cert, fingerprint, err := httpkit.SelfSigned(path, strings.TrimSuffix(path, ".pem")+".key")
 		if err != nil {
 			return nil, err
 		}

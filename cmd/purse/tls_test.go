@@ -51,4 +51,23 @@ func TestTLSSelfSigned(t *testing.T) {
 	if out := mustCLI(t, s, "balance", "--url", public, "--username", "Aladdin", "--password", "open sesame"); out != "47.79134 EUR\n" {
 		t.Errorf("purse balance --url over HTTPS: %q", out)
 	}
+	// A restart keeps the certificate: a client that trusted it keeps working.
+	before := mustRead(t, db+".tls.pem")
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+	s2 := startServe(t, db, "--tls-self-signed")
+	if after := mustRead(t, db+".tls.pem"); after != before {
+		t.Error("the self-signed certificate changed across a restart")
+	}
+	req, _ = http.NewRequest("GET", strings.Replace(s2.public, "http://", "https://", 1)+"/account/1/balance", nil)
+	req.Header.Set("Authorization", "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==")
+	resp, err = hc.Do(req)
+	if err != nil {
+		t.Fatalf("the trusted certificate after a restart: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("after restart: %d", resp.StatusCode)
+	}
 }
