@@ -142,76 +142,105 @@ func (a *API) removeUser(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-type newKey struct {
-	key   ledger.APIKey
-	clear string
+// secretCredential is a kind of credential with a secret shown once: API keys and
+// OAuth2 clients share everything on this surface but their names and JSON shape.
+type secretCredential struct {
+	listField string // the list's JSON field
+	idParam   string // the path parameter naming one
+	view      func(c ledger.APIKey, secret string) any
+	create    func(a *API, r *http.Request, accountID, name string, scopes []string, idem *ledger.IdempotencyRequest) (ledger.APIKey, string, error)
+	list      func(a *API, r *http.Request, accountID string) ([]ledger.APIKey, error)
+	revoke    func(a *API, r *http.Request, accountID, id string, idem *ledger.IdempotencyRequest) error
 }
 
-func (a *API) createAPIKey(w http.ResponseWriter, r *http.Request) {
-	acc, err := a.customer(r.PathValue("id"))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	var req struct {
-		Name   *string  `json:"name"`
-		Scopes []string `json:"scopes"`
-	}
-	body, err := decode(r, &req)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	key, hash, err := idempotency(r, body, false)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if acc.Status == ledger.StatusClosed {
-		a.fail(w, r, &ledger.ConflictError{Reason: "account is closed"})
-		return
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	stored := func(v any) any { return toAPIKeyJSON(v.(ledger.APIKey), "") }
-	live := func(v any) any { n := v.(newKey); return toAPIKeyJSON(n.key, n.clear) }
-	a.direct(w, r, key, hash, http.StatusCreated, stored, live, func(idem *ledger.IdempotencyRequest) (any, error) {
-		k, clear, err := a.cfg.Auth.CreateAPIKey(r.Context(), acc.ID, deref(req.Name), req.Scopes, idem)
-		return newKey{k, clear}, err
-	})
+var apiKeys = secretCredential{
+	listField: "apiKeys", idParam: "keyId",
+	view: func(c ledger.APIKey, secret string) any { return toAPIKeyJSON(c, secret) },
+	create: func(a *API, r *http.Request, acc, name string, scopes []string, idem *ledger.IdempotencyRequest) (ledger.APIKey, string, error) {
+		return a.cfg.Auth.CreateAPIKey(r.Context(), acc, name, scopes, idem)
+	},
+	list: func(a *API, r *http.Request, acc string) ([]ledger.APIKey, error) {
+		return a.cfg.Auth.APIKeys(r.Context(), acc)
+	},
+	revoke: func(a *API, r *http.Request, acc, id string, idem *ledger.IdempotencyRequest) error {
+		return a.cfg.Auth.RevokeAPIKey(r.Context(), acc, id, idem)
+	},
 }
 
-func (a *API) listAPIKeys(w http.ResponseWriter, r *http.Request) {
-	acc, err := a.customer(r.PathValue("id"))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	keys, err := a.cfg.Auth.APIKeys(r.Context(), acc.ID)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	out := struct {
-		APIKeys []apiKeyJSON `json:"apiKeys"`
-	}{APIKeys: []apiKeyJSON{}}
-	for _, k := range keys {
-		out.APIKeys = append(out.APIKeys, toAPIKeyJSON(k, ""))
-	}
-	a.reply(w, http.StatusOK, out)
+type newSecret struct {
+	cred   ledger.APIKey
+	secret string
 }
 
-func (a *API) revokeAPIKey(w http.ResponseWriter, r *http.Request) {
-	acc, err := a.customer(r.PathValue("id"))
-	if err != nil {
-		a.fail(w, r, err)
-		return
+func (a *API) createSecret(kind secretCredential) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		acc, err := a.customer(r.PathValue("id"))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		var req struct {
+			Name   *string  `json:"name"`
+			Scopes []string `json:"scopes"`
+		}
+		body, err := decode(r, &req)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		key, hash, err := idempotency(r, body, false)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if acc.Status == ledger.StatusClosed {
+			a.fail(w, r, &ledger.ConflictError{Reason: "account is closed"})
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		stored := func(v any) any { return kind.view(v.(ledger.APIKey), "") } // the secret is never stored
+		live := func(v any) any { n := v.(newSecret); return kind.view(n.cred, n.secret) }
+		a.direct(w, r, key, hash, http.StatusCreated, stored, live, func(idem *ledger.IdempotencyRequest) (any, error) {
+			c, secret, err := kind.create(a, r, acc.ID, deref(req.Name), req.Scopes, idem)
+			return newSecret{c, secret}, err
+		})
 	}
-	key, hash, err := idempotency(r, nil, false)
-	if err != nil {
-		a.fail(w, r, err)
-		return
+}
+
+func (a *API) listSecrets(kind secretCredential) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		acc, err := a.customer(r.PathValue("id"))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		creds, err := kind.list(a, r, acc.ID)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		views := make([]any, 0, len(creds))
+		for _, c := range creds {
+			views = append(views, kind.view(c, ""))
+		}
+		a.reply(w, http.StatusOK, map[string]any{kind.listField: views})
 	}
-	a.direct(w, r, key, hash, http.StatusNoContent, nil, nil, func(idem *ledger.IdempotencyRequest) (any, error) {
-		return nil, a.cfg.Auth.RevokeAPIKey(r.Context(), acc.ID, r.PathValue("keyId"), idem)
-	})
+}
+
+func (a *API) revokeSecret(kind secretCredential) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		acc, err := a.customer(r.PathValue("id"))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		key, hash, err := idempotency(r, nil, false)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		a.direct(w, r, key, hash, http.StatusNoContent, nil, nil, func(idem *ledger.IdempotencyRequest) (any, error) {
+			return nil, kind.revoke(a, r, acc.ID, r.PathValue(kind.idParam), idem)
+		})
+	}
 }

@@ -198,14 +198,19 @@ func (s *Store) AllAPIKeys(ctx context.Context) ([]ledger.APIKey, error) {
 
 // RevokeAPIKey marks a key revoked; revoking twice keeps the first time.
 func (s *Store) RevokeAPIKey(ctx context.Context, accountID, keyID string, at time.Time, rec *ledger.IdempotencyRecord) error {
+	return s.revoke(ctx, "api_keys", "api key", accountID, keyID, at, rec)
+}
+
+// revoke marks a key or client revoked (the first time wins), with its
+// idempotency record, and tells every node.
+func (s *Store) revoke(ctx context.Context, table, what, accountID, id string, at time.Time, rec *ledger.IdempotencyRecord) error {
 	return s.withIdempotency(ctx, rec, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE api_keys SET revoked_at = coalesce(revoked_at, $1) WHERE account_id = $2 AND id = $3`,
-			micros(at), accountID, keyID)
+		tag, err := tx.Exec(ctx, `UPDATE `+table+` SET revoked_at = coalesce(revoked_at, $1) WHERE account_id = $2 AND id = $3`, micros(at), accountID, id)
 		if err != nil {
-			return wrap("revoke api key", err)
+			return wrap("revoke "+what, err)
 		}
 		if tag.RowsAffected() == 0 {
-			return &ledger.NotFoundError{What: "api key", ID: keyID}
+			return &ledger.NotFoundError{What: what, ID: id}
 		}
 		return nil
 	})

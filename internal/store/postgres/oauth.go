@@ -38,14 +38,5 @@ func (s *Store) OAuthClientsOf(ctx context.Context, accountID string) ([]ledger.
 
 // RevokeOAuthClient revokes a client; every node refuses its tokens from then on.
 func (s *Store) RevokeOAuthClient(ctx context.Context, accountID, id string, at time.Time, rec *ledger.IdempotencyRecord) error {
-	return s.withIdempotency(ctx, rec, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE oauth_clients SET revoked_at = coalesce(revoked_at, $1) WHERE account_id = $2 AND id = $3`, micros(at), accountID, id)
-		if err != nil {
-			return wrap("revoke oauth client", err)
-		}
-		if tag.RowsAffected() == 0 {
-			return &ledger.NotFoundError{What: "oauth client", ID: id}
-		}
-		return nil
-	})
+	return s.revoke(ctx, "oauth_clients", "oauth client", accountID, id, at, rec)
 }

@@ -157,16 +157,21 @@ func (s *Store) APIKeyByHash(ctx context.Context, hash string) (ledger.APIKey, e
 
 // APIKeysOf lists an account's keys, revoked ones included, oldest first.
 func (s *Store) APIKeysOf(ctx context.Context, accountID string) ([]ledger.APIKey, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE account_id = ? ORDER BY id`, accountID)
+	return s.queryKeys(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE account_id = ? ORDER BY id`, accountID)
+}
+
+// queryKeys reads API keys or OAuth clients (the same shape).
+func (s *Store) queryKeys(ctx context.Context, q string, args ...any) ([]ledger.APIKey, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: api keys: %w", err)
+		return nil, fmt.Errorf("sqlite: keys: %w", err)
 	}
 	defer rows.Close()
 	var out []ledger.APIKey
 	for rows.Next() {
 		k, err := scanKey(rows)
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: api keys: %w", err)
+			return nil, fmt.Errorf("sqlite: keys: %w", err)
 		}
 		out = append(out, k)
 	}
@@ -175,14 +180,20 @@ func (s *Store) APIKeysOf(ctx context.Context, accountID string) ([]ledger.APIKe
 
 // RevokeAPIKey marks a key revoked; revoking twice keeps the first time.
 func (s *Store) RevokeAPIKey(ctx context.Context, accountID, keyID string, at time.Time, rec *ledger.IdempotencyRecord) error {
+	return s.revoke(ctx, "api_keys", "api key", accountID, keyID, at, rec)
+}
+
+// revoke marks a key or client revoked (the first time wins), with its
+// idempotency record in the same transaction.
+func (s *Store) revoke(ctx context.Context, table, what, accountID, id string, at time.Time, rec *ledger.IdempotencyRecord) error {
 	return s.withIdempotency(ctx, rec, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE account_id = ? AND id = ?`,
-			micros(at), accountID, keyID)
+		res, err := tx.ExecContext(ctx, `UPDATE `+table+` SET revoked_at = coalesce(revoked_at, ?) WHERE account_id = ? AND id = ?`,
+			micros(at), accountID, id)
 		if err != nil {
-			return fmt.Errorf("sqlite: revoke api key: %w", err)
+			return fmt.Errorf("sqlite: revoke %s: %w", what, err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return &ledger.NotFoundError{What: "api key", ID: keyID}
+			return &ledger.NotFoundError{What: what, ID: id}
 		}
 		return nil
 	})

@@ -39,32 +39,10 @@ func (s *Store) OAuthClient(ctx context.Context, id string) (ledger.APIKey, erro
 
 // OAuthClientsOf lists an account's clients, revoked ones included.
 func (s *Store) OAuthClientsOf(ctx context.Context, accountID string) ([]ledger.APIKey, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+oauthColumns+` FROM oauth_clients WHERE account_id = ? ORDER BY id`, accountID)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: oauth clients: %w", err)
-	}
-	defer rows.Close()
-	var out []ledger.APIKey
-	for rows.Next() {
-		c, err := scanKey(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: oauth clients: %w", err)
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return s.queryKeys(ctx, `SELECT `+oauthColumns+` FROM oauth_clients WHERE account_id = ? ORDER BY id`, accountID)
 }
 
 // RevokeOAuthClient revokes a client; its tokens are refused from then on.
 func (s *Store) RevokeOAuthClient(ctx context.Context, accountID, id string, at time.Time, rec *ledger.IdempotencyRecord) error {
-	return s.withIdempotency(ctx, rec, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE oauth_clients SET revoked_at = coalesce(revoked_at, ?) WHERE account_id = ? AND id = ?`, micros(at), accountID, id)
-		if err != nil {
-			return fmt.Errorf("sqlite: revoke oauth client: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return &ledger.NotFoundError{What: "oauth client", ID: id}
-		}
-		return nil
-	})
+	return s.revoke(ctx, "oauth_clients", "oauth client", accountID, id, at, rec)
 }
