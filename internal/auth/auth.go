@@ -176,13 +176,13 @@ func (a *Authenticator) Authenticate(ctx context.Context, header, client string)
 		a.hits.Add(1)
 		return p, nil
 	}
-	ibsso := false
-	if cred, err := ParseAuthorization(header); err == nil && (cred.Scheme == SchemeIBSSO || cred.Scheme == SchemeBearer) {
-		ibsso = true // checked every time: a session's use moves its deadline, a token expires
-	}
 	a.misses.Add(1)
+	cred, perr := ParseAuthorization(header) // parsed once; perr is answered by check
+	// Sessions and tokens are checked every time: a session's use moves its
+	// deadline, a token expires.
+	uncached := perr == nil && (cred.Scheme == SchemeIBSSO || cred.Scheme == SchemeBearer)
 	user := ""
-	if cred, err := ParseAuthorization(header); err == nil && cred.Scheme == SchemeBasic {
+	if perr == nil && cred.Scheme == SchemeBasic {
 		user = cred.Username
 	}
 	if d := max(a.byIP.wait(client), a.byUser.wait(user)); d > 0 {
@@ -209,7 +209,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, header, client string)
 		a.flightMu.Unlock()
 		close(f.done)
 	}()
-	p, err := a.check(ctx, header)
+	p, err := a.check(ctx, cred, perr)
 	f.p, f.err = p, err
 	if errors.Is(err, ErrUnauthorized) {
 		a.byIP.fail(client)
@@ -218,7 +218,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, header, client string)
 	if err != nil {
 		return Principal{}, err
 	}
-	if ibsso {
+	if uncached {
 		return p, nil
 	}
 	a.mu.Lock()
@@ -232,9 +232,8 @@ func (a *Authenticator) Authenticate(ctx context.Context, header, client string)
 	return p, nil
 }
 
-func (a *Authenticator) check(ctx context.Context, header string) (Principal, error) {
-	cred, err := ParseAuthorization(header)
-	if err != nil {
+func (a *Authenticator) check(ctx context.Context, cred Credential, parseErr error) (Principal, error) {
+	if parseErr != nil {
 		return Principal{}, ErrUnauthorized
 	}
 	switch cred.Scheme {
