@@ -39,7 +39,21 @@ var (
 	scale   = flag.Bool("scale", true, "run the 1,000,000-account / 10,000,000-entry target")
 	profile = flag.String("profile", "", "save CPU profiles of purse during each target into this directory")
 	refAddr = flag.String("ref", "", "internal: serve the reference handler on this address")
+	only    = flag.String("only", "", "run only these groups, comma-separated: reads, writes, spread, pg, scale (default all; scale compares with reads and writes, so name them too)")
 )
+
+// want reports whether a group of targets is to run.
+func want(group string) bool {
+	if *only == "" {
+		return true
+	}
+	for _, g := range strings.Split(*only, ",") {
+		if strings.TrimSpace(g) == group {
+			return true
+		}
+	}
+	return false
+}
 
 func envOr(k, d string) string {
 	if v := os.Getenv(k); v != "" {
@@ -152,37 +166,74 @@ func run() error {
 		return err
 	}
 	profileFrom = p.admin
-	read, refRead := pair(p.public, get("/account/1/balance", docAuth))
-	add(row{name: "1. balance reads, embedded, one account (req/s)", measured: read.rps(), ref: refRead.rps(), unit: "req/s", want: 0.80})
+	var read, charges result
+	if want("reads") {
+		var refRead result
+		read, refRead = pair(p.public, get("/account/1/balance", docAuth))
+		add(row{name: "1. balance reads, embedded, one account (req/s)", measured: read.rps(), ref: refRead.rps(), unit: "req/s", want: 0.80})
+	}
 
 	acc := p.account("hot")
 	p.topUp(acc, "1000000000")
-	charges := measure(p.admin, post("/v1/accounts/"+acc+"/charges", token, `{"amount":"0.000001"}`, "c"), 0)
-	add(row{name: "2. hot-account charges, embedded (charges/s, fsync'd)", measured: charges.rps(), unit: "charges/s", want: 20000, absolute: true,
-		note: statuses(charges)})
+	if want("writes") {
+		before := p.engineStats()
+		charges = measure(p.admin, post("/v1/accounts/"+acc+"/charges", token, `{"amount":"0.000001"}`, "c"), 0)
+		add(row{name: "2. hot-account charges, embedded (charges/s, fsync'd)", measured: charges.rps(), unit: "charges/s", want: 20000, absolute: true,
+			note: statuses(charges) + p.engineStats().since(before)})
 
-	batchBody := batchOf(acc, 1000)
-	batch := measureConns(p.admin, 8, post("/v1/batch", token, batchBody, "b"), 0)
-	add(row{name: "3. POST /v1/batch, 1,000 charges each, embedded (charges/s)", measured: batch.rps() * 1000, unit: "charges/s", want: 200000, absolute: true,
-		note: statuses(batch)})
+		batchBody := batchOf(acc, 1000)
+		before = p.engineStats()
+		batch := measureConns(p.admin, 8, post("/v1/batch", token, batchBody, "b"), 0)
+		add(row{name: "3. POST /v1/batch, 1,000 charges each, embedded (charges/s)", measured: batch.rps() * 1000, unit: "charges/s", want: 200000, absolute: true,
+			note: statuses(batch) + p.engineStats().since(before)})
+	}
 
-	halfRead := measure(p.public, get("/account/1/balance", docAuth), read.rps()/2)
-	halfRef := measure("127.0.0.1:18090", get("/account/1/balance", docAuth), read.rps()/2)
-	add(row{name: "4a. p99 balance read at half the peak rate (ms)", measured: ms(halfRead.p(0.99)), unit: "ms", want: 5, absolute: true, atMost: true,
-		note: fmt.Sprintf("%.0f req/s offered; p50 %.2f ms; the reference handler's p99 at that rate: %.2f ms",
-			read.rps()/2, ms(halfRead.p(0.5)), ms(halfRef.p(0.99)))})
-	halfCharge := measure(p.admin, post("/v1/accounts/"+acc+"/charges", token, `{"amount":"0.000001"}`, "h"), charges.rps()/2)
-	add(row{name: "4b. p99 charge at half the peak rate (ms)", measured: ms(halfCharge.p(0.99)), unit: "ms", want: 20, absolute: true, atMost: true,
-		note: fmt.Sprintf("%.0f charges/s offered; p50 %.2f ms", charges.rps()/2, ms(halfCharge.p(0.5)))})
+	if want("reads") {
+		halfRead := measure(p.public, get("/account/1/balance", docAuth), read.rps()/2)
+		halfRef := measure("127.0.0.1:18090", get("/account/1/balance", docAuth), read.rps()/2)
+		add(row{name: "4a. p99 balance read at half the peak rate (ms)", measured: ms(halfRead.p(0.99)), unit: "ms", want: 5, absolute: true, atMost: true,
+			note: fmt.Sprintf("%.0f req/s offered; p50 %.2f ms; the reference handler's p99 at that rate: %.2f ms",
+				read.rps()/2, ms(halfRead.p(0.5)), ms(halfRef.p(0.99)))})
+	}
+	if want("writes") {
+		halfCharge := measure(p.admin, post("/v1/accounts/"+acc+"/charges", token, `{"amount":"0.000001"}`, "h"), charges.rps()/2)
+		add(row{name: "4b. p99 charge at half the peak rate (ms)", measured: ms(halfCharge.p(0.99)), unit: "ms", want: 20, absolute: true, atMost: true,
+			note: fmt.Sprintf("%.0f charges/s offered; p50 %.2f ms", charges.rps()/2, ms(halfCharge.p(0.5)))})
+	}
 	p.stop()
 
 	// --- reads spread over 10,000 accounts ---
+	if err := spreadTarget(bin, dir); err != nil {
+		return err
+	}
+
+	// --- PostgreSQL ---
+	if *pgURL != "" && want("pg") {
+		if err := pgTargets(bin); err != nil {
+			fmt.Println("PostgreSQL targets not run:", err)
+		}
+	}
+
+	// --- scale ---
+	if *scale && want("scale") {
+		if err := scaleTargets(bin, dir, read.rps(), charges.rps()); err != nil {
+			fmt.Println("scale target not run:", err)
+		}
+	}
+	summary()
+	return nil
+}
+
+func spreadTarget(bin, dir string) error {
+	if !want("spread") {
+		return nil
+	}
 	spread := filepath.Join(dir, "spread.db")
 	users, err := seedSpread(bin, spread, 10000)
 	if err != nil {
 		return err
 	}
-	p, err = startPurse(bin, spread)
+	p, err := startPurse(bin, spread)
 	if err != nil {
 		return err
 	}
@@ -191,21 +242,10 @@ func run() error {
 	spreadRead, refRead := pair(p.public, warm)
 	add(row{name: "1b. balance reads spread over 10,000 accounts (req/s)", measured: spreadRead.rps(), ref: refRead.rps(), unit: "req/s", want: 0.75, note: statuses(spreadRead)})
 	p.stop()
+	return nil
+}
 
-	// --- PostgreSQL ---
-	if *pgURL != "" {
-		if err := pgTargets(bin); err != nil {
-			fmt.Println("PostgreSQL targets not run:", err)
-		}
-	}
-
-	// --- scale ---
-	if *scale {
-		if err := scaleTargets(bin, dir, read.rps(), charges.rps()); err != nil {
-			fmt.Println("scale target not run:", err)
-		}
-	}
-
+func summary() {
 	fmt.Println("\nsummary")
 	pass := 0
 	for _, r := range report {
@@ -215,7 +255,6 @@ func run() error {
 		}
 	}
 	fmt.Printf("%d of %d targets PASS\n", pass, len(report))
-	return nil
 }
 
 // pair measures purse and the reference handler alternately, three times each, and
@@ -348,6 +387,74 @@ func (p *purse) stop() {
 	case <-time.After(20 * time.Second):
 		p.cmd.Process.Kill()
 	}
+}
+
+// engineStats are the engine's batch counters, read from purse's /metrics.
+type engineStats struct {
+	batches, requests, commitSeconds float64
+	at                               time.Time
+	cpu, genCPU                      time.Duration // used by purse, and by this load generator
+}
+
+func (p *purse) engineStats() engineStats {
+	st := engineStats{at: time.Now(), cpu: processCPU(p.cmd.Process.Pid), genCPU: selfCPU()}
+	resp, err := http.Get(p.admin + "/metrics")
+	if err != nil {
+		return st
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) != 2 {
+			continue
+		}
+		v, _ := strconv.ParseFloat(f[1], 64)
+		switch f[0] {
+		case "purse_engine_batch_size_count":
+			st.batches = v
+		case "purse_engine_batch_size_sum":
+			st.requests = v
+		case "purse_engine_commit_seconds_sum":
+			st.commitSeconds = v
+		}
+	}
+	return st
+}
+
+// since describes the batches between two readings: how many requests each commit
+// carried and how long a commit took, on average.
+func (st engineStats) since(before engineStats) string {
+	n := st.batches - before.batches
+	if n <= 0 {
+		return ""
+	}
+	wall := st.at.Sub(before.at).Seconds()
+	return fmt.Sprintf("; %.0f batches of %.1f requests, commit %.2f ms; CPU cores used: purse %.2f, load generator %.2f", n,
+		(st.requests-before.requests)/n, 1000*(st.commitSeconds-before.commitSeconds)/n,
+		(st.cpu-before.cpu).Seconds()/wall, (st.genCPU-before.genCPU).Seconds()/wall)
+}
+
+// processCPU is the user and system time a process has used (Linux /proc).
+func processCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+stime) * time.Second / 100 // USER_HZ is 100 on Linux
+}
+
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func (p *purse) rssMiB() float64 {

@@ -34,6 +34,7 @@ type serveConfig struct {
 	demo                                bool
 	logFormat, logLevel                 string
 	shutdownTimeout, sessionIdle        time.Duration
+	idempotencyWindow                   time.Duration
 }
 
 func serve(ctx context.Context, args []string, e env) error {
@@ -51,6 +52,8 @@ func serve(ctx context.Context, args []string, e env) error {
 	fs.StringVar(&c.logFormat, "log-format", envOr(e, "PURSE_LOG_FORMAT", "json"), "log format: json or text (env PURSE_LOG_FORMAT)")
 	fs.StringVar(&c.logLevel, "log-level", envOr(e, "PURSE_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env PURSE_LOG_LEVEL)")
 	fs.DurationVar(&c.sessionIdle, "session-idle", envDuration(e, "PURSE_SESSION_IDLE", auth.DefaultSessionIdle), "an IBSSO session ends after this long unused (env PURSE_SESSION_IDLE)")
+	fs.DurationVar(&c.idempotencyWindow, "idempotency-window", envDuration(e, "PURSE_IDEMPOTENCY_WINDOW", sqlite.DefaultIdempotencyWindow),
+		"the embedded store answers a repeated Idempotency-Key for this long, then forgets it (env PURSE_IDEMPOTENCY_WINDOW; PostgreSQL keeps keys)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -109,7 +112,7 @@ type backend interface {
 }
 
 // openStore opens PostgreSQL for a postgres:// URL and the SQLite file otherwise.
-func openStore(ctx context.Context, db string) (backend, *postgres.Store, error) {
+func openStore(ctx context.Context, db string, opts ...sqlite.Option) (backend, *postgres.Store, error) {
 	if postgres.IsURL(db) {
 		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
@@ -119,7 +122,7 @@ func openStore(ctx context.Context, db string) (backend, *postgres.Store, error)
 		}
 		return pg, pg, nil
 	}
-	st, err := sqlite.Open(ctx, db)
+	st, err := sqlite.Open(ctx, db, opts...)
 	if err != nil {
 		if errors.Is(err, sqlite.ErrLocked) {
 			return nil, nil, fmt.Errorf("%w; stop the other purse serve first", err)
@@ -133,7 +136,7 @@ func runServer(ctx context.Context, c serveConfig, log *slog.Logger, e env) erro
 	// The live heap is small (balances, caches) and requests allocate briefly: a
 	// higher GC target trades a little memory for much less collection work.
 	debug.SetGCPercent(400)
-	store, pg, err := openStore(ctx, c.db)
+	store, pg, err := openStore(ctx, c.db, sqlite.WithIdempotencyWindow(c.idempotencyWindow))
 	if err != nil {
 		return err
 	}

@@ -95,19 +95,7 @@ func (b *batchTx) LockCharges(ctx context.Context, ids []string) ([]ledger.Charg
 }
 
 func (b *batchTx) Idempotency(ctx context.Context, keys []string) ([]ledger.IdempotencyRecord, error) {
-	var out []ledger.IdempotencyRecord
-	err := b.queryIn(ctx, `SELECT key, request_hash, status, body, created_at FROM idempotency WHERE key IN (%s)`, keys, func(r scanner) error {
-		var rec ledger.IdempotencyRecord
-		var created int64
-		err := r.Scan(&rec.Key, &rec.RequestHash, &rec.Status, &rec.Body, &created)
-		rec.CreatedAt = fromMicros(created)
-		out = append(out, rec)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: idempotency: %w", err)
-	}
-	return out, nil
+	return b.s.lookupKeys(ctx, b.tx, keys)
 }
 
 // ReserveSeqs counts on from the newest entry: this process is the file's only writer.
@@ -184,11 +172,16 @@ func (b *batchTx) Commit(ctx context.Context, bt *ledger.Batch) (err error) {
 		"ON CONFLICT (id) DO UPDATE SET refunded = excluded.refunded"); err != nil {
 		return fmt.Errorf("sqlite: commit charges: %w", err)
 	}
+	keys, err := b.s.appendKeys(ctx, tx, bt.Idempotency)
+	if err != nil {
+		return err
+	}
+	defer func() { keys.done(err) }()
 	recs := make([][]any, len(bt.Idempotency))
 	for i, r := range bt.Idempotency {
-		recs[i] = []any{r.Key, r.RequestHash, r.Status, r.Body, micros(r.CreatedAt)}
+		recs[i] = []any{keys.ids[i], r.Key, r.RequestHash, r.Status, r.Body, micros(r.CreatedAt)}
 	}
-	if err := b.insertRows(ctx, "INSERT INTO idempotency (key, request_hash, status, body, created_at)", 5, recs, ""); err != nil {
+	if err := b.insertRows(ctx, "INSERT INTO idempotency (id, key, request_hash, status, body, created_at)", 6, recs, ""); err != nil {
 		return fmt.Errorf("sqlite: commit idempotency: %w", err)
 	}
 	if err := tx.Commit(); err != nil {

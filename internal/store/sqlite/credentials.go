@@ -24,11 +24,20 @@ func (s *Store) withIdempotency(ctx context.Context, rec *ledger.IdempotencyReco
 		}
 	}()
 	if rec != nil {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO idempotency (key, request_hash, status, body, created_at) VALUES (?, ?, ?, ?, ?)`,
-			rec.Key, rec.RequestHash, rec.Status, rec.Body, micros(rec.CreatedAt)); err != nil {
-			if isConstraint(err) {
-				return ledger.ErrDuplicateIdempotencyKey
-			}
+		taken, kerr := s.keyIn(ctx, tx, rec.Key)
+		if kerr != nil {
+			return kerr
+		}
+		if taken {
+			return ledger.ErrDuplicateIdempotencyKey
+		}
+		keys, kerr := s.appendKeys(ctx, tx, []ledger.IdempotencyRecord{*rec})
+		if kerr != nil {
+			return kerr
+		}
+		defer func() { keys.done(err) }() // err: withIdempotency's result
+		if _, err := tx.ExecContext(ctx, `INSERT INTO idempotency (id, key, request_hash, status, body, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			keys.ids[0], rec.Key, rec.RequestHash, rec.Status, rec.Body, micros(rec.CreatedAt)); err != nil {
 			return fmt.Errorf("sqlite: idempotency: %w", err)
 		}
 	}

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -134,22 +133,6 @@ func (s *Store) ListAccounts(ctx context.Context, after string, limit int) ([]le
 		out = append(out, a)
 	}
 	return out, rows.Err()
-}
-
-// Idempotency returns the stored record for key, or nil when there is none.
-func (s *Store) Idempotency(ctx context.Context, key string) (*ledger.IdempotencyRecord, error) {
-	r := &ledger.IdempotencyRecord{Key: key}
-	var created int64
-	err := s.db.QueryRowContext(ctx, `SELECT request_hash, status, body, created_at FROM idempotency WHERE key = ?`, key).
-		Scan(&r.RequestHash, &r.Status, &r.Body, &created)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: idempotency: %w", err)
-	}
-	r.CreatedAt = fromMicros(created)
-	return r, nil
 }
 
 // Entries returns every entry of one account, oldest first (purse check, tests).

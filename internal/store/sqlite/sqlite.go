@@ -42,11 +42,13 @@ type Store struct {
 	seqOnce sync.Once
 
 	stmts sync.Map // SQL -> *sql.Stmt, the batch statements
+
+	keys keyIndex // idempotency keys -> records (idempotency.go)
 }
 
 // Open opens (creating if needed) the database file at path, takes its process
 // lock, and applies pending migrations.
-func Open(ctx context.Context, path string) (*Store, error) {
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("sqlite: empty database path")
 	}
@@ -85,7 +87,14 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	db.SetMaxIdleConns(8)
 	db.SetConnMaxIdleTime(0)
 	s := &Store{db: db, lock: lock, path: path}
+	for _, o := range opts {
+		o(s)
+	}
 	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.loadKeys(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
