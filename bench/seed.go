@@ -16,6 +16,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/crypto/argon2"
+
+	"github.com/purse-ledger/purse/internal/store/sqlite"
 )
 
 // benchPassword and benchHash: seeded users share one argon2id hash with small
@@ -176,6 +178,11 @@ func scaleTargets(bin, dir string, smallRead, smallCharge float64) error {
 		`WITH RECURSIVE c(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM c WHERE x < 999999)
 		 INSERT INTO accounts (id, kind, name, currency, status, balance, seq, created_at, updated_at, spent_month, version)
 		 SELECT printf('acc_%07d', x), 'customer', 'scale', 'EUR', 'active', 10000000, x * 10 + 10, ?1, ?1, ?2, 1 FROM c`,
+		// Entries go into a table of the pre-block layout, which the store converts
+		// into blocks when it next opens the file (below, before purse starts).
+		`CREATE TABLE entries (seq INTEGER PRIMARY KEY, movement_id TEXT NOT NULL, account_id TEXT NOT NULL, kind TEXT NOT NULL,
+		 amount INTEGER NOT NULL, balance_after INTEGER NOT NULL, reference TEXT NOT NULL, idempotency_key TEXT NOT NULL,
+		 created_at INTEGER NOT NULL, metadata TEXT NOT NULL DEFAULT '', related_id TEXT NOT NULL DEFAULT '', free_message INTEGER NOT NULL DEFAULT 0)`,
 		`WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 10000000)
 		 INSERT INTO entries (seq, movement_id, account_id, kind, amount, balance_after, reference, idempotency_key, created_at)
 		 SELECT x, 'mov_' || x, printf('acc_%07d', (x - 1) / 10), 'top_up', 1000000, ((x - 1) % 10 + 1) * 1000000, '', '', ?1 FROM c`,
@@ -190,6 +197,11 @@ func scaleTargets(bin, dir string, smallRead, smallCharge float64) error {
 		return err
 	}
 	db.Close()
+	st, err := sqlite.Open(context.Background(), path) // converts the entries into blocks
+	if err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	st.Close()
 	fmt.Printf("seeded in %v\n", time.Since(t0).Round(time.Second))
 
 	p, err = startPurse(bin, path)

@@ -77,7 +77,8 @@ func TestCheckFindsCorruption(t *testing.T) {
 		{"held amount", `UPDATE accounts SET held = 0 WHERE kind = 'customer'`, "active holds sum"},
 		{"refund record", `UPDATE charges SET refunded = 0`, "refund entries sum"},
 		{"overdraft", `UPDATE accounts SET balance = -5000000 WHERE kind = 'customer'`, "below -allowedMinus"},
-		{"one-sided entry", `DROP TRIGGER entries_no_update; UPDATE entries SET amount = amount + 1, balance_after = balance_after + 1 WHERE seq = (SELECT max(seq) FROM entries WHERE kind = 'settlement')`, "not 0"},
+		// The newest block is the last batch's settlement entry on the revenue account.
+		{"one-sided entry", `DROP TRIGGER entry_blocks_no_delete; DELETE FROM entry_blocks WHERE first_seq = (SELECT max(first_seq) FROM entry_blocks)`, "not 0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -105,7 +106,7 @@ func TestEntriesAreAppendOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	for _, q := range []string{`UPDATE entries SET amount = 0`, `DELETE FROM entries`} {
+	for _, q := range []string{`UPDATE entry_blocks SET n = 1`, `DELETE FROM entry_blocks`} {
 		if _, err := db.Exec(q); err == nil || !strings.Contains(err.Error(), "immutable") {
 			t.Errorf("%s: err = %v, want the immutability trigger", q, err)
 		}

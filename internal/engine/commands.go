@@ -294,7 +294,7 @@ func (c Refund) apply(t *txn) (any, error) {
 	}
 	ch, err := t.charge(c.ChargeID)
 	if errors.Is(err, ledger.ErrNotFound) {
-		kind, owner, kerr := t.e.store.MovementKind(t.ctx, c.ChargeID)
+		kind, owner, kerr := t.e.store.MovementKind(t.ctx, a.ID, c.ChargeID)
 		if kerr == nil && owner == a.ID {
 			return nil, ledger.Refuse(ledger.ErrNotACharge, "movement %s is a %s", c.ChargeID, kind)
 		}

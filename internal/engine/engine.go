@@ -39,7 +39,8 @@ type Store interface {
 	LoadAccounts(ctx context.Context) ([]ledger.Account, error)
 	ActiveHolds(ctx context.Context) ([]ledger.Hold, error)
 	Hold(ctx context.Context, id string) (ledger.Hold, error)
-	MovementKind(ctx context.Context, movementID string) (ledger.EntryKind, string, error)
+	// MovementKind tells what a movement of an account is (refunds of non-charges).
+	MovementKind(ctx context.Context, accountID, movementID string) (ledger.EntryKind, string, error)
 	// DueHolds lists active holds expired at now (a shared store: holds other nodes made).
 	DueHolds(ctx context.Context, now time.Time, limit int) ([]string, error)
 	Begin(ctx context.Context) (Tx, error)
@@ -83,6 +84,15 @@ type Engine struct {
 	stale     atomic.Bool             // a shared cache that lost its change feed
 
 	expiries expiryHeap // loop-owned
+
+	// Pipelining with a Syncer store (pipeline.go): committed batches wait in pipe
+	// for syncLoop; the writer sees their changes through the staged overlay.
+	sync           Syncer
+	pipe           chan committed
+	synced         chan struct{}
+	stagedMu       sync.Mutex
+	stagedAccounts map[string]*ledger.Account
+	stagedHolds    map[string]*ledger.Hold
 }
 
 // Command is a unit of work the engine applies inside a batch.
@@ -156,6 +166,13 @@ func Open(ctx context.Context, store Store, opts Options) (*Engine, error) {
 		h := holds[i]
 		e.holds[h.ID] = &h
 		heap.Push(&e.expiries, expiry{at: h.ExpiresAt, id: h.ID})
+	}
+	if s, ok := store.(Syncer); ok && !e.shared {
+		e.sync = s
+		e.pipe = make(chan committed, maxInFlight)
+		e.synced = make(chan struct{})
+		e.stagedAccounts, e.stagedHolds = map[string]*ledger.Account{}, map[string]*ledger.Hold{}
+		go e.syncLoop()
 	}
 	go e.loop()
 	return e, nil
@@ -288,6 +305,12 @@ func (e *Engine) Hold(ctx context.Context, id string) (ledger.Hold, error) {
 
 func (e *Engine) loop() {
 	defer close(e.done)
+	if e.sync != nil {
+		defer func() { // every committed batch is synced and answered before Close returns
+			close(e.pipe)
+			<-e.synced
+		}()
+	}
 	ticker := time.NewTicker(e.tick)
 	defer ticker.Stop()
 	batch := make([]*request, 0, e.maxBatch)
@@ -336,13 +359,15 @@ func (e *Engine) run(batch []*request) {
 		var resps []response
 		t, resps, err = e.attempt(batch, due)
 		if err == nil {
-			e.publish(t)
-			for i, r := range batch {
-				if p := resps[i].replayOf; p != nil {
-					resps[i] = response{res: Result{Replay: p.rec}}
-				}
-				r.resp <- resps[i]
+			e.track(t)
+			if e.sync != nil {
+				e.stage(t)
+				// The loop reuses batch's array for the next batch: keep a copy.
+				e.pipe <- committed{t: t, batch: append([]*request(nil), batch...), resps: resps}
+				return
 			}
+			e.publish(t)
+			ack(batch, resps)
 			return
 		}
 		if !errors.Is(err, ledger.ErrRetry) || attempt >= 8 {
@@ -423,6 +448,7 @@ func (e *Engine) attempt(batch []*request, due []expiry) (t *txn, resps []respon
 	return t, resps, nil
 }
 
+// publish makes a batch's changes what readers see (the expiry heap is track's).
 func (e *Engine) publish(t *txn) {
 	e.mu.Lock()
 	if e.shared {
@@ -437,9 +463,6 @@ func (e *Engine) publish(t *txn) {
 	}
 	for id, h := range t.holds {
 		if h.Status == ledger.HoldActive {
-			if _, known := e.holds[id]; !known {
-				heap.Push(&e.expiries, expiry{at: h.ExpiresAt, id: id})
-			}
 			e.holds[id] = h
 		} else {
 			delete(e.holds, id)
@@ -455,10 +478,8 @@ func (e *Engine) popDue() []expiry {
 	var due []expiry
 	for e.expiries.Len() > 0 && !e.expiries[0].at.After(now) {
 		x := heap.Pop(&e.expiries).(expiry)
-		e.mu.RLock()
-		h, ok := e.holds[x.id]
-		e.mu.RUnlock()
-		if ok && h.ExpiresAt.Equal(x.at) {
+		h, ok := e.headHold(x.id)
+		if ok && h.Status == ledger.HoldActive && h.ExpiresAt.Equal(x.at) {
 			due = append(due, x)
 		}
 	}

@@ -105,14 +105,13 @@ func (t *txn) load(batch []*request, due []expiry) error {
 			t.base[sysAccts[i].ID] = &sysAccts[i]
 		}
 	} else {
-		// Memory holds the active holds; only the others are read.
-		t.e.mu.RLock()
+		// Memory holds the active holds (and, staged, every hold a batch still
+		// waiting for its sync changed); only the others are read.
 		for id := range r.holds {
-			if _, ok := t.e.holds[id]; ok {
+			if _, ok := t.e.headHold(id); ok {
 				delete(r.holds, id)
 			}
 		}
-		t.e.mu.RUnlock()
 	}
 	if len(r.holds) > 0 {
 		holds, err := t.tx.LockHolds(t.ctx, sortedSet(r.holds))
@@ -187,10 +186,7 @@ func (t *txn) account(id string) (*ledger.Account, bool) {
 		a, ok := t.base[id]
 		return a, ok
 	}
-	t.e.mu.RLock()
-	a, ok := t.e.accounts[id]
-	t.e.mu.RUnlock()
-	return a, ok
+	return t.e.headAccount(id)
 }
 
 // customer returns a copy of a customer account to change and put back.
@@ -232,10 +228,7 @@ func (t *txn) hold(id string) (ledger.Hold, error) {
 		return *h, nil
 	}
 	if !t.e.shared {
-		t.e.mu.RLock()
-		h, ok := t.e.holds[id]
-		t.e.mu.RUnlock()
-		if ok {
+		if h, ok := t.e.headHold(id); ok {
 			return *h, nil
 		}
 	}

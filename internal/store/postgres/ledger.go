@@ -188,7 +188,7 @@ func (s *Store) LastEntryAt(ctx context.Context, accountID string, t time.Time) 
 }
 
 // MovementKind returns the kind and account of a movement's customer entry.
-func (s *Store) MovementKind(ctx context.Context, movementID string) (ledger.EntryKind, string, error) {
+func (s *Store) MovementKind(ctx context.Context, accountID, movementID string) (ledger.EntryKind, string, error) {
 	var kind, account string
 	err := s.pool.QueryRow(ctx, `SELECT kind, account_id FROM entries WHERE movement_id = $1 ORDER BY seq LIMIT 1`, movementID).Scan(&kind, &account)
 	if errors.Is(err, pgx.ErrNoRows) {

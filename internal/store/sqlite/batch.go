@@ -17,10 +17,16 @@ type batchTx struct {
 	tx *sql.Tx
 }
 
-// Begin starts a batch transaction.
+// Begin starts a batch transaction on the engine's connection. Its commit is
+// visible at once and durable after the next Sync (sync.go).
 func (s *Store) Begin(ctx context.Context) (ledger.BatchTx, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	conn, err := s.writerConn(ctx)
 	if err != nil {
+		return nil, err
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		s.dropWriter(conn) // a broken connection is replaced on the next Begin
 		return nil, fmt.Errorf("sqlite: begin: %w", err)
 	}
 	return &batchTx{s: s, tx: tx}, nil
@@ -117,7 +123,7 @@ func (b *batchTx) ReserveSeqs(ctx context.Context, n int) ([]int64, error) {
 
 func (b *batchTx) Rollback(ctx context.Context) { b.tx.Rollback() }
 
-// Commit writes a whole batch and commits: one fsync for every request in it.
+// Commit writes a whole batch and commits it (without an fsync: see Sync).
 func (b *batchTx) Commit(ctx context.Context, bt *ledger.Batch) (err error) {
 	tx := b.tx
 	defer func() {
@@ -147,12 +153,7 @@ func (b *batchTx) Commit(ctx context.Context, bt *ledger.Batch) (err error) {
 			}
 		}
 	}
-	entries := make([][]any, len(bt.Entries))
-	for i, e := range bt.Entries {
-		entries[i] = []any{e.Seq, e.MovementID, e.AccountID, string(e.Kind), int64(e.Amount), int64(e.BalanceAfter),
-			e.Reference, e.IdempotencyKey, micros(e.CreatedAt), encodeMetadata(e.Metadata), e.RelatedID, e.FreeMessage}
-	}
-	if err := b.insertRows(ctx, "INSERT INTO entries ("+entryColumns+")", 12, entries, ""); err != nil {
+	if err := b.insertBlocks(ctx, bt.Entries); err != nil {
 		return fmt.Errorf("sqlite: commit entries: %w", err)
 	}
 	holds := make([][]any, len(bt.Holds))

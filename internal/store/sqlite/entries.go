@@ -6,14 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
-	"time"
 
 	"github.com/purse-ledger/purse/internal/ledger"
 )
-
-const entryColumns = `seq, movement_id, account_id, kind, amount, balance_after, reference, idempotency_key, created_at,
-	metadata, related_id, free_message`
 
 func encodeMetadata(m map[string]string) string {
 	if len(m) == 0 {
@@ -26,6 +21,7 @@ func encodeMetadata(m map[string]string) string {
 	return string(b)
 }
 
+// scanEntry reads a row of the old entries table (convertEntries).
 func scanEntry(r scanner) (ledger.Entry, error) {
 	var e ledger.Entry
 	var kind, meta string
@@ -41,75 +37,6 @@ func scanEntry(r scanner) (ledger.Entry, error) {
 		}
 	}
 	return e, nil
-}
-
-func (s *Store) queryEntries(ctx context.Context, query string, args ...any) ([]ledger.Entry, error) {
-	rows, err := s.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: entries: %w", err)
-	}
-	defer rows.Close()
-	var out []ledger.Entry
-	for rows.Next() {
-		e, err := scanEntry(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: entries: %w", err)
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
-}
-
-// ListEntries pages an account's entries newest first, filtered by f.
-func (s *Store) ListEntries(ctx context.Context, accountID string, f ledger.EntryFilter) ([]ledger.Entry, error) {
-	var where strings.Builder
-	args := []any{accountID}
-	where.WriteString("account_id = ?")
-	if f.BeforeSeq > 0 {
-		where.WriteString(" AND seq < ?")
-		args = append(args, f.BeforeSeq)
-	}
-	if !f.From.IsZero() {
-		where.WriteString(" AND created_at >= ?")
-		args = append(args, micros(f.From))
-	}
-	if !f.To.IsZero() {
-		where.WriteString(" AND created_at < ?")
-		args = append(args, micros(f.To))
-	}
-	if f.Kind != "" {
-		where.WriteString(" AND kind = ?")
-		args = append(args, string(f.Kind))
-	}
-	args = append(args, f.Limit)
-	return s.queryEntries(ctx, `SELECT `+entryColumns+` FROM entries WHERE `+where.String()+` ORDER BY seq DESC LIMIT ?`, args...)
-}
-
-// LastEntryAt returns the account's newest entry created at or before t, or nil.
-func (s *Store) LastEntryAt(ctx context.Context, accountID string, t time.Time) (*ledger.Entry, error) {
-	e, err := scanEntry(s.db.QueryRowContext(ctx, `SELECT `+entryColumns+` FROM entries
-		WHERE account_id = ? AND created_at <= ? ORDER BY created_at DESC, seq DESC LIMIT 1`, accountID, micros(t)))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: entry at: %w", err)
-	}
-	return &e, nil
-}
-
-// MovementKind returns the kind of the customer-side entry of a movement, with
-// the account it belongs to, or a NotFoundError.
-func (s *Store) MovementKind(ctx context.Context, movementID string) (ledger.EntryKind, string, error) {
-	var kind, account string
-	err := s.db.QueryRowContext(ctx, `SELECT kind, account_id FROM entries WHERE movement_id = ? ORDER BY seq LIMIT 1`, movementID).Scan(&kind, &account)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", "", &ledger.NotFoundError{What: "movement", ID: movementID}
-	}
-	if err != nil {
-		return "", "", fmt.Errorf("sqlite: movement: %w", err)
-	}
-	return ledger.EntryKind(kind), account, nil
 }
 
 // Charge returns a stored charge, or a NotFoundError.

@@ -64,18 +64,6 @@ func (s *Store) Export(ctx context.Context) (*ledger.Dump, error) {
 	return d, nil
 }
 
-// EachEntry streams every entry in sequence order.
-func (s *Store) EachEntry(ctx context.Context, fn func(ledger.Entry) error) error {
-	_, err := s.queryAll(ctx, `SELECT `+entryColumns+` FROM entries ORDER BY seq`, func(r scanner) error {
-		e, err := scanEntry(r)
-		if err != nil {
-			return err
-		}
-		return fn(e)
-	})
-	return err
-}
-
 func (s *Store) queryAll(ctx context.Context, q string, each func(scanner) error) (int, error) {
 	rows, err := s.db.QueryContext(ctx, q)
 	if err != nil {

@@ -106,15 +106,6 @@ func (s *Store) DueHolds(ctx context.Context, now time.Time, limit int) ([]strin
 	return nil, nil
 }
 
-// LastSeq returns the sequence number of the newest entry, 0 when there is none.
-func (s *Store) LastSeq(ctx context.Context) (int64, error) {
-	var seq sql.NullInt64
-	if err := s.db.QueryRowContext(ctx, `SELECT max(seq) FROM entries`).Scan(&seq); err != nil {
-		return 0, fmt.Errorf("sqlite: last seq: %w", err)
-	}
-	return seq.Int64, nil
-}
-
 // ListAccounts returns up to limit customer accounts with ids after the cursor
 // (an account id, or "" for the first page), in id order.
 func (s *Store) ListAccounts(ctx context.Context, after string, limit int) ([]ledger.Account, error) {
@@ -133,9 +124,4 @@ func (s *Store) ListAccounts(ctx context.Context, after string, limit int) ([]le
 		out = append(out, a)
 	}
 	return out, rows.Err()
-}
-
-// Entries returns every entry of one account, oldest first (purse check, tests).
-func (s *Store) Entries(ctx context.Context, accountID string) ([]ledger.Entry, error) {
-	return s.queryEntries(ctx, `SELECT `+entryColumns+` FROM entries WHERE account_id = ? ORDER BY seq`, accountID)
 }

@@ -44,6 +44,11 @@ type Store struct {
 	stmts sync.Map // SQL -> *sql.Stmt, the batch statements
 
 	keys keyIndex // idempotency keys -> records (idempotency.go)
+
+	writerMu sync.Mutex
+	writer   *sql.Conn // the engine's batches commit here (sync.go)
+	walMu    sync.Mutex
+	wal      *os.File // the -wal file, for Sync
 }
 
 // Open opens (creating if needed) the database file at path, takes its process
@@ -94,6 +99,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if err := s.convertEntries(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	if err := s.loadKeys(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -103,6 +112,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 
 // Close closes the database and releases the process lock.
 func (s *Store) Close() error {
+	s.closeWriter()
 	err := s.db.Close()
 	if s.lock != nil {
 		s.lock.Close()

@@ -1,0 +1,154 @@
+package engine
+
+import (
+	"container/heap"
+	"fmt"
+
+	"github.com/purse-ledger/purse/internal/ledger"
+)
+
+// Syncer is a store whose batch commits are visible at once but durable only after
+// Sync, which makes every commit made before it durable (SQLite's WAL with
+// synchronous=NORMAL and an fdatasync of the log).
+//
+// With such a store the engine pipelines: the writer commits batch after batch
+// without waiting for the disk, and a second goroutine syncs and then publishes and
+// acknowledges every batch committed before that sync began. One fsync thus covers
+// several batches, and the writer's CPU work overlaps the disk's. Nothing changes
+// for clients: a request is acknowledged, and readers see its effect, only once it
+// is durable. The writer applies the next batch on top of the committed-but-not-yet-
+// durable ones through the staged overlay below.
+type Syncer interface {
+	Sync() error
+}
+
+// maxInFlight is how many committed batches may wait for a sync: enough to keep
+// the writer busy through one slow fsync, few enough that a stalled disk soon
+// stalls the writer too (the queue then fills, and callers wait or time out).
+const maxInFlight = 0
+
+// committed is a batch waiting for its sync.
+type committed struct {
+	t     *txn
+	batch []*request
+	resps []response
+}
+
+// stage makes a committed batch's changes the writer's view until it is published.
+// Only the writer calls it.
+func (e *Engine) stage(t *txn) {
+	e.stagedMu.Lock()
+	for id, a := range t.accounts {
+		e.stagedAccounts[id] = a
+	}
+	for id, h := range t.holds {
+		e.stagedHolds[id] = h
+	}
+	e.stagedMu.Unlock()
+}
+
+// unstage drops a published batch's changes from the overlay, unless a later
+// batch changed the same row again. Called after publish, so a reader of the
+// overlay that misses finds the row published.
+func (e *Engine) unstage(t *txn) {
+	e.stagedMu.Lock()
+	for id, a := range t.accounts {
+		if e.stagedAccounts[id] == a {
+			delete(e.stagedAccounts, id)
+		}
+	}
+	for id, h := range t.holds {
+		if e.stagedHolds[id] == h {
+			delete(e.stagedHolds, id)
+		}
+	}
+	e.stagedMu.Unlock()
+}
+
+// headAccount is the newest committed state of an account: staged, else published.
+func (e *Engine) headAccount(id string) (*ledger.Account, bool) {
+	if e.sync != nil {
+		e.stagedMu.Lock()
+		a, ok := e.stagedAccounts[id]
+		e.stagedMu.Unlock()
+		if ok {
+			return a, true
+		}
+	}
+	e.mu.RLock()
+	a, ok := e.accounts[id]
+	e.mu.RUnlock()
+	return a, ok
+}
+
+// headHold is the newest committed state of a hold that memory knows: staged (any
+// status), else active and published. ok is false for holds only the store knows.
+func (e *Engine) headHold(id string) (*ledger.Hold, bool) {
+	if e.sync != nil {
+		e.stagedMu.Lock()
+		h, ok := e.stagedHolds[id]
+		e.stagedMu.Unlock()
+		if ok {
+			return h, true
+		}
+	}
+	e.mu.RLock()
+	h, ok := e.holds[id]
+	e.mu.RUnlock()
+	return h, ok
+}
+
+// track puts the holds a batch created on the expiry heap. Only the writer calls
+// it (the heap is the writer's), before the batch is staged or published.
+func (e *Engine) track(t *txn) {
+	for id, h := range t.holds {
+		if h.Status != ledger.HoldActive {
+			continue
+		}
+		if _, known := e.headHold(id); !known {
+			heap.Push(&e.expiries, expiry{at: h.ExpiresAt, id: id})
+		}
+	}
+}
+
+// syncLoop makes committed batches durable, then publishes and acknowledges them in
+// commit order. A failed sync stops the process: the kernel may have dropped the
+// pages it could not write, so neither memory nor an answer can be trusted until a
+// restart reads back what the disk really holds (PostgreSQL does the same).
+func (e *Engine) syncLoop() {
+	defer close(e.synced)
+	for c := range e.pipe {
+		group := []committed{c}
+	more:
+		for {
+			select {
+			case c2, ok := <-e.pipe:
+				if !ok {
+					break more
+				}
+				group = append(group, c2)
+			default:
+				break more
+			}
+		}
+		if err := e.sync.Sync(); err != nil {
+			e.log.Error("engine: sync failed; stopping", "err", err)
+			panic(fmt.Sprintf("purse: the store could not make committed batches durable: %v", err))
+		}
+		for _, g := range group {
+			e.publish(g.t)
+			e.unstage(g.t)
+			ack(g.batch, g.resps)
+		}
+	}
+}
+
+// ack answers every request of a batch.
+func ack(batch []*request, resps []response) {
+	for i, r := range batch {
+		if p := resps[i].replayOf; p != nil {
+			resps[i] = response{res: Result{Replay: p.rec}}
+		}
+		r.resp <- resps[i]
+	}
+}

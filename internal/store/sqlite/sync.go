@@ -1,0 +1,97 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+)
+
+// Group commit across batches.
+//
+// The engine's batches commit on one dedicated connection with synchronous=NORMAL:
+// in WAL mode a commit then writes its frames to the -wal file and returns without
+// an fsync. The engine calls Sync (one fdatasync of the -wal file) before it
+// acknowledges a batch, and one Sync covers every batch committed before it began,
+// so the writer goes on committing the next batch while the previous ones reach
+// the disk. An acknowledged batch is exactly as durable as with synchronous=FULL;
+// SQLite itself still syncs the WAL before every checkpoint and its header when the
+// file is reused. Every other write (credentials, settings, the audit log) commits
+// on the pool's connections with synchronous=FULL.
+
+// writerConn returns the engine's connection, opening it on first use.
+func (s *Store) writerConn(ctx context.Context) (*sql.Conn, error) {
+	s.writerMu.Lock()
+	defer s.writerMu.Unlock()
+	if s.writer != nil {
+		return s.writer, nil
+	}
+	c, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: writer connection: %w", err)
+	}
+	if _, err := c.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("sqlite: writer connection: %w", err)
+	}
+	s.writer = c
+	return c, nil
+}
+
+// dropWriter forgets the engine's connection c after an error.
+func (s *Store) dropWriter(c *sql.Conn) {
+	s.writerMu.Lock()
+	if s.writer == c {
+		c.Close()
+		s.writer = nil
+	}
+	s.writerMu.Unlock()
+}
+
+// Sync makes every batch committed so far durable: one fdatasync of the -wal file.
+func (s *Store) Sync() error {
+	s.walMu.Lock()
+	defer s.walMu.Unlock()
+	for attempt := 0; ; attempt++ {
+		if s.wal == nil {
+			f, err := os.Open(s.path + "-wal")
+			if errors.Is(err, os.ErrNotExist) {
+				return nil // nothing was written in WAL mode yet
+			}
+			if err != nil {
+				return fmt.Errorf("sqlite: sync: %w", err)
+			}
+			s.wal = f
+		}
+		// A -wal file that was deleted (the last connection closed) and made again is
+		// another file: sync the one that is there now.
+		var st syscall.Stat_t
+		if err := syscall.Fstat(int(s.wal.Fd()), &st); err == nil && st.Nlink == 0 && attempt == 0 {
+			s.wal.Close()
+			s.wal = nil
+			continue
+		}
+		if err := syscall.Fdatasync(int(s.wal.Fd())); err != nil {
+			return fmt.Errorf("sqlite: sync: %w", err)
+		}
+		return nil
+	}
+}
+
+// closeWriter releases the engine's connection and the -wal handle.
+func (s *Store) closeWriter() {
+	s.writerMu.Lock()
+	if s.writer != nil {
+		s.writer.Close()
+		s.writer = nil
+	}
+	s.writerMu.Unlock()
+	s.walMu.Lock()
+	if s.wal != nil {
+		s.wal.Close()
+		s.wal = nil
+	}
+	s.walMu.Unlock()
+}
