@@ -7,10 +7,10 @@ import (
 	"github.com/purse-ledger/purse/internal/ledger"
 )
 
-// AppendAudit writes audit records in one transaction, with multi-row INSERTs: it
-// shares the single SQLite write lock with the engine, so it must be short.
+// AppendAudit writes audit records in one transaction, with multi-row INSERTs, on
+// the engine's connection (see beginWriter): it must be short.
 func (s *Store) AppendAudit(ctx context.Context, recs []ledger.AuditRecord) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, unlock, err := s.beginWriter(ctx)
 	if err != nil {
 		return fmt.Errorf("sqlite: audit: %w", err)
 	}
@@ -18,15 +18,17 @@ func (s *Store) AppendAudit(ctx context.Context, recs []ledger.AuditRecord) erro
 	for i, r := range recs {
 		rows[i] = []any{micros(r.At), r.Actor, r.Action, r.Target, r.Remote, r.Status}
 	}
-	b := &batchTx{s: s, tx: tx}
+	b := &batchTx{s: s, tx: tx, unlock: unlock}
 	if err := b.insertRows(ctx, "INSERT INTO audit (at, actor, action, target, remote, status)", 6, rows, ""); err != nil {
-		tx.Rollback()
+		b.Rollback(ctx)
 		return fmt.Errorf("sqlite: audit: %w", err)
 	}
-	if err := tx.Commit(); err != nil {
+	err = tx.Commit()
+	b.done()
+	if err != nil {
 		return fmt.Errorf("sqlite: audit: %w", err)
 	}
-	return nil
+	return s.Sync() // the writer connection commits without an fsync
 }
 
 // ListAudit pages the audit log, newest first.

@@ -13,23 +13,27 @@ import (
 // batchTx is one engine batch: a write transaction (BEGIN IMMEDIATE) that the
 // engine reads through and commits once.
 type batchTx struct {
-	s  *Store
-	tx *sql.Tx
+	s      *Store
+	tx     *sql.Tx
+	unlock func() // releases the writer connection (nil: nothing to release)
+}
+
+// done releases the writer connection, once.
+func (b *batchTx) done() {
+	if b.unlock != nil {
+		b.unlock()
+		b.unlock = nil
+	}
 }
 
 // Begin starts a batch transaction on the engine's connection. Its commit is
 // visible at once and durable after the next Sync (sync.go).
 func (s *Store) Begin(ctx context.Context) (ledger.BatchTx, error) {
-	conn, err := s.writerConn(ctx)
+	tx, unlock, err := s.beginWriter(ctx)
 	if err != nil {
 		return nil, err
 	}
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		s.dropWriter(conn) // a broken connection is replaced on the next Begin
-		return nil, fmt.Errorf("sqlite: begin: %w", err)
-	}
-	return &batchTx{s: s, tx: tx}, nil
+	return &batchTx{s: s, tx: tx, unlock: unlock}, nil
 }
 
 func placeholders(n int) string {
@@ -121,7 +125,10 @@ func (b *batchTx) ReserveSeqs(ctx context.Context, n int) ([]int64, error) {
 	return out, nil
 }
 
-func (b *batchTx) Rollback(ctx context.Context) { b.tx.Rollback() }
+func (b *batchTx) Rollback(ctx context.Context) {
+	b.tx.Rollback()
+	b.done()
+}
 
 // Commit writes a whole batch and commits it (without an fsync: see Sync).
 func (b *batchTx) Commit(ctx context.Context, bt *ledger.Batch) (err error) {
@@ -130,6 +137,7 @@ func (b *batchTx) Commit(ctx context.Context, bt *ledger.Batch) (err error) {
 		if err != nil {
 			tx.Rollback()
 		}
+		b.done()
 	}()
 	if len(bt.Accounts) > 0 {
 		st, err := b.s.stmt(ctx, `INSERT INTO accounts (`+accountColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)

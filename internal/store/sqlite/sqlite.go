@@ -45,8 +45,9 @@ type Store struct {
 
 	keys keyIndex // idempotency keys -> records (idempotency.go)
 
-	writerMu sync.Mutex
-	writer   *sql.Conn // the engine's batches commit here (sync.go)
+	writeMu  sync.Mutex // held by the transaction using writer
+	writerMu sync.Mutex // guards writer itself
+	writer   *sql.Conn  // the engine's batches and the audit log commit here (sync.go)
 	walMu    sync.Mutex
 	wal      *os.File // the -wal file, for Sync
 }
