@@ -123,7 +123,9 @@ func pgTargets(bin string) error {
 
 	acc := p.account("pg-hot")
 	p.topUp(acc, "1000000000")
+	before := p.engineStats()
 	charges := measure(p.admin, post("/v1/accounts/"+acc+"/charges", token, `{"amount":"0.000001"}`, "pg"), 0)
+	pgStats := p.engineStats().since(before)
 
 	if _, err := conn.Exec(ctx, `SET search_path = `+schema+`;
 		CREATE TABLE naive_accounts (id int PRIMARY KEY, balance bigint NOT NULL);
@@ -150,7 +152,7 @@ COMMIT;
 		return fmt.Errorf("pgbench output: %s", out)
 	}
 	naive, _ := strconv.ParseFloat(string(m[1]), 64)
-	add(row{name: "2b. hot-account charges, PostgreSQL vs naive ledger (pgbench)", measured: charges.rps(), ref: naive, unit: "charges/s", want: 10, note: statuses(charges)})
+	add(row{name: "2b. hot-account charges, PostgreSQL vs naive ledger (pgbench)", measured: charges.rps(), ref: naive, unit: "charges/s", want: 10, note: statuses(charges) + pgStats})
 	return nil
 }
 

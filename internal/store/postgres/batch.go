@@ -119,8 +119,11 @@ func (b *batchTx) Commit(ctx context.Context, bt *ledger.Batch) error {
 	return wrap("commit", b.tx.Commit(ctx))
 }
 
+// write sends every statement of the batch in one pipelined round trip (a
+// pgx.Batch): unnest arrays instead of COPY, which cannot be pipelined. The
+// statements run in order, and the first error ends the batch.
 func (b *batchTx) write(ctx context.Context, bt *ledger.Batch) error {
-	tx := b.tx
+	q := &pgx.Batch{}
 	var changed []string
 	if len(bt.Accounts) > 0 {
 		cols := struct {
@@ -161,17 +164,13 @@ func (b *batchTx) write(ctx context.Context, bt *ledger.Batch) error {
 		// violation: the engine retries and sees it); existing ones were locked by
 		// this transaction, so overwriting them is safe.
 		for i := range cols.id {
-			var err error
 			if cols.isNew[i] {
-				_, err = tx.Exec(ctx, `INSERT INTO accounts (`+accountColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+				q.Queue(`INSERT INTO accounts (`+accountColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 					cols.id[i], cols.kind[i], cols.name[i], cols.cur[i], cols.status[i], cols.bal[i], cols.seq[i], cols.created[i], cols.updated[i],
 					cols.held[i], cols.minus[i], cols.limit[i], cols.spent[i], cols.month[i], cols.free[i], cols.version[i])
 			}
-			if err != nil {
-				return wrap("insert account", err)
-			}
 		}
-		if _, err := tx.Exec(ctx, `UPDATE accounts AS a SET name = u.name, status = u.status, balance = u.balance, seq = u.seq,
+		q.Queue(`UPDATE accounts AS a SET name = u.name, status = u.status, balance = u.balance, seq = u.seq,
 				updated_at = u.updated_at, held = u.held, allowed_minus = u.allowed_minus, monthly_limit = u.monthly_limit,
 				monthly_spent = u.monthly_spent, spent_month = u.spent_month, free_messages = u.free_messages, version = u.version
 			FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[],
@@ -179,19 +178,21 @@ func (b *batchTx) write(ctx context.Context, bt *ledger.Batch) error {
 				AS u(id, name, status, balance, seq, updated_at, held, allowed_minus, monthly_limit, monthly_spent, spent_month, free_messages, version, is_new)
 			WHERE a.id = u.id AND NOT u.is_new`,
 			cols.id, cols.name, cols.status, cols.bal, cols.seq, cols.updated, cols.held, cols.minus, cols.limit, cols.spent,
-			cols.month, cols.free, cols.version, cols.isNew); err != nil {
-			return wrap("update accounts", err)
-		}
+			cols.month, cols.free, cols.version, cols.isNew)
 	}
-	if len(bt.Entries) > 0 {
-		rows := make([][]any, len(bt.Entries))
+	if n := len(bt.Entries); n > 0 {
+		seqs, amounts, afters, created := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+		movs, accs, kinds, refs, keys, metas, related := make([]string, n), make([]string, n), make([]string, n), make([]string, n),
+			make([]string, n), make([]string, n), make([]string, n)
+		free := make([]bool, n)
 		for i, e := range bt.Entries {
-			rows[i] = []any{e.Seq, e.MovementID, e.AccountID, string(e.Kind), int64(e.Amount), int64(e.BalanceAfter),
-				e.Reference, e.IdempotencyKey, micros(e.CreatedAt), encodeMetadata(e.Metadata), e.RelatedID, e.FreeMessage}
+			seqs[i], movs[i], accs[i], kinds[i], amounts[i], afters[i] = e.Seq, e.MovementID, e.AccountID, string(e.Kind), int64(e.Amount), int64(e.BalanceAfter)
+			refs[i], keys[i], created[i], metas[i], related[i], free[i] = e.Reference, e.IdempotencyKey, micros(e.CreatedAt), encodeMetadata(e.Metadata), e.RelatedID, e.FreeMessage
 		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"entries"}, columns(entryColumns), pgx.CopyFromRows(rows)); err != nil {
-			return wrap("entries", err)
-		}
+		q.Queue(`INSERT INTO entries (`+entryColumns+`)
+			SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::text[],
+				$9::bigint[], $10::text[], $11::text[], $12::bool[])`,
+			seqs, movs, accs, kinds, amounts, afters, refs, keys, created, metas, related, free)
 	}
 	if len(bt.Holds) > 0 {
 		var ids, accs, statuses, refs, chargeIDs []string
@@ -202,13 +203,11 @@ func (b *batchTx) write(ctx context.Context, bt *ledger.Batch) error {
 			amounts, captured = append(amounts, int64(h.Amount)), append(captured, int64(h.Captured))
 			expires, created, updated = append(expires, micros(h.ExpiresAt)), append(created, micros(h.CreatedAt)), append(updated, micros(h.UpdatedAt))
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO holds (`+holdColumns+`)
+		q.Queue(`INSERT INTO holds (`+holdColumns+`)
 			SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::bigint[], $10::bigint[])
 			ON CONFLICT (id) DO UPDATE SET captured = excluded.captured, status = excluded.status,
 				charge_id = excluded.charge_id, updated_at = excluded.updated_at`,
-			ids, accs, amounts, captured, statuses, refs, chargeIDs, expires, created, updated); err != nil {
-			return wrap("holds", err)
-		}
+			ids, accs, amounts, captured, statuses, refs, chargeIDs, expires, created, updated)
 	}
 	if len(bt.Charges) > 0 {
 		var ids, accs []string
@@ -218,30 +217,32 @@ func (b *batchTx) write(ctx context.Context, bt *ledger.Batch) error {
 			ids, accs, free = append(ids, c.ID), append(accs, c.AccountID), append(free, c.FreeMessage)
 			amounts, refunded, created = append(amounts, int64(c.Amount)), append(refunded, int64(c.Refunded)), append(created, micros(c.CreatedAt))
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO charges (`+chargeColumns+`)
+		q.Queue(`INSERT INTO charges (`+chargeColumns+`)
 			SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bool[], $6::bigint[])
 			ON CONFLICT (id) DO UPDATE SET refunded = excluded.refunded`,
-			ids, accs, amounts, refunded, free, created); err != nil {
-			return wrap("charges", err)
-		}
+			ids, accs, amounts, refunded, free, created)
 	}
-	if len(bt.Idempotency) > 0 {
-		rows := make([][]any, len(bt.Idempotency))
+	if n := len(bt.Idempotency); n > 0 {
+		keys, hashes, bodies := make([]string, n), make([]string, n), make([][]byte, n)
+		statuses, created := make([]int32, n), make([]int64, n)
 		for i, r := range bt.Idempotency {
-			rows[i] = []any{r.Key, r.RequestHash, int32(r.Status), r.Body, micros(r.CreatedAt)}
+			keys[i], hashes[i], statuses[i], bodies[i], created[i] = r.Key, r.RequestHash, int32(r.Status), r.Body, micros(r.CreatedAt)
 		}
 		// A key committed by another node since this batch read it is a unique
 		// violation: the batch is retried and then replays that node's answer.
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"idempotency"}, []string{"key", "request_hash", "status", "body", "created_at"}, pgx.CopyFromRows(rows)); err != nil {
-			return wrap("idempotency", err)
-		}
+		q.Queue(`INSERT INTO idempotency (key, request_hash, status, body, created_at)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::bytea[], $5::bigint[])`, keys, hashes, statuses, bodies, created)
 	}
-	return notifyAccountsChanged(ctx, tx, b.s.channel, changed)
+	queueNotify(q, b.s.channel, changed)
+	if q.Len() == 0 {
+		return nil
+	}
+	return wrap("write batch", b.tx.SendBatch(ctx, q).Close())
 }
 
-// notifyAccountsChanged announces changed accounts, in payloads under
-// PostgreSQL's 8000-byte limit.
-func notifyAccountsChanged(ctx context.Context, tx pgx.Tx, channel string, ids []string) error {
+// queueNotify announces changed accounts, in payloads under PostgreSQL's
+// 8000-byte limit.
+func queueNotify(q *pgx.Batch, channel string, ids []string) {
 	for len(ids) > 0 {
 		var b strings.Builder
 		b.WriteString(notifyAccounts)
@@ -253,10 +254,7 @@ func notifyAccountsChanged(ctx context.Context, tx pgx.Tx, channel string, ids [
 			b.WriteString(ids[n])
 			n++
 		}
-		if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, channel, b.String()); err != nil {
-			return wrap("notify", err)
-		}
+		q.Queue(`SELECT pg_notify($1, $2)`, channel, b.String())
 		ids = ids[n:]
 	}
-	return nil
 }
