@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -204,6 +205,9 @@ func scaleTargets(bin, dir string, smallRead, smallCharge float64) error {
 		return fmt.Errorf("seed: %w", err)
 	}
 	st.Close()
+	// Seeding wrote gigabytes; let the kernel write them back now rather than
+	// during the measurements.
+	syscall.Sync()
 	fmt.Printf("seeded in %v\n", time.Since(t0).Round(time.Second))
 
 	p, err = startPurse(bin, path)
