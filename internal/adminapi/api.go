@@ -383,6 +383,10 @@ func (a *API) do(w http.ResponseWriter, r *http.Request, cmd engine.Command, key
 		writeJSON(w, res.Replay.Status, res.Replay.Body)
 		return
 	}
+	if res.Record != nil { // rendered once, inside the batch, for the idempotency record
+		writeJSON(w, res.Record.Status, res.Record.Body)
+		return
+	}
 	a.reply(w, status, render(res.Value))
 }
 

@@ -117,6 +117,10 @@ type Idempotency = ledger.IdempotencyRequest
 type Result struct {
 	Value  any
 	Replay *ledger.IdempotencyRecord
+	// Record is, for a request made with an idempotency key and served now, the
+	// response exactly as stored: callers send its body rather than render Value
+	// a second time.
+	Record *ledger.IdempotencyRecord
 }
 
 type request struct {
@@ -443,6 +447,11 @@ func (e *Engine) attempt(batch []*request, due []expiry) (t *txn, resps []respon
 	for i := range resps {
 		if resps[i].err == nil && resps[i].res.Value != nil {
 			resps[i].res.Value = t.remapResult(resps[i].res.Value)
+			if r := batch[i]; r.idem != nil && resps[i].replayOf == nil {
+				if p := t.pending[r.idem.Key]; p != nil {
+					resps[i].res.Record = p.rec
+				}
+			}
 		}
 	}
 	return t, resps, nil
