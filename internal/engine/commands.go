@@ -331,7 +331,7 @@ func (c Refund) apply(t *txn) (any, error) {
 func (c Refund) refs(r *refs) {
 	r.account(c.AccountID)
 	if c.ChargeID != "" {
-		r.charges[c.ChargeID] = true
+		r.charges[c.ChargeID] = c.AccountID
 	}
 }
 

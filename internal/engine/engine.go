@@ -103,7 +103,8 @@ type Command interface {
 
 // refs are the rows a batch names before it runs, so a shared store can lock them.
 type refs struct {
-	accounts, currencies, holds, charges map[string]bool
+	accounts, currencies, holds map[string]bool
+	charges                     map[string]string // charge id -> the account named with it
 }
 
 func (r *refs) account(id string) { r.accounts[id] = true }

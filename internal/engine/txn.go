@@ -65,7 +65,7 @@ func sortedSet(m map[string]bool) []string {
 // it locks them in a fixed order (customer accounts, platform accounts, holds,
 // charges, each sorted), so two nodes' batches can never deadlock each other.
 func (t *txn) load(batch []*request, due []expiry) error {
-	r := &refs{accounts: map[string]bool{}, currencies: map[string]bool{}, holds: map[string]bool{}, charges: map[string]bool{}}
+	r := &refs{accounts: map[string]bool{}, currencies: map[string]bool{}, holds: map[string]bool{}, charges: map[string]string{}}
 	var keys []string
 	for _, req := range batch {
 		req.cmd.refs(r)
@@ -123,7 +123,12 @@ func (t *txn) load(batch []*request, due []expiry) error {
 		}
 	}
 	if len(r.charges) > 0 {
-		charges, err := t.tx.LockCharges(t.ctx, sortedSet(r.charges))
+		ids := sortedKeys(r.charges)
+		chargeRefs := make([]ledger.ChargeRef, len(ids))
+		for i, id := range ids {
+			chargeRefs[i] = ledger.ChargeRef{ID: id, AccountID: r.charges[id]}
+		}
+		charges, err := t.tx.LockCharges(t.ctx, chargeRefs)
 		if err != nil {
 			return err
 		}
@@ -290,7 +295,7 @@ func (t *txn) move(a *ledger.Account, kind ledger.EntryKind, delta ledger.Amount
 	}
 	a.Balance, a.Seq = bal, t.nextSeq()
 	if e.MovementID == "" {
-		e.MovementID = ledger.NewID("mov")
+		e.MovementID = ledger.NewIDAt("mov", t.now) // a store finds the entry by its time
 	}
 	e.Seq, e.AccountID, e.Kind, e.Amount, e.BalanceAfter, e.CreatedAt = a.Seq, a.ID, kind, delta, bal, t.now
 	t.entries = append(t.entries, e)

@@ -30,6 +30,9 @@ type EntryFilter struct {
 	Limit     int
 }
 
+// ChargeRef names a charge and the account a request says it belongs to.
+type ChargeRef struct{ ID, AccountID string }
+
 // BatchTx is one engine batch's store transaction. The Lock methods return
 // committed rows; a shared store keeps them locked until Commit or Rollback. Ids
 // come sorted, so every node takes its locks in the same order. It lives here, with
@@ -38,7 +41,9 @@ type BatchTx interface {
 	LockAccounts(ctx context.Context, ids []string) ([]Account, error)
 	HoldAccounts(ctx context.Context, holdIDs []string) (map[string]string, error)
 	LockHolds(ctx context.Context, ids []string) ([]Hold, error)
-	LockCharges(ctx context.Context, ids []string) ([]Charge, error)
+	// LockCharges returns the charges named (sorted by id), each with the account
+	// the request says it belongs to; one of another account is not returned.
+	LockCharges(ctx context.Context, refs []ChargeRef) ([]Charge, error)
 	Idempotency(ctx context.Context, keys []string) ([]IdempotencyRecord, error)
 	// ReserveSeqs returns n new entry sequence numbers, ascending, each above every
 	// sequence already committed for the accounts this transaction locked.

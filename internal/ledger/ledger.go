@@ -235,11 +235,31 @@ var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadd
 // NewID returns prefix + "_" + a 26-character time-ordered random id (48 bits of
 // milliseconds, 80 random bits), so ids sort roughly by creation time and never collide
 // across nodes.
-func NewID(prefix string) string {
+func NewID(prefix string) string { return NewIDAt(prefix, time.Now()) }
+
+// NewIDAt is NewID with the time part taken from at: the engine names a movement
+// after its batch's time, the time its entry carries, so a store can find the
+// entry from the id alone (see IDTime).
+func NewIDAt(prefix string, at time.Time) string {
 	var b [16]byte
-	binary.BigEndian.PutUint64(b[:8], uint64(time.Now().UnixMilli())<<16)
+	binary.BigEndian.PutUint64(b[:8], uint64(at.UnixMilli())<<16)
 	if _, err := rand.Read(b[6:]); err != nil {
 		panic("ledger: no randomness: " + err.Error())
 	}
 	return prefix + "_" + strings.ToLower(idEncoding.EncodeToString(b[:]))
+}
+
+// IDTime is the millisecond an id of NewID or NewIDAt was made at; ok is false for
+// anything else.
+func IDTime(id string) (time.Time, bool) {
+	_, enc, found := strings.Cut(id, "_")
+	if !found || len(enc) != 26 {
+		return time.Time{}, false
+	}
+	b, err := idEncoding.DecodeString(enc)
+	if err != nil || len(b) != 16 {
+		return time.Time{}, false
+	}
+	ms := binary.BigEndian.Uint64(b[:8]) >> 16
+	return time.UnixMilli(int64(ms)).UTC(), true
 }

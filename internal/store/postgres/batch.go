@@ -71,7 +71,11 @@ func (b *batchTx) LockHolds(ctx context.Context, ids []string) ([]ledger.Hold, e
 	return queryHolds(ctx, b.tx, `SELECT `+holdColumns+` FROM holds WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
 }
 
-func (b *batchTx) LockCharges(ctx context.Context, ids []string) ([]ledger.Charge, error) {
+func (b *batchTx) LockCharges(ctx context.Context, refs []ledger.ChargeRef) ([]ledger.Charge, error) {
+	ids := make([]string, len(refs))
+	for i, r := range refs {
+		ids[i] = r.ID
+	}
 	return queryCharges(ctx, b.tx, `SELECT `+chargeColumns+` FROM charges WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
 }
 

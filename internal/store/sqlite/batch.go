@@ -88,22 +88,6 @@ func (b *batchTx) LockHolds(ctx context.Context, ids []string) ([]ledger.Hold, e
 	return out, nil
 }
 
-func (b *batchTx) LockCharges(ctx context.Context, ids []string) ([]ledger.Charge, error) {
-	var out []ledger.Charge
-	err := b.queryIn(ctx, `SELECT id, account_id, amount, refunded, free_message, created_at FROM charges WHERE id IN (%s)`, ids, func(r scanner) error {
-		var c ledger.Charge
-		var amount, refunded, created int64
-		err := r.Scan(&c.ID, &c.AccountID, &amount, &refunded, &c.FreeMessage, &created)
-		c.Amount, c.Refunded, c.CreatedAt = ledger.Amount(amount), ledger.Amount(refunded), fromMicros(created)
-		out = append(out, c)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: charges: %w", err)
-	}
-	return out, nil
-}
-
 func (b *batchTx) Idempotency(ctx context.Context, keys []string) ([]ledger.IdempotencyRecord, error) {
 	return b.s.lookupKeys(ctx, b.tx, keys)
 }
@@ -173,12 +157,7 @@ func (b *batchTx) Commit(ctx context.Context, bt *ledger.Batch) (err error) {
 		status = excluded.status, charge_id = excluded.charge_id, updated_at = excluded.updated_at`); err != nil {
 		return fmt.Errorf("sqlite: commit holds: %w", err)
 	}
-	charges := make([][]any, len(bt.Charges))
-	for i, c := range bt.Charges {
-		charges[i] = []any{c.ID, c.AccountID, int64(c.Amount), int64(c.Refunded), c.FreeMessage, micros(c.CreatedAt)}
-	}
-	if err := b.insertRows(ctx, "INSERT INTO charges (id, account_id, amount, refunded, free_message, created_at)", 6, charges,
-		"ON CONFLICT (id) DO UPDATE SET refunded = excluded.refunded"); err != nil {
+	if err := b.writeRefunds(ctx, bt.Charges); err != nil {
 		return fmt.Errorf("sqlite: commit charges: %w", err)
 	}
 	keys, err := b.s.appendKeys(ctx, tx, bt.Idempotency)

@@ -149,7 +149,8 @@ type blockRow struct {
 	data                   []byte
 }
 
-// blocksOf groups a batch's entries (in any order) into one block per account.
+// blocksOf groups a batch's entries (in any order) into one block per account
+// (and per created_at, for converted entries).
 func blocksOf(entries []ledger.Entry) []blockRow {
 	if len(entries) == 0 {
 		return nil
@@ -168,8 +169,18 @@ func blocksOf(entries []ledger.Entry) []blockRow {
 	for _, acc := range order {
 		es := byAccount[acc]
 		sort.Slice(es, func(i, j int) bool { return es[i].Seq < es[j].Seq })
-		rows = append(rows, blockRow{first: es[0].Seq, last: es[len(es)-1].Seq, batchLast: batchLast, account: acc, n: len(es),
-			firstAt: micros(es[0].CreatedAt), lastAt: micros(es[len(es)-1].CreatedAt), data: encodeBlock(nil, es)})
+		// One block per run of entries with one created_at (an engine batch has one
+		// time; converted entries may not), so that a block's time is its entries'.
+		for len(es) > 0 {
+			n := 1
+			for n < len(es) && es[n].CreatedAt.Equal(es[0].CreatedAt) {
+				n++
+			}
+			run := es[:n]
+			rows = append(rows, blockRow{first: run[0].Seq, last: run[n-1].Seq, batchLast: batchLast, account: acc, n: n,
+				firstAt: micros(run[0].CreatedAt), lastAt: micros(run[n-1].CreatedAt), data: encodeBlock(nil, run)})
+			es = es[n:]
+		}
 	}
 	return rows
 }
@@ -294,33 +305,6 @@ func (s *Store) LastEntryAt(ctx context.Context, accountID string, t time.Time) 
 		return nil, fmt.Errorf("sqlite: entry at: %w", err)
 	}
 	return found, nil
-}
-
-// MovementKind returns the kind of a movement's entry on the given account, or a
-// NotFoundError. It reads the account's blocks newest first (the engine asks only
-// when a refund names something that is not a charge of that account).
-func (s *Store) MovementKind(ctx context.Context, accountID, movementID string) (ledger.EntryKind, string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+blockColumns+` FROM entry_blocks WHERE account_id = ? ORDER BY first_seq DESC`, accountID)
-	if err != nil {
-		return "", "", fmt.Errorf("sqlite: movement: %w", err)
-	}
-	var kind ledger.EntryKind
-	err = scanBlocks(rows, func(es []ledger.Entry) bool {
-		for _, e := range es {
-			if e.MovementID == movementID {
-				kind = e.Kind
-				return false
-			}
-		}
-		return true
-	})
-	if err != nil {
-		return "", "", fmt.Errorf("sqlite: movement: %w", err)
-	}
-	if kind == "" {
-		return "", "", &ledger.NotFoundError{What: "movement", ID: movementID}
-	}
-	return kind, accountID, nil
 }
 
 // EachEntry streams every entry in sequence order. Blocks come in first_seq order;

@@ -39,42 +39,6 @@ func scanEntry(r scanner) (ledger.Entry, error) {
 	return e, nil
 }
 
-// Charge returns a stored charge, or a NotFoundError.
-func (s *Store) Charge(ctx context.Context, id string) (ledger.Charge, error) {
-	c := ledger.Charge{ID: id}
-	var amount, refunded, created int64
-	err := s.db.QueryRowContext(ctx, `SELECT account_id, amount, refunded, free_message, created_at FROM charges WHERE id = ?`, id).
-		Scan(&c.AccountID, &amount, &refunded, &c.FreeMessage, &created)
-	if errors.Is(err, sql.ErrNoRows) {
-		return c, &ledger.NotFoundError{What: "charge", ID: id}
-	}
-	if err != nil {
-		return c, fmt.Errorf("sqlite: charge: %w", err)
-	}
-	c.Amount, c.Refunded, c.CreatedAt = ledger.Amount(amount), ledger.Amount(refunded), fromMicros(created)
-	return c, nil
-}
-
-// Charges returns every charge (purse check).
-func (s *Store) Charges(ctx context.Context) ([]ledger.Charge, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, account_id, amount, refunded, free_message, created_at FROM charges`)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: charges: %w", err)
-	}
-	defer rows.Close()
-	var out []ledger.Charge
-	for rows.Next() {
-		var c ledger.Charge
-		var amount, refunded, created int64
-		if err := rows.Scan(&c.ID, &c.AccountID, &amount, &refunded, &c.FreeMessage, &created); err != nil {
-			return nil, fmt.Errorf("sqlite: charges: %w", err)
-		}
-		c.Amount, c.Refunded, c.CreatedAt = ledger.Amount(amount), ledger.Amount(refunded), fromMicros(created)
-		out = append(out, c)
-	}
-	return out, rows.Err()
-}
-
 const holdColumns = `id, account_id, amount, captured, status, reference, charge_id, expires_at, created_at, updated_at`
 
 func scanHold(r scanner) (ledger.Hold, error) {
