@@ -209,6 +209,9 @@ func (a *API) reply(w http.ResponseWriter, status int, v any) {
 }
 
 func mustJSON(v any) []byte {
+	if a, ok := v.(jsonAppender); ok {
+		return a.appendJSON(make([]byte, 0, 512))
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		panic(fmt.Sprintf("adminapi: encode response: %v", err))

@@ -117,10 +117,7 @@ func (a *API) runBatch(w http.ResponseWriter, r *http.Request, atomic bool, ops 
 
 func renderBatch(v any) any {
 	res := v.(engine.BatchResult)
-	out := struct {
-		Committed bool          `json:"committed"`
-		Results   []batchResult `json:"results"`
-	}{Committed: res.Committed, Results: make([]batchResult, len(res.Values))}
+	out := batchJSON{Committed: res.Committed, Results: make([]batchResult, len(res.Values))}
 	for i := range res.Values {
 		if err := res.Errs[i]; err != nil {
 			status, ex := statusOf(err)
