@@ -2,6 +2,7 @@ package adminapi
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 )
 
@@ -87,6 +88,7 @@ func (r batchJSON) appendJSON(b []byte) []byte {
 	if r.Results == nil {
 		return appendMarshal(b, r)
 	}
+	b = slices.Grow(b, 320*len(r.Results)) // an entry's JSON is about 300 bytes
 	b = append(b, `{"committed":`...)
 	b = strconv.AppendBool(b, r.Committed)
 	b = append(b, `,"results":[`...)
