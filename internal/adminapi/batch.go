@@ -112,35 +112,41 @@ func (a *API) runBatch(w http.ResponseWriter, r *http.Request, atomic bool, ops 
 		a.fail(w, r, err) // a malformed operation refuses the whole request
 		return
 	}
-	a.do(w, r, engine.Batch{Ops: cmds, Atomic: atomic}, key, hash, http.StatusOK, renderBatch)
+	a.doCompact(w, r, engine.Batch{Ops: cmds, Atomic: atomic}, key, hash, http.StatusOK, renderBatch, compactBatch)
 }
 
 func renderBatch(v any) any {
 	res := v.(engine.BatchResult)
 	out := batchJSON{Committed: res.Committed, Results: make([]batchResult, len(res.Values))}
 	for i := range res.Values {
-		if err := res.Errs[i]; err != nil {
-			status, ex := statusOf(err)
-			if errors.Is(err, engine.ErrBatchAborted) {
-				status, ex = http.StatusConflict, httpkit.ServiceException{MessageID: "BATCH_ABORTED", Text: capitalise(err.Error())}
-			}
-			out.Results[i] = batchResult{Status: status, Error: &ex}
-			continue
-		}
-		switch x := res.Values[i].(type) {
-		case ledger.Entry:
-			e := toEntryJSON(x)
-			out.Results[i] = batchResult{Status: http.StatusCreated, Entry: &e}
-		case ledger.Hold:
-			h := toHoldJSON(x)
-			out.Results[i] = batchResult{Status: http.StatusCreated, Hold: &h}
-			if x.Status != ledger.HoldActive {
-				out.Results[i].Status = http.StatusOK
-			}
-		case engine.CaptureResult:
-			e, h := toEntryJSON(x.Entry), toHoldJSON(x.Hold)
-			out.Results[i] = batchResult{Status: http.StatusOK, Entry: &e, Hold: &h}
-		}
+		out.Results[i] = batchElement(res, i)
 	}
 	return out
+}
+
+// batchElement is the result of one operation of a batch.
+func batchElement(res engine.BatchResult, i int) batchResult {
+	if err := res.Errs[i]; err != nil {
+		status, ex := statusOf(err)
+		if errors.Is(err, engine.ErrBatchAborted) {
+			status, ex = http.StatusConflict, httpkit.ServiceException{MessageID: "BATCH_ABORTED", Text: capitalise(err.Error())}
+		}
+		return batchResult{Status: status, Error: &ex}
+	}
+	switch x := res.Values[i].(type) {
+	case ledger.Entry:
+		e := toEntryJSON(x)
+		return batchResult{Status: http.StatusCreated, Entry: &e}
+	case ledger.Hold:
+		h := toHoldJSON(x)
+		out := batchResult{Status: http.StatusCreated, Hold: &h}
+		if x.Status != ledger.HoldActive {
+			out.Status = http.StatusOK
+		}
+		return out
+	case engine.CaptureResult:
+		e, h := toEntryJSON(x.Entry), toHoldJSON(x.Hold)
+		return batchResult{Status: http.StatusOK, Entry: &e, Hold: &h}
+	}
+	return batchResult{}
 }

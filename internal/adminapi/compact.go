@@ -1,0 +1,203 @@
+package adminapi
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/purse-ledger/purse/internal/engine"
+	"github.com/purse-ledger/purse/internal/ledger"
+)
+
+// Compact idempotency records for batch responses.
+//
+// A batch's record is written inside the batch, and as rendered JSON it is about
+// 300 bytes per operation: for a thousand charges, rendering it and writing a
+// quarter of a megabyte were most of the writer's work. The record keeps instead a
+// binary form from which the response is rendered again on a replay, by the same
+// code, to the same bytes (TestCompactBatchRecordReplaysTheResponse):
+//
+//	magic, committed byte, uvarint count, then per operation either
+//	'E' uvarint status, the entry (below), or
+//	'J' uvarint length, the operation's result as JSON (errors, holds, captures).
+//
+// An entry is: movement id, varint sequence, account id, kind, varint amount,
+// varint balance after, reference, metadata (uvarint count, then key and value
+// strings), related id, a
+// free-message byte, idempotency key, varint created_at in Unix nanoseconds; strings
+// are a uvarint length and their bytes. A stored body that does not begin with the
+// magic (a NUL, which JSON never does) is the response itself.
+
+var compactMagic = []byte{0, 'B', 1}
+
+func compactBatch(v any) []byte {
+	res := v.(engine.BatchResult)
+	b := make([]byte, 0, 16+96*len(res.Values))
+	b = append(b, compactMagic...)
+	if res.Committed {
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
+	}
+	b = binary.AppendUvarint(b, uint64(len(res.Values)))
+	for i := range res.Values {
+		if e, ok := res.Values[i].(ledger.Entry); ok && res.Errs[i] == nil {
+			b = append(b, 'E')
+			b = binary.AppendUvarint(b, http.StatusCreated) // as batchElement says
+			b = appendCompactEntry(b, e)
+			continue
+		}
+		j := mustJSON(batchElement(res, i))
+		b = append(b, 'J')
+		b = binary.AppendUvarint(b, uint64(len(j)))
+		b = append(b, j...)
+	}
+	return b
+}
+
+func appendCompactEntry(b []byte, e ledger.Entry) []byte {
+	str := func(s string) {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	str(e.MovementID)
+	b = binary.AppendVarint(b, e.Seq)
+	str(e.AccountID)
+	str(string(e.Kind))
+	b = binary.AppendVarint(b, int64(e.Amount))
+	b = binary.AppendVarint(b, int64(e.BalanceAfter))
+	str(e.Reference)
+	b = binary.AppendUvarint(b, uint64(len(e.Metadata)))
+	for k, v := range e.Metadata {
+		str(k)
+		str(v)
+	}
+	str(e.RelatedID)
+	if e.FreeMessage {
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
+	}
+	str(e.IdempotencyKey)
+	return binary.AppendVarint(b, e.CreatedAt.UnixNano())
+}
+
+var errCompactRecord = errors.New("adminapi: unreadable stored idempotency record")
+
+// compactReader reads a compact record; any fault sets err and reads zeros after.
+type compactReader struct {
+	b   []byte
+	err error
+}
+
+func (r *compactReader) fail() { r.err, r.b = errCompactRecord, nil }
+
+func (r *compactReader) uvarint() uint64 {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.fail()
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *compactReader) varint() int64 {
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.fail()
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *compactReader) bytes() []byte {
+	n := r.uvarint()
+	if n > uint64(len(r.b)) {
+		r.fail()
+		return nil
+	}
+	out := r.b[:n]
+	r.b = r.b[n:]
+	return out
+}
+
+func (r *compactReader) byte() byte {
+	if len(r.b) == 0 {
+		r.fail()
+		return 0
+	}
+	c := r.b[0]
+	r.b = r.b[1:]
+	return c
+}
+
+func (r *compactReader) entry() ledger.Entry {
+	var e ledger.Entry
+	e.MovementID = string(r.bytes())
+	e.Seq = r.varint()
+	e.AccountID = string(r.bytes())
+	e.Kind = ledger.EntryKind(r.bytes())
+	e.Amount = ledger.Amount(r.varint())
+	e.BalanceAfter = ledger.Amount(r.varint())
+	e.Reference = string(r.bytes())
+	if n := r.uvarint(); n > uint64(len(r.b)) {
+		r.fail()
+	} else if n > 0 {
+		e.Metadata = make(map[string]string, n)
+		for ; n > 0 && r.err == nil; n-- {
+			k := string(r.bytes())
+			e.Metadata[k] = string(r.bytes())
+		}
+	}
+	e.RelatedID = string(r.bytes())
+	e.FreeMessage = r.byte() == 1
+	e.IdempotencyKey = string(r.bytes())
+	e.CreatedAt = time.Unix(0, r.varint()).UTC()
+	return e
+}
+
+// expandRecord returns the response a stored record body stands for.
+func expandRecord(body []byte) ([]byte, error) {
+	if !bytes.HasPrefix(body, compactMagic) {
+		return body, nil
+	}
+	r := &compactReader{b: body[len(compactMagic):]}
+	committed := r.byte() == 1
+	n := r.uvarint()
+	if n > uint64(len(r.b)) { // every operation takes at least a byte
+		return nil, errCompactRecord
+	}
+	out := make([]byte, 0, 320*n)
+	out = append(out, `{"committed":`...)
+	out = strconv.AppendBool(out, committed)
+	out = append(out, `,"results":[`...)
+	for i := uint64(0); i < n && r.err == nil; i++ {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		switch r.byte() {
+		case 'E':
+			status := r.uvarint()
+			e := r.entry()
+			out = append(out, `{"status":`...)
+			out = strconv.AppendUint(out, status, 10)
+			out = append(out, `,"entry":`...)
+			out = toEntryJSON(e).appendJSON(out)
+			out = append(out, '}')
+		case 'J':
+			out = append(out, r.bytes()...)
+		default:
+			r.fail()
+		}
+	}
+	if r.err != nil || len(r.b) != 0 {
+		return nil, fmt.Errorf("%w (%d bytes)", errCompactRecord, len(body))
+	}
+	return append(out, "]}"...), nil
+}
