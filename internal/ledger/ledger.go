@@ -246,7 +246,11 @@ func NewIDAt(prefix string, at time.Time) string {
 	if _, err := rand.Read(b[6:]); err != nil {
 		panic("ledger: no randomness: " + err.Error())
 	}
-	return prefix + "_" + strings.ToLower(idEncoding.EncodeToString(b[:]))
+	out := make([]byte, len(prefix)+1+idEncoding.EncodedLen(len(b)))
+	copy(out, prefix)
+	out[len(prefix)] = '_'
+	idEncoding.Encode(out[len(prefix)+1:], b[:]) // the alphabet is lower case already
+	return string(out)
 }
 
 // IDTime is the millisecond an id of NewID or NewIDAt was made at; ok is false for
