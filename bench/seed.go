@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -205,9 +207,12 @@ func scaleTargets(bin, dir string, smallRead, smallCharge float64) error {
 		return fmt.Errorf("seed: %w", err)
 	}
 	st.Close()
-	// Seeding wrote gigabytes; let the kernel write them back now rather than
-	// during the measurements.
+	// Seeding wrote gigabytes, and converting ten million entries in this process
+	// left a large heap of garbage: let the kernel write back, and this process
+	// (the load generator) collect, now rather than during the measurements.
 	syscall.Sync()
+	runtime.GC()
+	debug.FreeOSMemory()
 	fmt.Printf("seeded in %v\n", time.Since(t0).Round(time.Second))
 
 	p, err = startPurse(bin, path)
