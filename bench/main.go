@@ -352,22 +352,24 @@ func startPurse(bin, db string, extra ...string) (*purse, error) {
 	p := &purse{cmd: cmd, logPath: logPath}
 	ready := make(chan struct{})
 	go func() {
-		sc := bufio.NewScanner(pipe)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		signalled := false
-		for sc.Scan() {
-			line := sc.Bytes()
-			if !signalled {
-				var l struct{ Msg, Public, Admin string }
-				if json.Unmarshal(line, &l) == nil && l.Msg == "purse serving" {
-					p.public, p.admin, p.started = "http://"+l.Public, "http://"+l.Admin, time.Since(start)
-					signalled = true
-					close(ready)
-				}
+		defer logf.Close()
+		br := bufio.NewReaderSize(pipe, 1<<20)
+		for {
+			line, err := br.ReadBytes('\n')
+			logf.Write(line)
+			if err != nil {
+				return
 			}
-			logf.Write(append(line, '\n'))
+			var l struct{ Msg, Public, Admin string }
+			if json.Unmarshal(line, &l) == nil && l.Msg == "purse serving" {
+				p.public, p.admin, p.started = "http://"+l.Public, "http://"+l.Admin, time.Since(start)
+				close(ready)
+				break
+			}
 		}
-		logf.Close()
+		// From here on the log is copied in bulk: reading it line by line cost the
+		// load generator CPU that the machine's two cores share with purse.
+		io.Copy(logf, br)
 	}()
 	select {
 	case <-ready:
