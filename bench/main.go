@@ -165,7 +165,6 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	profileFrom = p.admin
 	var read, charges result
 	if want("reads") {
 		var refRead result
@@ -295,7 +294,7 @@ func measureConns(addr string, c int, mk request, rate float64) result {
 	if *profile != "" && profileFrom != "" {
 		os.MkdirAll(*profile, 0o755)
 		profiled[profileFrom]++
-		name := filepath.Join(*profile, fmt.Sprintf("%s-%d.prof", strings.NewReplacer("http://", "", ":", "_").Replace(addr), len(report)))
+		name := filepath.Join(*profile, fmt.Sprintf("%d-%s.prof", len(report), strings.NewReplacer("http://", "", ":", "_").Replace(addr)))
 		go func() {
 			resp, err := http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", profileFrom, int(dur.Seconds())-1))
 			if err == nil {
@@ -363,6 +362,7 @@ func startPurse(bin, db string, extra ...string) (*purse, error) {
 			var l struct{ Msg, Public, Admin string }
 			if json.Unmarshal(line, &l) == nil && l.Msg == "purse serving" {
 				p.public, p.admin, p.started = "http://"+l.Public, "http://"+l.Admin, time.Since(start)
+				profileFrom = p.admin // the newest purse is the one measured
 				close(ready)
 				break
 			}
