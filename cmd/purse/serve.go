@@ -133,9 +133,7 @@ func openStore(ctx context.Context, db string, opts ...sqlite.Option) (backend, 
 }
 
 func runServer(ctx context.Context, c serveConfig, log *slog.Logger, e env) error {
-	// The live heap is small (balances, caches) and requests allocate briefly: a
-	// higher GC target trades a little memory for much less collection work.
-	debug.SetGCPercent(400)
+	debug.SetGCPercent(gcMax) // while loading; tuneGC (gc.go) takes over once serving
 	store, pg, err := openStore(ctx, c.db, sqlite.WithIdempotencyWindow(c.idempotencyWindow))
 	if err != nil {
 		return err
@@ -155,6 +153,9 @@ func runServer(ctx context.Context, c serveConfig, log *slog.Logger, e env) erro
 		return err
 	}
 	defer eng.Close()
+	gcCtx, stopGC := context.WithCancel(ctx)
+	defer stopGC()
+	go tuneGC(gcCtx)
 	authn, err = auth.New(store, auth.Options{SessionIdle: c.sessionIdle})
 	if err != nil {
 		return err
