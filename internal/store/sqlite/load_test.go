@@ -44,3 +44,27 @@ func TestLoadAccountsRoundTrip(t *testing.T) {
 		t.Errorf("loaded accounts differ (-got +want):\n%s", diff)
 	}
 }
+
+// BenchmarkLoadAccounts reads 200,000 accounts, as start-up does (5a of the
+// benchmark has a million): go test -run - -bench LoadAccounts ./internal/store/sqlite
+func BenchmarkLoadAccounts(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(b.TempDir(), "p.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	const n = 200_000
+	if _, err := s.db.Exec(`WITH RECURSIVE c(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM c WHERE x < ? - 1)
+		INSERT INTO accounts (id, kind, name, currency, status, balance, seq, created_at, updated_at, spent_month, version)
+		SELECT printf('acc_%07d', x), 'customer', 'bench account', 'EUR', 'active', 10000000, x, 1, 1, 202611, 1 FROM c`, n); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		accts, err := s.LoadAccounts(ctx)
+		if err != nil || len(accts) != n {
+			b.Fatalf("%d accounts, %v", len(accts), err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/account")
+}
