@@ -123,27 +123,21 @@ func (b *batchTx) Commit(ctx context.Context, bt *ledger.Batch) (err error) {
 		}
 		b.done()
 	}()
-	if len(bt.Accounts) > 0 {
-		st, err := b.s.stmt(ctx, `INSERT INTO accounts (`+accountColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET name = excluded.name, status = excluded.status,
-				balance = excluded.balance, seq = excluded.seq, updated_at = excluded.updated_at,
-				held = excluded.held, allowed_minus = excluded.allowed_minus, monthly_limit = excluded.monthly_limit,
-				monthly_spent = excluded.monthly_spent, spent_month = excluded.spent_month, free_messages = excluded.free_messages,
-				version = excluded.version`)
-		if err != nil {
-			return fmt.Errorf("sqlite: commit accounts: %w", err)
+	accounts := make([][]any, len(bt.Accounts))
+	for i, a := range bt.Accounts {
+		var limit any
+		if a.HasMonthlyLimit {
+			limit = int64(a.MonthlyLimit)
 		}
-		st = tx.StmtContext(ctx, st)
-		for _, a := range bt.Accounts {
-			var limit any
-			if a.HasMonthlyLimit {
-				limit = int64(a.MonthlyLimit)
-			}
-			if _, err := st.ExecContext(ctx, a.ID, string(a.Kind), a.Name, a.Currency, string(a.Status), int64(a.Balance), a.Seq, micros(a.CreatedAt), micros(a.UpdatedAt),
-				int64(a.Held), int64(a.AllowedMinus), limit, int64(a.MonthlySpent), a.SpentMonth, a.FreeMessages, a.Version); err != nil {
-				return fmt.Errorf("sqlite: commit account %s: %w", a.ID, err)
-			}
-		}
+		accounts[i] = []any{a.ID, string(a.Kind), a.Name, a.Currency, string(a.Status), int64(a.Balance), a.Seq, micros(a.CreatedAt), micros(a.UpdatedAt),
+			int64(a.Held), int64(a.AllowedMinus), limit, int64(a.MonthlySpent), a.SpentMonth, a.FreeMessages, a.Version}
+	}
+	if err := b.insertRows(ctx, `INSERT INTO accounts (`+accountColumns+`)`, 16, accounts, `ON CONFLICT (id) DO UPDATE SET name = excluded.name,
+		status = excluded.status, balance = excluded.balance, seq = excluded.seq, updated_at = excluded.updated_at,
+		held = excluded.held, allowed_minus = excluded.allowed_minus, monthly_limit = excluded.monthly_limit,
+		monthly_spent = excluded.monthly_spent, spent_month = excluded.spent_month, free_messages = excluded.free_messages,
+		version = excluded.version`); err != nil {
+		return fmt.Errorf("sqlite: commit accounts: %w", err)
 	}
 	if err := b.insertBlocks(ctx, bt.Entries); err != nil {
 		return fmt.Errorf("sqlite: commit entries: %w", err)
@@ -179,9 +173,10 @@ func (b *batchTx) Commit(ctx context.Context, bt *ledger.Batch) (err error) {
 }
 
 // chunkSizes are the row counts of the multi-row statements a batch uses: every
-// count is written as a sum of these, so only a handful of statements exist, each
-// prepared once per connection and reused by every batch.
-var chunkSizes = []int{256, 64, 16, 4, 1}
+// count is written as a sum of these (its binary digits, so at most one statement
+// of each size), so only a handful of statements exist, each prepared once per
+// connection and reused by every batch.
+var chunkSizes = []int{256, 128, 64, 32, 16, 8, 4, 2, 1}
 
 // stmt returns the prepared statement for q, preparing it on first use.
 func (s *Store) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
