@@ -372,8 +372,13 @@ func (t *txn) batch() *ledger.Batch {
 	for _, id := range sortedKeys(t.holds) {
 		b.Holds = append(b.Holds, *t.holds[id])
 	}
-	for _, id := range sortedKeys(t.charges) {
-		b.Charges = append(b.Charges, *t.charges[id])
+	if len(t.charges) > 0 {
+		// Unsorted: charges are written, never locked, in this order, and a batch of
+		// a thousand charges spent a tenth of the writer's time sorting their ids.
+		b.Charges = make([]ledger.Charge, 0, len(t.charges))
+		for _, c := range t.charges {
+			b.Charges = append(b.Charges, *c)
+		}
 	}
 	if len(t.order) > 0 {
 		b.Idempotency = make([]ledger.IdempotencyRecord, 0, len(t.order)) // filled by assignSeqs
