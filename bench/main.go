@@ -141,7 +141,11 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	if os.Getenv("BENCH_KEEP") == "" { // BENCH_KEEP=1 keeps the stores and purse logs for a look afterwards
+		defer os.RemoveAll(dir)
+	} else {
+		fmt.Println("keeping", dir)
+	}
 	bin := filepath.Join(dir, "purse")
 	fmt.Println("building purse ...")
 	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/purse").CombinedOutput(); err != nil {
@@ -188,6 +192,7 @@ func run() error {
 	}
 
 	if want("reads") {
+		settle() // the write targets left the kernel with dirty pages to write back
 		halfRead := measure(p.public, get("/account/1/balance", docAuth), read.rps()/2)
 		halfRef := measure("127.0.0.1:18090", get("/account/1/balance", docAuth), read.rps()/2)
 		add(row{name: "4a. p99 balance read at half the peak rate (ms)", measured: ms(halfRead.p(0.99)), unit: "ms", want: 5, absolute: true, atMost: true,
@@ -269,6 +274,14 @@ func pair(addr string, mk request) (best, bestRef result) {
 		}
 	}
 	return best, bestRef
+}
+
+// settle lets the machine finish what an earlier target left behind (the kernel
+// writing back the pages it dirtied) before a latency target, so that each target
+// measures purse under its own load only.
+func settle() {
+	syscall.Sync()
+	time.Sleep(2 * time.Second)
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
