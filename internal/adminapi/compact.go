@@ -11,6 +11,7 @@ import (
 
 	"github.com/purse-ledger/purse/internal/engine"
 	"github.com/purse-ledger/purse/internal/ledger"
+	"github.com/purse-ledger/purse/internal/varbuf"
 )
 
 // Compact idempotency records for batch responses.
@@ -60,10 +61,7 @@ func compactBatch(v any) []byte {
 }
 
 func appendCompactEntry(b []byte, e ledger.Entry) []byte {
-	str := func(s string) {
-		b = binary.AppendUvarint(b, uint64(len(s)))
-		b = append(b, s...)
-	}
+	str := func(s string) { b = varbuf.AppendString(b, s) }
 	str(e.MovementID)
 	b = binary.AppendVarint(b, e.Seq)
 	str(e.AccountID)
@@ -88,77 +86,31 @@ func appendCompactEntry(b []byte, e ledger.Entry) []byte {
 
 var errCompactRecord = errors.New("adminapi: unreadable stored idempotency record")
 
-// compactReader reads a compact record; any fault sets err and reads zeros after.
-type compactReader struct {
-	b   []byte
-	err error
-}
-
-func (r *compactReader) fail() { r.err, r.b = errCompactRecord, nil }
-
-func (r *compactReader) uvarint() uint64 {
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.fail()
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *compactReader) varint() int64 {
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.fail()
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *compactReader) bytes() []byte {
-	n := r.uvarint()
-	if n > uint64(len(r.b)) {
-		r.fail()
-		return nil
-	}
-	out := r.b[:n]
-	r.b = r.b[n:]
-	return out
-}
-
-func (r *compactReader) byte() byte {
-	if len(r.b) == 0 {
-		r.fail()
-		return 0
-	}
-	c := r.b[0]
-	r.b = r.b[1:]
-	return c
-}
+// compactReader reads a compact record.
+type compactReader struct{ varbuf.Reader }
 
 func (r *compactReader) entry() ledger.Entry {
 	var e ledger.Entry
-	e.MovementID = string(r.bytes())
-	e.Seq = r.varint()
-	e.AccountID = string(r.bytes())
-	e.Kind = ledger.EntryKind(r.bytes())
-	e.Amount = ledger.Amount(r.varint())
-	e.BalanceAfter = ledger.Amount(r.varint())
-	e.Reference = string(r.bytes())
-	if n := r.uvarint(); n > uint64(len(r.b)) {
-		r.fail()
+	e.MovementID = r.String()
+	e.Seq = r.Varint()
+	e.AccountID = r.String()
+	e.Kind = ledger.EntryKind(r.String())
+	e.Amount = ledger.Amount(r.Varint())
+	e.BalanceAfter = ledger.Amount(r.Varint())
+	e.Reference = r.String()
+	if n := r.Uvarint(); n > uint64(len(r.B)) {
+		r.Bad = true
 	} else if n > 0 {
 		e.Metadata = make(map[string]string, n)
-		for ; n > 0 && r.err == nil; n-- {
-			k := string(r.bytes())
-			e.Metadata[k] = string(r.bytes())
+		for ; n > 0 && !r.Bad; n-- {
+			k := r.String()
+			e.Metadata[k] = r.String()
 		}
 	}
-	e.RelatedID = string(r.bytes())
-	e.FreeMessage = r.byte() == 1
-	e.IdempotencyKey = string(r.bytes())
-	e.CreatedAt = time.Unix(0, r.varint()).UTC()
+	e.RelatedID = r.String()
+	e.FreeMessage = r.Byte() == 1
+	e.IdempotencyKey = r.String()
+	e.CreatedAt = time.Unix(0, r.Varint()).UTC()
 	return e
 }
 
@@ -167,23 +119,23 @@ func expandRecord(body []byte) ([]byte, error) {
 	if !bytes.HasPrefix(body, compactMagic) {
 		return body, nil
 	}
-	r := &compactReader{b: body[len(compactMagic):]}
-	committed := r.byte() == 1
-	n := r.uvarint()
-	if n > uint64(len(r.b)) { // every operation takes at least a byte
+	r := &compactReader{varbuf.Reader{B: body[len(compactMagic):]}}
+	committed := r.Byte() == 1
+	n := r.Uvarint()
+	if n > uint64(len(r.B)) { // every operation takes at least a byte
 		return nil, errCompactRecord
 	}
 	out := make([]byte, 0, 320*n)
 	out = append(out, `{"committed":`...)
 	out = strconv.AppendBool(out, committed)
 	out = append(out, `,"results":[`...)
-	for i := uint64(0); i < n && r.err == nil; i++ {
+	for i := uint64(0); i < n && !r.Bad; i++ {
 		if i > 0 {
 			out = append(out, ',')
 		}
-		switch r.byte() {
+		switch r.Byte() {
 		case 'E':
-			status := r.uvarint()
+			status := r.Uvarint()
 			e := r.entry()
 			out = append(out, `{"status":`...)
 			out = strconv.AppendUint(out, status, 10)
@@ -191,12 +143,12 @@ func expandRecord(body []byte) ([]byte, error) {
 			out = toEntryJSON(e).appendJSON(out)
 			out = append(out, '}')
 		case 'J':
-			out = append(out, r.bytes()...)
+			out = append(out, r.Bytes()...)
 		default:
-			r.fail()
+			r.Bad = true
 		}
 	}
-	if r.err != nil || len(r.b) != 0 {
+	if r.Bad || len(r.B) != 0 {
 		return nil, fmt.Errorf("%w (%d bytes)", errCompactRecord, len(body))
 	}
 	return append(out, "]}"...), nil

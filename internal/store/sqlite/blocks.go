@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/purse-ledger/purse/internal/ledger"
+	"github.com/purse-ledger/purse/internal/varbuf"
 )
 
 // Entry blocks: how the embedded store keeps entries.
@@ -38,10 +39,7 @@ func encodeBlock(buf []byte, entries []ledger.Entry) []byte {
 	buf = append(buf, blockVersion)
 	first, firstAt := entries[0].Seq, micros(entries[0].CreatedAt)
 	prev := first
-	str := func(s string) {
-		buf = binary.AppendUvarint(buf, uint64(len(s)))
-		buf = append(buf, s...)
-	}
+	str := func(s string) { buf = varbuf.AppendString(buf, s) }
 	for _, e := range entries {
 		buf = binary.AppendUvarint(buf, uint64(e.Seq-prev))
 		prev = e.Seq
@@ -65,76 +63,35 @@ func encodeBlock(buf []byte, entries []ledger.Entry) []byte {
 
 var errBadBlock = errors.New("corrupt entry block")
 
-// blockReader decodes a block.
-type blockReader struct {
-	b   []byte
-	err error
-}
-
-func (r *blockReader) uvarint() uint64 {
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.err, r.b = errBadBlock, nil
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *blockReader) varint() int64 {
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.err, r.b = errBadBlock, nil
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *blockReader) str() string {
-	n := r.uvarint()
-	if n > uint64(len(r.b)) {
-		r.err, r.b = errBadBlock, nil
-		return ""
-	}
-	s := string(r.b[:n])
-	r.b = r.b[n:]
-	return s
-}
-
 // decodeBlock returns a block's n entries.
 func decodeBlock(accountID string, firstSeq, firstAt int64, n int, data []byte) ([]ledger.Entry, error) {
 	if len(data) == 0 || data[0] != blockVersion {
 		return nil, fmt.Errorf("entry block %d: %w (version)", firstSeq, errBadBlock)
 	}
-	r := &blockReader{b: data[1:]}
+	r := &varbuf.Reader{B: data[1:]}
 	out := make([]ledger.Entry, 0, n)
 	seq := firstSeq
-	for i := 0; i < n && r.err == nil; i++ {
+	for i := 0; i < n && !r.Bad; i++ {
 		var e ledger.Entry
-		seq += int64(r.uvarint())
+		seq += int64(r.Uvarint())
 		e.Seq, e.AccountID = seq, accountID
-		e.MovementID = r.str()
-		e.Kind = ledger.EntryKind(r.str())
-		e.Amount = ledger.Amount(r.varint())
-		e.BalanceAfter = ledger.Amount(r.varint())
-		e.Reference = r.str()
-		e.IdempotencyKey = r.str()
-		e.CreatedAt = fromMicros(firstAt + r.varint())
-		if meta := r.str(); meta != "" && r.err == nil {
-			if err := json.Unmarshal([]byte(meta), &e.Metadata); err != nil {
+		e.MovementID = r.String()
+		e.Kind = ledger.EntryKind(r.String())
+		e.Amount = ledger.Amount(r.Varint())
+		e.BalanceAfter = ledger.Amount(r.Varint())
+		e.Reference = r.String()
+		e.IdempotencyKey = r.String()
+		e.CreatedAt = fromMicros(firstAt + r.Varint())
+		if meta := r.Bytes(); len(meta) > 0 && !r.Bad {
+			if err := json.Unmarshal(meta, &e.Metadata); err != nil {
 				return nil, fmt.Errorf("entry %d metadata: %w", e.Seq, err)
 			}
 		}
-		e.RelatedID = r.str()
-		if len(r.b) == 0 {
-			r.err = errBadBlock
-			break
-		}
-		e.FreeMessage, r.b = r.b[0] == 1, r.b[1:]
+		e.RelatedID = r.String()
+		e.FreeMessage = r.Byte() == 1
 		out = append(out, e)
 	}
-	if r.err != nil || len(r.b) != 0 {
+	if r.Bad || len(r.B) != 0 {
 		return nil, fmt.Errorf("entry block %d: %w", firstSeq, errBadBlock)
 	}
 	return out, nil
@@ -200,6 +157,12 @@ const blockColumns = `account_id, first_seq, first_at, n, data`
 // scanBlocks decodes the blocks a query returns, calling each with every block's
 // entries until it returns false.
 func scanBlocks(rows *sql.Rows, each func([]ledger.Entry) bool) error {
+	return scanBlocksIf(rows, nil, each)
+}
+
+// scanBlocksIf is scanBlocks for only the blocks whose encoded bytes keep accepts
+// (nil: all), so a search can skip decoding the rest.
+func scanBlocksIf(rows *sql.Rows, keep func(data []byte) bool, each func([]ledger.Entry) bool) error {
 	defer rows.Close()
 	for rows.Next() {
 		var acc string
@@ -208,6 +171,9 @@ func scanBlocks(rows *sql.Rows, each func([]ledger.Entry) bool) error {
 		var data []byte
 		if err := rows.Scan(&acc, &first, &firstAt, &n, &data); err != nil {
 			return err
+		}
+		if keep != nil && !keep(data) {
+			continue
 		}
 		es, err := decodeBlock(acc, first, firstAt, n, data)
 		if err != nil {

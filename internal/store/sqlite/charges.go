@@ -35,30 +35,18 @@ func (s *Store) findEntry(ctx context.Context, q querier, accountID, id string) 
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
 	needle := []byte(id)
-	for rows.Next() {
-		var acc string
-		var first, firstAt int64
-		var n int
-		var data []byte
-		if err := rows.Scan(&acc, &first, &firstAt, &n, &data); err != nil {
-			return nil, err
-		}
-		if !bytes.Contains(data, needle) {
-			continue
-		}
-		es, err := decodeBlock(acc, first, firstAt, n, data)
-		if err != nil {
-			return nil, err
-		}
+	var found *ledger.Entry
+	err = scanBlocksIf(rows, func(data []byte) bool { return bytes.Contains(data, needle) }, func(es []ledger.Entry) bool {
 		for i := range es {
 			if es[i].MovementID == id {
-				return &es[i], nil
+				found = &es[i]
+				return false
 			}
 		}
-	}
-	return nil, rows.Err()
+		return true
+	})
+	return found, err
 }
 
 // chargeOf is the charge an entry records.
