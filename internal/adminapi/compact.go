@@ -91,25 +91,25 @@ type compactReader struct{ varbuf.Reader }
 
 func (r *compactReader) entry() ledger.Entry {
 	var e ledger.Entry
-	e.MovementID = r.String()
+	e.MovementID = r.Str()
 	e.Seq = r.Varint()
-	e.AccountID = r.String()
-	e.Kind = ledger.EntryKind(r.String())
+	e.AccountID = r.Str()
+	e.Kind = ledger.EntryKind(r.Str())
 	e.Amount = ledger.Amount(r.Varint())
 	e.BalanceAfter = ledger.Amount(r.Varint())
-	e.Reference = r.String()
+	e.Reference = r.Str()
 	if n := r.Uvarint(); n > uint64(len(r.B)) {
 		r.Bad = true
 	} else if n > 0 {
 		e.Metadata = make(map[string]string, n)
 		for ; n > 0 && !r.Bad; n-- {
-			k := r.String()
-			e.Metadata[k] = r.String()
+			k := r.Str()
+			e.Metadata[k] = r.Str()
 		}
 	}
-	e.RelatedID = r.String()
+	e.RelatedID = r.Str()
 	e.FreeMessage = r.Byte() == 1
-	e.IdempotencyKey = r.String()
+	e.IdempotencyKey = r.Str()
 	e.CreatedAt = time.Unix(0, r.Varint()).UTC()
 	return e
 }

@@ -50,8 +50,8 @@ func (r *Reader) Bytes() []byte {
 	return out
 }
 
-// String is Bytes as a string.
-func (r *Reader) String() string { return string(r.Bytes()) }
+// Str is Bytes as a string (not String: a Reader is no fmt.Stringer).
+func (r *Reader) Str() string { return string(r.Bytes()) }
 
 // Byte reads one byte.
 func (r *Reader) Byte() byte {

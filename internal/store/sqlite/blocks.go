@@ -75,19 +75,19 @@ func decodeBlock(accountID string, firstSeq, firstAt int64, n int, data []byte) 
 		var e ledger.Entry
 		seq += int64(r.Uvarint())
 		e.Seq, e.AccountID = seq, accountID
-		e.MovementID = r.String()
-		e.Kind = ledger.EntryKind(r.String())
+		e.MovementID = r.Str()
+		e.Kind = ledger.EntryKind(r.Str())
 		e.Amount = ledger.Amount(r.Varint())
 		e.BalanceAfter = ledger.Amount(r.Varint())
-		e.Reference = r.String()
-		e.IdempotencyKey = r.String()
+		e.Reference = r.Str()
+		e.IdempotencyKey = r.Str()
 		e.CreatedAt = fromMicros(firstAt + r.Varint())
 		if meta := r.Bytes(); len(meta) > 0 && !r.Bad {
 			if err := json.Unmarshal(meta, &e.Metadata); err != nil {
 				return nil, fmt.Errorf("entry %d metadata: %w", e.Seq, err)
 			}
 		}
-		e.RelatedID = r.String()
+		e.RelatedID = r.Str()
 		e.FreeMessage = r.Byte() == 1
 		out = append(out, e)
 	}
