@@ -178,6 +178,16 @@ func (b *batchTx) Commit(ctx context.Context, bt *ledger.Batch) (err error) {
 // connection and reused by every batch.
 var chunkSizes = []int{256, 128, 64, 32, 16, 8, 4, 2, 1}
 
+// chunkSize is the largest of chunkSizes that n rows fill.
+func chunkSize(n int) int {
+	for _, size := range chunkSizes {
+		if n >= size {
+			return size
+		}
+	}
+	return 1
+}
+
 // stmt returns the prepared statement for q, preparing it on first use.
 func (s *Store) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	if st, ok := s.stmts.Load(q); ok {
@@ -200,13 +210,7 @@ func (s *Store) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 func (b *batchTx) insertRows(ctx context.Context, head string, ncols int, rows [][]any, tail string) error {
 	one := "(" + placeholders(ncols) + ")"
 	for len(rows) > 0 {
-		n := 1
-		for _, size := range chunkSizes {
-			if len(rows) >= size {
-				n = size
-				break
-			}
-		}
+		n := chunkSize(len(rows))
 		q := head + " VALUES " + strings.TrimSuffix(strings.Repeat(one+",", n), ",") + " " + tail
 		st, err := b.s.stmt(ctx, q)
 		if err != nil {
@@ -228,13 +232,7 @@ func (b *batchTx) insertRows(ctx context.Context, head string, ncols int, rows [
 // chunks of cached statements, calling each for every row.
 func (b *batchTx) queryIn(ctx context.Context, q string, ids []string, each func(scanner) error) error {
 	for len(ids) > 0 {
-		n := 1
-		for _, size := range chunkSizes {
-			if len(ids) >= size {
-				n = size
-				break
-			}
-		}
+		n := chunkSize(len(ids))
 		st, err := b.s.stmt(ctx, fmt.Sprintf(q, placeholders(n)))
 		if err != nil {
 			return err
