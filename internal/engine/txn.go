@@ -106,9 +106,14 @@ func (t *txn) load(batch []*request, due []expiry) error {
 		}
 	} else {
 		// Memory holds the active holds (and, staged, every hold a batch still
-		// waiting for its sync changed); only the others are read.
+		// waiting for its sync changed); only the others are read. What memory says
+		// is taken now: a staged hold that expired leaves the overlay when its batch
+		// is published, and published memory keeps active holds only, so asking
+		// again later in this batch could find it nowhere.
 		for id := range r.holds {
-			if _, ok := t.e.headHold(id); ok {
+			if h, ok := t.e.headHold(id); ok {
+				c := *h
+				t.holdBase[id] = &c
 				delete(r.holds, id)
 			}
 		}
