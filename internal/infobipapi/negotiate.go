@@ -23,6 +23,17 @@ var offers = []struct {
 // q above zero wins, ties go to the earlier offer. No header (or an empty one)
 // means JSON. ok is false when nothing acceptable is offered (406).
 func negotiate(accept string) (f httpkit.Format, ok bool) {
+	switch accept { // what clients send nearly always, answered without parsing
+	case "", "*/*", "application/json":
+		return httpkit.JSON, true
+	case "application/xml":
+		return httpkit.XML, true
+	}
+	return negotiateRanges(accept)
+}
+
+// negotiateRanges is negotiate for any header: it parses the media ranges.
+func negotiateRanges(accept string) (f httpkit.Format, ok bool) {
 	if strings.TrimSpace(accept) == "" {
 		return httpkit.JSON, true
 	}

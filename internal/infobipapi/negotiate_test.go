@@ -42,6 +42,18 @@ func TestNegotiate(t *testing.T) {
 	}
 }
 
+// TestNegotiateFastPath: the headers negotiate answers without parsing get the
+// answer parsing them would give.
+func TestNegotiateFastPath(t *testing.T) {
+	for _, accept := range []string{"", "*/*", "application/json", "application/xml"} {
+		f, ok := negotiate(accept)
+		pf, pok := negotiateRanges(accept)
+		if f != pf || ok != pok {
+			t.Errorf("negotiate(%q) = %v, %v; parsing gives %v, %v", accept, f, ok, pf, pok)
+		}
+	}
+}
+
 func FuzzNegotiate(f *testing.F) {
 	for _, s := range []string{"", "*/*", "application/json;q=0.5, application/xml", "text/*;q=0.1", "a/b;q=NaN"} {
 		f.Add(s)
@@ -50,6 +62,9 @@ func FuzzNegotiate(f *testing.F) {
 		got, ok := negotiate(accept)
 		if ok && got != httpkit.JSON && got != httpkit.XML {
 			t.Fatalf("negotiate(%q) returned unknown format %v", accept, got)
+		}
+		if pf, pok := negotiateRanges(accept); pf != got || pok != ok {
+			t.Fatalf("negotiate(%q) = %v, %v; parsing gives %v, %v", accept, got, ok, pf, pok)
 		}
 	})
 }
