@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -37,7 +38,7 @@ func (h *JSONHandler) Handle(_ context.Context, r slog.Record) error {
 	bp := bufPool.Get().(*[]byte)
 	b := (*bp)[:0]
 	b = append(b, `{"time":"`...)
-	b = r.Time.AppendFormat(b, time.RFC3339Nano)
+	b = appendTime(b, r.Time)
 	b = append(b, `","level":"`...)
 	b = append(b, r.Level.String()...)
 	b = append(b, `","msg":`...)
@@ -52,6 +53,73 @@ func (h *JSONHandler) Handle(_ context.Context, r slog.Record) error {
 	*bp = b
 	bufPool.Put(bp)
 	return err
+}
+
+// LogRequest writes the request log line Instrument would write through slog
+// (message "request", then listener, method, path, status, bytes and duration in
+// nanoseconds) without building a slog.Record: it runs once per request.
+func (h *JSONHandler) LogRequest(at time.Time, listener, method, path string, status, bytes int, d time.Duration) {
+	bp := bufPool.Get().(*[]byte)
+	b := (*bp)[:0]
+	b = append(b, `{"time":"`...)
+	b = appendTime(b, at)
+	b = append(b, `","level":"INFO","msg":"request"`...)
+	b = append(b, h.prefix...)
+	b = append(b, `,"listener":`...)
+	b = appendJSONString(b, listener)
+	b = append(b, `,"method":`...)
+	b = appendJSONString(b, method)
+	b = append(b, `,"path":`...)
+	b = appendJSONString(b, path)
+	b = append(b, `,"status":`...)
+	b = strconv.AppendInt(b, int64(status), 10)
+	b = append(b, `,"bytes":`...)
+	b = strconv.AppendInt(b, int64(bytes), 10)
+	b = append(b, `,"duration":`...)
+	b = strconv.AppendInt(b, int64(d), 10)
+	b = append(b, "}\n"...)
+	h.w.Write(b)
+	*bp = b
+	bufPool.Put(bp)
+}
+
+// secondText is the text of one UTC second, "2006-01-02T15:04:05".
+type secondText struct {
+	unix int64
+	text [19]byte
+}
+
+var lastSecond atomic.Pointer[secondText]
+
+// appendTime appends t in UTC as time.RFC3339Nano would, reusing the text of the
+// date and time of day while the second lasts: purse's log lines are UTC.
+func appendTime(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	sec := t.Unix()
+	st := lastSecond.Load()
+	if st == nil || st.unix != sec {
+		st = &secondText{unix: sec}
+		t.AppendFormat(st.text[:0], "2006-01-02T15:04:05")
+		if y := t.Year(); y < 0 || y > 9999 { // outside four digits: no fixed width
+			return t.AppendFormat(b, time.RFC3339Nano)
+		}
+		lastSecond.Store(st)
+	}
+	b = append(b, st.text[:]...)
+	if ns := t.Nanosecond(); ns != 0 {
+		var frac [10]byte
+		frac[0] = '.'
+		for i := 9; i > 0; i-- {
+			frac[i] = byte('0' + ns%10)
+			ns /= 10
+		}
+		n := 10
+		for frac[n-1] == '0' {
+			n--
+		}
+		b = append(b, frac[:n]...)
+	}
+	return append(b, 'Z')
 }
 
 // WithAttrs renders the attributes once, into every later line.

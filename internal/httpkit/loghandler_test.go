@@ -2,6 +2,7 @@ package httpkit
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -54,4 +55,43 @@ func FuzzAppendJSONString(f *testing.F) {
 			t.Fatalf("%q came back as %q", s, got)
 		}
 	})
+}
+
+// TestAppendTime: the cached-second formatting gives time.RFC3339Nano's text in UTC.
+func TestAppendTime(t *testing.T) {
+	base := time.Date(2026, 11, 26, 6, 37, 0, 0, time.UTC)
+	times := []time.Time{base, base.Add(709308429), base.Add(500 * time.Millisecond), base.Add(1), base.Add(time.Second - 1),
+		base.Add(10 * time.Microsecond), base.Add(time.Hour + 3*time.Second), base.In(time.FixedZone("X", 5400)).Add(123456),
+		time.Date(1, 1, 1, 0, 0, 0, 5, time.UTC), time.Date(12026, 1, 1, 0, 0, 0, 5, time.UTC), time.Date(-3, 1, 1, 0, 0, 0, 0, time.UTC)}
+	for i := 0; i < 2; i++ { // a second pass finds the cached seconds
+		for _, tm := range times {
+			if got, want := string(appendTime(nil, tm)), tm.UTC().Format(time.RFC3339Nano); got != want {
+				t.Errorf("appendTime(%v) = %s, want %s", tm, got, want)
+			}
+		}
+	}
+}
+
+// TestLogRequestMatchesSlog: the request line written without slog is the line the
+// same handler writes for the same record through slog.
+func TestLogRequestMatchesSlog(t *testing.T) {
+	var fast, viaSlog bytes.Buffer
+	at := time.Date(2026, 11, 26, 6, 37, 0, 709308000, time.UTC)
+	path := "/v1/a\"b\\c\n\xff"
+	NewJSONHandler(&fast, slog.LevelInfo).WithAttrs([]slog.Attr{slog.String("node", "n1")}).(*JSONHandler).
+		LogRequest(at, "admin", "POST", path, 201, 261, 1184094)
+	h := NewJSONHandler(&viaSlog, slog.LevelInfo).WithAttrs([]slog.Attr{slog.String("node", "n1")})
+	r := slog.NewRecord(at, slog.LevelInfo, "request", 0)
+	r.AddAttrs(slog.String("listener", "admin"), slog.String("method", "POST"), slog.String("path", path),
+		slog.Int("status", 201), slog.Int("bytes", 261), slog.Duration("duration", 1184094))
+	if err := h.Handle(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	if fast.String() != viaSlog.String() {
+		t.Errorf("LogRequest wrote\n%s slog wrote\n%s", fast.String(), viaSlog.String())
+	}
+	var m map[string]any
+	if err := json.Unmarshal(fast.Bytes(), &m); err != nil || m["path"] != "/v1/a\"b\\c\n\ufffd" || m["node"] != "n1" {
+		t.Errorf("line %s decodes to %v (%v)", fast.String(), m, err)
+	}
 }

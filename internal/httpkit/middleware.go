@@ -1,6 +1,7 @@
 package httpkit
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -39,6 +40,7 @@ type Observer func(listener, route string, status int, d time.Duration)
 // out of the logs. route names the route for metrics: the ServeMux pattern when
 // there is one, else what routeOf returns.
 func Instrument(log *slog.Logger, observe Observer, listener string, routeOf func(*http.Request) string, next http.Handler) http.Handler {
+	fast, _ := log.Handler().(*JSONHandler)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &recorder{ResponseWriter: w}
@@ -53,6 +55,10 @@ func Instrument(log *slog.Logger, observe Observer, listener string, routeOf fun
 				route = routeOf(r)
 			}
 			observe(listener, route, rec.status, d)
+		}
+		if fast != nil && fast.Enabled(context.Background(), slog.LevelInfo) {
+			fast.LogRequest(start.Add(d), listener, r.Method, r.URL.Path, rec.status, rec.bytes, d)
+			return
 		}
 		log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("listener", listener),
