@@ -37,32 +37,47 @@ func (r result) p(q float64) time.Duration {
 }
 
 // request builds the bytes of one HTTP/1.1 request; n numbers the request within
-// its connection, conn the connection.
+// its connection (warmUp for the one sent before the clock starts), conn the
+// connection.
 type request func(conn, n int) []byte
+
+const warmUp = 1 << 30
 
 // load drives addr with conns keep-alive connections for d, as fast as they go
 // (rate 0), or at rate requests per second in all (open loop: latency counts from
 // when a request was due, so a stall is not hidden). It speaks HTTP/1.1 over raw
 // sockets: a lean client, so the server, not the generator, is what is measured.
+// Every connection is opened and has had one request answered (not counted)
+// before the clock starts: what is measured is a steady population of keep-alive
+// clients, not 64 TCP handshakes and the server's first-request set-up.
 func load(addr string, conns int, d time.Duration, rate float64, mk request) (result, error) {
 	var total atomic.Int64
 	var mu sync.Mutex
 	res := result{statuses: map[int]int64{}}
-	var wg sync.WaitGroup
+	var wg, ready sync.WaitGroup
 	errc := make(chan error, conns)
-	start := time.Now()
-	deadline := start.Add(d)
+	var start, deadline time.Time
+	go1 := make(chan struct{})
 	for c := 0; c < conns; c++ {
 		wg.Add(1)
+		ready.Add(1)
 		go func() {
 			defer wg.Done()
 			nc, err := net.Dial("tcp", addr)
+			if err == nil {
+				defer nc.Close()
+				_, err = nc.Write(mk(c, warmUp))
+			}
+			br := bufio.NewReaderSize(nc, 64<<10)
+			if err == nil {
+				_, err = readResponse(br)
+			}
+			ready.Done()
 			if err != nil {
 				errc <- err
 				return
 			}
-			defer nc.Close()
-			br := bufio.NewReaderSize(nc, 64<<10)
+			<-go1
 			statuses := map[int]int64{}
 			var lat []time.Duration
 			var interval time.Duration
@@ -105,6 +120,10 @@ func load(addr string, conns int, d time.Duration, rate float64, mk request) (re
 			mu.Unlock()
 		}()
 	}
+	ready.Wait()
+	start = time.Now()
+	deadline = start.Add(d)
+	close(go1)
 	wg.Wait()
 	res.elapsed = time.Since(start)
 	res.requests = total.Load()
