@@ -172,7 +172,7 @@ func Open(ctx context.Context, store Store, opts Options) (*Engine, error) {
 		e.holds[h.ID] = &h
 		heap.Push(&e.expiries, expiry{at: h.ExpiresAt, id: h.ID})
 	}
-	if s, ok := store.(Syncer); ok && !e.shared {
+	if s, ok := store.(Syncer); ok {
 		e.sync = s
 		e.pipe = make(chan committed, maxInFlight)
 		e.synced = make(chan struct{})

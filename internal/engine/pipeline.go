@@ -9,7 +9,8 @@ import (
 
 // Syncer is a store whose batch commits are visible at once but durable only after
 // Sync, which makes every commit made before it durable (SQLite's WAL with
-// synchronous=NORMAL and an fdatasync of the log).
+// synchronous=NORMAL and an fdatasync of the log; PostgreSQL's commits with
+// synchronous_commit off and a synchronous commit after them).
 //
 // With such a store the engine pipelines: the writer commits batch after batch
 // without waiting for the disk, and a second goroutine syncs and then publishes and
@@ -114,9 +115,14 @@ func (e *Engine) track(t *txn) {
 }
 
 // syncLoop makes committed batches durable, then publishes and acknowledges them in
-// commit order. A failed sync stops the process: the kernel may have dropped the
-// pages it could not write, so neither memory nor an answer can be trusted until a
-// restart reads back what the disk really holds (PostgreSQL does the same).
+// commit order. A failed sync of a local file stops the process: the kernel may
+// have dropped the pages it could not write, so neither memory nor an answer can be
+// trusted until a restart reads back what the disk really holds (PostgreSQL does
+// the same). A failed sync of a shared store is a lost connection: the batches'
+// fate is unknown, as with a commit that fails in flight, and they are answered the
+// same way, 503 (a client retrying with its Idempotency-Key gets the stored answer
+// if the batch did land). Memory is not changed: on a shared store every batch reads
+// the rows it changes afresh, under lock, so the next one sees what really landed.
 func (e *Engine) syncLoop() {
 	defer close(e.synced)
 	for c := range e.pipe {
@@ -134,8 +140,18 @@ func (e *Engine) syncLoop() {
 			}
 		}
 		if err := e.sync.Sync(); err != nil {
-			e.log.Error("engine: sync failed; stopping", "err", err)
-			panic(fmt.Sprintf("purse: the store could not make committed batches durable: %v", err))
+			if !e.shared {
+				e.log.Error("engine: sync failed; stopping", "err", err)
+				panic(fmt.Sprintf("purse: the store could not make committed batches durable: %v", err))
+			}
+			e.log.Error("engine: sync failed; answering the batches 503", "batches", len(group), "err", err)
+			for _, g := range group {
+				e.unstage(g.t)
+				for _, r := range g.batch {
+					r.resp <- response{err: fmt.Errorf("%w: %v", ledger.ErrUnavailable, err)}
+				}
+			}
+			continue
 		}
 		for _, g := range group {
 			e.publish(g.t)

@@ -84,25 +84,64 @@ func (t *txn) load(batch []*request, due []expiry) error {
 		for _, acc := range owners {
 			r.accounts[acc] = true
 		}
-		accts, err := t.tx.LockAccounts(t.ctx, sortedSet(r.accounts))
-		if err != nil {
-			return err
+		var accts, sysAccts []ledger.Account
+		platform := func(currencies map[string]bool) map[string]bool {
+			sys := map[string]bool{}
+			for cur := range currencies {
+				sys[ledger.SystemAccountID(ledger.KindFunding, cur)] = true
+				sys[ledger.SystemAccountID(ledger.KindRevenue, cur)] = true
+			}
+			return sys
+		}
+		if pf, ok := t.tx.(ledger.Prefetcher); ok {
+			// One round trip: the platform accounts of the currencies memory knows the
+			// accounts by (an account's currency never changes), the keys, and about
+			// as many sequence numbers as the batch will take.
+			known := map[string]bool{}
+			t.e.mu.RLock()
+			for id := range r.accounts {
+				if a, ok := t.e.accounts[id]; ok {
+					known[a.Currency] = true
+				}
+			}
+			t.e.mu.RUnlock()
+			var recs []ledger.IdempotencyRecord
+			var err error
+			accts, sysAccts, recs, err = pf.Prefetch(t.ctx, sortedSet(r.accounts), sortedSet(platform(known)), keys, 2*len(batch)+2)
+			if err != nil {
+				return err
+			}
+			for i := range recs {
+				t.stored[recs[i].Key] = &recs[i]
+			}
+			keys = nil
+		} else {
+			var err error
+			if accts, err = t.tx.LockAccounts(t.ctx, sortedSet(r.accounts)); err != nil {
+				return err
+			}
 		}
 		for i := range accts {
 			t.base[accts[i].ID] = &accts[i]
 			r.currencies[accts[i].Currency] = true
 		}
-		sys := map[string]bool{}
-		for cur := range r.currencies {
-			sys[ledger.SystemAccountID(ledger.KindFunding, cur)] = true
-			sys[ledger.SystemAccountID(ledger.KindRevenue, cur)] = true
-		}
-		sysAccts, err := t.tx.LockAccounts(t.ctx, sortedSet(sys))
-		if err != nil {
-			return err
-		}
 		for i := range sysAccts {
 			t.base[sysAccts[i].ID] = &sysAccts[i]
+		}
+		missing := map[string]bool{} // all of them without a Prefetcher; else those of accounts memory did not know
+		for id := range platform(r.currencies) {
+			if t.base[id] == nil {
+				missing[id] = true
+			}
+		}
+		if len(missing) > 0 {
+			more, err := t.tx.LockAccounts(t.ctx, sortedSet(missing))
+			if err != nil {
+				return err
+			}
+			for i := range more {
+				t.base[more[i].ID] = &more[i]
+			}
 		}
 	} else {
 		// Memory holds the active holds (and, staged, every hold a batch still

@@ -51,3 +51,12 @@ type BatchTx interface {
 	Commit(ctx context.Context, b *Batch) error
 	Rollback(ctx context.Context)
 }
+
+// Prefetcher is a BatchTx that takes a batch's first reads in one round trip: it
+// locks accounts, then platform, as two LockAccounts calls would, reads the
+// idempotency records of keys, and reserves about seqs sequence numbers that later
+// ReserveSeqs calls hand out first (the ones left unused are skipped). A shared
+// store over a network implements it: each call is a round trip otherwise.
+type Prefetcher interface {
+	Prefetch(ctx context.Context, accounts, platform, keys []string, seqs int) (locked, lockedPlatform []Account, recs []IdempotencyRecord, err error)
+}

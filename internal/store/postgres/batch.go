@@ -22,8 +22,9 @@ const (
 )
 
 type batchTx struct {
-	s  *Store
-	tx pgx.Tx
+	s    *Store
+	tx   pgx.Tx
+	seqs []int64 // reserved by Prefetch, handed out by ReserveSeqs
 }
 
 // Begin starts a batch transaction.
@@ -42,7 +43,7 @@ func (b *batchTx) LockAccounts(ctx context.Context, ids []string) ([]ledger.Acco
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	return queryAccounts(ctx, b.tx, `SELECT `+accountColumns+` FROM accounts WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
+	return queryAccounts(ctx, b.tx, lockAccountsSQL, ids)
 }
 
 // HoldAccounts maps holds to their accounts (a hold never changes account, so no
@@ -79,11 +80,63 @@ func (b *batchTx) LockCharges(ctx context.Context, refs []ledger.ChargeRef) ([]l
 	return queryCharges(ctx, b.tx, `SELECT `+chargeColumns+` FROM charges WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
 }
 
+const (
+	lockAccountsSQL = `SELECT ` + accountColumns + ` FROM accounts WHERE id = ANY($1) ORDER BY id FOR UPDATE`
+	idempotencySQL  = `SELECT key, request_hash, status, body, created_at FROM idempotency WHERE key = ANY($1)`
+	reserveSeqsSQL  = `SELECT nextval('entry_seq') FROM generate_series(1, $1)`
+)
+
+// Prefetch sends the batch's first reads as one pipelined round trip; PostgreSQL
+// runs them in order, so the locks are taken in the same order as by separate
+// calls, and the keys and sequence numbers are read under them.
+func (b *batchTx) Prefetch(ctx context.Context, accounts, platform, keys []string, seqs int) (locked, lockedPlatform []ledger.Account, recs []ledger.IdempotencyRecord, err error) {
+	q := &pgx.Batch{}
+	q.Queue(lockAccountsSQL, accounts)
+	q.Queue(lockAccountsSQL, platform)
+	q.Queue(idempotencySQL, keys)
+	q.Queue(reserveSeqsSQL, seqs)
+	br := b.tx.SendBatch(ctx, q)
+	defer func() {
+		if cerr := br.Close(); err == nil && cerr != nil {
+			err = wrap("prefetch", cerr)
+		}
+	}()
+	r := queued{br}
+	if locked, err = queryAccounts(ctx, r, lockAccountsSQL); err != nil {
+		return nil, nil, nil, err
+	}
+	if lockedPlatform, err = queryAccounts(ctx, r, lockAccountsSQL); err != nil {
+		return nil, nil, nil, err
+	}
+	if recs, err = queryIdempotency(ctx, r); err != nil {
+		return nil, nil, nil, err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return nil, nil, nil, wrap("sequences", err)
+	}
+	if b.seqs, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
+		return nil, nil, nil, wrap("sequences", err)
+	}
+	return locked, lockedPlatform, recs, nil
+}
+
+// queued reads the results of a sent pgx.Batch, in order, as a querier: the
+// statements and their arguments were queued already.
+type queued struct{ br pgx.BatchResults }
+
+func (q queued) Query(context.Context, string, ...any) (pgx.Rows, error) { return q.br.Query() }
+func (q queued) QueryRow(context.Context, string, ...any) pgx.Row        { return q.br.QueryRow() }
+
 // Idempotency reads the batch's keys after its accounts are locked: a retry of the
 // same request names the same account, so its twin on another node has committed
 // (and its key is visible) or has not started.
 func (b *batchTx) Idempotency(ctx context.Context, keys []string) ([]ledger.IdempotencyRecord, error) {
-	rows, err := b.tx.Query(ctx, `SELECT key, request_hash, status, body, created_at FROM idempotency WHERE key = ANY($1)`, keys)
+	return queryIdempotency(ctx, b.tx, keys)
+}
+
+func queryIdempotency(ctx context.Context, q querier, keys ...any) ([]ledger.IdempotencyRecord, error) {
+	rows, err := q.Query(ctx, idempotencySQL, keys...)
 	if err != nil {
 		return nil, wrap("idempotency", err)
 	}
@@ -104,31 +157,48 @@ func (b *batchTx) Idempotency(ctx context.Context, keys []string) ([]ledger.Idem
 // ReserveSeqs takes n values of entry_seq. The accounts are locked already, so
 // every earlier entry of theirs took its value before these.
 func (b *batchTx) ReserveSeqs(ctx context.Context, n int) ([]int64, error) {
-	rows, err := b.tx.Query(ctx, `SELECT nextval('entry_seq') FROM generate_series(1, $1)`, n)
+	if n <= len(b.seqs) {
+		seqs := b.seqs[:n:n]
+		b.seqs = b.seqs[n:]
+		return seqs, nil
+	}
+	rows, err := b.tx.Query(ctx, reserveSeqsSQL, n-len(b.seqs))
 	if err != nil {
 		return nil, wrap("sequences", err)
 	}
-	seqs, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	return seqs, wrap("sequences", err)
+	more, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, wrap("sequences", err)
+	}
+	seqs := append(b.seqs, more...) // the prefetched ones are the lower: still ascending
+	b.seqs = nil
+	return seqs, nil
 }
 
 func (b *batchTx) Rollback(ctx context.Context) { b.tx.Rollback(context.Background()) }
 
-// Commit writes the batch with set-based statements (unnest, COPY) and commits.
+// Commit writes the batch with set-based statements (unnest arrays) and commits it
+// without waiting for the WAL to reach the disk: the batch is durable, and other
+// nodes hear of it, only after the next Sync (sync.go).
 func (b *batchTx) Commit(ctx context.Context, bt *ledger.Batch) error {
-	if err := b.write(ctx, bt); err != nil {
+	changed, err := b.write(ctx, bt)
+	if err != nil {
 		b.tx.Rollback(context.Background())
 		return err
 	}
-	return wrap("commit", b.tx.Commit(ctx))
+	if err := b.tx.Commit(ctx); err != nil {
+		return wrap("commit", err)
+	}
+	b.s.announce(changed)
+	return nil
 }
 
 // write sends every statement of the batch in one pipelined round trip (a
 // pgx.Batch): unnest arrays instead of COPY, which cannot be pipelined. The
 // statements run in order, and the first error ends the batch.
-func (b *batchTx) write(ctx context.Context, bt *ledger.Batch) error {
+func (b *batchTx) write(ctx context.Context, bt *ledger.Batch) (changed []string, err error) {
 	q := &pgx.Batch{}
-	var changed []string
+	q.Queue(`SET LOCAL synchronous_commit TO off`)
 	if len(bt.Accounts) > 0 {
 		cols := struct {
 			id, kind, name, cur, status                                   []string
@@ -237,11 +307,10 @@ func (b *batchTx) write(ctx context.Context, bt *ledger.Batch) error {
 		q.Queue(`INSERT INTO idempotency (key, request_hash, status, body, created_at)
 			SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::bytea[], $5::bigint[])`, keys, hashes, statuses, bodies, created)
 	}
-	queueNotify(q, b.s.channel, changed)
-	if q.Len() == 0 {
-		return nil
+	if q.Len() == 1 {
+		return nil, nil
 	}
-	return wrap("write batch", b.tx.SendBatch(ctx, q).Close())
+	return changed, wrap("write batch", b.tx.SendBatch(ctx, q).Close())
 }
 
 // queueNotify announces changed accounts, in payloads under PostgreSQL's

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -32,6 +33,10 @@ type Store struct {
 	pool    *pgxpool.Pool
 	url     string
 	channel string
+
+	node     string // this process's row in sync_marks (sync.go)
+	notifyMu sync.Mutex
+	notify   []string // accounts changed by batches committed since the last Sync (sync.go)
 }
 
 // IsURL reports whether a --db value names PostgreSQL rather than a SQLite file.
@@ -60,7 +65,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	}
 	// The change feed is per database; a schema of its own (search_path) gets a
 	// channel of its own, so tests sharing a server do not hear each other.
-	s := &Store{pool: pool, url: url, channel: channel}
+	s := &Store{pool: pool, url: url, channel: channel, node: newNode()}
 	if sp := cfg.ConnConfig.RuntimeParams["search_path"]; sp != "" {
 		s.channel = channel + "_" + strings.Map(func(r rune) rune {
 			if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' {
@@ -72,6 +77,11 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
+	}
+	// Rows of processes gone for a day (a live one bumps its row with every batch).
+	if _, err := pool.Exec(ctx, `DELETE FROM sync_marks WHERE at < $1`, micros(time.Now().Add(-24*time.Hour))); err != nil {
+		pool.Close()
+		return nil, wrap("sync marks", err)
 	}
 	return s, nil
 }

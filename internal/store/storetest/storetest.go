@@ -215,6 +215,7 @@ func Run(t *testing.T, newStore func(t *testing.T) func() Store) {
 		{"audit log", testAudit},
 		{"sessions", testSessions},
 		{"oauth2", testOAuth},
+		{"sequence numbers", testSeqs},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
@@ -563,5 +564,44 @@ func testOAuth(t *testing.T, open func() Store) {
 	list, err := e.auth.OAuthClients(ctx, a)
 	if err != nil || len(list) != 1 || list[0].RevokedAt == nil {
 		t.Errorf("clients %+v %v", list, err)
+	}
+}
+
+// testSeqs: sequence numbers come ascending and never twice, also when a store
+// reserved some ahead (a Prefetcher) and a batch takes fewer or more than that.
+func testSeqs(t *testing.T, open func() Store) {
+	s := open()
+	defer s.Close()
+	ctx := context.Background()
+	var last int64
+	take := func(tx ledger.BatchTx, n int) {
+		t.Helper()
+		seqs, err := tx.ReserveSeqs(ctx, n)
+		if err != nil || len(seqs) != n {
+			t.Fatalf("ReserveSeqs(%d) = %v, %v", n, seqs, err)
+		}
+		for _, v := range seqs {
+			if v <= last {
+				t.Fatalf("sequence %d after %d", v, last)
+			}
+			last = v
+		}
+	}
+	for _, plan := range [][]int{{2, 4}, {3}, {1, 1, 5}} {
+		tx, err := s.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pf, ok := tx.(ledger.Prefetcher); ok {
+			if _, _, _, err := pf.Prefetch(ctx, nil, nil, nil, 3); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, n := range plan {
+			take(tx, n)
+		}
+		if err := tx.Commit(ctx, &ledger.Batch{}); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
