@@ -108,7 +108,10 @@ var (
 	nosniff  = []string{"nosniff"}
 )
 
-// Write sends a complete body with its content type and length.
+// Write sends a complete body with its content type and length. net/http sets
+// Content-Length itself for a body it holds whole when the handler returns (up to
+// smallBody bytes, the size of its buffer before it would switch to chunked
+// encoding; HEAD included, unless the body is empty), so only the others get it here.
 func Write(w http.ResponseWriter, f Format, status int, body []byte) {
 	h := w.Header()
 	if f == XML {
@@ -117,7 +120,12 @@ func Write(w http.ResponseWriter, f Format, status int, body []byte) {
 		h["Content-Type"] = jsonType
 	}
 	h["X-Content-Type-Options"] = nosniff
-	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	if len(body) == 0 || len(body) > smallBody {
+		h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	}
 	w.WriteHeader(status)
 	w.Write(body)
 }
+
+// smallBody is net/http's bufferBeforeChunkingSize.
+const smallBody = 2048

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -32,6 +33,9 @@ func (r *recorder) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the real writer.
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
+// recorders saves a recorder's allocation per request.
+var recorders = sync.Pool{New: func() any { return new(recorder) }}
+
 // Observer records a finished request (metrics); route is a bounded label.
 type Observer func(listener, route string, status int, d time.Duration)
 
@@ -43,10 +47,14 @@ func Instrument(log *slog.Logger, observe Observer, listener string, routeOf fun
 	fast, _ := log.Handler().(*JSONHandler)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rec := &recorder{ResponseWriter: w}
+		rec := recorders.Get().(*recorder) // a handler must not use w after it returns
+		*rec = recorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
-		if rec.status == 0 {
-			rec.status = http.StatusOK
+		status, bytes := rec.status, rec.bytes
+		*rec = recorder{}
+		recorders.Put(rec)
+		if status == 0 {
+			status = http.StatusOK
 		}
 		d := time.Since(start)
 		if observe != nil {
@@ -54,18 +62,18 @@ func Instrument(log *slog.Logger, observe Observer, listener string, routeOf fun
 			if route == "" && routeOf != nil {
 				route = routeOf(r)
 			}
-			observe(listener, route, rec.status, d)
+			observe(listener, route, status, d)
 		}
 		if fast != nil && fast.Enabled(context.Background(), slog.LevelInfo) {
-			fast.LogRequest(start.Add(d), listener, r.Method, r.URL.Path, rec.status, rec.bytes, d)
+			fast.LogRequest(start.Add(d), listener, r.Method, r.URL.Path, status, bytes, d)
 			return
 		}
 		log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("listener", listener),
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
-			slog.Int("status", rec.status),
-			slog.Int("bytes", rec.bytes),
+			slog.Int("status", status),
+			slog.Int("bytes", bytes),
 			slog.Duration("duration", d))
 	})
 }
