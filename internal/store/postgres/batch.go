@@ -2,9 +2,13 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/purse-ledger/purse/internal/ledger"
 )
@@ -21,19 +25,46 @@ const (
 	notifyToken       = "t"
 )
 
+// batchTx runs a batch's transaction on one pooled connection with BEGIN and
+// COMMIT as statements of their own, so that each travels with the statements next
+// to it: BEGIN in the first round trip (Prefetch's, on the hot path), COMMIT in the
+// write's. A batch takes two round trips to the server, plus its Sync's.
 type batchTx struct {
-	s    *Store
-	tx   pgx.Tx
-	seqs []int64 // reserved by Prefetch, handed out by ReserveSeqs
+	s     *Store
+	conn  *pgxpool.Conn
+	begun bool    // BEGIN has been sent
+	seqs  []int64 // reserved by Prefetch, handed out by ReserveSeqs
 }
 
-// Begin starts a batch transaction.
+// Begin takes a connection for a batch; the transaction starts with its first statement.
 func (s *Store) Begin(ctx context.Context) (ledger.BatchTx, error) {
-	tx, err := s.pool.Begin(ctx)
+	c, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, wrap("begin", err)
 	}
-	return &batchTx{s: s, tx: tx}, nil
+	return &batchTx{s: s, conn: c}, nil
+}
+
+// tx returns the connection inside the transaction, sending BEGIN first if no
+// statement has.
+func (b *batchTx) tx(ctx context.Context) (querier, error) {
+	if !b.begun {
+		if _, err := b.conn.Exec(ctx, "BEGIN"); err != nil {
+			return nil, wrap("begin", err)
+		}
+		b.begun = true
+	}
+	return b.conn, nil
+}
+
+// open starts a pipelined batch of statements, BEGIN first if none was sent yet.
+func (b *batchTx) open() *pgx.Batch {
+	q := &pgx.Batch{}
+	if !b.begun {
+		q.Queue("BEGIN")
+		b.begun = true
+	}
+	return q
 }
 
 // LockAccounts locks the rows in id order: every node locks in the same order, so
@@ -43,7 +74,11 @@ func (b *batchTx) LockAccounts(ctx context.Context, ids []string) ([]ledger.Acco
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	return queryAccounts(ctx, b.tx, lockAccountsSQL, ids)
+	q, err := b.tx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return queryAccounts(ctx, q, lockAccountsSQL, ids)
 }
 
 // HoldAccounts maps holds to their accounts (a hold never changes account, so no
@@ -53,7 +88,11 @@ func (b *batchTx) HoldAccounts(ctx context.Context, holdIDs []string) (map[strin
 	if len(holdIDs) == 0 {
 		return out, nil
 	}
-	rows, err := b.tx.Query(ctx, `SELECT id, account_id FROM holds WHERE id = ANY($1)`, holdIDs)
+	q, err := b.tx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := q.Query(ctx, `SELECT id, account_id FROM holds WHERE id = ANY($1)`, holdIDs)
 	if err != nil {
 		return nil, wrap("hold accounts", err)
 	}
@@ -69,7 +108,11 @@ func (b *batchTx) HoldAccounts(ctx context.Context, holdIDs []string) (map[strin
 }
 
 func (b *batchTx) LockHolds(ctx context.Context, ids []string) ([]ledger.Hold, error) {
-	return queryHolds(ctx, b.tx, `SELECT `+holdColumns+` FROM holds WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
+	q, err := b.tx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return queryHolds(ctx, q, `SELECT `+holdColumns+` FROM holds WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
 }
 
 func (b *batchTx) LockCharges(ctx context.Context, refs []ledger.ChargeRef) ([]ledger.Charge, error) {
@@ -77,7 +120,11 @@ func (b *batchTx) LockCharges(ctx context.Context, refs []ledger.ChargeRef) ([]l
 	for i, r := range refs {
 		ids[i] = r.ID
 	}
-	return queryCharges(ctx, b.tx, `SELECT `+chargeColumns+` FROM charges WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
+	q, err := b.tx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return queryCharges(ctx, q, `SELECT `+chargeColumns+` FROM charges WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
 }
 
 const (
@@ -90,17 +137,23 @@ const (
 // runs them in order, so the locks are taken in the same order as by separate
 // calls, and the keys and sequence numbers are read under them.
 func (b *batchTx) Prefetch(ctx context.Context, accounts, platform, keys []string, seqs int) (locked, lockedPlatform []ledger.Account, recs []ledger.IdempotencyRecord, err error) {
-	q := &pgx.Batch{}
+	begin := !b.begun
+	q := b.open()
 	q.Queue(lockAccountsSQL, accounts)
 	q.Queue(lockAccountsSQL, platform)
 	q.Queue(idempotencySQL, keys)
 	q.Queue(reserveSeqsSQL, seqs)
-	br := b.tx.SendBatch(ctx, q)
+	br := b.conn.SendBatch(ctx, q)
 	defer func() {
 		if cerr := br.Close(); err == nil && cerr != nil {
 			err = wrap("prefetch", cerr)
 		}
 	}()
+	if begin {
+		if _, err := br.Exec(); err != nil {
+			return nil, nil, nil, wrap("begin", err)
+		}
+	}
 	r := queued{br}
 	if locked, err = queryAccounts(ctx, r, lockAccountsSQL); err != nil {
 		return nil, nil, nil, err
@@ -132,7 +185,11 @@ func (q queued) QueryRow(context.Context, string, ...any) pgx.Row        { retur
 // same request names the same account, so its twin on another node has committed
 // (and its key is visible) or has not started.
 func (b *batchTx) Idempotency(ctx context.Context, keys []string) ([]ledger.IdempotencyRecord, error) {
-	return queryIdempotency(ctx, b.tx, keys)
+	q, err := b.tx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return queryIdempotency(ctx, q, keys)
 }
 
 func queryIdempotency(ctx context.Context, q querier, keys ...any) ([]ledger.IdempotencyRecord, error) {
@@ -162,7 +219,11 @@ func (b *batchTx) ReserveSeqs(ctx context.Context, n int) ([]int64, error) {
 		b.seqs = b.seqs[n:]
 		return seqs, nil
 	}
-	rows, err := b.tx.Query(ctx, reserveSeqsSQL, n-len(b.seqs))
+	q, err := b.tx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := q.Query(ctx, reserveSeqsSQL, n-len(b.seqs))
 	if err != nil {
 		return nil, wrap("sequences", err)
 	}
@@ -175,7 +236,20 @@ func (b *batchTx) ReserveSeqs(ctx context.Context, n int) ([]int64, error) {
 	return seqs, nil
 }
 
-func (b *batchTx) Rollback(ctx context.Context) { b.tx.Rollback(context.Background()) }
+// Rollback ends the transaction and gives the connection back (a connection that
+// cannot roll back is closed by the pool, not reused).
+func (b *batchTx) Rollback(ctx context.Context) {
+	if b.conn == nil {
+		return
+	}
+	if b.begun {
+		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		b.conn.Exec(rctx, "ROLLBACK")
+		cancel()
+	}
+	b.conn.Release()
+	b.conn = nil
+}
 
 // Commit writes the batch with set-based statements (unnest arrays) and commits it
 // without waiting for the WAL to reach the disk: the batch is durable, and other
@@ -183,12 +257,11 @@ func (b *batchTx) Rollback(ctx context.Context) { b.tx.Rollback(context.Backgrou
 func (b *batchTx) Commit(ctx context.Context, bt *ledger.Batch) error {
 	changed, err := b.write(ctx, bt)
 	if err != nil {
-		b.tx.Rollback(context.Background())
+		b.Rollback(context.Background())
 		return err
 	}
-	if err := b.tx.Commit(ctx); err != nil {
-		return wrap("commit", err)
-	}
+	b.conn.Release()
+	b.conn = nil
 	b.s.announce(changed)
 	return nil
 }
@@ -197,7 +270,7 @@ func (b *batchTx) Commit(ctx context.Context, bt *ledger.Batch) error {
 // pgx.Batch): unnest arrays instead of COPY, which cannot be pipelined. The
 // statements run in order, and the first error ends the batch.
 func (b *batchTx) write(ctx context.Context, bt *ledger.Batch) (changed []string, err error) {
-	q := &pgx.Batch{}
+	q := b.open()
 	q.Queue(`SET LOCAL synchronous_commit TO off`)
 	if len(bt.Accounts) > 0 {
 		cols := struct {
@@ -307,10 +380,19 @@ func (b *batchTx) write(ctx context.Context, bt *ledger.Batch) (changed []string
 		q.Queue(`INSERT INTO idempotency (key, request_hash, status, body, created_at)
 			SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::bytea[], $5::bigint[])`, keys, hashes, statuses, bodies, created)
 	}
-	if q.Len() == 1 {
-		return nil, nil
+	q.Queue("COMMIT")
+	br := b.conn.SendBatch(ctx, q)
+	var tag pgconn.CommandTag
+	for i := 0; i < q.Len() && err == nil; i++ {
+		tag, err = br.Exec()
 	}
-	return changed, wrap("write batch", b.tx.SendBatch(ctx, q).Close())
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && tag.String() != "COMMIT" { // COMMIT of a failed transaction rolls back
+		err = fmt.Errorf("the transaction was rolled back (%s)", tag)
+	}
+	return changed, wrap("write batch", err)
 }
 
 // queueNotify announces changed accounts, in payloads under PostgreSQL's
