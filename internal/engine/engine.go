@@ -75,7 +75,8 @@ type Engine struct {
 	quit  chan struct{}
 	done  chan struct{}
 
-	shared bool
+	shared    bool
+	duePolled time.Time // when a shared store was last asked for due holds (popDue)
 
 	closeOnce sync.Once
 	mu        sync.RWMutex // guards accounts and holds; written by the loop and Refresh
@@ -493,7 +494,12 @@ func (e *Engine) popDue() []expiry {
 			due = append(due, x)
 		}
 	}
-	if e.shared {
+	// Holds other nodes made are found by asking the store, once a tick at most
+	// (the ticker runs a batch each tick on a shared store): asking in every batch
+	// was a round trip in each. Until then such a hold keeps its funds reserved; a
+	// capture after its expiry is refused all the same (the batch checks the time).
+	if e.shared && time.Since(e.duePolled) >= e.tick {
+		e.duePolled = time.Now()
 		ids, err := e.store.DueHolds(context.Background(), now, 256)
 		if err != nil {
 			e.log.Warn("engine: due holds", "err", err)
