@@ -14,11 +14,12 @@ import (
 // records it will write, and an undo log that rolls a failed command back to its
 // savepoint.
 type txn struct {
-	e   *Engine
-	ctx context.Context
-	tx  Tx
-	now time.Time
-	seq int64 // provisional sequences count down from -1; assignSeqs maps them
+	e     *Engine
+	ctx   context.Context
+	tx    Tx
+	now   time.Time
+	seq   int64 // provisional sequences count down from -1; assignSeqs maps them
+	wrote bool  // the batch committed something (an empty one rolls back)
 
 	base       map[string]*ledger.Account // shared store: accounts read under lock
 	holdBase   map[string]*ledger.Hold    // holds read from the store
