@@ -87,12 +87,12 @@ const MaxHeaderBytes = 16 << 10
 // NewServer returns an http.Server with the timeouts a listener needs: a slow
 // client can hold a connection for seconds, not forever. readsBodies says whether
 // the handler reads request bodies: only then is a whole-request read timeout set
-// (the public API reads none, and every deadline costs a system call per request).
+// (the public API reads none, and every deadline costs timer work per request).
+// Writes are bounded by the listener instead: serve it through WriteDeadlines.
 func NewServer(h http.Handler, errLog *slog.Logger, readsBodies bool) *http.Server {
 	s := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
-		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(errLog.Handler(), slog.LevelWarn),
