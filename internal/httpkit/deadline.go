@@ -67,3 +67,13 @@ func (c *deadlineConn) SetDeadline(t time.Time) error {
 	}
 	return c.Conn.SetReadDeadline(t)
 }
+
+// CloseWrite half-closes the connection when the one underneath can: net/http does
+// it before closing a connection whose request it did not read to the end, so that
+// the client reads the response (a 413, say) instead of a reset.
+func (c *deadlineConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
