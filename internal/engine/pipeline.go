@@ -70,35 +70,30 @@ func (e *Engine) unstage(t *txn) {
 
 // headAccount is the newest committed state of an account: staged, else published.
 func (e *Engine) headAccount(id string) (*ledger.Account, bool) {
-	if e.sync != nil {
-		e.stagedMu.Lock()
-		a, ok := e.stagedAccounts[id]
-		e.stagedMu.Unlock()
-		if ok {
-			return a, true
-		}
-	}
-	e.mu.RLock()
-	a, ok := e.accounts[id]
-	e.mu.RUnlock()
-	return a, ok
+	return head(e, e.stagedAccounts, &e.accounts, id)
 }
 
 // headHold is the newest committed state of a hold that memory knows: staged (any
 // status), else active and published. ok is false for holds only the store knows.
 func (e *Engine) headHold(id string) (*ledger.Hold, bool) {
+	return head(e, e.stagedHolds, &e.holds, id)
+}
+
+// head looks id up in the staged overlay (when pipelining), then in published memory
+// (read under e.mu: RefreshHolds replaces the map itself).
+func head[V any](e *Engine, staged map[string]*V, published *map[string]*V, id string) (*V, bool) {
 	if e.sync != nil {
 		e.stagedMu.Lock()
-		h, ok := e.stagedHolds[id]
+		v, ok := staged[id]
 		e.stagedMu.Unlock()
 		if ok {
-			return h, true
+			return v, true
 		}
 	}
 	e.mu.RLock()
-	h, ok := e.holds[id]
+	v, ok := (*published)[id]
 	e.mu.RUnlock()
-	return h, ok
+	return v, ok
 }
 
 // track puts the holds a batch created on the expiry heap. Only the writer calls

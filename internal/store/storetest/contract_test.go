@@ -10,7 +10,6 @@ import (
 
 	"github.com/purse-ledger/purse/internal/engine"
 	"github.com/purse-ledger/purse/internal/ledger"
-	"github.com/purse-ledger/purse/internal/store/postgres"
 )
 
 func TestSQLiteContract(t *testing.T) { Run(t, SQLite) }
@@ -20,26 +19,27 @@ func TestPostgresContract(t *testing.T) {
 	Run(t, Postgres)
 }
 
-// TestPostgresAccountsAreKept: the batch tables keep no foreign key to accounts
-// (migration 0006), so PostgreSQL itself refuses to delete an account, with or
-// without history.
-func TestPostgresAccountsAreKept(t *testing.T) {
+// startOnPostgres runs an engine on a fresh schema, and opens a connection of the
+// test's own to it.
+func startOnPostgres(t *testing.T) (*env, *pgx.Conn) {
 	u := FreshSchema(t)
-	e := start(t, func() Store {
-		s, err := postgres.Open(context.Background(), u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}, newClock(time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)))
-	id := e.account("Kept", "EUR")
-	e.must(engine.TopUp{AccountID: id, Amount: ledger.MustParseAmount("5")}) // also makes the platform's funding account
-	e.stop()
+	e := start(t, postgresAt(t, u), newClock(time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)))
 	conn, err := pgx.Connect(context.Background(), u)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close(context.Background())
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return e, conn
+}
+
+// TestPostgresAccountsAreKept: the batch tables keep no foreign key to accounts
+// (migration 0006), so PostgreSQL itself refuses to delete an account, with or
+// without history.
+func TestPostgresAccountsAreKept(t *testing.T) {
+	e, conn := startOnPostgres(t)
+	id := e.account("Kept", "EUR")
+	e.must(engine.TopUp{AccountID: id, Amount: ledger.MustParseAmount("5")}) // also makes the platform's funding account
+	e.stop()
 	for _, q := range []string{`DELETE FROM accounts WHERE id = $1`, `DELETE FROM accounts WHERE id <> $1`} {
 		if _, err := conn.Exec(context.Background(), q, id); err == nil || !strings.Contains(err.Error(), "never deleted") {
 			t.Errorf("%s: %v, want the trigger's refusal", q, err)
@@ -50,21 +50,9 @@ func TestPostgresAccountsAreKept(t *testing.T) {
 // TestPostgresIdleNodeSyncsNothing: an idle node's expiry ticks (every 5 ms here)
 // make nothing durable, so they write nothing: no sync row moves.
 func TestPostgresIdleNodeSyncsNothing(t *testing.T) {
-	u := FreshSchema(t)
-	e := start(t, func() Store {
-		s, err := postgres.Open(context.Background(), u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}, newClock(time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)))
+	e, conn := startOnPostgres(t)
 	id := e.account("Busy once", "EUR")
 	e.must(engine.TopUp{AccountID: id, Amount: ledger.MustParseAmount("5")})
-	conn, err := pgx.Connect(context.Background(), u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
 	syncs := func() (n int64) {
 		t.Helper()
 		if err := conn.QueryRow(context.Background(), `SELECT coalesce(sum(syncs), 0) FROM sync_marks`).Scan(&n); err != nil {

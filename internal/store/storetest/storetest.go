@@ -96,8 +96,10 @@ func FreshSchema(t testing.TB) string {
 }
 
 // Postgres opens stores on a fresh schema.
-func Postgres(t *testing.T) func() Store {
-	u := FreshSchema(t)
+func Postgres(t *testing.T) func() Store { return postgresAt(t, FreshSchema(t)) }
+
+// postgresAt opens stores on the schema of URL u.
+func postgresAt(t *testing.T, u string) func() Store {
 	return func() Store {
 		s, err := postgres.Open(context.Background(), u)
 		if err != nil {
