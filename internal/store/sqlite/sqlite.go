@@ -50,6 +50,9 @@ type Store struct {
 	writer   *sql.Conn  // the engine's batches and the audit log commit here (sync.go)
 	walMu    sync.Mutex
 	wal      *os.File // the -wal file, for Sync
+
+	ckptMu             sync.Mutex
+	ckptStop, ckptDone chan struct{} // the checkpointer's (checkpoint.go)
 }
 
 // Open opens (creating if needed) the database file at path, takes its process

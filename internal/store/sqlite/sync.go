@@ -54,11 +54,13 @@ func (s *Store) writerConn(ctx context.Context) (*sql.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: writer connection: %w", err)
 	}
-	if _, err := c.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
+	// No automatic checkpoints here: the checkpointer does them (checkpoint.go).
+	if _, err := c.ExecContext(ctx, `PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0`); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("sqlite: writer connection: %w", err)
 	}
 	s.writer = c
+	s.startCheckpointer()
 	return c, nil
 }
 
@@ -104,6 +106,7 @@ func (s *Store) Sync() error {
 
 // closeWriter releases the engine's connection and the -wal handle.
 func (s *Store) closeWriter() {
+	s.stopCheckpointer()
 	s.writerMu.Lock()
 	if s.writer != nil {
 		s.writer.Close()

@@ -1,0 +1,83 @@
+package sqlite
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/purse-ledger/purse/internal/ledger"
+)
+
+// walFrames is how many frames the -wal file has room for (its size: SQLite
+// reuses the file from its start after a restart and never shrinks it).
+func walFrames(t *testing.T, s *Store) int {
+	t.Helper()
+	st, err := os.Stat(s.path + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(st.Size() / (4096 + 24)) // a frame is a page and its 24-byte header
+}
+
+// commitMany commits n one-account batches on the writer connection, as the
+// engine does, for at least 1.5 s (so that the checkpointer runs many times).
+func commitMany(t *testing.T, s *Store, n int) {
+	t.Helper()
+	ctx := context.Background()
+	at := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	start := time.Now()
+	for i := 0; i < n || time.Since(start) < 1500*time.Millisecond; i++ {
+		tx, err := s.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := ledger.Account{ID: "acc_wal", Kind: ledger.KindCustomer, Currency: "EUR", Status: ledger.StatusActive,
+			Balance: ledger.Amount(i), Seq: int64(i), Version: int64(i), CreatedAt: at, UpdatedAt: at}
+		if err := tx.Commit(ctx, &ledger.Batch{Accounts: []ledger.Account{a}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestCheckpointerKeepsWALSmall: the writer connection does not checkpoint by
+// itself, so without the checkpointer a steady stream of batches grows the WAL
+// without end (the control half); with it, the WAL is copied into the database and
+// restarted, and stays near checkpointFrames frames however much is written.
+func TestCheckpointerKeepsWALSmall(t *testing.T) {
+	const commits = 6 * checkpointFrames // at least one frame each
+	ctx := context.Background()
+	open := func() *Store {
+		s, err := Open(ctx, filepath.Join(t.TempDir(), "p.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+
+	control := open()
+	if _, err := control.writerConn(ctx); err != nil {
+		t.Fatal(err)
+	}
+	control.stopCheckpointer()
+	commitMany(t, control, commits)
+	if got := walFrames(t, control); got < commits {
+		t.Fatalf("without the checkpointer the WAL has room for %d frames after %d commits: "+
+			"the writer connection checkpointed by itself", got, commits)
+	}
+
+	s := open()
+	commitMany(t, s, commits)
+	if got := walFrames(t, s); got > 4*checkpointFrames {
+		t.Fatalf("with the checkpointer the WAL grew to %d frames (want <= %d)", got, 4*checkpointFrames)
+	}
+	var balance int64
+	if err := s.db.QueryRowContext(ctx, `SELECT balance FROM accounts WHERE id = 'acc_wal'`).Scan(&balance); err != nil {
+		t.Fatal(err)
+	}
+	if balance < commits-1 {
+		t.Fatalf("balance %d after %d commits", balance, commits)
+	}
+}
