@@ -116,15 +116,21 @@ func (b *batchTx) LockHolds(ctx context.Context, ids []string) ([]ledger.Hold, e
 }
 
 func (b *batchTx) LockCharges(ctx context.Context, refs []ledger.ChargeRef) ([]ledger.Charge, error) {
-	ids := make([]string, len(refs))
+	ids, accs := make([]string, len(refs)), make([]string, len(refs))
 	for i, r := range refs {
-		ids[i] = r.ID
+		ids[i], accs[i] = r.ID, r.AccountID
 	}
 	q, err := b.tx(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return queryCharges(ctx, q, `SELECT `+chargeColumns+` FROM charges WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
+	// Nothing to lock here: the batch holds the lock on each charge's account
+	// (the request names it), which every change to the charge takes first.
+	return queryCharges(ctx, q, `SELECT `+chargeSelect+`
+		FROM unnest($1::text[], $2::text[]) AS r(id, account_id)
+		JOIN entries AS e ON e.movement_id = r.id AND e.account_id = r.account_id AND e.kind IN ('charge', 'capture')
+		LEFT JOIN charge_refunds AS c ON c.charge_id = e.movement_id
+		ORDER BY e.movement_id`, ids, accs)
 }
 
 const (
@@ -356,18 +362,19 @@ func (b *batchTx) write(ctx context.Context, bt *ledger.Batch) (changed []string
 				charge_id = excluded.charge_id, updated_at = excluded.updated_at`,
 			ids, accs, amounts, captured, statuses, refs, chargeIDs, expires, created, updated)
 	}
-	if len(bt.Charges) > 0 {
-		var ids, accs []string
-		var amounts, refunded, created []int64
-		var free []bool
-		for _, c := range bt.Charges {
-			ids, accs, free = append(ids, c.ID), append(accs, c.AccountID), append(free, c.FreeMessage)
-			amounts, refunded, created = append(amounts, int64(c.Amount)), append(refunded, int64(c.Refunded)), append(created, micros(c.CreatedAt))
+	// New charges are their entries: only the refunded amounts are written.
+	var refIDs, refAccs []string
+	var refunded []int64
+	for _, c := range bt.Charges {
+		if c.Refunded > 0 {
+			refIDs, refAccs, refunded = append(refIDs, c.ID), append(refAccs, c.AccountID), append(refunded, int64(c.Refunded))
 		}
-		q.Queue(`INSERT INTO charges (`+chargeColumns+`)
-			SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bool[], $6::bigint[])
-			ON CONFLICT (id) DO UPDATE SET refunded = excluded.refunded`,
-			ids, accs, amounts, refunded, free, created)
+	}
+	if len(refIDs) > 0 {
+		q.Queue(`INSERT INTO charge_refunds (charge_id, account_id, refunded)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
+			ON CONFLICT (charge_id) DO UPDATE SET refunded = excluded.refunded`,
+			refIDs, refAccs, refunded)
 	}
 	if n := len(bt.Idempotency); n > 0 {
 		keys, hashes, bodies := make([]string, n), make([]string, n), make([][]byte, n)

@@ -78,10 +78,12 @@ func (s *Store) Import(ctx context.Context, d *ledger.Dump, entries func(func(le
 			return err
 		}
 		rows = rows[:0]
-		for _, c := range d.Charges {
-			rows = append(rows, []any{c.ID, c.AccountID, int64(c.Amount), int64(c.Refunded), c.FreeMessage, micros(c.CreatedAt)})
+		for _, c := range d.Charges { // a charge is its entry: only refunds are kept
+			if c.Refunded > 0 {
+				rows = append(rows, []any{c.ID, c.AccountID, int64(c.Refunded)})
+			}
 		}
-		if err := copyRows("charges", columns(chargeColumns), rows); err != nil {
+		if err := copyRows("charge_refunds", []string{"charge_id", "account_id", "refunded"}, rows); err != nil {
 			return err
 		}
 		rows = rows[:0]

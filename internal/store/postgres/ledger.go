@@ -200,7 +200,8 @@ func (s *Store) MovementKind(ctx context.Context, accountID, movementID string) 
 	return ledger.EntryKind(kind), account, nil
 }
 
-const chargeColumns = `id, account_id, amount, refunded, free_message, created_at`
+// chargeSelect reads a charge from its entry e and its refunds c (charge_refunds).
+const chargeSelect = `e.movement_id, e.account_id, -e.amount, COALESCE(c.refunded, 0), e.free_message, e.created_at`
 
 func scanCharge(r pgx.Row) (ledger.Charge, error) {
 	var c ledger.Charge
@@ -229,9 +230,20 @@ func queryCharges(ctx context.Context, q querier, sql string, args ...any) ([]le
 	return out, wrap("charges", rows.Err())
 }
 
-// Charges returns every charge (purse check).
+// Charges returns every charge (purse check, export), in entry order.
 func (s *Store) Charges(ctx context.Context) ([]ledger.Charge, error) {
-	return queryCharges(ctx, s.pool, `SELECT `+chargeColumns+` FROM charges`)
+	var orphans int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM charge_refunds AS c WHERE NOT EXISTS (
+			SELECT 1 FROM entries AS e WHERE e.movement_id = c.charge_id AND e.account_id = c.account_id
+				AND e.kind IN ('charge', 'capture'))`).Scan(&orphans); err != nil {
+		return nil, wrap("charges", err)
+	}
+	if orphans > 0 {
+		return nil, fmt.Errorf("postgres: charges: refunds recorded for %d movements that are no charges", orphans)
+	}
+	return queryCharges(ctx, s.pool, `SELECT `+chargeSelect+` FROM entries AS e
+		LEFT JOIN charge_refunds AS c ON c.charge_id = e.movement_id
+		WHERE e.kind IN ('charge', 'capture') ORDER BY e.seq`)
 }
 
 const holdColumns = `id, account_id, amount, captured, status, reference, charge_id, expires_at, created_at, updated_at`

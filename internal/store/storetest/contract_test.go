@@ -47,6 +47,57 @@ func TestPostgresAccountsAreKept(t *testing.T) {
 	}
 }
 
+// TestPostgresChargesMoveToRefunds: migration 0007 keeps what a store made before
+// it knew: a charge's refunded amount moves from its charges row to
+// charge_refunds, and what is left to refund is still what it was.
+func TestPostgresChargesMoveToRefunds(t *testing.T) {
+	u := FreshSchema(t)
+	clock := newClock(time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC))
+	open := postgresAt(t, u)
+	e := start(t, open, clock)
+	a := e.account("Before", "EUR")
+	e.must(engine.TopUp{AccountID: a, Amount: ledger.MustParseAmount("10")})
+	ch := e.must(engine.Charge{AccountID: a, Amount: ledger.MustParseAmount("4")}).(ledger.Entry)
+	plain := e.must(engine.Charge{AccountID: a, Amount: ledger.MustParseAmount("2")}).(ledger.Entry)
+	e.stop()
+	conn, err := pgx.Connect(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	// The tables as version 0006 left them, with 1 of the first charge refunded.
+	for _, q := range []string{
+		`DROP TABLE charge_refunds`,
+		`DELETE FROM schema_migrations WHERE version = 7`,
+		`CREATE TABLE charges (id TEXT PRIMARY KEY, account_id TEXT NOT NULL, amount BIGINT NOT NULL,
+			refunded BIGINT NOT NULL DEFAULT 0 CHECK (refunded <= amount), free_message BOOLEAN NOT NULL DEFAULT false,
+			created_at BIGINT NOT NULL)`,
+		`INSERT INTO charges SELECT movement_id, account_id, -amount, CASE WHEN movement_id = '` + ch.MovementID + `' THEN 1000000 ELSE 0 END,
+			free_message, created_at FROM entries WHERE kind = 'charge'`,
+		`UPDATE accounts SET balance = balance + 1000000 WHERE id = '` + a + `'`,
+		`UPDATE accounts SET balance = balance - 1000000 WHERE kind = 'revenue'`,
+	} {
+		if _, err := conn.Exec(context.Background(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	e = start(t, open, clock)
+	var gone bool
+	if err := conn.QueryRow(context.Background(), `SELECT to_regclass('charges') IS NULL`).Scan(&gone); err != nil || !gone {
+		t.Fatalf("charges table still there (%v)", err)
+	}
+	var n int
+	if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM charge_refunds`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("%d rows in charge_refunds (%v), want the one refunded charge", n, err)
+	}
+	e.refused(engine.Refund{AccountID: a, ChargeID: ch.MovementID, Amount: ptr(ledger.MustParseAmount("3.000001"))}, ledger.ErrRefundExceedsCharge)
+	e.must(engine.Refund{AccountID: a, ChargeID: ch.MovementID})
+	e.must(engine.Refund{AccountID: a, ChargeID: plain.MovementID})
+	if got := e.balance(a); got != ledger.MustParseAmount("10") {
+		t.Errorf("balance %s after refunding both charges, want 10", got)
+	}
+}
+
 // TestPostgresIdleNodeSyncsNothing: an idle node's expiry ticks (every 5 ms here)
 // make nothing durable, so they write nothing: no sync row moves.
 func TestPostgresIdleNodeSyncsNothing(t *testing.T) {

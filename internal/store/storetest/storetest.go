@@ -283,6 +283,21 @@ func testMoney(t *testing.T, open func() Store) {
 	if got := e.balance(a); got != amt("10.5") {
 		t.Errorf("balance after reopen %s, want 10.5", got)
 	}
+	// A partly refunded charge keeps what is left to refund across a restart, and
+	// only its own account can refund it.
+	e.must(engine.UpdateAccount{ID: a, Status: ptr(ledger.StatusActive)})
+	ch2 := e.must(engine.Charge{AccountID: a, Amount: amt("3")}).(ledger.Entry)
+	e.must(engine.Refund{AccountID: a, ChargeID: ch2.MovementID, Amount: ptr(amt("1"))})
+	e.stop()
+	e = start(t, open, c)
+	other := e.account("other", "EUR")
+	e.must(engine.TopUp{AccountID: other, Amount: amt("5")})
+	e.refused(engine.Refund{AccountID: other, ChargeID: ch2.MovementID}, ledger.ErrNotFound)
+	e.refused(engine.Refund{AccountID: a, ChargeID: ch2.MovementID, Amount: ptr(amt("2.000001"))}, ledger.ErrRefundExceedsCharge)
+	e.must(engine.Refund{AccountID: a, ChargeID: ch2.MovementID})
+	if got := e.balance(a); got != amt("10.5") {
+		t.Errorf("balance after the second refund %s, want 10.5", got)
+	}
 	e.check()
 }
 
@@ -346,6 +361,12 @@ func testHolds(t *testing.T, open func() Store) {
 		t.Errorf("after reopen: held %s balance %s", acc.Held, acc.Balance)
 	}
 	e.must(engine.CaptureHold{HoldID: h4.ID})
+	// A capture is a charge: it can be refunded, up to what was captured.
+	e.refused(engine.Refund{AccountID: a, ChargeID: cap.Entry.MovementID, Amount: ptr(amt("2.500001"))}, ledger.ErrRefundExceedsCharge)
+	e.must(engine.Refund{AccountID: a, ChargeID: cap.Entry.MovementID, Amount: ptr(amt("0.5"))})
+	if acc, _ := e.eng.Account(a); acc.Balance != amt("7") {
+		t.Errorf("after refunding a capture: balance %s, want 7", acc.Balance)
+	}
 	e.check()
 }
 
