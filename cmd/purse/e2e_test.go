@@ -1,13 +1,16 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -226,36 +229,59 @@ func TestCLIAndRestart(t *testing.T) {
 	}
 }
 
-// TestGracefulShutdown starts a slow request (a Basic login that must run argon2id),
-// stops purse while it is in flight, and expects it to finish.
+// TestGracefulShutdown stops purse while a request is inside its handler and
+// expects the request to finish: a charge sent with "Expect: 100-continue", whose
+// handler has asked for the body (the 100 Continue says so) when the shutdown
+// begins, and gets it only once new connections are refused.
 func TestGracefulShutdown(t *testing.T) {
 	s := startServe(t, filepath.Join(t.TempDir(), "purse.db"), "--demo")
-	type result struct {
-		status int
-		err    error
-	}
-	res := make(chan result, 1)
-	go func() {
-		req, _ := http.NewRequest("GET", s.public+"/account/1/balance", nil)
-		req.Header.Set("Authorization", "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			res <- result{err: err}
-			return
-		}
-		resp.Body.Close()
-		res <- result{status: resp.StatusCode}
-	}()
-	time.Sleep(5 * time.Millisecond)
-	if err := s.stop(); err != nil {
+	host := strings.TrimPrefix(s.admin, "http://")
+	conn, err := net.Dial("tcp", host)
+	if err != nil {
 		t.Fatal(err)
 	}
-	r := <-res
-	if r.err != nil || r.status != 200 {
-		t.Errorf("in-flight request: %d %v", r.status, r.err)
+	defer conn.Close()
+	body := `{"amount":"0.5"}`
+	head := "POST /v1/accounts/acc_demo/charges HTTP/1.1\r\nHost: purse\r\nAuthorization: Bearer " + mustRead(t, s.db+".admin-token") +
+		"\r\nContent-Type: application/json\r\nIdempotency-Key: graceful-1\r\nExpect: 100-continue\r\nContent-Length: " +
+		strconv.Itoa(len(body)) + "\r\n\r\n"
+	if _, err := conn.Write([]byte(head)); err != nil {
+		t.Fatal(err)
 	}
-	if _, err := http.Get(s.public + "/account/1/balance"); err == nil {
-		t.Error("listener still open after shutdown")
+	br := bufio.NewReader(conn)
+	conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	if line, err := br.ReadString('\n'); err != nil || !strings.Contains(line, "100 Continue") {
+		t.Fatalf("no 100 Continue: %q %v", line, err)
+	}
+	if _, err := br.ReadString('\n'); err != nil { // the blank line after it
+		t.Fatal(err)
+	}
+	stopped := make(chan error, 1)
+	go func() { stopped <- s.stop() }()
+	for deadline := time.Now().Add(10 * time.Second); ; { // the shutdown has begun once new connections are refused
+		c, err := net.Dial("tcp", host)
+		if err != nil {
+			break
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("listener still open 10 s after the shutdown began")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if _, err := conn.Write([]byte(body)); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("in-flight request: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Errorf("in-flight charge: %d, want 201", resp.StatusCode)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
 	}
 }
 
