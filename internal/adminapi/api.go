@@ -284,6 +284,9 @@ func decodeLimit(r *http.Request, dst any, limit int) ([]byte, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
 		return nil, ledger.Invalid("Content-Type", "must be application/json")
 	}
+	if f, ok := dst.(fastDecoder); ok && f.decodeFast(body) {
+		return body, nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {

@@ -74,10 +74,7 @@ func (o batchOp) command(key string, i int) (engine.Command, error) {
 // commit, a result for each. With "atomic": true they are all applied or none.
 func (a *API) batch(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBatchBodyBytes)
-	var req struct {
-		Atomic     bool      `json:"atomic"`
-		Operations []batchOp `json:"operations"`
-	}
+	var req batchRequest
 	body, err := decodeLimit(r, &req, MaxBatchBodyBytes)
 	if err == nil {
 		var key, hash string

@@ -75,13 +75,7 @@ func (a *API) topUp(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) charge(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Amount          *string           `json:"amount"`
-		Reference       string            `json:"reference"`
-		Metadata        map[string]string `json:"metadata"`
-		UseFreeMessage  bool              `json:"useFreeMessage"`
-		FallbackToMoney *bool             `json:"fallbackToMoney"`
-	}
+	var req chargeRequest
 	key, hash, ok := a.movementRequest(w, r, &req)
 	if !ok {
 		return

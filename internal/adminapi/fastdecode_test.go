@@ -1,0 +1,108 @@
+package adminapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"testing"
+)
+
+// viaEncodingJSON decodes body as decodeLimit does without the fast path.
+func viaEncodingJSON(body []byte, dst any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errMore
+	}
+	return nil
+}
+
+var errMore = &json.SyntaxError{}
+
+// agree checks one body against both request types: wherever the fast path reads
+// a body, encoding/json must accept it and read the same value.
+func agree(t *testing.T, body []byte) (fastBatch, fastCharge bool) {
+	var fb, jb batchRequest
+	if fastBatch = fb.decodeFast(body); fastBatch {
+		if err := viaEncodingJSON(body, &jb); err != nil {
+			t.Fatalf("fast path read a batch body encoding/json refuses (%v): %q", err, body)
+		}
+		if !reflect.DeepEqual(fb, jb) {
+			t.Fatalf("batch body read differently:\nfast %#v\njson %#v\nbody %q", fb, jb, body)
+		}
+	} else if !reflect.DeepEqual(fb, batchRequest{}) {
+		t.Fatalf("fast path gave up on %q but changed the request: %#v", body, fb)
+	}
+	var fc, jc chargeRequest
+	if fastCharge = fc.decodeFast(body); fastCharge {
+		if err := viaEncodingJSON(body, &jc); err != nil {
+			t.Fatalf("fast path read a charge body encoding/json refuses (%v): %q", err, body)
+		}
+		if !reflect.DeepEqual(fc, jc) {
+			t.Fatalf("charge body read differently:\nfast %#v\njson %#v\nbody %q", fc, jc, body)
+		}
+	} else if !reflect.DeepEqual(fc, chargeRequest{}) {
+		t.Fatalf("fast path gave up on %q but changed the request: %#v", body, fc)
+	}
+	return fastBatch, fastCharge
+}
+
+var fastDecodeSeeds = []string{
+	`{"amount":"0.000001"}`,
+	` { "amount" : "12.5", "reference" : "sms 42", "useFreeMessage" : true, "fallbackToMoney" : false } `,
+	`{"atomic":true,"operations":[{"op":"charge","accountId":"acc_1","amount":"1"},{"op":"refund","accountId":"acc_1","chargeId":"chg_1"}]}`,
+	`{"operations":[{"op":"hold","accountId":"a","amount":"1","expiresIn":"1m"}]}`,
+	`{"operations":[{"op":"top_up","accountId":"a","amount":"1","metadata":{"k":"v"}}]}`,
+	`{"operations":[]}`,
+	`{"operations":[{}],"atomic":false}`,
+	`{}`,
+	`{"amount":"1","amount":"2"}`,
+	`{"Amount":"1"}`,
+	`{"amount":null}`,
+	`{"amount":1}`,
+	`{"amount":"caf\u00e9"}`,
+	`{"amount":"tab	"}`,
+	`{"amount":"1"} {"amount":"2"}`,
+	`{"amount":"1"}x`,
+	`{"amount":"1",}`,
+	`{"useFreeMessage":tru}`,
+	`{"useFreeMessage":truex}`,
+	`{"operations":[{"op":"charge"},]}`,
+	`{"operations":[{"op":"void","holdId":"h","reason":"r","accountId":"a","amount":"1","reference":"x","chargeId":"c","useFreeMessage":true,"fallbackToMoney":true}]}`,
+	`[]`,
+	``,
+	`{"atomic":true,"operations":[{"op":"charge","accountId":"acc_1","amount":"1"}],"atomic":false}`,
+}
+
+// TestFastDecodeMatchesEncodingJSON: the plain bodies take the fast path, and
+// every body the fast path reads, encoding/json reads the same way.
+func TestFastDecodeMatchesEncodingJSON(t *testing.T) {
+	fast := 0
+	for _, s := range fastDecodeSeeds {
+		b, c := agree(t, []byte(s))
+		if b || c {
+			fast++
+		}
+	}
+	for _, s := range []string{fastDecodeSeeds[0], fastDecodeSeeds[1]} {
+		if _, c := agree(t, []byte(s)); !c {
+			t.Errorf("a plain charge body missed the fast path: %s", s)
+		}
+	}
+	if b, _ := agree(t, []byte(fastDecodeSeeds[2])); !b {
+		t.Errorf("a plain batch body missed the fast path")
+	}
+	if fast < 6 {
+		t.Errorf("only %d of the seeds took the fast path", fast)
+	}
+}
+
+func FuzzFastDecodeMatchesEncodingJSON(f *testing.F) {
+	for _, s := range fastDecodeSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) { agree(t, body) })
+}
