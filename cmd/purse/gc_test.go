@@ -1,21 +1,59 @@
 package main
 
-import "testing"
+import (
+	"context"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+)
 
 func TestGCPercentKeepsHeadroom(t *testing.T) {
 	for _, tt := range []struct {
 		live uint64
 		want int
 	}{
-		{0, gcMax},       // nothing measured yet
-		{20 << 20, 1280}, // a small store: 256 MiB of growth too
-		{8 << 20, gcMax}, // never above the ceiling
-		{256 << 20, 100}, // 256 MiB live: grow by as much again
-		{1 << 30, 25},    // a million accounts: about 256 MiB of growth
-		{8 << 30, gcMin}, // never below the floor
+		{0, gcMax},         // nothing measured yet
+		{20 << 20, 1280},   // a small store: 256 MiB of growth too
+		{8 << 20, 3200},    // 256 MiB of growth on a tiny live heap as well
+		{512 << 10, gcMax}, // never above the ceiling
+		{256 << 20, 100},   // 256 MiB live: grow by as much again
+		{1 << 30, 25},      // a million accounts: about 256 MiB of growth
+		{8 << 30, gcMin},   // never below the floor
 	} {
 		if got := gcPercentFor(tt.live); got != tt.want {
 			t.Errorf("gcPercentFor(%d MiB) = %d, want %d", tt.live>>20, got, tt.want)
 		}
+	}
+}
+
+// TestAfterEachGC: the callback runs after each collection, and no more once its
+// context ends.
+func TestAfterEachGC(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var n atomic.Int64
+	afterEachGC(ctx, func() { n.Add(1) })
+	waitFor := func(want int64) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); n.Load() < want; {
+			if time.Now().After(deadline) {
+				t.Fatalf("called %d times after the collections, want %d", n.Load(), want)
+			}
+			runtime.GC()
+			time.Sleep(time.Millisecond)
+		}
+	}
+	waitFor(1)
+	waitFor(3)
+	cancel()
+	runtime.GC()
+	time.Sleep(10 * time.Millisecond)
+	stopped := n.Load()
+	for i := 0; i < 3; i++ {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := n.Load(); got > stopped+1 { // one finalizer may have been queued before cancel
+		t.Errorf("called %d times after its context ended", got-stopped)
 	}
 }

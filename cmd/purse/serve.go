@@ -133,7 +133,7 @@ func openStore(ctx context.Context, db string, opts ...sqlite.Option) (backend, 
 }
 
 func runServer(ctx context.Context, c serveConfig, log *slog.Logger, e env) error {
-	debug.SetGCPercent(gcMax) // while loading; tuneGC (gc.go) takes over once serving
+	debug.SetGCPercent(gcLoading) // tuneGC (gc.go) takes over once serving
 	store, pg, err := openStore(ctx, c.db, sqlite.WithIdempotencyWindow(c.idempotencyWindow))
 	if err != nil {
 		return err
