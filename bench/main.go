@@ -224,7 +224,7 @@ func run() error {
 
 	// --- scale ---
 	if *scale && want("scale") {
-		if err := scaleTargets(bin, dir, read.rps(), charges.rps()); err != nil {
+		if err := scaleTargets(bin, dir, small, acc); err != nil {
 			fmt.Println("scale target not run:", err)
 		}
 	}

@@ -159,9 +159,10 @@ COMMIT;
 	return nil
 }
 
-// scaleTargets builds a store of 1,000,000 accounts and 10,000,000 entries and
-// measures start-up, memory, and read and charge throughput against the small store.
-func scaleTargets(bin, dir string, smallRead, smallCharge float64) error {
+// scaleTargets seeds a store of a million accounts and ten million entries and
+// measures start-up, memory, and read and charge throughput against the small
+// store at smallPath (whose hot account is smallAcc).
+func scaleTargets(bin, dir, smallPath, smallAcc string) error {
 	path := filepath.Join(dir, "scale.db")
 	p, err := startPurse(bin, path) // creates the schema
 	if err != nil {
@@ -222,11 +223,35 @@ func scaleTargets(bin, dir string, smallRead, smallCharge float64) error {
 	defer p.stop()
 	add(row{name: "5a. start-up with 1M accounts, 10M entries (s)", measured: p.started.Seconds(), unit: "s", want: 5, absolute: true, atMost: true})
 	rss := p.rssMiB()
+	// 5c and 5d compare the large store with the small one measured alternately
+	// now, best of two each, not with targets 1 and 2 of minutes ago: this
+	// machine's speed drifts from one minute to the next.
+	sp, err := startPurse(bin, smallPath, "--demo")
+	if err != nil {
+		return err
+	}
+	defer sp.stop()
 	auth := basicOf("scale")
-	read := measure(p.public, get("/account/1/balance", auth), 0)
-	add(row{name: "5c. balance reads, large store vs small store (req/s)", measured: read.rps(), ref: smallRead, unit: "req/s", want: 0.80})
-	charges := measure(p.admin, post("/v1/accounts/acc_0000000/charges", token, `{"amount":"0.000001"}`, "s"), 0)
-	add(row{name: "5d. hot-account charges, large store vs small (charges/s)", measured: charges.rps(), ref: smallCharge, unit: "charges/s", want: 0.80, note: statuses(charges)})
+	var read, smallRead, charges, smallCharges result
+	for i := 0; i < 2; i++ {
+		if r := measure(p.public, get("/account/1/balance", auth), 0); r.rps() > read.rps() {
+			read = r
+		}
+		if r := measure(sp.public, get("/account/1/balance", docAuth), 0); r.rps() > smallRead.rps() {
+			smallRead = r
+		}
+	}
+	add(row{name: "5c. balance reads, large store vs small store (req/s)", measured: read.rps(), ref: smallRead.rps(), unit: "req/s", want: 0.80})
+	for i := 0; i < 2; i++ {
+		round := strconv.Itoa(i)
+		if r := measure(p.admin, post("/v1/accounts/acc_0000000/charges", token, `{"amount":"0.000001"}`, "s"+round+"-"), 0); r.rps() > charges.rps() {
+			charges = r
+		}
+		if r := measure(sp.admin, post("/v1/accounts/"+smallAcc+"/charges", token, `{"amount":"0.000001"}`, "x"+round+"-"), 0); r.rps() > smallCharges.rps() {
+			smallCharges = r
+		}
+	}
+	add(row{name: "5d. hot-account charges, large store vs small (charges/s)", measured: charges.rps(), ref: smallCharges.rps(), unit: "charges/s", want: 0.80, note: statuses(charges)})
 	if after := p.rssMiB(); after > rss {
 		rss = after
 	}
