@@ -22,32 +22,34 @@ func viaEncodingJSON(body []byte, dst any) error {
 
 var errMore = &json.SyntaxError{}
 
-// agree checks one body against both request types: wherever the fast path reads
-// a body, encoding/json must accept it and read the same value.
+// agreeAs checks one body read as a T: wherever the fast path reads it,
+// encoding/json must accept it and read the same value; where the fast path gives
+// up, it must leave the value as it was.
+func agreeAs[T any, P interface {
+	*T
+	fastDecoder
+}](t *testing.T, body []byte) bool {
+	t.Helper()
+	var fast, viaJSON, zero T
+	if !P(&fast).decodeFast(body) {
+		if !reflect.DeepEqual(fast, zero) {
+			t.Fatalf("fast path gave up on %q but changed the %T: %#v", body, fast, fast)
+		}
+		return false
+	}
+	if err := viaEncodingJSON(body, &viaJSON); err != nil {
+		t.Fatalf("fast path read a %T encoding/json refuses (%v): %q", fast, err, body)
+	}
+	if !reflect.DeepEqual(fast, viaJSON) {
+		t.Fatalf("%T read differently:\nfast %#v\njson %#v\nbody %q", fast, fast, viaJSON, body)
+	}
+	return true
+}
+
+// agree checks one body as both request types.
 func agree(t *testing.T, body []byte) (fastBatch, fastCharge bool) {
-	var fb, jb batchRequest
-	if fastBatch = fb.decodeFast(body); fastBatch {
-		if err := viaEncodingJSON(body, &jb); err != nil {
-			t.Fatalf("fast path read a batch body encoding/json refuses (%v): %q", err, body)
-		}
-		if !reflect.DeepEqual(fb, jb) {
-			t.Fatalf("batch body read differently:\nfast %#v\njson %#v\nbody %q", fb, jb, body)
-		}
-	} else if !reflect.DeepEqual(fb, batchRequest{}) {
-		t.Fatalf("fast path gave up on %q but changed the request: %#v", body, fb)
-	}
-	var fc, jc chargeRequest
-	if fastCharge = fc.decodeFast(body); fastCharge {
-		if err := viaEncodingJSON(body, &jc); err != nil {
-			t.Fatalf("fast path read a charge body encoding/json refuses (%v): %q", err, body)
-		}
-		if !reflect.DeepEqual(fc, jc) {
-			t.Fatalf("charge body read differently:\nfast %#v\njson %#v\nbody %q", fc, jc, body)
-		}
-	} else if !reflect.DeepEqual(fc, chargeRequest{}) {
-		t.Fatalf("fast path gave up on %q but changed the request: %#v", body, fc)
-	}
-	return fastBatch, fastCharge
+	t.Helper()
+	return agreeAs[batchRequest](t, body), agreeAs[chargeRequest](t, body)
 }
 
 var fastDecodeSeeds = []string{
