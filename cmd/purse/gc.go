@@ -12,7 +12,7 @@ import (
 // Requests allocate briefly and the live heap is mostly the balances in memory, so
 // the collector is given about gcHeadroom of growth between collections, whatever
 // the live heap: GOGC = 100 × headroom / live, between 25 and 25600. On a small
-// store (tens of MiB live) that makes collections rare; each one takes a core's
+// store (a few MiB live) that makes collections rare; each one takes a core's
 // quarter for a while and shows in the read latency's tail (p99 at half the peak
 // rate went from 6–10 ms to 3–4 ms when the ceiling rose from 400 to 1600). With a
 // million accounts (a live heap near a gigabyte) GOGC=400 let the heap grow by four
@@ -25,10 +25,18 @@ import (
 // once the live heap fell back to 5 MiB, and the runtime returned the difference
 // to the OS page by page, then faulted it back in under the next load: the read
 // p99 at half the peak rate after the write targets was 7-20 ms against 3-4 ms
-// without them. For the same reason the ceiling lets a live heap of 1 MiB have
-// the whole headroom.
+// without them. For the same reason the ceiling lets a live heap of a quarter MiB
+// have the whole headroom.
+//
+// The headroom is 64 MiB, not more, because resident memory costs latency where
+// the kernel samples memory: on this machine DAMON (kdamond, a pageout scheme,
+// sampling every 0.5 s) stalls the processes whose pages it samples, and the stall
+// grows with their resident memory. With 256 MiB of headroom the read p99 after
+// the write targets was 9.4-12.9 ms, with 64 MiB 7.1-8.4 ms, and 2.4 ms with
+// DAMON switched off for one run; reads alone and their throughput did not change
+// (BENCHMARKS.md).
 const (
-	gcHeadroom = 256 << 20
+	gcHeadroom = 64 << 20
 	gcMin      = 25
 	gcMax      = 25600
 	gcLoading  = 1600 // while the store loads, before tuneGC runs

@@ -14,11 +14,11 @@ func TestGCPercentKeepsHeadroom(t *testing.T) {
 		want int
 	}{
 		{0, gcMax},         // nothing measured yet
-		{20 << 20, 1280},   // a small store: 256 MiB of growth too
-		{8 << 20, 3200},    // 256 MiB of growth on a tiny live heap as well
-		{512 << 10, gcMax}, // never above the ceiling
-		{256 << 20, 100},   // 256 MiB live: grow by as much again
-		{1 << 30, 25},      // a million accounts: about 256 MiB of growth
+		{20 << 20, 320},    // a small store: 64 MiB of growth
+		{2 << 20, 3200},    // a tiny live heap: 64 MiB as well
+		{128 << 10, gcMax}, // never above the ceiling
+		{64 << 20, 100},    // 64 MiB live: grow by as much again
+		{1 << 30, gcMin},   // a million accounts: a quarter of the heap, ~256 MiB
 		{8 << 30, gcMin},   // never below the floor
 	} {
 		if got := gcPercentFor(tt.live); got != tt.want {
