@@ -30,11 +30,11 @@ import (
 //
 // The headroom is 64 MiB, not more, because resident memory costs latency where
 // the kernel samples memory: on this machine DAMON (kdamond, a pageout scheme,
-// sampling every 0.5 s) stalls the processes whose pages it samples, and the stall
-// grows with their resident memory. With 256 MiB of headroom the read p99 after
-// the write targets was 9.4-12.9 ms, with 64 MiB 7.1-8.4 ms, and 2.4 ms with
-// DAMON switched off for one run; reads alone and their throughput did not change
-// (BENCHMARKS.md).
+// sampling every 0.5 s) stalls the processes whose pages it samples, and purse's
+// stalls were the longer, the more memory it had resident. With 256 MiB of
+// headroom the read p99 after the write targets was 9.4-12.9 ms, with 64 MiB
+// 7.1-8.4 ms, and 2.4 ms with DAMON switched off for one run; reads alone and
+// their throughput did not change (BENCHMARKS.md).
 const (
 	gcHeadroom = 64 << 20
 	gcMin      = 25
