@@ -81,9 +81,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	// _txlock=immediate: a write transaction takes the write lock at BEGIN, so two
 	// writers queue on busy_timeout instead of failing on lock upgrade.
 	q := url.Values{}
-	// cache_size: 64 MiB of page cache per connection (the default 2 MiB thrashes on
-	// a large batch).
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(ON)", "busy_timeout(10000)", "cache_size(-65536)"} {
+	// cache_size: 8 MiB of page cache per pool connection (they read a page of
+	// history or a credential; memory kept resident costs latency where the kernel
+	// samples it, see cmd/purse/gc.go); the engine's connection has 64 MiB (sync.go).
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(ON)", "busy_timeout(10000)", "cache_size(-8192)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
