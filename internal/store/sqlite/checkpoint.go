@@ -81,7 +81,7 @@ func (s *Store) checkpointLoop(stop <-chan struct{}, done chan<- struct{}) {
 			}
 			conn = c
 		}
-		if _, err := s.checkpoint(ctx, conn); err != nil {
+		if err := s.checkpoint(ctx, conn); err != nil {
 			conn.Close() // a fresh connection next time
 			conn = nil
 		}
@@ -91,26 +91,27 @@ func (s *Store) checkpointLoop(stop <-chan struct{}, done chan<- struct{}) {
 
 // checkpoint copies the WAL's frames into the database file and, once the WAL
 // holds checkpointFrames frames, finishes the copy under the writer's lock so
-// that the next batch restarts the WAL. It reports whether it took the lock.
-func (s *Store) checkpoint(ctx context.Context, conn *sql.Conn) (locked bool, err error) {
-	frames, copied := 0, 0
+// that the next batch restarts the WAL.
+func (s *Store) checkpoint(ctx context.Context, conn *sql.Conn) error {
+	var frames, copied int
+	var err error
 	// Twice without the lock: the second pass copies what was committed during
 	// the first, leaving less for the locked pass.
 	for pass := 0; pass < 2; pass++ {
 		if frames, copied, err = walCheckpoint(ctx, conn); err != nil {
-			return false, err
+			return err
 		}
-		if copied >= frames || frames-copied < 64 {
+		if frames-copied < 64 {
 			break
 		}
 	}
 	if frames < checkpointFrames {
-		return false, nil
+		return nil
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	_, _, err = walCheckpoint(ctx, conn)
-	return true, err
+	return err
 }
 
 // walCheckpoint runs one PASSIVE checkpoint: frames is how many frames the WAL
