@@ -13,7 +13,7 @@ type Batch struct {
 	Created     map[string]bool // ids in Accounts that this batch creates
 	Entries     []Entry
 	Holds       []Hold   // new or changed holds (their new state)
-	Charges     []Charge // new charges, or ones whose Refunded grew
+	Charges     []Charge // charges whose Refunded grew (a new charge is its entry)
 	Idempotency []IdempotencyRecord
 }
 

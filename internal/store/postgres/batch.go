@@ -362,15 +362,12 @@ func (b *batchTx) write(ctx context.Context, bt *ledger.Batch) (changed []string
 				charge_id = excluded.charge_id, updated_at = excluded.updated_at`,
 			ids, accs, amounts, captured, statuses, refs, chargeIDs, expires, created, updated)
 	}
-	// New charges are their entries: only the refunded amounts are written.
-	var refIDs, refAccs []string
-	var refunded []int64
-	for _, c := range bt.Charges {
-		if c.Refunded > 0 {
+	if len(bt.Charges) > 0 { // refunded charges (a new charge is its entry)
+		var refIDs, refAccs []string
+		var refunded []int64
+		for _, c := range bt.Charges {
 			refIDs, refAccs, refunded = append(refIDs, c.ID), append(refAccs, c.AccountID), append(refunded, int64(c.Refunded))
 		}
-	}
-	if len(refIDs) > 0 {
 		q.Queue(`INSERT INTO charge_refunds (charge_id, account_id, refunded)
 			SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
 			ON CONFLICT (charge_id) DO UPDATE SET refunded = excluded.refunded`,

@@ -77,14 +77,11 @@ func (b *batchTx) LockCharges(ctx context.Context, refs []ledger.ChargeRef) ([]l
 	return out, nil
 }
 
-// writeRefunds keeps the refunded amount of the batch's refunded charges (new
-// charges have nothing to write: their entries are them).
+// writeRefunds keeps the refunded amount of the batch's refunded charges.
 func (b *batchTx) writeRefunds(ctx context.Context, charges []ledger.Charge) error {
-	var rows [][]any
-	for _, c := range charges {
-		if c.Refunded > 0 {
-			rows = append(rows, []any{c.ID, c.AccountID, int64(c.Refunded)})
-		}
+	rows := make([][]any, len(charges))
+	for i, c := range charges {
+		rows[i] = []any{c.ID, c.AccountID, int64(c.Refunded)}
 	}
 	return b.insertRows(ctx, "INSERT INTO charge_refunds (charge_id, account_id, refunded)", 3, rows,
 		"ON CONFLICT (charge_id) DO UPDATE SET refunded = excluded.refunded")
