@@ -33,13 +33,14 @@ import (
 )
 
 var (
-	dur     = flag.Duration("d", 5*time.Second, "how long each load runs")
-	conns   = flag.Int("c", 64, "keep-alive connections")
-	pgURL   = flag.String("pg", envOr("PURSE_TEST_POSTGRES", "postgres://root@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL for the PostgreSQL targets (\"\" skips them)")
-	scale   = flag.Bool("scale", true, "run the 1,000,000-account / 10,000,000-entry target")
-	profile = flag.String("profile", "", "save CPU profiles of purse during each target into this directory")
-	refAddr = flag.String("ref", "", "internal: serve the reference handler on this address")
-	only    = flag.String("only", "", "run only these groups, comma-separated: reads, writes, spread, pg, scale (default all; scale compares with reads and writes, so name them too)")
+	dur      = flag.Duration("d", 5*time.Second, "how long each load runs")
+	conns    = flag.Int("c", 64, "keep-alive connections")
+	pgURL    = flag.String("pg", envOr("PURSE_TEST_POSTGRES", "postgres://root@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL for the PostgreSQL targets (\"\" skips them)")
+	scale    = flag.Bool("scale", true, "run the 1,000,000-account / 10,000,000-entry target")
+	profile  = flag.String("profile", "", "save CPU profiles of purse during each target into this directory")
+	traceOut = flag.Bool("trace", false, "with -profile: save execution traces (go tool trace) instead of CPU profiles")
+	refAddr  = flag.String("ref", "", "internal: serve the reference handler on this address")
+	only     = flag.String("only", "", "run only these groups, comma-separated: reads, writes, spread, pg, scale (default all; scale compares with reads and writes, so name them too)")
 )
 
 // want reports whether a group of targets is to run.
@@ -312,8 +313,12 @@ func measureConns(addr string, c int, mk request, rate float64) result {
 		os.MkdirAll(*profile, 0o755)
 		profiled[profileFrom]++
 		name := filepath.Join(*profile, fmt.Sprintf("%d-%s.prof", len(report), strings.NewReplacer("http://", "", ":", "_").Replace(addr)))
+		what := "profile"
+		if *traceOut {
+			what, name = "trace", strings.TrimSuffix(name, ".prof")+".trace"
+		}
 		go func() {
-			resp, err := http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", profileFrom, int(dur.Seconds())-1))
+			resp, err := http.Get(fmt.Sprintf("%s/debug/pprof/%s?seconds=%d", profileFrom, what, int(dur.Seconds())-1))
 			if err == nil {
 				f, _ := os.Create(name)
 				io.Copy(f, resp.Body)
