@@ -123,20 +123,7 @@ func (b *batchTx) Commit(ctx context.Context, bt *ledger.Batch) (err error) {
 		}
 		b.done()
 	}()
-	accounts := make([][]any, len(bt.Accounts))
-	for i, a := range bt.Accounts {
-		var limit any
-		if a.HasMonthlyLimit {
-			limit = int64(a.MonthlyLimit)
-		}
-		accounts[i] = []any{a.ID, string(a.Kind), a.Name, a.Currency, string(a.Status), int64(a.Balance), a.Seq, micros(a.CreatedAt), micros(a.UpdatedAt),
-			int64(a.Held), int64(a.AllowedMinus), limit, int64(a.MonthlySpent), a.SpentMonth, a.FreeMessages, a.Version}
-	}
-	if err := b.insertRows(ctx, `INSERT INTO accounts (`+accountColumns+`)`, 16, accounts, `ON CONFLICT (id) DO UPDATE SET name = excluded.name,
-		status = excluded.status, balance = excluded.balance, seq = excluded.seq, updated_at = excluded.updated_at,
-		held = excluded.held, allowed_minus = excluded.allowed_minus, monthly_limit = excluded.monthly_limit,
-		monthly_spent = excluded.monthly_spent, spent_month = excluded.spent_month, free_messages = excluded.free_messages,
-		version = excluded.version`); err != nil {
+	if err := b.writeAccounts(ctx, bt); err != nil {
 		return fmt.Errorf("sqlite: commit accounts: %w", err)
 	}
 	if err := b.insertBlocks(ctx, bt.Entries); err != nil {
@@ -255,3 +242,45 @@ func (b *batchTx) queryIn(ctx context.Context, q string, ids []string, each func
 	}
 	return nil
 }
+
+// writeAccounts stores the batch's accounts: an UPDATE of the mutable columns for
+// the ones that exist (nearly every batch: the account charged and the platform's
+// revenue account) and one INSERT for the ones the batch creates. An upsert of the
+// same rows cost 12% more of the whole commit (BenchmarkCommitChargeBatch: 226 ->
+// 198 µs a batch): it evaluates every CHECK constraint of the row it would insert,
+// and the ones with IN lists build a temporary b-tree on each execution.
+func (b *batchTx) writeAccounts(ctx context.Context, bt *ledger.Batch) error {
+	var inserts [][]any
+	for _, a := range bt.Accounts {
+		var limit any
+		if a.HasMonthlyLimit {
+			limit = int64(a.MonthlyLimit)
+		}
+		if !bt.Created[a.ID] {
+			st, err := b.s.stmt(ctx, updateAccount)
+			if err != nil {
+				return err
+			}
+			res, err := b.tx.StmtContext(ctx, st).ExecContext(ctx, a.Name, string(a.Status), int64(a.Balance), a.Seq, micros(a.UpdatedAt),
+				int64(a.Held), int64(a.AllowedMinus), limit, int64(a.MonthlySpent), a.SpentMonth, a.FreeMessages, a.Version, a.ID)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			if n == 1 {
+				continue
+			}
+			// Not there after all (a batch written by hand, an import): insert it.
+		}
+		inserts = append(inserts, []any{a.ID, string(a.Kind), a.Name, a.Currency, string(a.Status), int64(a.Balance), a.Seq, micros(a.CreatedAt), micros(a.UpdatedAt),
+			int64(a.Held), int64(a.AllowedMinus), limit, int64(a.MonthlySpent), a.SpentMonth, a.FreeMessages, a.Version})
+	}
+	return b.insertRows(ctx, `INSERT INTO accounts (`+accountColumns+`)`, 16, inserts, "")
+}
+
+const updateAccount = `UPDATE accounts SET name = ?, status = ?, balance = ?, seq = ?, updated_at = ?,
+	held = ?, allowed_minus = ?, monthly_limit = ?, monthly_spent = ?, spent_month = ?, free_messages = ?, version = ?
+	WHERE id = ?`
