@@ -18,7 +18,8 @@ func TestGCPercentKeepsHeadroom(t *testing.T) {
 		{2 << 20, 3200},    // a tiny live heap: 64 MiB as well
 		{128 << 10, gcMax}, // never above the ceiling
 		{64 << 20, 100},    // 64 MiB live: grow by as much again
-		{1 << 30, gcMin},   // a million accounts: a quarter of the heap, ~256 MiB
+		{32 << 20, 200},    // 32 MiB live: 64 MiB, twice as much
+		{380 << 20, gcMin}, // a million accounts: as much again as the live heap
 		{8 << 30, gcMin},   // never below the floor
 	} {
 		if got := gcPercentFor(tt.live); got != tt.want {
