@@ -13,16 +13,17 @@ import (
 // the collector is given about gcHeadroom of growth between collections, or as much
 // as the live heap itself once that is larger: GOGC = 100 × headroom / live, between
 // 100 (Go's default) and 25600. On a small store (a few MiB live) that makes
-// collections rare; each one takes a core's quarter for a while and shows in the
-// read latency's tail (p99 at half the peak rate went from 6–10 ms to 3–4 ms when
-// the ceiling rose from 400 to 1600). With a million accounts (a live heap near a gigabyte then) GOGC=400 let the heap grow by
-// four gigabytes before collecting, and every allocation in between took memory
-// never touched before: page faults and zeroing cost a third of a balance read's
-// CPU. The floor was 25 after that; with the live heap down to ~380 MiB it meant a
-// collection every ~95 MiB allocated, twice a second under a charge load, each
-// marking the whole heap: charges on the million-account store took 78-95 µs of CPU
-// against 64-72 µs with the floor at 100 (same store, alternating runs), for ~300
-// MiB more resident (700 -> 980 MiB, under target 5b's 1.5 GiB).
+// collections rare; each one takes a core's quarter for a while and shows in the read
+// latency's tail (p99 at half the peak rate went from 6–10 ms to 3–4 ms when the
+// ceiling rose from 400 to 1600). With a million accounts (a live heap near a
+// gigabyte then) GOGC=400 let the heap grow by four gigabytes before collecting, and
+// every allocation in between took memory never touched before: page faults and
+// zeroing cost a third of a balance read's CPU. The floor was 25 after that; with the
+// live heap down to ~380 MiB it meant a collection every ~95 MiB allocated, twice a
+// second under a charge load, each marking the whole heap: charges on the million-
+// account store took 78-95 µs of CPU against 64-72 µs with the floor at 100 (same
+// store, alternating runs), for ~300 MiB more resident (700 -> 980 MiB, under target
+// 5b's 1.5 GiB).
 //
 // GOGC is recomputed after every collection, from the live heap it found. A
 // percentage set for one live heap is wrong for the next: set every 5 s, a busy
