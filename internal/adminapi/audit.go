@@ -2,8 +2,6 @@ package adminapi
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"log/slog"
 	"net"
 	"net/http"
@@ -99,13 +97,6 @@ func (a *Auditor) Close() {
 	<-a.done
 }
 
-// actorOf names an admin token without revealing it: "token:" and the first 12
-// hex digits of its SHA-256 (a rotation shows as a new actor).
-func actorOf(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return "token:" + hex.EncodeToString(sum[:6])
-}
-
 type statusWriter struct {
 	http.ResponseWriter
 	status int
@@ -141,8 +132,10 @@ func (a *API) audited(w http.ResponseWriter, r *http.Request, serve func(http.Re
 		return
 	}
 	actor := "unauthenticated"
-	if scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " "); strings.EqualFold(scheme, "Bearer") && a.cfg.Token.Valid(tok) {
-		actor = actorOf(tok)
+	if scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " "); strings.EqualFold(scheme, "Bearer") {
+		if name, ok := a.cfg.Token.Actor(tok); ok {
+			actor = name
+		}
 	}
 	action := r.Pattern
 	if action == "" || action == "/" {

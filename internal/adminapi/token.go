@@ -75,13 +75,29 @@ func (t *Token) Reload(ctx context.Context) error {
 
 // Valid compares in constant time (fixed-size digests, whatever the length).
 func (t *Token) Valid(token string) bool {
-	if token == "" {
-		return false
+	_, ok := t.check(token)
+	return ok
+}
+
+// Actor names a valid token in the audit log without revealing it: "token:" and
+// the first 12 hex digits of its SHA-256 (a rotation shows as a new actor). ok is
+// false for a token that is not in force. One digest serves both.
+func (t *Token) Actor(token string) (actor string, ok bool) {
+	sum, ok := t.check(token)
+	if !ok {
+		return "", false
 	}
-	got := sha256.Sum256([]byte(token))
+	return "token:" + hex.EncodeToString(sum[:6]), true
+}
+
+func (t *Token) check(token string) (sum [sha256.Size]byte, ok bool) {
+	if token == "" {
+		return sum, false
+	}
+	sum = sha256.Sum256([]byte(token))
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	return t.set && subtle.ConstantTimeCompare(got[:], t.hash[:]) == 1
+	return sum, t.set && subtle.ConstantTimeCompare(sum[:], t.hash[:]) == 1
 }
 
 // Rotate makes a new token, puts it in force on every node, and returns it: the
