@@ -45,6 +45,64 @@ func TestLoadAccountsRoundTrip(t *testing.T) {
 	}
 }
 
+// TestCommitUpdatesAccounts writes an account again three ways: a batch that moves
+// only money (the UPDATE that leaves the settings alone), one that changes every
+// setting too (the full UPDATE, after the first matched no row), and one naming an
+// account that is not there without marking it created (inserted). Each reads back
+// exactly as committed.
+func TestCommitUpdatesAccounts(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "p.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	at := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	a := ledger.Account{ID: "acc_a", Kind: ledger.KindCustomer, Name: "a", Currency: "EUR", Status: ledger.StatusActive,
+		Balance: 100, SpentMonth: 202611, CreatedAt: at, UpdatedAt: at}
+	commit := func(b *ledger.Batch, want ...ledger.Account) {
+		t.Helper()
+		tx, err := s.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.LoadAccounts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(got, want); diff != "" {
+			t.Fatalf("loaded accounts differ (-got +want):\n%s", diff)
+		}
+	}
+	commit(&ledger.Batch{Accounts: []ledger.Account{a}, Created: map[string]bool{a.ID: true}}, a)
+
+	money := a
+	money.Balance, money.Held, money.MonthlySpent, money.FreeMessages, money.Seq, money.Version = 40, 10, 60, 3, 7, 1
+	money.UpdatedAt = at.Add(time.Second)
+	commit(&ledger.Batch{Accounts: []ledger.Account{money}}, money)
+
+	for _, change := range []func(*ledger.Account){
+		func(x *ledger.Account) { x.Status = ledger.StatusSuspended },
+		func(x *ledger.Account) { x.Name = "renamed" },
+		func(x *ledger.Account) { x.AllowedMinus = 500 },
+		func(x *ledger.Account) { x.MonthlyLimit, x.HasMonthlyLimit = 0, true },
+		func(x *ledger.Account) { x.MonthlyLimit = 900 },
+		func(x *ledger.Account) { x.HasMonthlyLimit, x.MonthlyLimit = false, 0 },
+	} {
+		change(&money)
+		money.Balance--
+		money.Version++
+		commit(&ledger.Batch{Accounts: []ledger.Account{money}}, money)
+	}
+
+	b := ledger.Account{ID: "acc_b", Kind: ledger.KindCustomer, Name: "b", Currency: "EUR", Status: ledger.StatusActive,
+		Balance: 5, CreatedAt: at, UpdatedAt: at}
+	commit(&ledger.Batch{Accounts: []ledger.Account{money, b}}, money, b)
+}
+
 // BenchmarkLoadAccounts reads 200,000 accounts, as start-up does (5a of the
 // benchmark has a million): go test -run - -bench LoadAccounts ./internal/store/sqlite
 func BenchmarkLoadAccounts(b *testing.B) {
