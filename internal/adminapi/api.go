@@ -277,9 +277,22 @@ func decode(r *http.Request, dst any) ([]byte, error) {
 }
 
 func decodeLimit(r *http.Request, dst any, limit int) ([]byte, error) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, int64(limit)+1))
-	if err != nil || len(body) > limit {
+	var body []byte
+	var err error
+	if n := r.ContentLength; n >= 0 && n <= int64(limit) {
+		// The usual case: the length is known and allowed, so one exact allocation
+		// (net/http ends the body after Content-Length bytes).
+		body = make([]byte, n)
+		_, err = io.ReadFull(r.Body, body)
+	} else {
+		body, err = io.ReadAll(io.LimitReader(r.Body, int64(limit)+1))
+	}
+	var tooLarge *http.MaxBytesError
+	if len(body) > limit || errors.As(err, &tooLarge) {
 		return nil, ledger.Invalid("body", fmt.Sprintf("is larger than %d bytes", limit))
+	}
+	if err != nil {
+		return nil, ledger.Invalid("body", "could not be read in full (shorter than its Content-Length?)")
 	}
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
 		return nil, ledger.Invalid("Content-Type", "must be application/json")

@@ -3,6 +3,8 @@ package adminapi_test
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -163,5 +165,49 @@ func TestBadInputsChangeNothing(t *testing.T) {
 	r := testkit.Do(t, "GET", s.Public.URL+"/account/1/balance", map[string]string{"Authorization": basicAuth("alice", "password1")}, nil)
 	if r.Status != http.StatusOK || string(r.Body) != `{"balance":10,"currency":"EUR"}` {
 		t.Errorf("balance after bad inputs: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestOversizedBodiesAreTooLarge sends bodies over the limits with a Content-Length
+// and chunked (no length known up front): each is a 400 that says the body is too
+// large, whichever way it was cut off.
+func TestOversizedBodiesAreTooLarge(t *testing.T) {
+	s := testkit.New(t)
+	acc := s.CreateAccount("Main", "EUR")
+	charge := `{"amount":"1","reference":"` + strings.Repeat("x", 70<<10) + `"}`
+	batch := `{"operations":[{"op":"charge","accountId":"` + acc + `","amount":"1","reference":"` + strings.Repeat("x", 5<<20) + `"}]}`
+	for _, c := range []struct{ name, path, body string }{
+		{"charge", "/v1/accounts/" + acc + "/charges", charge},
+		{"batch", "/v1/batch", batch},
+	} {
+		for _, chunked := range []bool{false, true} {
+			var body io.Reader = strings.NewReader(c.body)
+			if chunked {
+				body = io.MultiReader(body) // hides the length: sent chunked
+			}
+			req, err := http.NewRequest("POST", s.Admin.URL+c.path, body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer "+testkit.AdminToken)
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Idempotency-Key", fmt.Sprintf("big-%s-%v", c.name, chunked))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var env envelope
+			err = json.NewDecoder(resp.Body).Decode(&env)
+			resp.Body.Close()
+			if err != nil || resp.StatusCode != 400 {
+				t.Fatalf("%s (chunked %v): status %d, %v", c.name, chunked, resp.StatusCode, err)
+			}
+			if msgs := env.RequestError.ServiceException.ValidationErrors["body"]; len(msgs) != 1 || !strings.Contains(msgs[0], "is larger than") {
+				t.Errorf("%s (chunked %v): body errors %q, want one saying it is larger than the limit", c.name, chunked, msgs)
+			}
+		}
+	}
+	if b := s.Balance(acc); b["balance"] != "0" && b["balance"] != 0.0 {
+		t.Errorf("balance after refused charges: %v", b["balance"])
 	}
 }
