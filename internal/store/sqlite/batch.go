@@ -115,7 +115,13 @@ func (b *batchTx) Rollback(ctx context.Context) {
 }
 
 // Commit writes a whole batch and commits it (without an fsync: see Sync).
+//
+// Its statements run without the caller's deadline: for every statement given a
+// context that can end, the driver starts a goroutine to watch it and installs a
+// progress handler, which cost the writer more than some of the statements. Nothing
+// here waits on another process but SQLite's busy timeout, which bounds itself.
 func (b *batchTx) Commit(ctx context.Context, bt *ledger.Batch) (err error) {
+	ctx = context.WithoutCancel(ctx)
 	tx := b.tx
 	defer func() {
 		if err != nil {
