@@ -320,6 +320,7 @@ func (e *Engine) loop() {
 	ticker := time.NewTicker(e.tick)
 	defer ticker.Stop()
 	batch := make([]*request, 0, e.maxBatch)
+	previous := 0 // requests in the previous batch: how busy the writer is
 	for {
 		batch = batch[:0]
 		select {
@@ -341,17 +342,53 @@ func (e *Engine) loop() {
 				}
 			}
 		}
-	fill:
-		for len(batch) < e.maxBatch {
-			select {
-			case r := <-e.queue:
-				batch = append(batch, r)
-			default:
-				break fill
-			}
+		batch = e.drain(batch)
+		if d := gatherWait(previous, len(batch)); d > 0 {
+			time.Sleep(d)
+			batch = e.drain(batch)
 		}
+		previous = len(batch)
 		e.run(batch)
 	}
+}
+
+// drain adds what is queued to batch, up to the largest batch.
+func (e *Engine) drain(batch []*request) []*request {
+	for len(batch) < e.maxBatch {
+		select {
+		case r := <-e.queue:
+			batch = append(batch, r)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// Gathering. Much of a batch's cost is the batch's, not its requests': the
+// transaction, the pages its commit writes, the fsync, the handoffs between
+// goroutines. When the previous batch held at least gatherAfter requests, the
+// writer is busy, and it waits gatherFor before it takes the queue, so the
+// requests arriving meanwhile share the commit. The wait is shorter than a batch's
+// commit and fsync, which a request arriving under such a load waits for anyway;
+// a request that finds the writer idle (the previous batch small) never waits.
+// Measured on target 2 of the benchmark (64 connections charging one account,
+// purse started afresh for each run, with and without alternately): more charges a
+// second in 10 of 11 pairs (-12% to +21%, median +4%), batches of ~17 requests
+// instead of ~15; the charge p99 at half the peak rate (4b) 7.6 ms, as before.
+const (
+	gatherAfter = 8
+	gatherFor   = 100 * time.Microsecond
+	gatherUpTo  = 64 // a batch already this large does not wait
+)
+
+// gatherWait is how long the writer waits for more requests before a batch that
+// has queued requests so far, after a batch of previous requests.
+func gatherWait(previous, queued int) time.Duration {
+	if previous >= gatherAfter && queued < gatherUpTo {
+		return gatherFor
+	}
+	return 0
 }
 
 // run applies, commits and acknowledges one batch, after expiring the holds due.
