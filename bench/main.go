@@ -24,6 +24,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -157,6 +158,9 @@ func run() error {
 		return err
 	}
 	ref := exec.Command(self, "-ref", "127.0.0.1:18090")
+	// The reference runs with as many Ps as purse serve gives itself (one more than
+	// the cores: cmd/purse/procs.go), so that the read ratios compare code with code.
+	ref.Env = append(os.Environ(), fmt.Sprintf("GOMAXPROCS=%d", runtime.NumCPU()+1))
 	if err := ref.Start(); err != nil {
 		return err
 	}
