@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -53,14 +52,7 @@ func commitMany(t *testing.T, s *Store, n int) (commits int, took time.Duration)
 func TestCheckpointerKeepsWALSmall(t *testing.T) {
 	const commits = 6 * checkpointFrames // at least one frame each
 	ctx := context.Background()
-	open := func() *Store {
-		s, err := Open(ctx, filepath.Join(t.TempDir(), "p.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
+	open := func() *Store { return openTemp(t) }
 
 	control := open()
 	if _, err := control.writerConn(ctx); err != nil {

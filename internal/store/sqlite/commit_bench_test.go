@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -18,11 +17,7 @@ import (
 func BenchmarkCommitChargeBatch(b *testing.B) {
 	const charges = 16
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(b.TempDir(), "p.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := openTemp(b)
 	at := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 	cust := ledger.Account{ID: "acc_hot", Kind: ledger.KindCustomer, Name: "hot", Currency: "EUR", Status: ledger.StatusActive,
 		Balance: 1 << 50, SpentMonth: 202611, CreatedAt: at, UpdatedAt: at}

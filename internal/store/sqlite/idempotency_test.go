@@ -160,12 +160,7 @@ func TestIdempotencyWindow(t *testing.T) {
 // TestIdempotencyFailedCommitForgetsKeys: a batch that fails to commit leaves no
 // key behind, so the same key can be used by the next batch.
 func TestIdempotencyFailedCommitForgetsKeys(t *testing.T) {
-	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "p.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTemp(t)
 	at := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 	bad := &ledger.Batch{
 		// An entry of an account that does not exist: the foreign key fails the commit.

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"math"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -16,11 +15,7 @@ import (
 // separators, extreme amounts, no monthly limit) and reads them back exactly.
 func TestLoadAccountsRoundTrip(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "p.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTemp(t)
 	at := time.Date(2026, 11, 26, 10, 0, 0, 123000, time.UTC)
 	want := []ledger.Account{
 		{ID: "acc_a", Kind: ledger.KindCustomer, Name: "a|b||c | \x00 é\n", Currency: "EUR", Status: ledger.StatusSuspended,
@@ -52,11 +47,7 @@ func TestLoadAccountsRoundTrip(t *testing.T) {
 // exactly as committed.
 func TestCommitUpdatesAccounts(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "p.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTemp(t)
 	at := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 	a := ledger.Account{ID: "acc_a", Kind: ledger.KindCustomer, Name: "a", Currency: "EUR", Status: ledger.StatusActive,
 		Balance: 100, SpentMonth: 202611, CreatedAt: at, UpdatedAt: at}
@@ -107,11 +98,7 @@ func TestCommitUpdatesAccounts(t *testing.T) {
 // benchmark has a million): go test -run - -bench LoadAccounts ./internal/store/sqlite
 func BenchmarkLoadAccounts(b *testing.B) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(b.TempDir(), "p.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := openTemp(b)
 	const n = 200_000
 	if _, err := s.db.Exec(`WITH RECURSIVE c(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM c WHERE x < ? - 1)
 		INSERT INTO accounts (id, kind, name, currency, status, balance, seq, created_at, updated_at, spent_month, version)
