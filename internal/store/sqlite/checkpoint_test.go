@@ -52,9 +52,7 @@ func commitMany(t *testing.T, s *Store, n int) (commits int, took time.Duration)
 func TestCheckpointerKeepsWALSmall(t *testing.T) {
 	const commits = 6 * checkpointFrames // at least one frame each
 	ctx := context.Background()
-	open := func() *Store { return openTemp(t) }
-
-	control := open()
+	control := openTemp(t)
 	if _, err := control.writerConn(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +65,7 @@ func TestCheckpointerKeepsWALSmall(t *testing.T) {
 	}
 	perCommit := float64(written) / float64(n)
 
-	s := open()
+	s := openTemp(t)
 	n, took := commitMany(t, s, commits)
 	// What the writer appends in one checkpointer interval at the rate just measured;
 	// the WAL may hold that much beyond checkpointFrames a few times over (a pass

@@ -14,7 +14,6 @@ import (
 // TestLoadAccountsRoundTrip writes accounts with awkward values (a name full of
 // separators, extreme amounts, no monthly limit) and reads them back exactly.
 func TestLoadAccountsRoundTrip(t *testing.T) {
-	ctx := context.Background()
 	s := openTemp(t)
 	at := time.Date(2026, 11, 26, 10, 0, 0, 123000, time.UTC)
 	want := []ledger.Account{
@@ -24,11 +23,19 @@ func TestLoadAccountsRoundTrip(t *testing.T) {
 		{ID: "sys_funding_EUR", Kind: ledger.KindFunding, Name: "", Currency: "EUR", Status: ledger.StatusActive,
 			Balance: math.MaxInt64, CreatedAt: at, UpdatedAt: at},
 	}
+	commitAndLoad(t, s, &ledger.Batch{Accounts: want}, want...)
+}
+
+// commitAndLoad commits b as the engine does and checks that the store then loads
+// exactly want.
+func commitAndLoad(t *testing.T, s *Store, b *ledger.Batch, want ...ledger.Account) {
+	t.Helper()
+	ctx := context.Background()
 	tx, err := s.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := tx.Commit(ctx, &ledger.Batch{Accounts: want}); err != nil {
+	if err := tx.Commit(ctx, b); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.LoadAccounts(ctx)
@@ -36,7 +43,7 @@ func TestLoadAccountsRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(got, want); diff != "" {
-		t.Errorf("loaded accounts differ (-got +want):\n%s", diff)
+		t.Fatalf("loaded accounts differ (-got +want):\n%s", diff)
 	}
 }
 
@@ -46,34 +53,16 @@ func TestLoadAccountsRoundTrip(t *testing.T) {
 // account that is not there without marking it created (inserted). Each reads back
 // exactly as committed.
 func TestCommitUpdatesAccounts(t *testing.T) {
-	ctx := context.Background()
 	s := openTemp(t)
 	at := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 	a := ledger.Account{ID: "acc_a", Kind: ledger.KindCustomer, Name: "a", Currency: "EUR", Status: ledger.StatusActive,
 		Balance: 100, SpentMonth: 202611, CreatedAt: at, UpdatedAt: at}
-	commit := func(b *ledger.Batch, want ...ledger.Account) {
-		t.Helper()
-		tx, err := s.Begin(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := tx.Commit(ctx, b); err != nil {
-			t.Fatal(err)
-		}
-		got, err := s.LoadAccounts(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if diff := cmp.Diff(got, want); diff != "" {
-			t.Fatalf("loaded accounts differ (-got +want):\n%s", diff)
-		}
-	}
-	commit(&ledger.Batch{Accounts: []ledger.Account{a}, Created: map[string]bool{a.ID: true}}, a)
+	commitAndLoad(t, s, &ledger.Batch{Accounts: []ledger.Account{a}, Created: map[string]bool{a.ID: true}}, a)
 
 	money := a
 	money.Balance, money.Held, money.MonthlySpent, money.FreeMessages, money.Seq, money.Version = 40, 10, 60, 3, 7, 1
 	money.UpdatedAt = at.Add(time.Second)
-	commit(&ledger.Batch{Accounts: []ledger.Account{money}}, money)
+	commitAndLoad(t, s, &ledger.Batch{Accounts: []ledger.Account{money}}, money)
 
 	for _, change := range []func(*ledger.Account){
 		func(x *ledger.Account) { x.Status = ledger.StatusSuspended },
@@ -86,12 +75,12 @@ func TestCommitUpdatesAccounts(t *testing.T) {
 		change(&money)
 		money.Balance--
 		money.Version++
-		commit(&ledger.Batch{Accounts: []ledger.Account{money}}, money)
+		commitAndLoad(t, s, &ledger.Batch{Accounts: []ledger.Account{money}}, money)
 	}
 
 	b := ledger.Account{ID: "acc_b", Kind: ledger.KindCustomer, Name: "b", Currency: "EUR", Status: ledger.StatusActive,
 		Balance: 5, CreatedAt: at, UpdatedAt: at}
-	commit(&ledger.Batch{Accounts: []ledger.Account{money, b}}, money, b)
+	commitAndLoad(t, s, &ledger.Batch{Accounts: []ledger.Account{money, b}}, money, b)
 }
 
 // BenchmarkLoadAccounts reads 200,000 accounts, as start-up does (5a of the
