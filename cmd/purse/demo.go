@@ -45,7 +45,7 @@ func seedDemo(ctx context.Context, eng *engine.Engine, authn *auth.Authenticator
 		diff, _ := want.Sub(acc.Balance)
 		key := fmt.Sprintf("demo-seed-%d", acc.Seq) // one top-up per state of the account
 		if _, err := eng.Do(ctx, engine.TopUp{AccountID: demoAccountID, Amount: diff, Reference: "demo seed", IdempotencyKey: key},
-			&engine.Idempotency{Key: "internal:" + key, RequestHash: key, Render: func(any) (int, []byte) { return 201, []byte("{}") }}); err != nil {
+			&engine.Idempotency{Key: "internal:" + key, RequestHash: key}); err != nil {
 			return err
 		}
 	} else if acc.Balance > want {

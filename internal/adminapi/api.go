@@ -383,44 +383,21 @@ func idempotency(r *http.Request, body []byte, required bool) (key, hash string,
 	return key, hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// do runs a command through the engine, exactly once per Idempotency-Key, and
-// writes either the fresh response or the stored one.
+// do runs a command through the engine, exactly once per Idempotency-Key. With a
+// key, the answer is the request's outcome (answer); without one, render's view
+// of the result, or the refusal.
 func (a *API) do(w http.ResponseWriter, r *http.Request, cmd engine.Command, key, hash string, status int, render func(any) any) {
-	a.doCompact(w, r, cmd, key, hash, status, render, nil)
-}
-
-// doCompact is do with, when compact is set, an idempotency record kept in
-// compact's encoding (compact.go) rather than as the rendered response: the record
-// is written inside the batch, and for a large response the rendering and the
-// bytes were most of the writer's work.
-func (a *API) doCompact(w http.ResponseWriter, r *http.Request, cmd engine.Command, key, hash string, status int,
-	render func(any) any, compact func(any) []byte) {
 	var idem *engine.Idempotency
 	if key != "" {
-		idem = &ledger.IdempotencyRequest{Key: "admin:" + key, RequestHash: hash, Render: func(v any) (int, []byte) {
-			if compact != nil {
-				return status, compact(v)
-			}
-			return status, mustJSON(render(v))
-		}}
+		idem = &ledger.IdempotencyRequest{Key: "admin:" + key, RequestHash: hash}
 	}
 	res, err := a.cfg.Engine.Do(r.Context(), cmd, idem)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	if res.Replay != nil {
-		body, err := expandRecord(res.Replay.Body)
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		w.Header().Set("Idempotent-Replayed", "true")
-		writeJSON(w, res.Replay.Status, body)
-		return
-	}
-	if res.Record != nil && compact == nil { // rendered once, inside the batch, for the record
-		writeJSON(w, res.Record.Status, res.Record.Body)
+	if res.Outcome != nil || res.Legacy != nil {
+		a.answer(w, r, res.Outcome, res.Version, res.Replayed, res.Legacy)
 		return
 	}
 	a.reply(w, status, render(res.Value))

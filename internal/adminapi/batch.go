@@ -109,41 +109,17 @@ func (a *API) runBatch(w http.ResponseWriter, r *http.Request, atomic bool, ops 
 		a.fail(w, r, err) // a malformed operation refuses the whole request
 		return
 	}
-	a.doCompact(w, r, engine.Batch{Ops: cmds, Atomic: atomic}, key, hash, http.StatusOK, renderBatch, compactBatch)
+	a.do(w, r, engine.Batch{Ops: cmds, Atomic: atomic}, key, hash, http.StatusOK, renderBatch)
 }
 
-func renderBatch(v any) any {
-	res := v.(engine.BatchResult)
-	out := batchJSON{Committed: res.Committed, Results: make([]batchResult, len(res.Values))}
-	for i := range res.Values {
-		out.Results[i] = batchElement(res, i)
+// renderBatch is a batch's answer without a key (every batch has one today: the
+// key is required).
+func renderBatch(v any) any { return batchView(engine.OutcomeOf(ledger.OpBatch, v).Batch) }
+
+func batchView(b *ledger.BatchOutcome) batchJSON {
+	out := batchJSON{Committed: b.Committed, Results: make([]batchResult, len(b.Results))}
+	for i := range b.Results {
+		out.Results[i] = batchElement(&b.Results[i])
 	}
 	return out
-}
-
-// batchElement is the result of one operation of a batch.
-func batchElement(res engine.BatchResult, i int) batchResult {
-	if err := res.Errs[i]; err != nil {
-		status, ex := statusOf(err)
-		if errors.Is(err, engine.ErrBatchAborted) {
-			status, ex = http.StatusConflict, httpkit.ServiceException{MessageID: "BATCH_ABORTED", Text: capitalise(err.Error())}
-		}
-		return batchResult{Status: status, Error: &ex}
-	}
-	switch x := res.Values[i].(type) {
-	case ledger.Entry:
-		e := toEntryJSON(x)
-		return batchResult{Status: http.StatusCreated, Entry: &e}
-	case ledger.Hold:
-		h := toHoldJSON(x)
-		out := batchResult{Status: http.StatusCreated, Hold: &h}
-		if x.Status != ledger.HoldActive {
-			out.Status = http.StatusOK
-		}
-		return out
-	case engine.CaptureResult:
-		e, h := toEntryJSON(x.Entry), toHoldJSON(x.Hold)
-		return batchResult{Status: http.StatusOK, Entry: &e, Hold: &h}
-	}
-	return batchResult{}
 }

@@ -10,22 +10,19 @@ import (
 // Credential changes write straight to the store (they move no money), each in one
 // transaction with its idempotency record.
 
-// direct runs op exactly once per Idempotency-Key. stored renders what a replay
-// returns; live renders this response (they differ only for a new API key, whose
-// clear text is never stored). A nil body means 204 No Content.
+// direct runs op exactly once per Idempotency-Key. live renders this response;
+// a replay renders the stored outcome, which differs only for a new API key or
+// OAuth2 client, whose secret is never stored. A nil live means 204 No Content.
+// Refusals here (an unknown user or key) are not kept: nothing is written with
+// them.
 func (a *API) direct(w http.ResponseWriter, r *http.Request, key, hash string, status int,
-	stored, live func(any) any, op func(*ledger.IdempotencyRequest) (any, error)) {
+	live func(any) any, op func(*ledger.IdempotencyRequest) (any, error)) {
 	var idem *ledger.IdempotencyRequest
 	if key != "" {
 		if a.replay(w, r, "admin:"+key, hash) {
 			return
 		}
-		idem = &ledger.IdempotencyRequest{Key: "admin:" + key, RequestHash: hash, Render: func(v any) (int, []byte) {
-			if stored == nil {
-				return status, nil
-			}
-			return status, mustJSON(stored(v))
-		}}
+		idem = &ledger.IdempotencyRequest{Key: "admin:" + key, RequestHash: hash}
 	}
 	v, err := op(idem)
 	if errors.Is(err, ledger.ErrDuplicateIdempotencyKey) && a.replay(w, r, "admin:"+key, hash) {
@@ -56,17 +53,11 @@ func (a *API) replay(w http.ResponseWriter, r *http.Request, key, hash string) b
 		a.fail(w, r, ledger.ErrIdempotencyKeyReused)
 		return true
 	}
-	w.Header().Set("Idempotent-Replayed", "true")
-	if len(rec.Body) == 0 {
-		w.WriteHeader(rec.Status)
-		return true
-	}
-	writeJSON(w, rec.Status, rec.Body)
+	a.answerRecord(w, r, rec)
 	return true
 }
 
-func userView(v any) any {
-	u := v.(ledger.User)
+func userView(u ledger.User) userJSON {
 	return userJSON{u.Username, u.AccountID, ts(u.CreatedAt)}
 }
 
@@ -94,7 +85,7 @@ func (a *API) addUser(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, &ledger.ConflictError{Reason: "account is closed"})
 		return
 	}
-	a.direct(w, r, key, hash, http.StatusCreated, userView, userView, func(idem *ledger.IdempotencyRequest) (any, error) {
+	a.direct(w, r, key, hash, http.StatusCreated, func(v any) any { return userView(v.(ledger.User)) }, func(idem *ledger.IdempotencyRequest) (any, error) {
 		return a.cfg.Auth.AddUser(r.Context(), acc.ID, deref(req.Username), deref(req.Password), idem)
 	})
 }
@@ -137,7 +128,7 @@ func (a *API) removeUser(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	a.direct(w, r, key, hash, http.StatusNoContent, nil, nil, func(idem *ledger.IdempotencyRequest) (any, error) {
+	a.direct(w, r, key, hash, http.StatusNoContent, nil, func(idem *ledger.IdempotencyRequest) (any, error) {
 		return nil, a.cfg.Auth.RemoveUser(r.Context(), acc.ID, r.PathValue("username"), idem)
 	})
 }
@@ -198,9 +189,8 @@ func (a *API) createSecret(kind secretCredential) http.HandlerFunc {
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
-		stored := func(v any) any { return kind.view(v.(ledger.APIKey), "") } // the secret is never stored
 		live := func(v any) any { n := v.(newSecret); return kind.view(n.cred, n.secret) }
-		a.direct(w, r, key, hash, http.StatusCreated, stored, live, func(idem *ledger.IdempotencyRequest) (any, error) {
+		a.direct(w, r, key, hash, http.StatusCreated, live, func(idem *ledger.IdempotencyRequest) (any, error) {
 			c, secret, err := kind.create(a, r, acc.ID, deref(req.Name), req.Scopes, idem)
 			return newSecret{c, secret}, err
 		})
@@ -239,7 +229,7 @@ func (a *API) revokeSecret(kind secretCredential) http.HandlerFunc {
 			a.fail(w, r, err)
 			return
 		}
-		a.direct(w, r, key, hash, http.StatusNoContent, nil, nil, func(idem *ledger.IdempotencyRequest) (any, error) {
+		a.direct(w, r, key, hash, http.StatusNoContent, nil, func(idem *ledger.IdempotencyRequest) (any, error) {
 			return nil, kind.revoke(a, r, acc.ID, r.PathValue(kind.idParam), idem)
 		})
 	}

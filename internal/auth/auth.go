@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"github.com/purse-ledger/purse/internal/codec"
 	"runtime"
 	"slices"
 	"strings"
@@ -327,8 +328,7 @@ func ValidatePassword(s string) error {
 }
 
 // AddUser creates a Basic user for an account (the caller has checked the account).
-// idem, when not nil, is stored with the user in one commit; its Render gets the
-// ledger.User.
+// idem, when not nil, is stored with the user in one commit.
 func (a *Authenticator) AddUser(ctx context.Context, accountID, username, password string, idem *ledger.IdempotencyRequest) (ledger.User, error) {
 	v := &ledger.ValidationError{}
 	if err := ValidateUsername(username); err != nil {
@@ -345,17 +345,16 @@ func (a *Authenticator) AddUser(ctx context.Context, accountID, username, passwo
 		return ledger.User{}, err
 	}
 	u := ledger.User{Username: username, AccountID: accountID, PasswordHash: hash, CreatedAt: time.Now().UTC()}
-	if err := a.store.InsertUser(ctx, u, idem.Record(u, u.CreatedAt)); err != nil {
+	if err := a.store.InsertUser(ctx, u, codec.Record(idem, &ledger.Outcome{Op: ledger.OpAddUser, User: &u}, u.CreatedAt)); err != nil {
 		return ledger.User{}, err
 	}
 	a.Invalidate()
 	return u, nil
 }
 
-// RemoveUser deletes a user; its cached logins stop working at once. idem's Render
-// gets the username.
+// RemoveUser deletes a user; its cached logins stop working at once.
 func (a *Authenticator) RemoveUser(ctx context.Context, accountID, username string, idem *ledger.IdempotencyRequest) error {
-	err := a.store.DeleteUser(ctx, accountID, username, idem.Record(username, time.Now().UTC()))
+	err := a.store.DeleteUser(ctx, accountID, username, codec.Record(idem, &ledger.Outcome{Op: ledger.OpRemoveUser}, time.Now().UTC()))
 	a.Invalidate()
 	return err
 }
@@ -366,7 +365,7 @@ func (a *Authenticator) Users(ctx context.Context, accountID string) ([]ledger.U
 }
 
 // CreateAPIKey makes a key for an account and returns it with its clear text, which
-// is not kept anywhere. idem's Render gets the ledger.APIKey, never the clear key.
+// is not kept anywhere, nor in idem's outcome.
 func (a *Authenticator) CreateAPIKey(ctx context.Context, accountID, name string, scopes []string, idem *ledger.IdempotencyRequest) (ledger.APIKey, string, error) {
 	scopes, err := validateKey(name, scopes)
 	if err != nil {
@@ -377,7 +376,7 @@ func (a *Authenticator) CreateAPIKey(ctx context.Context, accountID, name string
 		return ledger.APIKey{}, "", err
 	}
 	k := ledger.APIKey{ID: ledger.NewID("key"), AccountID: accountID, Name: name, Hash: hash, Scopes: scopes, CreatedAt: time.Now().UTC()}
-	if err := a.store.InsertAPIKey(ctx, k, idem.Record(k, k.CreatedAt)); err != nil {
+	if err := a.store.InsertAPIKey(ctx, k, codec.Record(idem, &ledger.Outcome{Op: ledger.OpCreateAPIKey, APIKey: &k}, k.CreatedAt)); err != nil {
 		return ledger.APIKey{}, "", err
 	}
 	a.Invalidate()
@@ -416,11 +415,10 @@ func (a *Authenticator) APIKeys(ctx context.Context, accountID string) ([]ledger
 	return a.store.APIKeysOf(ctx, accountID)
 }
 
-// RevokeAPIKey revokes a key; it is refused from the next request on. idem's Render
-// gets the key id.
+// RevokeAPIKey revokes a key; it is refused from the next request on.
 func (a *Authenticator) RevokeAPIKey(ctx context.Context, accountID, keyID string, idem *ledger.IdempotencyRequest) error {
 	now := time.Now().UTC()
-	err := a.store.RevokeAPIKey(ctx, accountID, keyID, now, idem.Record(keyID, now))
+	err := a.store.RevokeAPIKey(ctx, accountID, keyID, now, codec.Record(idem, &ledger.Outcome{Op: ledger.OpRevokeAPIKey}, now))
 	a.Invalidate()
 	return err
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"github.com/purse-ledger/purse/internal/codec"
 	"strconv"
 	"strings"
 	"time"
@@ -24,7 +25,7 @@ const DefaultTokenTTL = time.Hour
 const signingKeySetting = "oauth_signing_key"
 
 // CreateOAuthClient makes an OAuth2 client for an account and returns it with its
-// secret, which is kept only as a SHA-256. idem's Render gets the ledger.APIKey.
+// secret, which is kept only as a SHA-256 (and not in idem's outcome).
 func (a *Authenticator) CreateOAuthClient(ctx context.Context, accountID, name string, scopes []string, idem *ledger.IdempotencyRequest) (ledger.APIKey, string, error) {
 	scopes, err := validateKey(name, scopes)
 	if err != nil {
@@ -35,7 +36,7 @@ func (a *Authenticator) CreateOAuthClient(ctx context.Context, accountID, name s
 		return ledger.APIKey{}, "", err
 	}
 	c := ledger.APIKey{ID: ledger.NewID("oc"), AccountID: accountID, Name: name, Hash: hash, Scopes: scopes, CreatedAt: time.Now().UTC()}
-	if err := a.store.InsertOAuthClient(ctx, c, idem.Record(c, c.CreatedAt)); err != nil {
+	if err := a.store.InsertOAuthClient(ctx, c, codec.Record(idem, &ledger.Outcome{Op: ledger.OpCreateOAuthClient, APIKey: &c}, c.CreatedAt)); err != nil {
 		return ledger.APIKey{}, "", err
 	}
 	a.Invalidate()
@@ -50,7 +51,7 @@ func (a *Authenticator) OAuthClients(ctx context.Context, accountID string) ([]l
 // RevokeOAuthClient revokes a client: its tokens are refused from the next request.
 func (a *Authenticator) RevokeOAuthClient(ctx context.Context, accountID, id string, idem *ledger.IdempotencyRequest) error {
 	now := time.Now().UTC()
-	err := a.store.RevokeOAuthClient(ctx, accountID, id, now, idem.Record(id, now))
+	err := a.store.RevokeOAuthClient(ctx, accountID, id, now, codec.Record(idem, &ledger.Outcome{Op: ledger.OpRevokeOAuthClient}, now))
 	a.Invalidate()
 	return err
 }

@@ -65,6 +65,8 @@ func (c CreateAccount) apply(t *txn) (any, error) {
 	return *t.accounts[id], nil
 }
 
+func (c CreateAccount) op() ledger.Op { return ledger.OpCreateAccount }
+
 func (c CreateAccount) refs(r *refs) {
 	if c.ID != "" {
 		r.account(c.ID)
@@ -142,6 +144,8 @@ func (c UpdateAccount) apply(t *txn) (any, error) {
 	return *t.accounts[a.ID], nil
 }
 
+func (c UpdateAccount) op() ledger.Op { return ledger.OpUpdateAccount }
+
 func (c UpdateAccount) refs(r *refs) { r.account(c.ID) }
 
 // TopUp moves money from the platform's funding account into a customer account.
@@ -180,6 +184,8 @@ func (c TopUp) apply(t *txn) (any, error) {
 	t.put(a)
 	return e, nil
 }
+
+func (c TopUp) op() ledger.Op { return ledger.OpTopUp }
 
 func (c TopUp) refs(r *refs) { r.account(c.AccountID) }
 
@@ -261,6 +267,8 @@ func (c Charge) apply(t *txn) (any, error) {
 	return e, nil
 }
 
+func (c Charge) op() ledger.Op { return ledger.OpCharge }
+
 func (c Charge) refs(r *refs) { r.account(c.AccountID) }
 
 // Refund returns all or part of a charge (or capture) from revenue to the customer.
@@ -328,6 +336,8 @@ func (c Refund) apply(t *txn) (any, error) {
 	return e, nil
 }
 
+func (c Refund) op() ledger.Op { return ledger.OpRefund }
+
 func (c Refund) refs(r *refs) {
 	r.account(c.AccountID)
 	if c.ChargeID != "" {
@@ -379,6 +389,8 @@ func (c Adjust) apply(t *txn) (any, error) {
 	return e, nil
 }
 
+func (c Adjust) op() ledger.Op { return ledger.OpAdjust }
+
 func (c Adjust) refs(r *refs) { r.account(c.AccountID) }
 
 // Bounds on a hold's lifetime.
@@ -421,6 +433,8 @@ func (c CreateHold) apply(t *txn) (any, error) {
 	h.UpdatedAt = t.now
 	return h, nil
 }
+
+func (c CreateHold) op() ledger.Op { return ledger.OpHold }
 
 func (c CreateHold) refs(r *refs) { r.account(c.AccountID) }
 
@@ -492,6 +506,8 @@ func (c CaptureHold) apply(t *txn) (any, error) {
 	return CaptureResult{Hold: h, Entry: e}, nil
 }
 
+func (c CaptureHold) op() ledger.Op { return ledger.OpCapture }
+
 func (c CaptureHold) refs(r *refs) { r.holds[c.HoldID] = true }
 
 // VoidHold releases a hold without charging. Its result is the voided ledger.Hold.
@@ -510,6 +526,8 @@ func (c VoidHold) apply(t *txn) (any, error) {
 	h.Status, h.UpdatedAt = ledger.HoldVoided, t.now
 	return h, nil
 }
+
+func (c VoidHold) op() ledger.Op { return ledger.OpVoid }
 
 func (c VoidHold) refs(r *refs) { r.holds[c.HoldID] = true }
 
@@ -541,19 +559,23 @@ type Batch struct {
 // batch was rolled back (then every Err is set: the failures' own, and
 // ErrBatchAborted for the rest).
 type BatchResult struct {
+	Ops       []ledger.Op // what each operation was
 	Values    []any
 	Errs      []error
 	Committed bool
 }
 
 // ErrBatchAborted marks the operations of an atomic batch undone by another's failure.
-var ErrBatchAborted = errors.New("not applied: another operation of this atomic batch failed")
+var ErrBatchAborted = ledger.ErrBatchAborted
 
 func (c Batch) apply(t *txn) (any, error) {
 	if len(c.Ops) == 0 || len(c.Ops) > MaxBatchOps {
 		return nil, ledger.Invalid("operations", fmt.Sprintf("must hold 1 to %d operations", MaxBatchOps))
 	}
-	res := BatchResult{Values: make([]any, len(c.Ops)), Errs: make([]error, len(c.Ops)), Committed: true}
+	res := BatchResult{Ops: make([]ledger.Op, len(c.Ops)), Values: make([]any, len(c.Ops)), Errs: make([]error, len(c.Ops)), Committed: true}
+	for i, op := range c.Ops {
+		res.Ops[i] = op.op()
+	}
 	start := t.savepoint()
 	failed := false
 	for i, op := range c.Ops {
@@ -577,6 +599,8 @@ func (c Batch) apply(t *txn) (any, error) {
 	}
 	return res, nil
 }
+
+func (c Batch) op() ledger.Op { return ledger.OpBatch }
 
 func (c Batch) refs(r *refs) {
 	for _, op := range c.Ops {

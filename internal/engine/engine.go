@@ -100,6 +100,7 @@ type Engine struct {
 type Command interface {
 	apply(t *txn) (any, error)
 	refs(r *refs)
+	op() ledger.Op // what its outcome says it did
 }
 
 // refs are the rows a batch names before it runs, so a shared store can lock them.
@@ -110,19 +111,26 @@ type refs struct {
 
 func (r *refs) account(id string) { r.accounts[id] = true }
 
-// Idempotency makes a command exactly-once; the engine renders and stores its
-// response inside the batch, so it commits together with the effect.
+// Idempotency makes a command exactly-once: its first business answer, a success
+// or a refusal by the ledger's rules, is kept as a ledger.Outcome in the same
+// commit as its effect, and every later request with the key is answered from it.
 type Idempotency = ledger.IdempotencyRequest
 
-// Result is what Do returns: the command's value, or, when the idempotency key was
-// seen before with the same request, the stored response to send again.
+// Result is what Do returns.
+//
+// Without an Idempotency, Value is the command's result and a refusal is Do's
+// error. With one, a business answer comes as Outcome instead (a refusal
+// included, with a nil error), as stored: Replayed says it was stored by an
+// earlier request and Version which format it was stored in (0: this purse's own,
+// fresh). Errors that stored nothing (validation, a reused key, an unavailable
+// store) are still Do's error. Legacy is a record stored before outcomes existed,
+// to be sent as it is.
 type Result struct {
-	Value  any
-	Replay *ledger.IdempotencyRecord
-	// Record is, for a request made with an idempotency key and served now, the
-	// response exactly as stored: callers send its body rather than render Value
-	// a second time.
-	Record *ledger.IdempotencyRecord
+	Value    any
+	Outcome  *ledger.Outcome
+	Replayed bool
+	Version  int
+	Legacy   *ledger.IdempotencyRecord
 }
 
 type request struct {
@@ -134,6 +142,7 @@ type request struct {
 type response struct {
 	res      Result
 	err      error
+	own      *pendingRecord // this request's business answer, kept under its key
 	replayOf *pendingRecord // a twin of an earlier request in the same batch
 }
 
@@ -475,7 +484,7 @@ func (e *Engine) attempt(batch []*request, due []expiry) (t *txn, resps []respon
 		return nil, nil, err
 	}
 	b := t.batch()
-	if !b.Empty() {
+	if !b.Empty() || len(t.order) > 0 { // refusals alone still write their records
 		if err := t.assignSeqs(b); err != nil {
 			return nil, nil, err
 		}
@@ -492,13 +501,10 @@ func (e *Engine) attempt(batch []*request, due []expiry) (t *txn, resps []respon
 	}
 	committed = true
 	for i := range resps {
-		if resps[i].err == nil && resps[i].res.Value != nil {
+		if p := resps[i].own; p != nil {
+			resps[i].res = Result{Value: t.remapResult(p.value), Outcome: p.outcome}
+		} else if resps[i].err == nil && resps[i].res.Value != nil {
 			resps[i].res.Value = t.remapResult(resps[i].res.Value)
-			if r := batch[i]; r.idem != nil && resps[i].replayOf == nil {
-				if p := t.pending[r.idem.Key]; p != nil {
-					resps[i].res.Record = p.rec
-				}
-			}
 		}
 	}
 	return t, resps, nil

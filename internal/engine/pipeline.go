@@ -160,7 +160,7 @@ func (e *Engine) syncLoop() {
 func ack(batch []*request, resps []response) {
 	for i, r := range batch {
 		if p := resps[i].replayOf; p != nil {
-			resps[i] = response{res: Result{Replay: p.rec}}
+			resps[i] = response{res: Result{Outcome: p.outcome, Replayed: true}}
 		}
 		r.resp <- resps[i]
 	}

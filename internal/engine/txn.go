@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/purse-ledger/purse/internal/codec"
 	"github.com/purse-ledger/purse/internal/ledger"
 )
 
@@ -39,14 +40,21 @@ type txn struct {
 	remapSeq func(int64) int64
 }
 
+// pendingRecord is a business answer this batch gives under an idempotency key:
+// the command's value or its final refusal, made an outcome once sequences are
+// final (assignSeqs).
 type pendingRecord struct {
-	idem  *Idempotency
-	value any
-	rec   *ledger.IdempotencyRecord
+	idem    *Idempotency
+	cmd     Command
+	value   any
+	err     error
+	outcome *ledger.Outcome
 }
 
 func newTxn(e *Engine, ctx context.Context, tx Tx) *txn {
-	return &txn{e: e, ctx: ctx, tx: tx, now: e.now().UTC(),
+	// Stores keep times to the microsecond; so does the batch, so that an answer
+	// and what is read back later (entries, a replayed outcome) show one instant.
+	return &txn{e: e, ctx: ctx, tx: tx, now: e.now().UTC().Truncate(time.Microsecond),
 		base: map[string]*ledger.Account{}, holdBase: map[string]*ledger.Hold{}, chargeBase: map[string]*ledger.Charge{},
 		accounts: map[string]*ledger.Account{}, holds: map[string]*ledger.Hold{}, charges: map[string]*ledger.Charge{},
 		created: map[string]bool{}, stored: map[string]*ledger.IdempotencyRecord{}, pending: map[string]*pendingRecord{},
@@ -353,27 +361,91 @@ func (t *txn) serve(r *request) response {
 			if rec.RequestHash != r.idem.RequestHash {
 				return response{err: ledger.ErrIdempotencyKeyReused}
 			}
-			return response{res: Result{Replay: rec}}
+			return replay(rec)
 		}
 		if p, ok := t.pending[r.idem.Key]; ok {
 			if p.idem.RequestHash != r.idem.RequestHash {
 				return response{err: ledger.ErrIdempotencyKeyReused}
 			}
-			return response{replayOf: p} // answered with p's record once it is rendered
+			return response{replayOf: p} // answered with p's outcome once it is made
 		}
 	}
 	sp := t.savepoint()
 	v, err := r.cmd.apply(t)
 	if err != nil {
 		t.rollback(sp)
-		return response{err: err}
+		if _, final := ledger.Final(err); !final || r.idem == nil {
+			return response{err: err}
+		}
+		// A refusal is as final as a success: kept, so that a retry after the
+		// funds (or the hold, or the charge) changed cannot succeed.
+		v = nil
 	}
-	if r.idem != nil {
-		p := &pendingRecord{idem: r.idem, value: v}
-		t.pending[r.idem.Key] = p
-		t.order = append(t.order, p)
+	if r.idem == nil {
+		return response{res: Result{Value: v}}
 	}
-	return response{res: Result{Value: v}}
+	p := &pendingRecord{idem: r.idem, cmd: r.cmd, value: v, err: err}
+	t.pending[r.idem.Key] = p
+	t.order = append(t.order, p)
+	return response{own: p}
+}
+
+// replay answers from a record an earlier batch committed.
+func replay(rec *ledger.IdempotencyRecord) response {
+	if !codec.IsOutcome(rec) {
+		return response{res: Result{Legacy: rec, Replayed: true}}
+	}
+	o, version, err := codec.DecodeOutcome(rec.Body)
+	if err != nil {
+		return response{err: fmt.Errorf("idempotency key %q: %w", rec.Key, err)}
+	}
+	return response{res: Result{Outcome: &o, Replayed: true, Version: version}}
+}
+
+// outcome is what p answered, with final sequences.
+func (t *txn) outcome(p *pendingRecord) *ledger.Outcome {
+	o := &ledger.Outcome{Op: p.cmd.op()}
+	if p.err != nil {
+		f, _ := ledger.Final(p.err)
+		o.Refusal = &f
+		return o
+	}
+	setResult(o, t.remapResult(p.value))
+	return o
+}
+
+// OutcomeOf is the outcome of a command of op that succeeded with result v.
+func OutcomeOf(op ledger.Op, v any) *ledger.Outcome {
+	o := &ledger.Outcome{Op: op}
+	setResult(o, v)
+	return o
+}
+
+// setResult puts a command's result into its outcome.
+func setResult(o *ledger.Outcome, v any) {
+	switch x := v.(type) {
+	case ledger.Entry:
+		o.Entry = &x
+	case ledger.Hold:
+		o.Hold = &x
+	case ledger.Account:
+		o.Account = &x
+	case CaptureResult:
+		o.Hold, o.Entry = &x.Hold, &x.Entry
+	case BatchResult:
+		b := &ledger.BatchOutcome{Committed: x.Committed, Results: make([]ledger.Outcome, len(x.Values))}
+		for i := range x.Values {
+			r := &b.Results[i]
+			r.Op = x.Ops[i]
+			if x.Errs[i] != nil {
+				f := ledger.RefusalOf(x.Errs[i])
+				r.Refusal = &f
+				continue
+			}
+			setResult(r, x.Values[i])
+		}
+		o.Batch = b
+	}
 }
 
 // settleSystem credits or debits each platform account once for the whole batch:
@@ -431,8 +503,8 @@ func (t *txn) batch() *ledger.Batch {
 	return b
 }
 
-// assignSeqs replaces provisional sequences by the store's, then renders the
-// idempotency records, whose bodies show the final sequences.
+// assignSeqs replaces provisional sequences by the store's, then makes the
+// idempotency records, whose outcomes show the final sequences.
 func (t *txn) assignSeqs(b *ledger.Batch) error {
 	n := -t.seq
 	var seqs []int64
@@ -462,8 +534,8 @@ func (t *txn) assignSeqs(b *ledger.Batch) error {
 	}
 	t.remapSeq = remap
 	for _, p := range t.order {
-		p.rec = p.idem.Record(t.remapResult(p.value), t.now)
-		b.Idempotency = append(b.Idempotency, *p.rec)
+		p.outcome = t.outcome(p)
+		b.Idempotency = append(b.Idempotency, *codec.Record(p.idem, p.outcome, t.now))
 	}
 	return nil
 }

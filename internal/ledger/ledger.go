@@ -198,38 +198,6 @@ type Charge struct {
 	CreatedAt   time.Time
 }
 
-// IdempotencyRecord is the stored outcome of a mutating request, written in the
-// same commit as its effect so a retry can never apply it twice.
-type IdempotencyRecord struct {
-	Key         string // scoped by the caller (for example "admin:<key>")
-	RequestHash string // hex SHA-256 of method, path and body
-	Status      int
-	Body        []byte
-	CreatedAt   time.Time
-}
-
-// IdempotencyRequest makes one mutating request exactly-once. Key is unique per
-// caller; RequestHash fingerprints the request so the same key with another request
-// is refused. Render turns the operation's result into the response to store, so
-// the record can be written in the same commit as the effect.
-type IdempotencyRequest struct {
-	Key         string
-	RequestHash string
-	Render      func(result any) (status int, body []byte)
-}
-
-// Record renders the stored record for a result.
-func (r *IdempotencyRequest) Record(result any, now time.Time) *IdempotencyRecord {
-	if r == nil {
-		return nil
-	}
-	status, body := r.Render(result)
-	if body == nil {
-		body = []byte{} // a 204's empty body is a body, not an absent one
-	}
-	return &IdempotencyRecord{Key: r.Key, RequestHash: r.RequestHash, Status: status, Body: body, CreatedAt: now}
-}
-
 var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
 
 // NewID returns prefix + "_" + a 26-character time-ordered random id (48 bits of

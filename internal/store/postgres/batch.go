@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/purse-ledger/purse/internal/codec"
 	"github.com/purse-ledger/purse/internal/ledger"
 )
 
@@ -340,7 +341,7 @@ func (b *batchTx) write(ctx context.Context, bt *ledger.Batch) (changed []string
 		free := make([]bool, n)
 		for i, e := range bt.Entries {
 			seqs[i], movs[i], accs[i], kinds[i], amounts[i], afters[i] = e.Seq, e.MovementID, e.AccountID, string(e.Kind), int64(e.Amount), int64(e.BalanceAfter)
-			refs[i], keys[i], created[i], metas[i], related[i], free[i] = e.Reference, e.IdempotencyKey, micros(e.CreatedAt), encodeMetadata(e.Metadata), e.RelatedID, e.FreeMessage
+			refs[i], keys[i], created[i], metas[i], related[i], free[i] = e.Reference, e.IdempotencyKey, micros(e.CreatedAt), codec.Metadata(e.Metadata), e.RelatedID, e.FreeMessage
 		}
 		q.Queue(`INSERT INTO entries (`+entryColumns+`)
 			SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::text[],

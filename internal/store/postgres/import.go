@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/purse-ledger/purse/internal/codec"
 	"github.com/purse-ledger/purse/internal/ledger"
 )
 
@@ -52,7 +53,7 @@ func (s *Store) Import(ctx context.Context, d *ledger.Dump, entries func(func(le
 		}
 		if err := entries(func(e ledger.Entry) error {
 			batch = append(batch, []any{e.Seq, e.MovementID, e.AccountID, string(e.Kind), int64(e.Amount), int64(e.BalanceAfter),
-				e.Reference, e.IdempotencyKey, micros(e.CreatedAt), encodeMetadata(e.Metadata), e.RelatedID, e.FreeMessage})
+				e.Reference, e.IdempotencyKey, micros(e.CreatedAt), codec.Metadata(e.Metadata), e.RelatedID, e.FreeMessage})
 			last = max(last, e.Seq)
 			if len(batch) == cap(batch) {
 				return flush()

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/purse-ledger/purse/internal/codec"
 	"github.com/purse-ledger/purse/internal/ledger"
 )
 
@@ -111,20 +111,12 @@ func scanEntry(r pgx.Row) (ledger.Entry, error) {
 		return e, err
 	}
 	e.Kind, e.Amount, e.BalanceAfter, e.CreatedAt = ledger.EntryKind(kind), ledger.Amount(amount), ledger.Amount(after), fromMicros(created)
-	if meta != "" {
-		if err := json.Unmarshal([]byte(meta), &e.Metadata); err != nil {
-			return e, fmt.Errorf("entry %d metadata: %w", e.Seq, err)
-		}
+	m, err := codec.ParseMetadata(meta)
+	if err != nil {
+		return e, fmt.Errorf("entry %d metadata: %w", e.Seq, err)
 	}
+	e.Metadata = m
 	return e, nil
-}
-
-func encodeMetadata(m map[string]string) string {
-	if len(m) == 0 {
-		return ""
-	}
-	b, _ := json.Marshal(m)
-	return string(b)
 }
 
 func (s *Store) queryEntries(ctx context.Context, sql string, args ...any) ([]ledger.Entry, error) {

@@ -3,15 +3,13 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
 	"time"
 
+	"github.com/purse-ledger/purse/internal/codec"
 	"github.com/purse-ledger/purse/internal/ledger"
-	"github.com/purse-ledger/purse/internal/varbuf"
 )
 
 // Entry blocks: how the embedded store keeps entries.
@@ -26,37 +24,17 @@ import (
 // batch's). Entries of different accounts in one batch interleave, so a reader of
 // every entry in global order merges blocks (EachEntry).
 //
-// The encoding (version 1) is, per entry: uvarint seq − the previous entry's seq
-// (the first: − first_seq), then movement id, kind, varint amount, varint
-// balance after, reference, idempotency key, uvarint created_at − first_at
-// (microseconds), metadata (JSON or empty), related id, and a free-message byte;
-// strings are a uvarint length and their bytes. The account is the block's.
-
-const blockVersion = 1
+// A block's data is codec.EntryVersion, then its entries in that format, each
+// relative to the one before (the first to first_seq and first_at); the account
+// is the block's.
 
 // encodeBlock appends the encoding of one account's entries (seq ascending) to buf.
 func encodeBlock(buf []byte, entries []ledger.Entry) []byte {
-	buf = append(buf, blockVersion)
-	first, firstAt := entries[0].Seq, micros(entries[0].CreatedAt)
-	prev := first
-	str := func(s string) { buf = varbuf.AppendString(buf, s) }
-	for _, e := range entries {
-		buf = binary.AppendUvarint(buf, uint64(e.Seq-prev))
-		prev = e.Seq
-		str(e.MovementID)
-		str(string(e.Kind))
-		buf = binary.AppendVarint(buf, int64(e.Amount))
-		buf = binary.AppendVarint(buf, int64(e.BalanceAfter))
-		str(e.Reference)
-		str(e.IdempotencyKey)
-		buf = binary.AppendVarint(buf, micros(e.CreatedAt)-firstAt)
-		str(encodeMetadata(e.Metadata))
-		str(e.RelatedID)
-		if e.FreeMessage {
-			buf = append(buf, 1)
-		} else {
-			buf = append(buf, 0)
-		}
+	buf = append(buf, codec.EntryVersion)
+	prev, firstAt := entries[0].Seq, micros(entries[0].CreatedAt)
+	for i := range entries {
+		buf = codec.AppendEntry(buf, &entries[i], prev, firstAt)
+		prev = entries[i].Seq
 	}
 	return buf
 }
@@ -65,30 +43,16 @@ var errBadBlock = errors.New("corrupt entry block")
 
 // decodeBlock returns a block's n entries.
 func decodeBlock(accountID string, firstSeq, firstAt int64, n int, data []byte) ([]ledger.Entry, error) {
-	if len(data) == 0 || data[0] != blockVersion {
+	if len(data) == 0 || data[0] != codec.EntryVersion {
 		return nil, fmt.Errorf("entry block %d: %w (version)", firstSeq, errBadBlock)
 	}
-	r := &varbuf.Reader{B: data[1:]}
+	r := &codec.Reader{B: data[1:]}
 	out := make([]ledger.Entry, 0, n)
 	seq := firstSeq
 	for i := 0; i < n && !r.Bad; i++ {
-		var e ledger.Entry
-		seq += int64(r.Uvarint())
-		e.Seq, e.AccountID = seq, accountID
-		e.MovementID = r.Str()
-		e.Kind = ledger.EntryKind(r.Str())
-		e.Amount = ledger.Amount(r.Varint())
-		e.BalanceAfter = ledger.Amount(r.Varint())
-		e.Reference = r.Str()
-		e.IdempotencyKey = r.Str()
-		e.CreatedAt = fromMicros(firstAt + r.Varint())
-		if meta := r.Bytes(); len(meta) > 0 && !r.Bad {
-			if err := json.Unmarshal(meta, &e.Metadata); err != nil {
-				return nil, fmt.Errorf("entry %d metadata: %w", e.Seq, err)
-			}
-		}
-		e.RelatedID = r.Str()
-		e.FreeMessage = r.Byte() == 1
+		e := r.ReadEntry(seq, firstAt)
+		e.AccountID = accountID
+		seq = e.Seq
 		out = append(out, e)
 	}
 	if r.Bad || len(r.B) != 0 {

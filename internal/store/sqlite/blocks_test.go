@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/purse-ledger/purse/internal/codec"
 	"github.com/purse-ledger/purse/internal/ledger"
 )
 
@@ -88,7 +89,7 @@ func TestConvertEntries(t *testing.T) {
 		}
 		want = append(want, e)
 		if _, err := legacy.Exec(`INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, '', '', ?, ?, '', 0)`, e.Seq, e.MovementID, acc, string(e.Kind),
-			int64(e.Amount), int64(e.BalanceAfter), micros(e.CreatedAt), encodeMetadata(e.Metadata)); err != nil {
+			int64(e.Amount), int64(e.BalanceAfter), micros(e.CreatedAt), codec.Metadata(e.Metadata)); err != nil {
 			t.Fatal(err)
 		}
 	}

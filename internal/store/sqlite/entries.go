@@ -3,23 +3,12 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 
+	"github.com/purse-ledger/purse/internal/codec"
 	"github.com/purse-ledger/purse/internal/ledger"
 )
-
-func encodeMetadata(m map[string]string) string {
-	if len(m) == 0 {
-		return ""
-	}
-	b, err := json.Marshal(m)
-	if err != nil { // cannot happen for a map of strings
-		panic(err)
-	}
-	return string(b)
-}
 
 // scanEntry reads a row of the old entries table (convertEntries).
 func scanEntry(r scanner) (ledger.Entry, error) {
@@ -31,11 +20,11 @@ func scanEntry(r scanner) (ledger.Entry, error) {
 		return e, err
 	}
 	e.Kind, e.Amount, e.BalanceAfter, e.CreatedAt = ledger.EntryKind(kind), ledger.Amount(amount), ledger.Amount(after), fromMicros(created)
-	if meta != "" {
-		if err := json.Unmarshal([]byte(meta), &e.Metadata); err != nil {
-			return e, fmt.Errorf("entry %d metadata: %w", e.Seq, err)
-		}
+	m, err := codec.ParseMetadata(meta)
+	if err != nil {
+		return e, fmt.Errorf("entry %d metadata: %w", e.Seq, err)
 	}
+	e.Metadata = m
 	return e, nil
 }
 

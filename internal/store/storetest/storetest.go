@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"github.com/google/go-cmp/cmp"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -374,29 +375,43 @@ func testIdempotency(t *testing.T, open func() Store) {
 	c := newClock(time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC))
 	e := start(t, open, c)
 	a := e.account("i", "EUR")
-	render := func(v any) (int, []byte) { return 201, []byte(v.(ledger.Entry).MovementID) }
 	idem := func(key, hash string) *engine.Idempotency {
-		return &engine.Idempotency{Key: key, RequestHash: hash, Render: render}
+		return &engine.Idempotency{Key: key, RequestHash: hash}
 	}
 	r1, err := e.eng.Do(context.Background(), engine.TopUp{AccountID: a, Amount: amt("5")}, idem("k1", "h1"))
-	if err != nil || r1.Replay != nil {
+	if err != nil || r1.Replayed || r1.Outcome == nil || r1.Outcome.Entry == nil {
 		t.Fatalf("first: %+v %v", r1, err)
 	}
 	r2, err := e.eng.Do(context.Background(), engine.TopUp{AccountID: a, Amount: amt("5")}, idem("k1", "h1"))
-	if err != nil || r2.Replay == nil || string(r2.Replay.Body) != r1.Value.(ledger.Entry).MovementID {
-		t.Fatalf("replay: %+v %v", r2, err)
+	if err != nil || !r2.Replayed || r2.Outcome == nil || !cmp.Equal(r2.Outcome, r1.Outcome) {
+		t.Fatalf("replay: %+v %v\n%s", r2, err, cmp.Diff(r2.Outcome, r1.Outcome))
 	}
 	if _, err := e.eng.Do(context.Background(), engine.TopUp{AccountID: a, Amount: amt("6")}, idem("k1", "h2")); !errors.Is(err, ledger.ErrIdempotencyKeyReused) {
 		t.Fatalf("reuse: %v", err)
 	}
+	// A refusal is kept like a success: once refused for lack of funds, a charge
+	// stays refused after a top-up, with the same detail.
+	c1, err := e.eng.Do(context.Background(), engine.Charge{AccountID: a, Amount: amt("7")}, idem("k2", "h"))
+	if err != nil || c1.Outcome == nil || c1.Outcome.Refusal == nil || c1.Outcome.Refusal.Code != ledger.RefusedInsufficientFunds {
+		t.Fatalf("refused charge: %+v %v", c1, err)
+	}
+	e.must(engine.TopUp{AccountID: a, Amount: amt("10")})
+	c2, err := e.eng.Do(context.Background(), engine.Charge{AccountID: a, Amount: amt("7")}, idem("k2", "h"))
+	if err != nil || !c2.Replayed || !cmp.Equal(c2.Outcome, c1.Outcome) {
+		t.Fatalf("refused charge retried after a top-up: %+v %v", c2, err)
+	}
 	e.stop()
 	e = start(t, open, c)
 	r3, err := e.eng.Do(context.Background(), engine.TopUp{AccountID: a, Amount: amt("5")}, idem("k1", "h1"))
-	if err != nil || r3.Replay == nil {
+	if err != nil || !r3.Replayed || !cmp.Equal(r3.Outcome, r1.Outcome) {
 		t.Fatalf("replay after reopen: %+v %v", r3, err)
 	}
-	if got := e.balance(a); got != amt("5") {
-		t.Errorf("balance %s, want 5", got)
+	c3, err := e.eng.Do(context.Background(), engine.Charge{AccountID: a, Amount: amt("7")}, idem("k2", "h"))
+	if err != nil || !c3.Replayed || !cmp.Equal(c3.Outcome, c1.Outcome) {
+		t.Fatalf("refused charge after reopen: %+v %v", c3, err)
+	}
+	if got := e.balance(a); got != amt("15") {
+		t.Errorf("balance %s, want 15", got)
 	}
 }
 
@@ -456,7 +471,7 @@ func testCredentials(t *testing.T, open func() Store) {
 	if p, err := e.auth.Authenticate(ctx, "App "+clear, ""); err != nil || !p.HasScope(auth.ScopeAccountManage) {
 		t.Fatalf("app: %+v %v", p, err)
 	}
-	rec := &ledger.IdempotencyRequest{Key: "cred-key", RequestHash: "h", Render: func(any) (int, []byte) { return 204, nil }}
+	rec := &ledger.IdempotencyRequest{Key: "cred-key", RequestHash: "h"}
 	if err := e.auth.RevokeAPIKey(ctx, a, k.ID, rec); err != nil {
 		t.Fatal(err)
 	}

@@ -1,12 +1,10 @@
-// Package varbuf reads the compact binary records purse stores (entry blocks, batch
-// idempotency records): varints and uvarint-length-prefixed strings, as written by
-// encoding/binary's Append functions. A Reader never panics on damaged input: the
-// first fault sets Bad and every later read returns a zero value.
-package varbuf
+package codec
 
 import "encoding/binary"
 
-// Reader reads from B.
+// Reader reads what the Append functions wrote: varints and uvarint-length-prefixed
+// strings. It never panics on damaged input: the first fault sets Bad and every
+// later read returns a zero value.
 type Reader struct {
 	B   []byte
 	Bad bool // a read ran past the end or met a malformed varint

@@ -1,4 +1,4 @@
-package varbuf
+package codec
 
 import (
 	"encoding/binary"

@@ -2,25 +2,19 @@ package adminapi
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"net/http"
 	"strconv"
 	"time"
 
-	"github.com/purse-ledger/purse/internal/engine"
+	"github.com/purse-ledger/purse/internal/codec"
 	"github.com/purse-ledger/purse/internal/ledger"
-	"github.com/purse-ledger/purse/internal/varbuf"
 )
 
-// Compact idempotency records for batch responses.
-//
-// A batch's record is written inside the batch, and as rendered JSON it is about
-// 300 bytes per operation: for a thousand charges, rendering it and writing a
-// quarter of a megabyte were most of the writer's work. The record keeps instead a
-// binary form from which the response is rendered again on a replay, by the same
-// code, to the same bytes (TestCompactBatchRecordReplaysTheResponse):
+// Legacy batch records. Before outcomes (codec), a batch's idempotency record
+// kept this compact binary form, from which its response was rendered again on a
+// replay. Nothing writes it any more; PostgreSQL keeps keys for good, so its
+// replays are still read here, byte for byte as they were answered:
 //
 //	magic, committed byte, uvarint count, then per operation either
 //	'E' uvarint status, the entry (below), or
@@ -28,66 +22,17 @@ import (
 //
 // An entry is: movement id, varint sequence, account id, kind, varint amount,
 // varint balance after, reference, metadata (uvarint count, then key and value
-// strings), related id, a
-// free-message byte, idempotency key, varint created_at in Unix nanoseconds; strings
-// are a uvarint length and their bytes. A stored body that does not begin with the
-// magic (a NUL, which JSON never does) is the response itself.
+// strings), related id, a free-message byte, idempotency key, varint created_at in
+// Unix nanoseconds; strings are a uvarint length and their bytes. A stored body
+// that does not begin with the magic (a NUL, which JSON never does) is the
+// response itself.
 
 var compactMagic = []byte{0, 'B', 1}
-
-func compactBatch(v any) []byte {
-	res := v.(engine.BatchResult)
-	b := make([]byte, 0, 16+96*len(res.Values))
-	b = append(b, compactMagic...)
-	if res.Committed {
-		b = append(b, 1)
-	} else {
-		b = append(b, 0)
-	}
-	b = binary.AppendUvarint(b, uint64(len(res.Values)))
-	for i := range res.Values {
-		if e, ok := res.Values[i].(ledger.Entry); ok && res.Errs[i] == nil {
-			b = append(b, 'E')
-			b = binary.AppendUvarint(b, http.StatusCreated) // as batchElement says
-			b = appendCompactEntry(b, e)
-			continue
-		}
-		j := mustJSON(batchElement(res, i))
-		b = append(b, 'J')
-		b = binary.AppendUvarint(b, uint64(len(j)))
-		b = append(b, j...)
-	}
-	return b
-}
-
-func appendCompactEntry(b []byte, e ledger.Entry) []byte {
-	str := func(s string) { b = varbuf.AppendString(b, s) }
-	str(e.MovementID)
-	b = binary.AppendVarint(b, e.Seq)
-	str(e.AccountID)
-	str(string(e.Kind))
-	b = binary.AppendVarint(b, int64(e.Amount))
-	b = binary.AppendVarint(b, int64(e.BalanceAfter))
-	str(e.Reference)
-	b = binary.AppendUvarint(b, uint64(len(e.Metadata)))
-	for k, v := range e.Metadata {
-		str(k)
-		str(v)
-	}
-	str(e.RelatedID)
-	if e.FreeMessage {
-		b = append(b, 1)
-	} else {
-		b = append(b, 0)
-	}
-	str(e.IdempotencyKey)
-	return binary.AppendVarint(b, e.CreatedAt.UnixNano())
-}
 
 var errCompactRecord = errors.New("adminapi: unreadable stored idempotency record")
 
 // compactReader reads a compact record.
-type compactReader struct{ varbuf.Reader }
+type compactReader struct{ codec.Reader }
 
 func (r *compactReader) entry() ledger.Entry {
 	var e ledger.Entry
@@ -119,7 +64,7 @@ func expandRecord(body []byte) ([]byte, error) {
 	if !bytes.HasPrefix(body, compactMagic) {
 		return body, nil
 	}
-	r := &compactReader{varbuf.Reader{B: body[len(compactMagic):]}}
+	r := &compactReader{codec.Reader{B: body[len(compactMagic):]}}
 	committed := r.Byte() == 1
 	n := r.Uvarint()
 	if n > uint64(len(r.B)) { // every operation takes at least a byte
