@@ -155,7 +155,10 @@ func eventually(t testing.TB, max time.Duration, what string, cond func() bool) 
 }
 
 // TestClusterStress runs the ledger stress test against two purse processes on one
-// PostgreSQL database, with workers spread over both and retries crossing nodes.
+// PostgreSQL database, with workers spread over both and retries crossing nodes:
+// twins sent to both nodes at once, later retries on the other node, and refused
+// charges retried on the other node after a top-up. Every answer of a key must be
+// the same bytes on both nodes, and a key refused with 402 must never move money.
 func TestClusterStress(t *testing.T) {
 	db := storetest.FreshSchema(t)
 	a := startNode(t, db)
@@ -207,6 +210,12 @@ func TestClusterStress(t *testing.T) {
 		t.Fatalf("check: %v %v", err, rep.Problems)
 	}
 	t.Logf("two nodes, %v: %d acknowledged entries, %d holds, statuses %v", elapsed, len(res.Acked), len(res.Holds), res.Statuses)
+	t.Logf("%d retries (%d twins, %d on the other node, %d after a top-up); %d replayed 402s, %d of them after a top-up",
+		res.Retries, res.ConcurrentRetries, res.CrossNodeRetries, res.AfterTopUpRetries, res.Replayed402, res.Replayed402AfterTopUp)
+	if res.Replayed402AfterTopUp == 0 || res.ConcurrentRetries == 0 || res.CrossNodeRetries == 0 {
+		t.Errorf("the retries did not exercise replays: %d replayed 402s after a top-up, %d twins, %d on the other node",
+			res.Replayed402AfterTopUp, res.ConcurrentRetries, res.CrossNodeRetries)
+	}
 }
 
 // TestClusterChangesReachOtherNode changes credentials and state on node A and

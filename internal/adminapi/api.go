@@ -377,10 +377,16 @@ func idempotency(r *http.Request, body []byte, required bool) (key, hash string,
 			return "", "", ledger.Invalid("Idempotency-Key", "must be printable ASCII without spaces")
 		}
 	}
+	return key, requestHash(r.Method, r.URL.Path, body), nil
+}
+
+// requestHash fingerprints a request for its Idempotency-Key. Stored records keep
+// it: changing it would turn every retry of an old key into IDEMPOTENCY_KEY_REUSED.
+func requestHash(method, path string, body []byte) string {
 	h := sha256.New()
-	h.Write([]byte(r.Method + " " + r.URL.Path + "\n"))
+	h.Write([]byte(method + " " + path + "\n"))
 	h.Write(body)
-	return key, hex.EncodeToString(h.Sum(nil)), nil
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // do runs a command through the engine, exactly once per Idempotency-Key. With a

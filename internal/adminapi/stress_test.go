@@ -9,10 +9,11 @@ import (
 )
 
 // TestStress sends 16 workers' random mix of top-ups, charges (many larger than
-// the balance), short holds, captures, voids, refunds and same-key retries at the
-// real HTTP server, then proves the ledger from the outside (every acknowledged
-// entry exactly once, refusals left nothing, balances equal the acknowledged sum)
-// and from the inside (purse check).
+// the balance), short holds, captures, voids, refunds and same-key retries (twins
+// sent at once, later retries, refused charges retried after a top-up) at the real
+// HTTP server, then proves the ledger from the outside (every answer of a key the
+// same bytes, every acknowledged entry exactly once, refusals left nothing,
+// balances equal the acknowledged sum) and from the inside (purse check).
 func TestStress(t *testing.T) {
 	s := testkit.New(t)
 	initial := map[string]ledger.Amount{}
@@ -50,7 +51,11 @@ func TestStress(t *testing.T) {
 		}
 	}
 	t.Logf("%v: %d acknowledged entries, %d holds, %d keys refused with 402, answers by status %v", elapsed, len(res.Acked), len(res.Holds), refused, res.Statuses)
+	t.Logf("%d retries (%d twins, %d after a top-up); %d replayed 402s, %d of them after a top-up", res.Retries, res.ConcurrentRetries, res.AfterTopUpRetries, res.Replayed402, res.Replayed402AfterTopUp)
 	if len(res.Acked) < 500 || refused == 0 || res.Statuses[409] == 0 {
 		t.Errorf("the mix did not exercise the ledger: %d acked, %d refused, statuses %v", len(res.Acked), refused, res.Statuses)
+	}
+	if res.Replayed402AfterTopUp == 0 || res.ConcurrentRetries == 0 {
+		t.Errorf("the retries did not exercise replays: %d replayed 402s after a top-up, %d twins", res.Replayed402AfterTopUp, res.ConcurrentRetries)
 	}
 }

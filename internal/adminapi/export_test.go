@@ -1,0 +1,4 @@
+package adminapi
+
+// AdminRequestHash is requestHash, for the external tests (the fixture builder).
+var AdminRequestHash = requestHash
