@@ -189,7 +189,19 @@ func capitalise(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
+// StatusClientClosed is what the request log and metrics show for a request whose
+// client hung up before its answer (nginx's 499): nobody reads the answer.
+const StatusClientClosed = 499
+
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		// The client went away while its request waited (for the writer, mostly).
+		// Not an error of purse's: a money movement already queued to the writer
+		// still commits, and a retry with the same Idempotency-Key gets its outcome.
+		a.cfg.Log.InfoContext(r.Context(), "admin api: client closed the request", "method", r.Method, "path", r.URL.Path)
+		w.WriteHeader(StatusClientClosed)
+		return
+	}
 	status, ex := statusOf(err)
 	if status >= 500 {
 		a.cfg.Log.ErrorContext(r.Context(), "admin api error", "method", r.Method, "path", r.URL.Path, "err", err)

@@ -1,12 +1,19 @@
 package adminapi_test
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/purse-ledger/purse/internal/adminapi"
 	"github.com/purse-ledger/purse/internal/check"
 	"github.com/purse-ledger/purse/internal/testkit"
 )
@@ -412,4 +419,69 @@ func TestReplayAfterRestart(t *testing.T) {
 	}
 	s2.MustAdmin(200, "POST", "/v1/holds/"+h.ID+"/capture", "", testkit.Key("cap"))
 	mustCheck(t, s2)
+}
+
+// TestClientHangUpIsNoError: a client that hangs up while its charge waits for
+// the writer is logged below ERROR (it is not purse's fault), and the charge, once
+// queued, still commits: a retry with the same key gets its outcome.
+func TestClientHangUpIsNoError(t *testing.T) {
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	log := slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	s := testkit.Open(t, filepath.Join(t.TempDir(), "p.db"), testkit.Options{Log: log})
+	acc := funded(t, s, "100")
+	handler := s.Admin.Config.Handler
+	closed := 0
+	for i := 0; i < 50; i++ {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel() // the client is gone by the time purse answers
+		req := httptest.NewRequestWithContext(ctx, "POST", "/v1/accounts/"+acc+"/charges", strings.NewReader(`{"amount":"1"}`))
+		req.Header.Set("Authorization", "Bearer "+testkit.AdminToken)
+		req.Header.Set("Idempotency-Key", fmt.Sprintf("gone-%d", i))
+		rec := httptest.NewRecorder()
+		handler.ServeHTTP(rec, req)
+		if rec.Code == adminapi.StatusClientClosed {
+			closed++
+		}
+	}
+	if closed == 0 {
+		t.Fatal("no request saw its client hang up")
+	}
+	mu.Lock()
+	out := logs.String()
+	mu.Unlock()
+	if strings.Contains(out, "level=ERROR") {
+		t.Errorf("a hang-up was logged as an error:\n%s", out)
+	}
+	if !strings.Contains(out, "client closed the request") {
+		t.Errorf("the hang-up was not logged at all:\n%s", out)
+	}
+	// Every charge that reached the writer committed, and its key answers with it;
+	// the others commit on their retry: each key charges exactly once.
+	charged := 0
+	for i := 0; i < 50; i++ {
+		r := s.AdminDo("POST", "/v1/accounts/"+acc+"/charges", `{"amount":"1"}`, testkit.Key(fmt.Sprintf("gone-%d", i)))
+		if r.Status != 201 {
+			t.Fatalf("retry of gone-%d: %d %s", i, r.Status, r.Body)
+		}
+		if r.Header.Get("Idempotent-Replayed") == "true" {
+			charged++
+		}
+	}
+	if b := s.Balance(acc); b["balance"] != "50" {
+		t.Errorf("balance after 50 keys of 1 each: %v, want 50", b["balance"])
+	}
+	t.Logf("%d of 50 requests saw the hang-up; %d charges had committed before their retry", closed, charged)
+	mustCheck(t, s)
+}
+
+type lockedWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -42,6 +42,7 @@ type Stack struct {
 type Options struct {
 	Now        func() time.Time // the engine's and the failure limits' clock
 	AuthLimits *auth.Limits     // nil: a limit high enough never to get in a test's way
+	Log        *slog.Logger     // nil: logs are discarded
 }
 
 // New starts a stack on a fresh database file; it stops when the test ends.
@@ -58,7 +59,10 @@ func Open(t testing.TB, path string, opts Options) *Stack {
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	eng, err := engine.Open(ctx, st, engine.Options{Logger: log, Now: opts.Now, ExpiryInterval: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatalf("open engine: %v", err)
