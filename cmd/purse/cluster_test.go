@@ -200,6 +200,12 @@ func TestClusterStress(t *testing.T) {
 			return got == want
 		})
 	}
+	// And node B tells the same story: every acknowledged entry once, none for a refused key.
+	testkit.VerifyStress(t, res, initial,
+		func(acc string) []testkit.EntryView { return testkit.AdminEntries(t, b.admin, clusterToken, acc) },
+		func(acc string) (ledger.Amount, ledger.Amount) {
+			return testkit.AdminBalance(t, b.admin, clusterToken, acc)
+		})
 	st, err := postgres.Open(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
