@@ -55,12 +55,21 @@ var (
 	errAccountNotActive  = errors.New("account not active")
 	errAccountNotPresent = errors.New("account of credential missing")
 	errBadRequest        = errors.New("bad request")
-	errBadGrant          = errors.New("bad grant")
+	errUnsupportedGrant  = errors.New("unsupported grant type")
 )
+
+// tokenRequestError is a malformed OAuth2 token request; reason tells the client
+// what to fix.
+type tokenRequestError struct{ reason string }
+
+func (e *tokenRequestError) Error() string { return "bad token request: " + e.reason }
 
 // statusOf is the public API's one table from error to status and envelope.
 func statusOf(err error) (int, httpkit.ServiceException) {
+	var badToken *tokenRequestError
 	switch {
+	case errors.As(err, &badToken):
+		return http.StatusBadRequest, httpkit.ServiceException{MessageID: "BAD_REQUEST", Text: "Bad request: " + badToken.reason}
 	case errors.Is(err, auth.ErrUnauthorized), errors.Is(err, errAccountNotPresent):
 		return http.StatusUnauthorized, httpkit.ServiceException{MessageID: "UNAUTHORIZED", Text: "Invalid login details"}
 	case errors.Is(err, auth.ErrTooManyAttempts):
@@ -71,8 +80,8 @@ func statusOf(err error) (int, httpkit.ServiceException) {
 		return http.StatusForbidden, httpkit.ServiceException{MessageID: "FORBIDDEN", Text: "Forbidden: the account is not active"}
 	case errors.Is(err, errBadRequest):
 		return http.StatusBadRequest, httpkit.ServiceException{MessageID: "BAD_REQUEST", Text: "Bad request: send {\"username\": \"…\", \"password\": \"…\"} as JSON"}
-	case errors.Is(err, errBadGrant):
-		return http.StatusBadRequest, httpkit.ServiceException{MessageID: "BAD_REQUEST", Text: "Bad request: send client_id, client_secret and grant_type=client_credentials as a form"}
+	case errors.Is(err, errUnsupportedGrant):
+		return http.StatusBadRequest, httpkit.ServiceException{MessageID: "BAD_REQUEST", Text: "Bad request: the only grant_type is client_credentials"}
 	case errors.Is(err, errNotFound):
 		return http.StatusNotFound, httpkit.ServiceException{MessageID: "NOT_FOUND", Text: "Resource not found"}
 	case errors.Is(err, errMethodNotAllowed):
