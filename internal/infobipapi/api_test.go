@@ -94,6 +94,15 @@ func TestGolden(t *testing.T) {
 		{"not_found_xml", "GET", "/account/2/balance", map[string]string{"Authorization": docAuth, "Accept": "application/xml"}, 404, "application/xml"},
 		{"method_not_allowed_json", "POST", "/account/1/balance", map[string]string{"Authorization": docAuth}, 405, "application/json"},
 		{"method_not_allowed_xml", "DELETE", "/account/1/balance", map[string]string{"Authorization": docAuth, "Accept": "application/xml"}, 405, "application/xml"},
+		// Runs of slashes count as one (a base URL ending in "/"), on every route.
+		{"balance_json", "GET", "//account/1/balance", map[string]string{"Authorization": docAuth}, 200, "application/json"},
+		{"balance_json", "GET", "/account//1///balance", map[string]string{"Authorization": docAuth}, 200, "application/json"},
+		{"balance_xml", "GET", "//account/1/balance.xml", map[string]string{"Authorization": docAuth}, 200, "application/xml"},
+		{"total_balance_json", "GET", "//account/1/total-balance", map[string]string{"Authorization": docAuth}, 200, "application/json"},
+		{"total_balance_xml", "GET", "///account//1/total-balance", map[string]string{"Authorization": docAuth, "Accept": "application/xml"}, 200, "application/xml"},
+		{"free_messages_json", "GET", "//account/1/free-messages", map[string]string{"Authorization": docAuth}, 200, "application/json"},
+		{"not_found_json", "GET", "//account/1//nope", map[string]string{"Authorization": docAuth}, 404, "application/json"},
+		{"method_not_allowed_json", "POST", "//account/1/balance", map[string]string{"Authorization": docAuth}, 405, "application/json"},
 		{"not_acceptable", "GET", "/account/1/balance", map[string]string{"Authorization": docAuth, "Accept": "text/html"}, 406, "application/json"},
 	}
 	for _, tt := range tests {
