@@ -203,8 +203,8 @@ func TestOAuth2TokenRequests(t *testing.T) {
 		{"grant_type differs", q("grant_type", "password"), all(id, secret, "client_credentials"), map[string]string{"Content-Type": form}, 400, "invalid_request", ""},
 		{"client_id twice", all(id, secret, "client_credentials") + "&client_id=" + url.QueryEscape(id), "", nil, 400, "invalid_request", ""},
 		{"HTTP Basic differing from the query", all(id, "other", "client_credentials"), "", map[string]string{"Authorization": basicAuth}, 400, "invalid_request", ""},
-		{"bad query escape", "client_id=%zz&grant_type=client_credentials", "", nil, 400, "invalid_request", ""},
-		{"form body too large", "", all(id, secret, "client_credentials") + "&pad=" + strings.Repeat("x", 70<<10), map[string]string{"Content-Type": form}, 400, "invalid_request", ""},
+		{"bad query escape", "client_id=%zz&grant_type=client_credentials", "", nil, 400, "invalid_request", "oauth_invalid_request_bad_form"},
+		{"form body too large", "", all(id, secret, "client_credentials") + "&pad=" + strings.Repeat("x", 70<<10), map[string]string{"Content-Type": form}, 400, "invalid_request", "oauth_invalid_request_too_large"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

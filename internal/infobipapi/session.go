@@ -81,8 +81,8 @@ func (a *API) issueToken(w http.ResponseWriter, r *http.Request, _ httpkit.Forma
 // tokenRequest reads the grant's parameters and returns the client's id and
 // secret. Each parameter may come from the form body or from the query string:
 // Infobip's Node SDK (@infobip-api/sdk) sends all three in the query with an
-// empty form body, although RFC 6749 §2.3.1 says a secret does not belong in a
-// URL, and Infobip's server takes it. A parameter given in both places must agree
+// empty form body. RFC 6749 §2.3.1 keeps a secret out of URLs, but an Infobip
+// stand-in that refused it would refuse Infobip's own SDK. A parameter given in both places must agree
 // (two different client ids in one request is a broken client, not a choice to
 // make for it), and none may be repeated (RFC 6749 §3.2). HTTP Basic supplies the
 // id and secret when the parameters do not; when both do, they too must agree.
@@ -90,7 +90,11 @@ func tokenRequest(r *http.Request) (id, secret string, err error) {
 	// ParseForm reads the body only for application/x-www-form-urlencoded; a JSON
 	// or empty body leaves PostForm empty, and the query can still carry it all.
 	if err := r.ParseForm(); err != nil {
-		return "", "", &tokenRequestError{"send client_id, client_secret and grant_type as an application/x-www-form-urlencoded form (of at most 64 KiB) or in the query string"}
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return "", "", &tokenRequestError{"the form body is larger than 64 KiB"}
+		}
+		return "", "", &tokenRequestError{"the form body or the query string is not valid application/x-www-form-urlencoded"}
 	}
 	query := r.URL.Query()
 	param := func(name string) (string, error) {
