@@ -255,51 +255,55 @@ func (c *Client) Balance(ctx context.Context) (Balance, error) {
 	return Balance{Balance: out.Balance.String(), Currency: out.Currency}, nil
 }
 
-// TotalBalance is Infobip's total balance. Amounts are exact decimals as sent;
-// MonthlyLimit and MonthlyBalance (what is left of it this month) are "" when the
-// account has no monthly limit.
+// TotalBalance is Infobip's total balance (the spec's BalanceInfoResponse).
+// Amounts are exact decimals as sent; MonthlyLimit and MonthlyBalance (what is left
+// of it this month) are "" when the account has no monthly limit, which the server
+// says by leaving both out. FreeMessages maps a service type to the free messages
+// left; purse reports one type, "SMS".
 type TotalBalance struct {
 	Balance        string
 	AllowedMinus   string
 	MonthlyLimit   string
 	MonthlyBalance string
-	Currency       struct {
-		Code         string `json:"code"`
-		CurrencyName string `json:"currencyName"`
-		Symbol       string `json:"symbol"`
-	}
-	FreeMessages int64
+	Currency       Currency
+	FreeMessages   map[string]int64
+}
+
+// Currency is Infobip's SimpleCurrencyInfo. ID is the ISO 4217 numeric code (EUR
+// is 978).
+type Currency struct {
+	ID           int    `json:"id"`
+	Code         string `json:"code"`
+	CurrencyName string `json:"currencyName"`
+	Symbol       string `json:"symbol"`
 }
 
 // TotalBalance calls GET /account/1/total-balance.
 func (c *Client) TotalBalance(ctx context.Context) (TotalBalance, error) {
 	var out struct {
-		Balance        json.Number  `json:"balance"`
-		AllowedMinus   json.Number  `json:"allowedMinus"`
-		MonthlyLimit   *json.Number `json:"monthlyLimit"`
-		MonthlyBalance *json.Number `json:"monthlyBalance"`
-		Currency       struct {
-			Code         string `json:"code"`
-			CurrencyName string `json:"currencyName"`
-			Symbol       string `json:"symbol"`
-		} `json:"currency"`
-		FreeMessages int64 `json:"freeMessages"`
+		Balance        json.Number      `json:"balance"`
+		AllowedMinus   json.Number      `json:"allowedMinus"`
+		MonthlyLimit   *json.Number     `json:"monthlyLimit"` // nil when absent (and for an older server's null)
+		MonthlyBalance *json.Number     `json:"monthlyBalance"`
+		Currency       Currency         `json:"currency"`
+		FreeMessages   map[string]int64 `json:"freeMessages"`
 	}
 	if err := c.do(ctx, call{method: http.MethodGet, path: "/account/1/total-balance"}, &out); err != nil {
 		return TotalBalance{}, err
 	}
-	tb := TotalBalance{Balance: out.Balance.String(), AllowedMinus: out.AllowedMinus.String(), FreeMessages: out.FreeMessages}
+	tb := TotalBalance{Balance: out.Balance.String(), AllowedMinus: out.AllowedMinus.String(),
+		Currency: out.Currency, FreeMessages: out.FreeMessages}
 	if out.MonthlyLimit != nil {
 		tb.MonthlyLimit = out.MonthlyLimit.String()
 	}
 	if out.MonthlyBalance != nil {
 		tb.MonthlyBalance = out.MonthlyBalance.String()
 	}
-	tb.Currency = out.Currency
 	return tb, nil
 }
 
-// FreeMessages calls GET /account/1/free-messages and returns remainingCount.
+// FreeMessages calls GET /account/1/free-messages and returns remainingCount: the
+// SMS free messages left, TotalBalance's FreeMessages["SMS"].
 func (c *Client) FreeMessages(ctx context.Context) (int64, error) {
 	var out struct {
 		RemainingCount int64 `json:"remainingCount"`

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/purse-ledger/purse/client"
 	"github.com/purse-ledger/purse/internal/testkit"
 )
@@ -162,11 +164,29 @@ func TestClientLedger(t *testing.T) {
 	}
 	pub, _ := client.New(s.Public.URL, client.WithBasicAuth("luser", "password1"))
 	tb, err := pub.TotalBalance(ctx)
-	if err != nil || tb.Balance != "8.5" || tb.MonthlyLimit != "20" || tb.MonthlyBalance != "19.5" || tb.Currency.Code != "USD" || tb.FreeMessages != 1 {
-		t.Errorf("TotalBalance = %+v, %v", tb, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := client.TotalBalance{Balance: "8.5", AllowedMinus: "0", MonthlyLimit: "20", MonthlyBalance: "19.5",
+		Currency:     client.Currency{ID: 840, Code: "USD", CurrencyName: "US Dollar", Symbol: "$"},
+		FreeMessages: map[string]int64{"SMS": 1}}
+	if diff := cmp.Diff(tb, want); diff != "" {
+		t.Errorf("TotalBalance (-got +want):\n%s", diff)
 	}
 	if n, err := pub.FreeMessages(ctx); err != nil || n != 1 {
 		t.Errorf("FreeMessages = %d, %v", n, err)
+	}
+	// Without a monthly limit the server leaves both monthly fields out.
+	if _, err := admin.UpdateAccount(ctx, acc.ID, client.AccountUpdate{ClearMonthlyLimit: true}); err != nil {
+		t.Fatal(err)
+	}
+	tb, err = pub.TotalBalance(ctx)
+	want.MonthlyLimit, want.MonthlyBalance = "", ""
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(tb, want); diff != "" {
+		t.Errorf("TotalBalance without a monthly limit (-got +want):\n%s", diff)
 	}
 	br, err := admin.Batch(ctx, false, []client.BatchOp{
 		{Op: "charge", AccountID: acc.ID, Amount: "0.5"}, {Op: "charge", AccountID: acc.ID, Amount: "1000"},

@@ -55,12 +55,21 @@ var (
 	errAccountNotActive  = errors.New("account not active")
 	errAccountNotPresent = errors.New("account of credential missing")
 	errBadRequest        = errors.New("bad request")
-	errBadGrant          = errors.New("bad grant")
+	errUnsupportedGrant  = errors.New("unsupported grant type")
 )
+
+// tokenRequestError is a malformed OAuth2 token request; reason tells the client
+// what to fix.
+type tokenRequestError struct{ reason string }
+
+func (e *tokenRequestError) Error() string { return "bad token request: " + e.reason }
 
 // statusOf is the public API's one table from error to status and envelope.
 func statusOf(err error) (int, httpkit.ServiceException) {
+	var badToken *tokenRequestError
 	switch {
+	case errors.As(err, &badToken):
+		return http.StatusBadRequest, httpkit.ServiceException{MessageID: "BAD_REQUEST", Text: "Bad request: " + badToken.reason}
 	case errors.Is(err, auth.ErrUnauthorized), errors.Is(err, errAccountNotPresent):
 		return http.StatusUnauthorized, httpkit.ServiceException{MessageID: "UNAUTHORIZED", Text: "Invalid login details"}
 	case errors.Is(err, auth.ErrTooManyAttempts):
@@ -71,8 +80,8 @@ func statusOf(err error) (int, httpkit.ServiceException) {
 		return http.StatusForbidden, httpkit.ServiceException{MessageID: "FORBIDDEN", Text: "Forbidden: the account is not active"}
 	case errors.Is(err, errBadRequest):
 		return http.StatusBadRequest, httpkit.ServiceException{MessageID: "BAD_REQUEST", Text: "Bad request: send {\"username\": \"…\", \"password\": \"…\"} as JSON"}
-	case errors.Is(err, errBadGrant):
-		return http.StatusBadRequest, httpkit.ServiceException{MessageID: "BAD_REQUEST", Text: "Bad request: send client_id, client_secret and grant_type=client_credentials as a form"}
+	case errors.Is(err, errUnsupportedGrant):
+		return http.StatusBadRequest, httpkit.ServiceException{MessageID: "BAD_REQUEST", Text: "Bad request: the only grant_type is client_credentials"}
 	case errors.Is(err, errNotFound):
 		return http.StatusNotFound, httpkit.ServiceException{MessageID: "NOT_FOUND", Text: "Resource not found"}
 	case errors.Is(err, errMethodNotAllowed):
@@ -112,7 +121,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			a.fail(w, r, httpkit.JSON, errors.New("panic"))
 		}
 	}()
-	path := r.URL.Path
+	path := mergeSlashes(r.URL.Path)
 	suffixFormat, hasSuffix := httpkit.JSON, false
 	switch {
 	case strings.HasSuffix(path, ".json"):
@@ -169,6 +178,26 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h(w, r, f)
 }
 
+// mergeSlashes treats a run of slashes in a path as one, as nginx does by default
+// (merge_slashes on): a client whose base URL ends in "/" asks for
+// //account/1/balance, and Infobip answers it. It applies to every public route
+// here, in front of the routing switch, so no route can forget it. A path
+// without "//" (every well-behaved request) is returned as it is, without
+// allocating.
+func mergeSlashes(p string) string {
+	if !strings.Contains(p, "//") {
+		return p
+	}
+	b := make([]byte, 0, len(p))
+	for i := 0; i < len(p); i++ {
+		if p[i] == '/' && i > 0 && p[i-1] == '/' {
+			continue
+		}
+		b = append(b, p[i])
+	}
+	return string(b)
+}
+
 // clientAddr is the request's peer address without its port: the key of the
 // per-address failure limit. (purse does not trust X-Forwarded-For: behind a proxy,
 // every client would share the proxy's allowance; see the README.)
@@ -183,7 +212,7 @@ func clientAddr(r *http.Request) string {
 // Route is the metrics label of a public request: the endpoint, or "other", so
 // arbitrary paths cannot blow up the label set.
 func Route(r *http.Request) string {
-	p := strings.TrimSuffix(strings.TrimSuffix(r.URL.Path, ".json"), ".xml")
+	p := strings.TrimSuffix(strings.TrimSuffix(mergeSlashes(r.URL.Path), ".json"), ".xml")
 	switch p {
 	case "/account/1/balance", "/account/1/total-balance", "/account/1/free-messages", "/auth/1/session", "/auth/1/oauth2/token":
 		return p

@@ -45,6 +45,11 @@ func newFixture(t *testing.T) *fixture {
 	sus := s.CreateAccount("Suspended", "USD")
 	s.MustAdmin(201, "POST", "/v1/accounts/"+sus+"/users", `{"username":"sleepy","password":"password1"}`, nil)
 	s.MustAdmin(200, "PATCH", "/v1/accounts/"+sus, `{"status":"suspended"}`, nil)
+	// An account without a monthly limit: total-balance omits monthlyLimit and
+	// monthlyBalance.
+	plain := s.CreateAccount("Plain", "USD")
+	s.MustAdmin(201, "POST", "/v1/accounts/"+plain+"/users", `{"username":"plain","password":"password1"}`, nil)
+	s.MustAdmin(201, "POST", "/v1/accounts/"+plain+"/top-ups", `{"amount":"12.5"}`, map[string]string{"Idempotency-Key": "seed-plain"})
 	return &fixture{Stack: s, goodKey: k.Key, scopelessKey: scopeless}
 }
 
@@ -71,6 +76,8 @@ func TestGolden(t *testing.T) {
 		{"total_balance_json", "GET", "/account/1/total-balance", map[string]string{"Authorization": docAuth}, 200, "application/json"},
 		{"total_balance_xml", "GET", "/account/1/total-balance", map[string]string{"Authorization": docAuth, "Accept": "application/xml"}, 200, "application/xml"},
 		{"total_balance_xml", "GET", "/account/1/total-balance.xml", map[string]string{"Authorization": "App " + f.goodKey}, 200, "application/xml"},
+		{"total_balance_nolimit_json", "GET", "/account/1/total-balance", map[string]string{"Authorization": basic("plain", "password1")}, 200, "application/json"},
+		{"total_balance_nolimit_xml", "GET", "/account/1/total-balance", map[string]string{"Authorization": basic("plain", "password1"), "Accept": "application/xml"}, 200, "application/xml"},
 		{"free_messages_json", "GET", "/account/1/free-messages", map[string]string{"Authorization": docAuth}, 200, "application/json"},
 		{"free_messages_xml", "GET", "/account/1/free-messages", map[string]string{"Authorization": docAuth, "Accept": "text/xml"}, 200, "application/xml"},
 		{"unauthorized_json", "GET", "/account/1/total-balance", nil, 401, "application/json"},
@@ -87,6 +94,15 @@ func TestGolden(t *testing.T) {
 		{"not_found_xml", "GET", "/account/2/balance", map[string]string{"Authorization": docAuth, "Accept": "application/xml"}, 404, "application/xml"},
 		{"method_not_allowed_json", "POST", "/account/1/balance", map[string]string{"Authorization": docAuth}, 405, "application/json"},
 		{"method_not_allowed_xml", "DELETE", "/account/1/balance", map[string]string{"Authorization": docAuth, "Accept": "application/xml"}, 405, "application/xml"},
+		// Runs of slashes count as one (a base URL ending in "/"), on every route.
+		{"balance_json", "GET", "//account/1/balance", map[string]string{"Authorization": docAuth}, 200, "application/json"},
+		{"balance_json", "GET", "/account//1///balance", map[string]string{"Authorization": docAuth}, 200, "application/json"},
+		{"balance_xml", "GET", "//account/1/balance.xml", map[string]string{"Authorization": docAuth}, 200, "application/xml"},
+		{"total_balance_json", "GET", "//account/1/total-balance", map[string]string{"Authorization": docAuth}, 200, "application/json"},
+		{"total_balance_xml", "GET", "///account//1/total-balance", map[string]string{"Authorization": docAuth, "Accept": "application/xml"}, 200, "application/xml"},
+		{"free_messages_json", "GET", "//account/1/free-messages", map[string]string{"Authorization": docAuth}, 200, "application/json"},
+		{"not_found_json", "GET", "//account/1//nope", map[string]string{"Authorization": docAuth}, 404, "application/json"},
+		{"method_not_allowed_json", "POST", "//account/1/balance", map[string]string{"Authorization": docAuth}, 405, "application/json"},
 		{"not_acceptable", "GET", "/account/1/balance", map[string]string{"Authorization": docAuth, "Accept": "text/html"}, 406, "application/json"},
 	}
 	for _, tt := range tests {

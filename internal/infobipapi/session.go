@@ -2,6 +2,7 @@ package infobipapi
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -55,26 +56,143 @@ func (a *API) deleteSession(w http.ResponseWriter, r *http.Request, f httpkit.Fo
 }
 
 // issueToken is POST /auth/1/oauth2/token, the OAuth2 client credentials grant
-// (RFC 6749 §4.4): a form with client_id, client_secret and
-// grant_type=client_credentials (the client may instead authenticate with HTTP
-// Basic) -> {"access_token","expires_in","token_type":"Bearer"}. Errors use
-// Infobip's envelope, like the rest of the family.
-func (a *API) issueToken(w http.ResponseWriter, r *http.Request, f httpkit.Format) {
+// (RFC 6749 §4.4): client_id, client_secret and grant_type=client_credentials ->
+// {"access_token","expires_in","token_type":"Bearer"}. The parameters may come in a
+// form body, in the query string, or both (see tokenRequest); the client may
+// instead authenticate with HTTP Basic. Errors are the spec's OAuthApiException
+// (see failOAuth).
+func (a *API) issueToken(w http.ResponseWriter, r *http.Request, _ httpkit.Format) {
 	http.NewResponseController(w).SetReadDeadline(time.Now().Add(10 * time.Second))
 	r.Body = http.MaxBytesReader(w, r.Body, httpkit.MaxBodyBytes)
-	if err := r.ParseForm(); err != nil || r.PostForm.Get("grant_type") != "client_credentials" {
-		a.fail(w, r, f, errBadGrant)
+	id, secret, err := tokenRequest(r)
+	if err != nil {
+		a.failOAuth(w, r, err)
 		return
-	}
-	id, secret := r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
-	if u, p, ok := r.BasicAuth(); ok && id == "" {
-		id, secret = u, p
 	}
 	token, ttl, err := a.auth.IssueToken(r.Context(), id, secret, clientAddr(r))
 	if err != nil {
-		a.fail(w, r, f, err)
+		a.failOAuth(w, r, err)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	httpkit.Write(w, httpkit.JSON, http.StatusOK, []byte(`{"access_token":"`+token+`","expires_in":`+strconv.Itoa(int(ttl.Seconds()))+`,"token_type":"Bearer"}`))
+}
+
+// tokenRequest reads the grant's parameters and returns the client's id and
+// secret. Each parameter may come from the form body or from the query string:
+// Infobip's Node SDK (@infobip-api/sdk) sends all three in the query with an
+// empty form body. RFC 6749 §2.3.1 keeps a secret out of URLs, but an Infobip
+// stand-in that refused it would refuse Infobip's own SDK. A parameter given in both places must agree
+// (two different client ids in one request is a broken client, not a choice to
+// make for it), and none may be repeated (RFC 6749 §3.2). HTTP Basic supplies the
+// id and secret when the parameters do not; when both do, they too must agree.
+func tokenRequest(r *http.Request) (id, secret string, err error) {
+	// ParseForm reads the body only for application/x-www-form-urlencoded; a JSON
+	// or empty body leaves PostForm empty, and the query can still carry it all.
+	if err := r.ParseForm(); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return "", "", &tokenRequestError{"the form body is larger than 64 KiB"}
+		}
+		return "", "", &tokenRequestError{"the form body or the query string is not valid application/x-www-form-urlencoded"}
+	}
+	query := r.URL.Query()
+	param := func(name string) (string, error) {
+		body, q := r.PostForm[name], query[name]
+		if len(body) > 1 || len(q) > 1 {
+			return "", &tokenRequestError{name + " is given more than once"}
+		}
+		var b, v string
+		if len(body) == 1 {
+			b = body[0]
+		}
+		if len(q) == 1 {
+			v = q[0]
+		}
+		if b != "" && v != "" && b != v {
+			return "", &tokenRequestError{name + " differs between the form body and the query string"}
+		}
+		if b != "" {
+			return b, nil
+		}
+		return v, nil
+	}
+	grant, err := param("grant_type")
+	if err != nil {
+		return "", "", err
+	}
+	switch grant {
+	case "client_credentials":
+	case "":
+		return "", "", &tokenRequestError{"grant_type is missing; send grant_type=client_credentials"}
+	default:
+		return "", "", errUnsupportedGrant
+	}
+	if id, err = param("client_id"); err != nil {
+		return "", "", err
+	}
+	if secret, err = param("client_secret"); err != nil {
+		return "", "", err
+	}
+	if u, p, ok := r.BasicAuth(); ok {
+		switch {
+		case id == "" && secret == "":
+			id, secret = u, p
+		case id != u || secret != p:
+			return "", "", &tokenRequestError{"the client is authenticated twice, with HTTP Basic and with client_id and client_secret, and they differ"}
+		}
+	}
+	// A missing id or secret is left to IssueToken: it is an unknown client
+	// (invalid_client), and it counts against the failed-login limits like one.
+	return id, secret, nil
+}
+
+// oauthErrorBody is the spec's OAuthApiException: Infobip's envelope with, first,
+// the RFC 6749 §5.2 error code that OAuth2 libraries read.
+type oauthErrorBody struct {
+	Error        string `json:"error,omitempty"`
+	RequestError struct {
+		ServiceException httpkit.ServiceException `json:"serviceException"`
+	} `json:"requestError"`
+}
+
+// oauthCode is the RFC 6749 §5.2 error code of a token request's failure, or ""
+// where OAuth2 has none (429, 5xx): those keep the plain envelope, as the spec
+// documents them (ApiException429, ApiException500).
+func oauthCode(err error) string {
+	var bad *tokenRequestError
+	switch {
+	case errors.As(err, &bad):
+		return "invalid_request"
+	case errors.Is(err, errUnsupportedGrant):
+		return "unsupported_grant_type"
+	case errors.Is(err, auth.ErrUnauthorized):
+		return "invalid_client"
+	}
+	return ""
+}
+
+// failOAuth answers a failed token request. It is always JSON, whatever the
+// Accept header: the spec documents the route's errors as application/json only,
+// like its answer, and RFC 6749 §5.2 requires it. Like the answer, no cache may
+// keep it.
+func (a *API) failOAuth(w http.ResponseWriter, r *http.Request, err error) {
+	w.Header().Set("Cache-Control", "no-store")
+	code := oauthCode(err)
+	if code == "" {
+		a.fail(w, r, httpkit.JSON, err)
+		return
+	}
+	status, ex := statusOf(err)
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="purse", charset="UTF-8"`)
+	}
+	body := oauthErrorBody{Error: code}
+	body.RequestError.ServiceException = ex
+	b, err := json.Marshal(body)
+	if err != nil { // cannot happen: strings only
+		a.fail(w, r, httpkit.JSON, err)
+		return
+	}
+	httpkit.Write(w, httpkit.JSON, status, b)
 }
