@@ -16,7 +16,10 @@ type ChargeOptions struct {
 	UseFreeMessage bool
 	// NoFallback makes a UseFreeMessage charge fail (NO_FREE_MESSAGES) instead of
 	// charging money when no free message is left.
-	NoFallback     bool
+	NoFallback bool
+	// ServiceType is what the charge pays for: SMS (the default), VOICE, VIBER,
+	// WHATSAPP or EMAIL. Free messages are kept for SMS only.
+	ServiceType    string
 	IdempotencyKey string // as in TopUpOptions
 }
 
@@ -30,6 +33,9 @@ func (c *Client) Charge(ctx context.Context, accountID, amount string, opts Char
 	}
 	if opts.Metadata != nil {
 		body["metadata"] = opts.Metadata
+	}
+	if opts.ServiceType != "" {
+		body["serviceType"] = opts.ServiceType
 	}
 	if opts.UseFreeMessage {
 		body["useFreeMessage"] = true
@@ -180,6 +186,7 @@ type BatchOp struct {
 	ChargeID        string            `json:"chargeId,omitempty"`
 	Reason          string            `json:"reason,omitempty"`
 	HoldID          string            `json:"holdId,omitempty"`
+	ServiceType     string            `json:"serviceType,omitempty"`
 	ExpiresIn       int64             `json:"expiresIn,omitempty"` // seconds
 }
 

@@ -53,13 +53,14 @@ func (c *cli) charge(ctx context.Context, args []string) error {
 	key := c.fs.String("idempotency-key", "", "makes the charge exactly-once (default: a random key)")
 	free := c.fs.Bool("free-message", false, "pay with a free message when the account has one")
 	noFallback := c.fs.Bool("no-fallback", false, "with --free-message: fail instead of charging money when none is left")
+	service := c.fs.String("service-type", "", "what the charge pays for: SMS (default), VOICE, VIBER, WHATSAPP or EMAIL; free messages are SMS only")
 	meta := metaFlag{}
 	c.fs.Var(meta, "meta", "metadata key=value; repeat for several")
 	pos, cl, err := c.parse(args, 2, "ACCOUNT AMOUNT")
 	if err != nil {
 		return err
 	}
-	opts := client.ChargeOptions{Reference: *ref, UseFreeMessage: *free, NoFallback: *noFallback, IdempotencyKey: *key}
+	opts := client.ChargeOptions{Reference: *ref, UseFreeMessage: *free, NoFallback: *noFallback, ServiceType: *service, IdempotencyKey: *key}
 	if len(meta) > 0 {
 		opts.Metadata = meta
 	}

@@ -27,6 +27,7 @@ type batchOp struct {
 	ChargeID        string            `json:"chargeId"`
 	Reason          string            `json:"reason"`
 	HoldID          string            `json:"holdId"`
+	ServiceType     string            `json:"serviceType"`
 	ExpiresIn       json.RawMessage   `json:"expiresIn"`
 }
 
@@ -49,7 +50,7 @@ func (o batchOp) command(key string, i int) (engine.Command, error) {
 	case "charge":
 		fallback := o.FallbackToMoney == nil || *o.FallbackToMoney
 		cmd = engine.Charge{AccountID: o.AccountID, Amount: requiredAmount("amount", o.Amount, v), Reference: o.Reference, Metadata: o.Metadata,
-			UseFreeMessage: o.UseFreeMessage, FallbackToMoney: fallback, IdempotencyKey: opKey}
+			UseFreeMessage: o.UseFreeMessage, FallbackToMoney: fallback, ServiceType: o.ServiceType, IdempotencyKey: opKey}
 	case "refund":
 		cmd = engine.Refund{AccountID: o.AccountID, ChargeID: o.ChargeID, Amount: optionalAmount("amount", o.Amount, v), Reference: o.Reference, IdempotencyKey: opKey}
 	case "adjustment":

@@ -140,6 +140,8 @@ func (s *jscan) opField(op *batchOp, key string) bool {
 		op.Reason, ok = s.str()
 	case "holdId":
 		op.HoldID, ok = s.str()
+	case "serviceType":
+		op.ServiceType, ok = s.str()
 	}
 	return ok
 }
@@ -194,6 +196,7 @@ type chargeRequest struct {
 	Metadata        map[string]string `json:"metadata"`
 	UseFreeMessage  bool              `json:"useFreeMessage"`
 	FallbackToMoney *bool             `json:"fallbackToMoney"`
+	ServiceType     string            `json:"serviceType"`
 }
 
 func (r *chargeRequest) decodeFast(body []byte) bool {
@@ -201,7 +204,7 @@ func (r *chargeRequest) decodeFast(body []byte) bool {
 	var op batchOp
 	ok := s.object(func(key string) bool {
 		switch key {
-		case "amount", "reference", "useFreeMessage", "fallbackToMoney":
+		case "amount", "reference", "useFreeMessage", "fallbackToMoney", "serviceType":
 			return s.opField(&op, key)
 		}
 		return false
@@ -209,6 +212,7 @@ func (r *chargeRequest) decodeFast(body []byte) bool {
 	if !ok || !s.end() {
 		return false
 	}
-	*r = chargeRequest{Amount: op.Amount, Reference: op.Reference, UseFreeMessage: op.UseFreeMessage, FallbackToMoney: op.FallbackToMoney}
+	*r = chargeRequest{Amount: op.Amount, Reference: op.Reference, UseFreeMessage: op.UseFreeMessage, FallbackToMoney: op.FallbackToMoney,
+		ServiceType: op.ServiceType}
 	return true
 }

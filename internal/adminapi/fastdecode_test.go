@@ -54,6 +54,8 @@ func agree(t *testing.T, body []byte) (fastBatch, fastCharge bool) {
 
 var fastDecodeSeeds = []string{
 	`{"amount":"0.000001"}`,
+	`{"amount":"1","serviceType":"VOICE","useFreeMessage":true}`,
+	`{"operations":[{"op":"charge","accountId":"a","amount":"1","serviceType":"SMS"}]}`,
 	` { "amount" : "12.5", "reference" : "sms 42", "useFreeMessage" : true, "fallbackToMoney" : false } `,
 	`{"atomic":true,"operations":[{"op":"charge","accountId":"acc_1","amount":"1"},{"op":"refund","accountId":"acc_1","chargeId":"chg_1"}]}`,
 	`{"operations":[{"op":"hold","accountId":"a","amount":"1","expiresIn":"1m"}]}`,

@@ -485,3 +485,43 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// TestChargeServiceType: a charge names what it pays for; free messages are SMS
+// messages, so a VOICE charge finds none while SMS has some, and an unknown type
+// is refused before anything moves.
+func TestChargeServiceType(t *testing.T) {
+	s := testkit.New(t)
+	acc := funded(t, s, "10")
+	s.MustAdmin(200, "PATCH", "/v1/accounts/"+acc, `{"freeMessages":2}`, nil)
+	free := `"useFreeMessage":true,"fallbackToMoney":false`
+	for _, tc := range []struct {
+		name, body string
+		status     int
+		messageID  string
+	}{
+		{"unknown type", `{"amount":"1","serviceType":"FAX"}`, 400, "BAD_REQUEST"},
+		{"lower case", `{"amount":"1","serviceType":"sms"}`, 400, "BAD_REQUEST"},
+		{"voice has no free messages", `{"amount":"1","serviceType":"VOICE",` + free + `}`, 402, "NO_FREE_MESSAGES"},
+		{"sms by name", `{"amount":"1","serviceType":"SMS",` + free + `}`, 201, ""},
+		{"sms by default", `{"amount":"1",` + free + `}`, 201, ""},
+		{"none left", `{"amount":"1",` + free + `}`, 402, "NO_FREE_MESSAGES"},
+		{"voice pays money", `{"amount":"1.5","serviceType":"VOICE","useFreeMessage":true}`, 201, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := s.AdminDo("POST", "/v1/accounts/"+acc+"/charges", tc.body, testkit.Key("svc-"+strings.ReplaceAll(tc.name, " ", "-")))
+			if r.Status != tc.status || (tc.messageID != "" && messageID(t, r) != tc.messageID) {
+				t.Fatalf("%s: %d %s, want %d %s", tc.body, r.Status, r.Body, tc.status, tc.messageID)
+			}
+		})
+	}
+	if b := s.Balance(acc); b["balance"] != "8.5" || b["freeMessages"] != float64(0) {
+		t.Errorf("after the charges: %v, want balance 8.5 and no free message left", b)
+	}
+	// The batch route takes the same field.
+	r := s.MustAdmin(200, "POST", "/v1/batch", `{"operations":[{"op":"charge","accountId":"`+acc+`","amount":"1","serviceType":"WHATSAPP"},
+		{"op":"charge","accountId":"`+acc+`","amount":"1","serviceType":"PIGEON"}]}`, testkit.Key("svc-batch"))
+	if !strings.Contains(string(r.Body), `"status":201`) || !strings.Contains(string(r.Body), `"status":400`) {
+		t.Errorf("batch with service types: %s", r.Body)
+	}
+	mustCheck(t, s)
+}

@@ -88,7 +88,7 @@ func (a *API) charge(w http.ResponseWriter, r *http.Request) {
 	}
 	fallback := req.FallbackToMoney == nil || *req.FallbackToMoney
 	a.do(w, r, engine.Charge{AccountID: r.PathValue("id"), Amount: amt, Reference: req.Reference, Metadata: req.Metadata,
-		UseFreeMessage: req.UseFreeMessage, FallbackToMoney: fallback, IdempotencyKey: key},
+		UseFreeMessage: req.UseFreeMessage, FallbackToMoney: fallback, ServiceType: req.ServiceType, IdempotencyKey: key},
 		key, hash, http.StatusCreated, renderEntry)
 }
 

@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -217,13 +218,19 @@ type Charge struct {
 	// FallbackToMoney: with UseFreeMessage and none left, charge Amount instead of
 	// failing with ErrNoFreeMessages.
 	FallbackToMoney bool
-	IdempotencyKey  string
+	// ServiceType is what the charge pays for (ledger.ServiceTypes; "" is SMS): a
+	// free message comes from that type's counter, and only SMS has one.
+	ServiceType    string
+	IdempotencyKey string
 }
 
 func (c Charge) apply(t *txn) (any, error) {
 	v := &ledger.ValidationError{}
 	checkPositive(v, "amount", c.Amount)
 	checkText(v, "reference", c.Reference, false)
+	if c.ServiceType != "" && !ledger.ValidServiceType(c.ServiceType) {
+		v.Add("serviceType", "must be one of "+strings.Join(ledger.ServiceTypes, ", "))
+	}
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -239,7 +246,7 @@ func (c Charge) apply(t *txn) (any, error) {
 		if a.Status != ledger.StatusActive {
 			return nil, ledger.Refuse(ledger.ErrAccountNotActive, "account is %s", a.Status)
 		}
-		if a.FreeMessages > 0 {
+		if a.FreeMessages > 0 && (c.ServiceType == "" || c.ServiceType == ledger.ServiceSMS) {
 			a.FreeMessages--
 			proto.FreeMessage = true
 			e, err := t.move(&a, ledger.EntryCharge, 0, ledger.KindRevenue, proto)
@@ -251,7 +258,7 @@ func (c Charge) apply(t *txn) (any, error) {
 			return e, nil
 		}
 		if !c.FallbackToMoney {
-			return nil, ledger.Refuse(ledger.ErrNoFreeMessages, "the account has no free messages left")
+			return nil, ledger.Refuse(ledger.ErrNoFreeMessages, "the account has no %s free messages left", serviceOf(c.ServiceType))
 		}
 	}
 	if err := t.spend(&a, c.Amount); err != nil {
@@ -265,6 +272,13 @@ func (c Charge) apply(t *txn) (any, error) {
 	t.put(a)
 	t.putCharge(ledger.Charge{ID: e.MovementID, AccountID: a.ID, Amount: c.Amount, CreatedAt: t.now})
 	return e, nil
+}
+
+func serviceOf(t string) string {
+	if t == "" {
+		return ledger.ServiceSMS
+	}
+	return t
 }
 
 func (c Charge) op() ledger.Op { return ledger.OpCharge }
