@@ -102,12 +102,19 @@ type Error struct {
 	MessageID        string
 	Text             string
 	ValidationErrors map[string][]string
+	// Replayed says purse answered from the Idempotency-Key's stored outcome: the
+	// request was refused so before, and a retry with this key stays refused (use a
+	// new key to try again).
+	Replayed bool
 }
 
 func (e *Error) Error() string {
 	s := fmt.Sprintf("%d %s: %s", e.StatusCode, e.MessageID, e.Text)
 	for field, msgs := range e.ValidationErrors {
 		s += fmt.Sprintf("; %s %s", field, strings.Join(msgs, ", "))
+	}
+	if e.Replayed {
+		s += " (the first answer to this Idempotency-Key, replayed)"
 	}
 	return s
 }
@@ -192,6 +199,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 		}
 		if resp.StatusCode >= 400 {
 			lastErr = decodeError(resp.StatusCode, body)
+			lastErr.(*Error).Replayed = resp.Header.Get("Idempotent-Replayed") == "true"
 			if resp.StatusCode == http.StatusServiceUnavailable {
 				continue
 			}

@@ -121,6 +121,19 @@ func TestClientLedger(t *testing.T) {
 	if _, err := admin.Charge(ctx, acc.ID, "100", client.ChargeOptions{}); !client.IsMessageID(err, "INSUFFICIENT_FUNDS") {
 		t.Errorf("overdraft: %v", err)
 	}
+	// A refusal is final under its key: the retry is told so, even with funds now.
+	_, first := admin.Charge(ctx, acc.ID, "9", client.ChargeOptions{IdempotencyKey: "refused-once", ServiceType: "VOICE"})
+	if _, err := admin.TopUp(ctx, acc.ID, "10", client.TopUpOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, again := admin.Charge(ctx, acc.ID, "9", client.ChargeOptions{IdempotencyKey: "refused-once", ServiceType: "VOICE"})
+	var e1, e2 *client.Error
+	if !errors.As(first, &e1) || !errors.As(again, &e2) || e1.Replayed || !e2.Replayed || e1.Text != e2.Text || e2.MessageID != "INSUFFICIENT_FUNDS" {
+		t.Errorf("refused charge and its retry: %v / %v", first, again)
+	}
+	if _, err := admin.Adjust(ctx, acc.ID, "-10", "undo the top-up", ""); err != nil {
+		t.Fatal(err)
+	}
 	rf, err := admin.Refund(ctx, acc.ID, ch.ID, "", "")
 	if err != nil || rf.Amount != "1.5" || rf.ChargeID != ch.ID {
 		t.Errorf("Refund = %+v, %v", rf, err)
