@@ -18,8 +18,10 @@ import (
 
 // Operations on a store itself: check, migrate, admin-token.
 
-// checkCmd opens the store and proves the ledger's invariants; it fails with a
-// report when any is broken. On SQLite, purse serve must be stopped (it owns the file).
+// checkCmd opens the store read-only and proves the ledger's invariants; it fails
+// with a report when any is broken. It never migrates or writes: a file that is not
+// a purse store of this build's schema version is an error, not an empty ledger.
+// On SQLite, purse serve must be stopped (it owns the file; check takes a shared lock).
 func checkCmd(ctx context.Context, args []string, e env) error {
 	c := newCLI("check", e)
 	pos, err := parseInterleaved(c.fs, args)
@@ -29,20 +31,22 @@ func checkCmd(ctx context.Context, args []string, e env) error {
 	if err := need(pos, 0, "no arguments"); err != nil {
 		return err
 	}
-	if !postgres.IsURL(c.db) {
-		if _, err := os.Stat(c.db); err != nil {
-			return fmt.Errorf("check: %w", err)
+	var src interface {
+		check.Source
+		Close() error
+	}
+	if postgres.IsURL(c.db) {
+		src, err = postgres.Open(ctx, c.db, postgres.ReadOnly())
+	} else {
+		src, err = sqlite.Open(ctx, c.db, sqlite.ReadOnly())
+		if errors.Is(err, sqlite.ErrLocked) {
+			err = fmt.Errorf("%w; stop purse serve first", err)
 		}
 	}
-	st, _, err := openStore(ctx, c.db)
 	if err != nil {
 		return fmt.Errorf("check: %w", err)
 	}
-	defer st.Close()
-	src, ok := st.(check.Source)
-	if !ok {
-		return errors.New("check: this store cannot be checked")
-	}
+	defer src.Close()
 	rep, err := check.Run(ctx, src)
 	if err != nil {
 		return fmt.Errorf("check: %w", err)
@@ -82,10 +86,7 @@ func migrateCmd(ctx context.Context, args []string, e env) error {
 	if !postgres.IsURL(*to) {
 		return usagef("--to must be a postgres:// URL")
 	}
-	if _, err := os.Stat(*from); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	src, err := sqlite.Open(ctx, *from)
+	src, err := sqlite.Open(ctx, *from, sqlite.Existing())
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -144,7 +145,8 @@ func adminTokenCmd(ctx context.Context, args []string, e env) error {
 			return err
 		}
 	} else {
-		st, _, err := openStore(ctx, c.db)
+		// An existing store only: a typo in --db must not create a new, empty one.
+		st, _, err := openStore(ctx, c.db, sqlite.Existing())
 		if err != nil {
 			return err
 		}
