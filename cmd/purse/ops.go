@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/purse-ledger/purse/internal/adminapi"
 	"github.com/purse-ledger/purse/internal/check"
-	"github.com/purse-ledger/purse/internal/ledger"
 	"github.com/purse-ledger/purse/internal/store/postgres"
 	"github.com/purse-ledger/purse/internal/store/sqlite"
 )
@@ -67,56 +65,6 @@ func checkCmd(ctx context.Context, args []string, e env) error {
 	if !rep.OK() {
 		return fmt.Errorf("check: %d problem(s) found", len(rep.Problems))
 	}
-	return nil
-}
-
-// migrateCmd copies an embedded store into an empty PostgreSQL database, in one
-// transaction, then checks the target.
-func migrateCmd(ctx context.Context, args []string, e env) error {
-	c := newCLI("migrate", e)
-	from := c.fs.String("from", "purse.db", "the SQLite file to copy (purse serve must be stopped)")
-	to := c.fs.String("to", "", "the PostgreSQL URL to copy into (an empty database)")
-	pos, err := parseInterleaved(c.fs, args)
-	if err != nil {
-		return err
-	}
-	if err := need(pos, 0, "no arguments"); err != nil {
-		return err
-	}
-	if !postgres.IsURL(*to) {
-		return usagef("--to must be a postgres:// URL")
-	}
-	src, err := sqlite.Open(ctx, *from, sqlite.Existing())
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	defer src.Close()
-	dst, err := postgres.Open(ctx, *to)
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	defer dst.Close()
-	dump, err := src.Export(ctx)
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	entries := 0
-	err = dst.Import(ctx, dump, func(fn func(ledger.Entry) error) error {
-		return src.EachEntry(ctx, func(en ledger.Entry) error { entries++; return fn(en) })
-	})
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	rep, err := check.Run(ctx, dst)
-	if err != nil {
-		return fmt.Errorf("migrate: check the target: %w", err)
-	}
-	fmt.Fprintf(e.stdout, "copied %d accounts, %d entries, %d holds, %d charges, %d users, %d API keys, %d idempotency records\n",
-		len(dump.Accounts), entries, len(dump.Holds), len(dump.Charges), len(dump.Users), len(dump.APIKeys), len(dump.Idempotency))
-	if !rep.OK() {
-		return fmt.Errorf("migrate: the target fails check: %s", strings.Join(rep.Problems, "; "))
-	}
-	fmt.Fprintln(e.stdout, "ok: the target passes purse check")
 	return nil
 }
 

@@ -118,6 +118,7 @@ type backend interface {
 	adminapi.Reader
 	adminapi.SettingStore
 	adminapi.AuditStore
+	demoStore // demo.go
 	LastSeq(ctx context.Context) (int64, error)
 	Close() error
 }
@@ -211,9 +212,11 @@ func runServer(ctx context.Context, c serveConfig, log *slog.Logger, e env) erro
 		waitFresh(ctx, eng, 10*time.Second)
 	}
 	if c.demo {
-		if err := seedDemo(ctx, eng, authn, log); err != nil {
+		if err := seedDemo(ctx, eng, authn, store, log); err != nil {
 			return fmt.Errorf("demo seed: %w", err)
 		}
+	} else if err := warnDemo(ctx, eng, store, log); err != nil {
+		return err
 	}
 
 	auditor := adminapi.NewAuditor(store, log)
