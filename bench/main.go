@@ -66,7 +66,7 @@ func envOr(k, d string) string {
 
 const (
 	docAuth = "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
-	token   = "bench-admin-token"
+	token   = "b3e5c7a9d1f2048e6a8c0b2d4f6e8a1c3e5b7d9f0a2c4e6b8d1f3a5c7e9b0d2f" // purse serve wants 256 bits
 )
 
 // row is one line of the report.

@@ -59,7 +59,7 @@ type node struct {
 	logs          *syncBuffer
 }
 
-const clusterToken = "cluster-admin-token"
+const clusterToken = "c1a5e7b0d2f4968a3c5e7f9b1d3a5c7e9f0b2d4a6c8e1f3a5b7d9c0e2f4a6b8d" // 256 bits, as purse serve requires
 
 func startNode(t testing.TB, db string, extra ...string) *node {
 	t.Helper()

@@ -62,7 +62,7 @@ func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(forma
 const usage = `purse: a prepaid account-balance service with Infobip's account API
 
 Usage:
-  purse serve [--demo] [--db FILE|postgres://...] [--listen ADDR] [--admin-listen ADDR]
+  purse serve [--demo] [--db FILE|postgres://...] [--create] [--listen ADDR] [--admin-listen ADDR]
   purse accounts create --name NAME --currency CODE
   purse accounts list [--limit N] [--cursor C]
   purse accounts get ACCOUNT
@@ -91,7 +91,9 @@ Usage:
   purse balance ACCOUNT [--at RFC3339]           (admin API)
   purse balance --url URL (--username U --password P | --api-key K)   (Infobip API)
   purse check [--db FILE|URL]                    (proves the ledger's invariants)
-  purse migrate --from purse.db --to postgres://...   (copies the embedded store)
+  purse migrate --from purse.db --to postgres://... [--include-demo]
+                                                 (copies every table of the embedded store)
+  purse demo remove                              (closes the demo account, removes its logins)
   purse admin-token rotate                       (a new admin token, on every node)
   purse admin-token reset [--db FILE|URL]        (offline: when the token is lost)
 
@@ -122,6 +124,8 @@ func run(ctx context.Context, args []string, e env) error {
 		return migrateCmd(ctx, rest, e)
 	case "admin-token":
 		return adminTokenCmd(ctx, rest, e)
+	case "demo":
+		return demoCmd(ctx, rest, e)
 	case "help", "-h", "--help":
 		fmt.Fprint(e.stdout, usage)
 		return nil

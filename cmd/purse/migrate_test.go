@@ -1,10 +1,16 @@
 package main
 
 import (
+	"context"
+	"database/sql"
 	"encoding/json"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/purse-ledger/purse/internal/testkit"
 
 	"github.com/purse-ledger/purse/internal/store/storetest"
 )
@@ -26,11 +32,11 @@ func TestMigrateToPostgres(t *testing.T) {
 	if err := s.stop(); err != nil {
 		t.Fatal(err)
 	}
-	out, err := runCLI(t, s, "migrate", "--from", db, "--to", target)
-	if err != nil || !strings.Contains(out, "ok: the target passes purse check") {
+	out, err := runCLI(t, s, "migrate", "--from", db, "--to", target, "--include-demo")
+	if err != nil || !strings.Contains(out, "the target passes purse check") {
 		t.Fatalf("migrate: %v\n%s", err, out)
 	}
-	if out, err := runCLI(t, s, "migrate", "--from", db, "--to", target); err == nil || !strings.Contains(out, "empty database") {
+	if out, err := runCLI(t, s, "migrate", "--from", db, "--to", target, "--include-demo"); err == nil || !strings.Contains(out, "empty database") {
 		t.Errorf("second migrate into a full database: %v %s", err, out)
 	}
 	n := startNode(t, target)
@@ -64,5 +70,145 @@ func TestMigrateToPostgres(t *testing.T) {
 	n.stop(t)
 	if out, err := runCLI(t, s, "check", "--db", target); err != nil || !strings.Contains(out, "ok") {
 		t.Errorf("purse check on PostgreSQL: %v %s", err, out)
+	}
+}
+
+// sqliteCounts counts the rows of every table of a SQLite store, from its schema;
+// for entry_blocks it counts the entries in the blocks.
+func sqliteCounts(t *testing.T, path string) map[string]int64 {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var n string
+		rows.Scan(&n)
+		tables = append(tables, n)
+	}
+	rows.Close()
+	counts := map[string]int64{}
+	for _, tbl := range tables {
+		q := `SELECT count(*) FROM "` + tbl + `"`
+		if tbl == "entry_blocks" {
+			q = `SELECT coalesce(sum(n), 0) FROM entry_blocks`
+		}
+		var n int64
+		if err := db.QueryRow(q).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		counts[tbl] = n
+	}
+	return counts
+}
+
+func pgCount(t *testing.T, url, table string) int64 {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var n int64
+	if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM `+pgx.Identifier{table}.Sanitize()).Scan(&n); err != nil {
+		t.Fatalf("count %s: %v", table, err)
+	}
+	return n
+}
+
+// TestMigrateCopiesEveryTable fills every table of an embedded store (the test
+// finds them in the schema, so a table added later fails it until the fixture
+// writes a row of it), migrates, and compares each table's row count with the
+// target's; an OAuth2 client then gets a Bearer token from a node on the copy.
+// A source with a table or a column migrate does not know fails, and leaves the
+// target empty.
+func TestMigrateCopiesEveryTable(t *testing.T) {
+	target := storetest.FreshSchema(t)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "purse.db")
+	s := startServe(t, db, "--demo")
+	var acc struct{ ID string }
+	json.Unmarshal([]byte(mustCLI(t, s, "accounts", "create", "--name", "Every table", "--currency", "EUR", "--json")), &acc)
+	mustCLI(t, s, "users", "add", acc.ID, "--username", "every", "--password", "every-password")
+	mustCLI(t, s, "api-keys", "create", acc.ID, "--name", "k")
+	var oc struct{ ClientID, ClientSecret string }
+	json.Unmarshal([]byte(mustCLI(t, s, "oauth-clients", "create", acc.ID, "--name", "backend", "--json")), &oc)
+	mustCLI(t, s, "top-up", acc.ID, "20", "--idempotency-key", "every-1")
+	var ch struct{ MovementID, ID string }
+	json.Unmarshal([]byte(mustCLI(t, s, "charge", acc.ID, "3", "--json")), &ch)
+	chargeID := ch.MovementID
+	if chargeID == "" {
+		chargeID = ch.ID
+	}
+	mustCLI(t, s, "refund", acc.ID, chargeID, "1")
+	mustCLI(t, s, "hold", "create", acc.ID, "2")
+	if r := testkit.Do(t, "POST", s.public+"/auth/1/session", map[string]string{"Content-Type": "application/json"},
+		[]byte(`{"username":"every","password":"every-password"}`)); r.Status != 200 {
+		t.Fatalf("session: %d %s", r.Status, r.Body)
+	}
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+	src := sqliteCounts(t, db)
+	for tbl, n := range src {
+		if n == 0 && tbl != "schema_migrations" {
+			t.Errorf("table %s has no row in this test's source store: write one above, so that migrate is tested on it", tbl)
+		}
+	}
+	out, err := runCLI(t, s, "migrate", "--from", db, "--to", target, "--include-demo")
+	if err != nil {
+		t.Fatalf("migrate: %v\n%s", err, out)
+	}
+	targetOf := map[string]string{"entry_blocks": "entries"}
+	for tbl, n := range src {
+		if tbl == "schema_migrations" {
+			continue
+		}
+		to := tbl
+		if m, ok := targetOf[tbl]; ok {
+			to = m
+		}
+		if got := pgCount(t, target, to); got != n {
+			t.Errorf("%s: %d rows in the target, %d in the source", tbl, got, n)
+		}
+	}
+	// The OAuth2 client came along: its customer gets a token and reads the balance.
+	n := startNode(t, target)
+	form := url.Values{"client_id": {oc.ClientID}, "client_secret": {oc.ClientSecret}, "grant_type": {"client_credentials"}}
+	r := testkit.Do(t, "POST", n.public+"/auth/1/oauth2/token", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, []byte(form.Encode()))
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if json.Unmarshal(r.Body, &tok); r.Status != 200 || tok.AccessToken == "" {
+		t.Fatalf("OAuth2 token on the copy: %d %s", r.Status, r.Body)
+	}
+	if status, body, _ := get(t, n.public+"/account/1/balance", map[string]string{"Authorization": "Bearer " + tok.AccessToken}); status != 200 || body != `{"balance":18,"currency":"EUR"}` {
+		t.Errorf("Bearer balance on the copy: %d %s", status, body)
+	}
+	n.stop(t)
+
+	for _, tc := range []struct{ name, ddl, wantErr string }{
+		{"a table migrate does not know", `CREATE TABLE webhooks (id TEXT PRIMARY KEY, url TEXT NOT NULL); INSERT INTO webhooks VALUES ('w1', 'https://example.com')`, "table webhooks"},
+		{"a column migrate does not know", `ALTER TABLE api_keys ADD COLUMN note TEXT NOT NULL DEFAULT 'x'`, "column api_keys.note"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bad := filepath.Join(t.TempDir(), "bad.db")
+			copyFile(t, db, bad)
+			sqliteExec(t, bad, tc.ddl)
+			target := storetest.FreshSchema(t)
+			out, err := runCLI(t, &server{admin: s.admin, db: bad}, "migrate", "--from", bad, "--to", target, "--include-demo")
+			if err == nil || !strings.Contains(out, tc.wantErr) {
+				t.Fatalf("migrate: %v, want an error naming %q\n%s", err, tc.wantErr, out)
+			}
+			if n := pgCount(t, target, "accounts"); n != 0 {
+				t.Errorf("a failed migration left %d accounts in the target", n)
+			}
+		})
 	}
 }

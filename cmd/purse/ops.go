@@ -7,19 +7,19 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/purse-ledger/purse/internal/adminapi"
 	"github.com/purse-ledger/purse/internal/check"
-	"github.com/purse-ledger/purse/internal/ledger"
 	"github.com/purse-ledger/purse/internal/store/postgres"
 	"github.com/purse-ledger/purse/internal/store/sqlite"
 )
 
 // Operations on a store itself: check, migrate, admin-token.
 
-// checkCmd opens the store and proves the ledger's invariants; it fails with a
-// report when any is broken. On SQLite, purse serve must be stopped (it owns the file).
+// checkCmd opens the store read-only and proves the ledger's invariants; it fails
+// with a report when any is broken. It never migrates or writes: a file that is not
+// a purse store of this build's schema version is an error, not an empty ledger.
+// On SQLite, purse serve must be stopped (it owns the file; check takes a shared lock).
 func checkCmd(ctx context.Context, args []string, e env) error {
 	c := newCLI("check", e)
 	pos, err := parseInterleaved(c.fs, args)
@@ -29,20 +29,22 @@ func checkCmd(ctx context.Context, args []string, e env) error {
 	if err := need(pos, 0, "no arguments"); err != nil {
 		return err
 	}
-	if !postgres.IsURL(c.db) {
-		if _, err := os.Stat(c.db); err != nil {
-			return fmt.Errorf("check: %w", err)
+	var src interface {
+		check.Source
+		Close() error
+	}
+	if postgres.IsURL(c.db) {
+		src, err = postgres.Open(ctx, c.db, postgres.ReadOnly())
+	} else {
+		src, err = sqlite.Open(ctx, c.db, sqlite.ReadOnly())
+		if errors.Is(err, sqlite.ErrLocked) {
+			err = fmt.Errorf("%w; stop purse serve first", err)
 		}
 	}
-	st, _, err := openStore(ctx, c.db)
 	if err != nil {
 		return fmt.Errorf("check: %w", err)
 	}
-	defer st.Close()
-	src, ok := st.(check.Source)
-	if !ok {
-		return errors.New("check: this store cannot be checked")
-	}
+	defer src.Close()
 	rep, err := check.Run(ctx, src)
 	if err != nil {
 		return fmt.Errorf("check: %w", err)
@@ -63,59 +65,6 @@ func checkCmd(ctx context.Context, args []string, e env) error {
 	if !rep.OK() {
 		return fmt.Errorf("check: %d problem(s) found", len(rep.Problems))
 	}
-	return nil
-}
-
-// migrateCmd copies an embedded store into an empty PostgreSQL database, in one
-// transaction, then checks the target.
-func migrateCmd(ctx context.Context, args []string, e env) error {
-	c := newCLI("migrate", e)
-	from := c.fs.String("from", "purse.db", "the SQLite file to copy (purse serve must be stopped)")
-	to := c.fs.String("to", "", "the PostgreSQL URL to copy into (an empty database)")
-	pos, err := parseInterleaved(c.fs, args)
-	if err != nil {
-		return err
-	}
-	if err := need(pos, 0, "no arguments"); err != nil {
-		return err
-	}
-	if !postgres.IsURL(*to) {
-		return usagef("--to must be a postgres:// URL")
-	}
-	if _, err := os.Stat(*from); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	src, err := sqlite.Open(ctx, *from)
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	defer src.Close()
-	dst, err := postgres.Open(ctx, *to)
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	defer dst.Close()
-	dump, err := src.Export(ctx)
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	entries := 0
-	err = dst.Import(ctx, dump, func(fn func(ledger.Entry) error) error {
-		return src.EachEntry(ctx, func(en ledger.Entry) error { entries++; return fn(en) })
-	})
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	rep, err := check.Run(ctx, dst)
-	if err != nil {
-		return fmt.Errorf("migrate: check the target: %w", err)
-	}
-	fmt.Fprintf(e.stdout, "copied %d accounts, %d entries, %d holds, %d charges, %d users, %d API keys, %d idempotency records\n",
-		len(dump.Accounts), entries, len(dump.Holds), len(dump.Charges), len(dump.Users), len(dump.APIKeys), len(dump.Idempotency))
-	if !rep.OK() {
-		return fmt.Errorf("migrate: the target fails check: %s", strings.Join(rep.Problems, "; "))
-	}
-	fmt.Fprintln(e.stdout, "ok: the target passes purse check")
 	return nil
 }
 
@@ -144,7 +93,8 @@ func adminTokenCmd(ctx context.Context, args []string, e env) error {
 			return err
 		}
 	} else {
-		st, _, err := openStore(ctx, c.db)
+		// An existing store only: a typo in --db must not create a new, empty one.
+		st, _, err := openStore(ctx, c.db, sqlite.Existing())
 		if err != nil {
 			return err
 		}

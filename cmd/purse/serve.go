@@ -31,7 +31,7 @@ type serveConfig struct {
 	db, listen, adminListen, adminToken string
 	tlsCert, tlsKey                     string
 	tlsSelfSigned                       bool
-	demo                                bool
+	demo, create                        bool
 	logFormat, logLevel                 string
 	shutdownTimeout, sessionIdle        time.Duration
 	idempotencyWindow                   time.Duration
@@ -39,6 +39,7 @@ type serveConfig struct {
 
 func serve(ctx context.Context, args []string, e env) error {
 	var c serveConfig
+	var envErr envErrs // flags.go
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	fs.StringVar(&c.db, "db", envOr(e, "PURSE_DB", "purse.db"), "SQLite database file, or a postgres:// URL (env PURSE_DB)")
@@ -48,19 +49,37 @@ func serve(ctx context.Context, args []string, e env) error {
 	fs.StringVar(&c.tlsCert, "tls-cert", envOr(e, "PURSE_TLS_CERT", ""), "PEM certificate (chain) for HTTPS on both listeners (env PURSE_TLS_CERT)")
 	fs.StringVar(&c.tlsKey, "tls-key", envOr(e, "PURSE_TLS_KEY", ""), "PEM private key for --tls-cert (env PURSE_TLS_KEY)")
 	fs.BoolVar(&c.tlsSelfSigned, "tls-self-signed", false, "HTTPS with a self-signed certificate for localhost, kept in DB.tls.pem (and DB.tls.key) for clients to trust (local use)")
-	fs.BoolVar(&c.demo, "demo", envOr(e, "PURSE_DEMO", "") == "true", "seed Infobip's documented example account: Aladdin / open sesame, 47.79134 EUR (env PURSE_DEMO=true)")
+	fs.BoolVar(&c.demo, "demo", envErr.bool(e, "PURSE_DEMO", false), "seed Infobip's documented example account: Aladdin / open sesame, 47.79134 EUR (env PURSE_DEMO=true)")
+	fs.BoolVar(&c.create, "create", envErr.bool(e, "PURSE_CREATE", false), "create the database's directory (mode 0700) when it does not exist (env PURSE_CREATE)")
 	fs.StringVar(&c.logFormat, "log-format", envOr(e, "PURSE_LOG_FORMAT", "json"), "log format: json or text (env PURSE_LOG_FORMAT)")
 	fs.StringVar(&c.logLevel, "log-level", envOr(e, "PURSE_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env PURSE_LOG_LEVEL)")
-	fs.DurationVar(&c.sessionIdle, "session-idle", envDuration(e, "PURSE_SESSION_IDLE", auth.DefaultSessionIdle), "an IBSSO session ends after this long unused (env PURSE_SESSION_IDLE)")
-	fs.DurationVar(&c.idempotencyWindow, "idempotency-window", envDuration(e, "PURSE_IDEMPOTENCY_WINDOW", sqlite.DefaultIdempotencyWindow),
+	fs.DurationVar(&c.sessionIdle, "session-idle", envErr.duration(e, "PURSE_SESSION_IDLE", auth.DefaultSessionIdle), "an IBSSO session ends after this long unused (env PURSE_SESSION_IDLE)")
+	fs.DurationVar(&c.idempotencyWindow, "idempotency-window", envErr.duration(e, "PURSE_IDEMPOTENCY_WINDOW", sqlite.DefaultIdempotencyWindow),
 		"the embedded store answers a repeated Idempotency-Key for this long, then forgets it (env PURSE_IDEMPOTENCY_WINDOW; PostgreSQL keeps keys)")
-	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", envErr.duration(e, "PURSE_SHUTDOWN_TIMEOUT", 15*time.Second),
+		"how long in-flight requests may take to finish on SIGINT/SIGTERM (env PURSE_SHUTDOWN_TIMEOUT)")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 0 {
 		return usagef("serve takes no arguments, got %q", pos)
+	}
+	if err := envErr.err(); err != nil {
+		return err
+	}
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"--session-idle", c.sessionIdle}, {"--idempotency-window", c.idempotencyWindow}, {"--shutdown-timeout", c.shutdownTimeout}} {
+		if err := positive(d.flag, d.v); err != nil {
+			return err
+		}
+	}
+	if c.adminToken != "" {
+		if err := checkAdminToken(c.adminToken); err != nil {
+			return err
+		}
 	}
 	// Log lines are buffered and written every 100 ms: a request must not wait on a
 	// write system call for its log line.
@@ -75,14 +94,6 @@ func serve(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	return nil
-}
-
-// envDuration is a duration flag default from the environment.
-func envDuration(e env, name string, def time.Duration) time.Duration {
-	if d, err := time.ParseDuration(envOr(e, name, "")); err == nil && d > 0 {
-		return d
-	}
-	return def
 }
 
 func newLogger(e env, format, level string) (*slog.Logger, error) {
@@ -107,6 +118,7 @@ type backend interface {
 	adminapi.Reader
 	adminapi.SettingStore
 	adminapi.AuditStore
+	demoStore // demo.go
 	LastSeq(ctx context.Context) (int64, error)
 	Close() error
 }
@@ -123,10 +135,12 @@ func openStore(ctx context.Context, db string, opts ...sqlite.Option) (backend, 
 		return pg, pg, nil
 	}
 	st, err := sqlite.Open(ctx, db, opts...)
-	if err != nil {
-		if errors.Is(err, sqlite.ErrLocked) {
-			return nil, nil, fmt.Errorf("%w; stop the other purse serve first", err)
-		}
+	switch {
+	case errors.Is(err, sqlite.ErrLocked):
+		return nil, nil, fmt.Errorf("%w; stop the other purse serve first", err)
+	case errors.Is(err, sqlite.ErrNoDirectory):
+		return nil, nil, fmt.Errorf("%w; create it, or give purse serve --create", err)
+	case err != nil:
 		return nil, nil, err
 	}
 	return st, nil, nil
@@ -134,7 +148,27 @@ func openStore(ctx context.Context, db string, opts ...sqlite.Option) (backend, 
 
 func runServer(ctx context.Context, c serveConfig, log *slog.Logger, e env) error {
 	debug.SetGCPercent(gcLoading) // tuneGC (gc.go) takes over once serving
-	store, pg, err := openStore(ctx, c.db, sqlite.WithIdempotencyWindow(c.idempotencyWindow))
+	// The listeners first: a start that fails on its addresses leaves no new store
+	// or token file behind. Connections wait in the backlog until serving begins.
+	pl, err := net.Listen("tcp", c.listen)
+	if err != nil {
+		return fmt.Errorf("public listener: %w", err)
+	}
+	defer pl.Close()
+	al, err := net.Listen("tcp", c.adminListen)
+	if err != nil {
+		return fmt.Errorf("admin listener: %w", err)
+	}
+	defer al.Close()
+	tlsCfg, err := listenerTLS(c, log)
+	if err != nil {
+		return err
+	}
+	opts := []sqlite.Option{sqlite.WithIdempotencyWindow(c.idempotencyWindow)}
+	if c.create {
+		opts = append(opts, sqlite.CreateDir())
+	}
+	store, pg, err := openStore(ctx, c.db, opts...)
 	if err != nil {
 		return err
 	}
@@ -178,33 +212,24 @@ func runServer(ctx context.Context, c serveConfig, log *slog.Logger, e env) erro
 		waitFresh(ctx, eng, 10*time.Second)
 	}
 	if c.demo {
-		if err := seedDemo(ctx, eng, authn, log); err != nil {
+		if err := seedDemo(ctx, eng, authn, store, log); err != nil {
 			return fmt.Errorf("demo seed: %w", err)
 		}
+	} else if err := warnDemo(ctx, eng, store, log); err != nil {
+		return err
 	}
 
 	auditor := adminapi.NewAuditor(store, log)
 	defer auditor.Close() // after the listeners stop, before the store closes
-	public := httpkit.NewServer(httpkit.Instrument(log, observe, "public", infobipapi.Route, infobipapi.New(eng, authn, log)), log, false)
+	pub := infobipapi.New(eng, authn, log)
+	pub.Ready = ready
+	public := httpkit.NewServer(httpkit.Instrument(log, observe, "public", infobipapi.Route, pub), log, false)
 	admin := httpkit.NewServer(httpkit.Instrument(log, observe, "admin", func(*http.Request) string { return "other" }, adminapi.New(adminapi.Config{
 		Token: token, Engine: eng, Auth: authn, Store: store, Log: log, Ready: ready, Metrics: m.Handler(), Audit: auditor,
 	})), log, true)
-	tlsCfg, err := listenerTLS(c, log)
-	if err != nil {
-		return err
-	}
 	if tlsCfg != nil {
 		// One config each: net/http adds its HTTP/2 settings to the config it serves with.
 		public.TLSConfig, admin.TLSConfig = tlsCfg.Clone(), tlsCfg.Clone()
-	}
-	pl, err := net.Listen("tcp", c.listen)
-	if err != nil {
-		return fmt.Errorf("public listener: %w", err)
-	}
-	al, err := net.Listen("tcp", c.adminListen)
-	if err != nil {
-		pl.Close()
-		return fmt.Errorf("admin listener: %w", err)
 	}
 	log.Info("purse serving", "public", pl.Addr().String(), "admin", al.Addr().String(), "store", storeName(c.db), "demo", c.demo, "tls", tlsCfg != nil)
 	errc := make(chan error, 2)

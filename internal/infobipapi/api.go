@@ -7,6 +7,7 @@ package infobipapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -40,6 +41,11 @@ type API struct {
 	balances Balances
 	auth     Authenticator
 	log      *slog.Logger
+
+	// Ready, when set, is asked by GET /readyz whether the store answers (as on
+	// the admin listener), so that a load balancer in front of the public listener
+	// can take a node out of rotation without reaching the private one.
+	Ready func(ctx context.Context) error
 }
 
 // New returns the public handler.
@@ -137,6 +143,10 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	allow := "GET, HEAD"
 	read := r.Method == http.MethodGet || r.Method == http.MethodHead
 	switch path {
+	case "/healthz", "/readyz":
+		if read {
+			h = a.health
+		}
 	case "/account/1/balance":
 		if read {
 			h = a.balance
@@ -214,7 +224,8 @@ func clientAddr(r *http.Request) string {
 func Route(r *http.Request) string {
 	p := strings.TrimSuffix(strings.TrimSuffix(mergeSlashes(r.URL.Path), ".json"), ".xml")
 	switch p {
-	case "/account/1/balance", "/account/1/total-balance", "/account/1/free-messages", "/auth/1/session", "/auth/1/oauth2/token":
+	case "/account/1/balance", "/account/1/total-balance", "/account/1/free-messages", "/auth/1/session", "/auth/1/oauth2/token",
+		"/healthz", "/readyz":
 		return p
 	}
 	return "other"
@@ -269,6 +280,29 @@ func (a *API) balance(w http.ResponseWriter, r *http.Request, f httpkit.Format) 
 		return
 	}
 	httpkit.Write(w, f, http.StatusOK, encodeBalance(f, bal, cur))
+}
+
+// health answers /healthz (the process serves) and /readyz (this node's balances
+// are current and its store answers), always in JSON: a load balancer sends no
+// Accept. Why a node is not ready is logged, not told to the public.
+func (a *API) health(w http.ResponseWriter, r *http.Request, f httpkit.Format) {
+	if r.URL.Path == "/healthz" {
+		httpkit.Write(w, httpkit.JSON, http.StatusOK, []byte(`{"status":"ok"}`))
+		return
+	}
+	err := a.balances.Fresh()
+	if err == nil && a.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err = a.Ready(ctx); err != nil {
+			err = fmt.Errorf("%w: %v", ledger.ErrUnavailable, err)
+		}
+	}
+	if err != nil {
+		a.fail(w, r, httpkit.JSON, err)
+		return
+	}
+	httpkit.Write(w, httpkit.JSON, http.StatusOK, []byte(`{"status":"ready"}`))
 }
 
 // encodeBalance writes the body by hand: the amount's own String is the exact

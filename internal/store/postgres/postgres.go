@@ -47,13 +47,34 @@ func IsURL(db string) bool {
 // migrationLock is the advisory lock that serialises migrations across nodes.
 const migrationLock = 0x70757273 // "purs"
 
+// Option configures Open.
+type Option func(*options)
+
+type options struct{ readOnly bool }
+
+// ReadOnly opens for reading only: every transaction is READ ONLY, no migration
+// runs, and the database must hold purse's schema of exactly this build's version.
+// For purse check, which must never change what it checks.
+func ReadOnly() Option { return func(o *options) { o.readOnly = true } }
+
+// ErrSchemaVersion: the database's schema is missing or of a version this build
+// cannot use.
+var ErrSchemaVersion = errors.New("unknown schema version")
+
 // Open connects (retrying until ctx ends while the server is not up yet), and
 // applies pending migrations under an advisory lock, so nodes starting together
-// do not race.
-func Open(ctx context.Context, url string) (*Store, error) {
+// do not race. A schema newer than this build is refused.
+func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if o.readOnly {
+		cfg.ConnConfig.RuntimeParams["default_transaction_read_only"] = "on"
 	}
 	if cfg.MaxConns < 8 {
 		cfg.MaxConns = 8
@@ -73,6 +94,13 @@ func Open(ctx context.Context, url string) (*Store, error) {
 			}
 			return '_'
 		}, strings.ToLower(sp))
+	}
+	if o.readOnly {
+		if err := s.checkVersion(ctx, pool, true); err != nil {
+			pool.Close()
+			return nil, err
+		}
+		return s, nil
 	}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
@@ -113,6 +141,9 @@ func (s *Store) migrate(ctx context.Context) error {
 	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
 		return wrap("migrate", err)
 	}
+	if err := s.checkVersion(ctx, conn, false); err != nil {
+		return err
+	}
 	names, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
 		return err
@@ -145,6 +176,46 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("postgres: migration %s: %w", base, err)
 		}
+	}
+	return nil
+}
+
+// latestVersion is the newest schema version this build knows.
+func latestVersion() int {
+	names, _ := fs.Glob(migrations, "migrations/*.sql")
+	latest := 0
+	for _, name := range names {
+		if v, err := strconv.Atoi(strings.SplitN(path.Base(name), "_", 2)[0]); err == nil {
+			latest = max(latest, v)
+		}
+	}
+	return latest
+}
+
+// checkVersion refuses a schema newer than this build (an older purse must not
+// write a store it does not understand) and, when exact, any other version than
+// this build's, or no purse schema at all.
+func (s *Store) checkVersion(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, exact bool) error {
+	var version *int
+	err := q.QueryRow(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&version)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "42P01" { // undefined_table
+		return fmt.Errorf("postgres: %w: no purse schema in this database", ErrSchemaVersion)
+	}
+	if err != nil {
+		return wrap("schema version", err)
+	}
+	latest := latestVersion()
+	switch {
+	case version == nil && exact:
+		return fmt.Errorf("postgres: %w: no purse schema in this database", ErrSchemaVersion)
+	case version != nil && *version > latest:
+		return fmt.Errorf("postgres: %w: schema version %d is newer than this purse knows (%d); use a newer purse", ErrSchemaVersion, *version, latest)
+	case exact && *version < latest:
+		return fmt.Errorf("postgres: %w: schema version %d is older than this purse's (%d); start purse serve on it once to upgrade it",
+			ErrSchemaVersion, *version, latest)
 	}
 	return nil
 }

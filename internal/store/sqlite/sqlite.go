@@ -1,7 +1,8 @@
 // Package sqlite is purse's embedded store: one SQLite file in WAL mode, opened
 // through the pure-Go modernc.org/sqlite driver so purse builds without a C
-// toolchain. Only one process may open a file at a time (an flock on "<db>.lock"),
-// because the engine keeps balances in memory and must be the file's only writer.
+// toolchain. Only one process may open a file at a time (an flock on the database
+// file itself, lock.go), because the engine keeps balances in memory and must be
+// the file's only writer.
 package sqlite
 
 import (
@@ -18,7 +19,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -33,8 +33,10 @@ var ErrLocked = errors.New("database is in use by another purse process")
 // Store is an open SQLite database. It is safe for concurrent use.
 type Store struct {
 	db   *sql.DB
-	lock *os.File
+	lock *os.File // the database file itself, flocked (lock.go)
 	path string
+
+	readOnly, mustExist, createDir bool // Open's options (lock.go)
 
 	// seq is the newest entry sequence handed out; only the engine's loop uses it.
 	seq     int64
@@ -55,27 +57,22 @@ type Store struct {
 	ckptStop, ckptDone chan struct{} // the checkpointer's (checkpoint.go)
 }
 
-// Open opens (creating if needed) the database file at path, takes its process
-// lock, and applies pending migrations.
+// Open opens the database file at path, creating a new store when the file does
+// not exist (in an existing directory; see Existing and CreateDir), takes the
+// file's lock (lock.go), and applies pending migrations. A file that is not a purse
+// store, or whose schema is newer than this build, is refused; so is a file purse
+// cannot write.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("sqlite: empty database path")
 	}
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, fmt.Errorf("sqlite: %w", err)
-		}
+	s := &Store{}
+	for _, o := range opts {
+		o(s)
 	}
-	lock, err := os.OpenFile(path+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	lock, real, err := s.lockFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: open lock file: %w", err)
-	}
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		lock.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%w: %s (lock %s.lock)", ErrLocked, path, path)
-		}
-		return nil, fmt.Errorf("sqlite: lock %s: %w", path, err)
+		return nil, err
 	}
 	// synchronous(FULL): a commit is on disk before the engine acknowledges it.
 	// _txlock=immediate: a write transaction takes the write lock at BEGIN, so two
@@ -84,11 +81,17 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	// cache_size: 8 MiB of page cache per pool connection (they read a page of
 	// history or a credential; memory kept resident costs latency where the kernel
 	// samples it, see cmd/purse/gc.go); the engine's connection has 64 MiB (sync.go).
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(ON)", "busy_timeout(10000)", "cache_size(-8192)"} {
+	pragmas := []string{"journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(ON)", "busy_timeout(10000)", "cache_size(-8192)"}
+	if s.readOnly {
+		// Setting the journal mode writes the header; a reader leaves it as it is.
+		pragmas = []string{"busy_timeout(10000)", "cache_size(-8192)"}
+		q.Set("mode", "ro")
+	}
+	for _, p := range pragmas {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	db, err := sql.Open("sqlite", "file:"+real+"?"+q.Encode())
 	if err != nil {
 		lock.Close()
 		return nil, fmt.Errorf("sqlite: %w", err)
@@ -96,11 +99,19 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
 	db.SetConnMaxIdleTime(0)
-	s := &Store{db: db, lock: lock, path: path}
-	for _, o := range opts {
-		o(s)
+	s.db, s.lock, s.path = db, lock, path
+	if err := s.checkSchema(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if s.readOnly {
+		return s, nil
 	}
 	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.probeWrite(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -113,6 +124,70 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// latestVersion is the newest schema version this build knows.
+func latestVersion() int {
+	names, _ := fs.Glob(migrations, "migrations/*.sql")
+	latest := 0
+	for _, name := range names {
+		if v, err := strconv.Atoi(strings.SplitN(filepath.Base(name), "_", 2)[0]); err == nil {
+			latest = max(latest, v)
+		}
+	}
+	return latest
+}
+
+// checkSchema refuses a file that is not a purse store: not SQLite at all, or a
+// SQLite database with tables but no schema_migrations (an empty file is a new
+// store, except to a reader). It refuses a schema newer than this build (an older
+// purse must not write a store it does not understand), and, to a reader, an older
+// one too (its queries are this build's).
+func (s *Store) checkSchema(ctx context.Context) error {
+	var tables, purse int
+	err := s.db.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE name = 'schema_migrations')
+		FROM sqlite_master WHERE type = 'table'`).Scan(&tables, &purse)
+	if err != nil {
+		var coded interface{ Code() int }
+		if errors.As(err, &coded) && coded.Code()&0xff == 26 { // SQLITE_NOTADB
+			return fmt.Errorf("sqlite: %s: %w (not a SQLite database)", s.path, ErrNotPurse)
+		}
+		return fmt.Errorf("sqlite: %s: %w", s.path, err)
+	}
+	switch {
+	case purse == 0 && (tables > 0 || s.readOnly):
+		return fmt.Errorf("sqlite: %s: %w (no purse schema in it)", s.path, ErrNotPurse)
+	case purse == 0:
+		return nil // a new store
+	}
+	var version int
+	if err := s.db.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&version); err != nil {
+		return fmt.Errorf("sqlite: %s: %w", s.path, err)
+	}
+	latest := latestVersion()
+	switch {
+	case version > latest:
+		return fmt.Errorf("sqlite: %s: %w: schema version %d is newer than this purse knows (%d); use a newer purse", s.path, ErrSchemaVersion, version, latest)
+	case s.readOnly && version < latest:
+		return fmt.Errorf("sqlite: %s: %w: schema version %d is older than this purse's (%d); start purse serve on it once to upgrade it, "+
+			"or use the purse that wrote it", s.path, ErrSchemaVersion, version, latest)
+	}
+	return nil
+}
+
+// probeWrite writes and rolls back, so that a store purse cannot write (a
+// read-only directory for the -wal file, a read-only mount) fails at start rather
+// than on every request.
+func (s *Store) probeWrite(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err == nil {
+		_, err = tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (-1, 0)`)
+		tx.Rollback()
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: %w: %s (%v); purse must write its store and the -wal and -shm files beside it", ErrNotWritable, s.path, err)
+	}
+	return nil
 }
 
 // Close closes the database and releases the process lock.

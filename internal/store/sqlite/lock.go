@@ -1,0 +1,116 @@
+package sqlite
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+// One file, one writer. The engine keeps balances in memory and trusts that it is
+// the only writer of its file, so the lock must hold for the file itself, not for
+// one name of it. It is an flock on the database file: a second name (a symlink, a
+// hard link, a path through "./" or "../", a bind mount) reaches the same inode and
+// so the same lock, where the lock file "<path>.lock" of earlier versions did not.
+// flock locks are independent of the POSIX locks SQLite takes on the same file on a
+// local file system. (On NFS, Linux emulates flock with POSIX locks; SQLite in WAL
+// mode needs a local file system anyway, for its shared-memory index.)
+
+// Errors of Open that an operator can act on.
+var (
+	// ErrNoDirectory: the database's directory does not exist (see CreateDir).
+	ErrNoDirectory = errors.New("the database's directory does not exist")
+	// ErrNotWritable: purse cannot write the database file.
+	ErrNotWritable = errors.New("the database file is not writable")
+	// ErrNotPurse: the file is not a purse store (not SQLite, or SQLite without
+	// purse's schema).
+	ErrNotPurse = errors.New("not a purse store")
+	// ErrSchemaVersion: the store's schema is of a version this build cannot use.
+	ErrSchemaVersion = errors.New("unknown schema version")
+)
+
+// Existing makes Open refuse a missing file instead of creating a new store:
+// for commands that act on a store that must already be there.
+func Existing() Option { return func(s *Store) { s.mustExist = true } }
+
+// CreateDir makes Open create the database's missing directory (mode 0700);
+// without it a missing directory is ErrNoDirectory, because it is more often a
+// typo than a wish for a new, empty ledger.
+func CreateDir() Option { return func(s *Store) { s.createDir = true } }
+
+// ReadOnly opens an existing store for reading only: SQLite's read-only mode, no
+// migration, no conversion, a shared lock (several readers, no writer). The store
+// must be purse's, of exactly this build's schema version. For purse check.
+func ReadOnly() Option { return func(s *Store) { s.readOnly, s.mustExist = true, true } }
+
+// lockFile opens the database file (creating it, mode 0600, when allowed), takes
+// its flock, and returns it with the file's real path, symlinks resolved, which is
+// the name SQLite must open so that its -wal and -shm are always the same files.
+func (s *Store) lockFile(path string) (*os.File, string, error) {
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		if !s.createDir || s.mustExist {
+			return nil, "", fmt.Errorf("sqlite: %w: %s", ErrNoDirectory, dir)
+		}
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, "", fmt.Errorf("sqlite: %w", err)
+		}
+	} else if err != nil {
+		return nil, "", fmt.Errorf("sqlite: %w", err)
+	} else if !fi.IsDir() {
+		return nil, "", fmt.Errorf("sqlite: %s is not a directory", dir)
+	}
+	flags := os.O_RDWR
+	switch {
+	case s.readOnly:
+		flags = os.O_RDONLY
+	case !s.mustExist:
+		flags |= os.O_CREATE
+	}
+	f, err := os.OpenFile(path, flags, 0o600)
+	if err != nil {
+		if !s.readOnly && (errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.EROFS)) {
+			return nil, "", fmt.Errorf("sqlite: %w: %s (%v); purse must write its store", ErrNotWritable, path, err)
+		}
+		return nil, "", fmt.Errorf("sqlite: %w", err)
+	}
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+		f.Close()
+		return nil, "", fmt.Errorf("sqlite: %w", err)
+	}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+		f.Close()
+		return nil, "", fmt.Errorf("sqlite: %s is not a regular file", path)
+	}
+	how := syscall.LOCK_EX
+	if s.readOnly {
+		how = syscall.LOCK_SH
+	}
+	if err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, "", fmt.Errorf("%w: %s", ErrLocked, path)
+		}
+		return nil, "", fmt.Errorf("sqlite: lock %s: %w", path, err)
+	}
+	// Checked under the lock, so that a live server's file is reported as in use.
+	// SQLite names its write-ahead log after the path it opens: through a second
+	// hard link, the transactions committed to the other name's log would be
+	// invisible, and then overwritten.
+	if st.Nlink > 1 {
+		f.Close()
+		return nil, "", fmt.Errorf("sqlite: %s has %d hard links; SQLite keeps its write-ahead log by name, so purse opens a store "+
+			"only through its one name (remove the other links)", path, st.Nlink)
+	}
+	real, err := filepath.EvalSymlinks(path)
+	if err == nil {
+		real, err = filepath.Abs(real)
+	}
+	if err != nil {
+		f.Close()
+		return nil, "", fmt.Errorf("sqlite: %w", err)
+	}
+	return f, real, nil
+}
