@@ -66,6 +66,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 			return nil, fmt.Errorf("sqlite: %w", err)
 		}
 	}
+	if err := createPrivate(path); err != nil {
+		return nil, fmt.Errorf("sqlite: create %s: %w", path, err)
+	}
 	lock, err := os.OpenFile(path+".lock", os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open lock file: %w", err)
@@ -186,4 +189,46 @@ func isConstraint(err error) bool {
 		return coded.Code() == 2067 || coded.Code() == 1555
 	}
 	return false
+}
+
+// createPrivate makes the database file 0600 before SQLite first opens it: SQLite
+// creates a new file 0644 and gives its -wal and -shm files the database file's own
+// mode, so a private database file is what keeps all three private. The explicit
+// chmod undoes a umask that would narrow the mode so far that purse could not use it.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil // an existing store keeps its mode; serve warns when it is open to others (Exposed)
+	}
+	if err != nil {
+		return err
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// Exposed lists what other local users could read or change: the database, its
+// -wal and -shm files when readable by anyone but the owner, and their directory
+// when others may enter it or anyone but the owner may write it. Each line says how
+// to fix it; serve logs them as warnings. A store purse created itself has none.
+func (s *Store) Exposed() []string {
+	var out []string
+	for _, f := range []string{s.path, s.path + "-wal", s.path + "-shm"} {
+		fi, err := os.Stat(f)
+		if err != nil {
+			continue // -wal and -shm exist only while the store is open and written
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			out = append(out, fmt.Sprintf("%s is readable by others (mode %v): chmod 600 %s", filepath.Base(f), fi.Mode().Perm(), f))
+		}
+	}
+	dir := filepath.Dir(s.path)
+	if fi, err := os.Stat(dir); err == nil && fi.Mode().Perm()&0o027 != 0 {
+		abs, _ := filepath.Abs(dir)
+		out = append(out, fmt.Sprintf("the directory %s is open to other users (mode %v): chmod 700 %s", filepath.Base(abs), fi.Mode(), abs))
+	}
+	return out
 }
