@@ -305,7 +305,7 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("metrics lack %q", want)
 		}
 	}
-	if status, _, _ := get(t, s.admin+"/debug/pprof/", nil); status != 200 {
-		t.Errorf("pprof: %d", status)
+	if status, _, _ := get(t, s.admin+"/debug/pprof/", nil); status != 404 {
+		t.Errorf("pprof without --pprof: %d, want 404", status)
 	}
 }

@@ -29,6 +29,9 @@ import (
 
 type serveConfig struct {
 	db, listen, adminListen, adminToken string
+	dbURLFile, adminTokenFile           string
+	adminHosts                          string
+	pprof                               bool
 	tlsCert, tlsKey                     string
 	tlsSelfSigned                       bool
 	demo                                bool
@@ -44,7 +47,11 @@ func serve(ctx context.Context, args []string, e env) error {
 	fs.StringVar(&c.db, "db", envOr(e, "PURSE_DB", "purse.db"), "SQLite database file, or a postgres:// URL (env PURSE_DB)")
 	fs.StringVar(&c.listen, "listen", envOr(e, "PURSE_LISTEN", ":8080"), "public Infobip-compatible listener (env PURSE_LISTEN)")
 	fs.StringVar(&c.adminListen, "admin-listen", envOr(e, "PURSE_ADMIN_LISTEN", "127.0.0.1:8081"), "admin listener (env PURSE_ADMIN_LISTEN)")
-	fs.StringVar(&c.adminToken, "admin-token", envOr(e, "PURSE_ADMIN_TOKEN", ""), "admin bearer token (env PURSE_ADMIN_TOKEN); default: a random one kept in DB.admin-token")
+	fs.StringVar(&c.dbURLFile, "db-url-file", envOr(e, "PURSE_DB_URL_FILE", ""), "read --db from this file (env PURSE_DB_URL_FILE): a postgres:// URL with its password stays out of the process list")
+	fs.StringVar(&c.adminToken, "admin-token", envOr(e, "PURSE_ADMIN_TOKEN", ""), "admin bearer token (env PURSE_ADMIN_TOKEN; prefer --admin-token-file); default: a random one kept in DB.admin-token")
+	fs.StringVar(&c.adminTokenFile, "admin-token-file", envOr(e, "PURSE_ADMIN_TOKEN_FILE", ""), "read the admin bearer token from this file, mode 0600 (env PURSE_ADMIN_TOKEN_FILE)")
+	fs.StringVar(&c.adminHosts, "admin-hosts", envOr(e, "PURSE_ADMIN_HOSTS", ""), "comma-separated names (name or name:port) the admin listener answers besides its own address and localhost (env PURSE_ADMIN_HOSTS)")
+	fs.BoolVar(&c.pprof, "pprof", envOr(e, "PURSE_PPROF", "") == "true", "serve /debug/pprof/ on the admin listener, behind the admin token (env PURSE_PPROF=true)")
 	fs.StringVar(&c.tlsCert, "tls-cert", envOr(e, "PURSE_TLS_CERT", ""), "PEM certificate (chain) for HTTPS on both listeners (env PURSE_TLS_CERT)")
 	fs.StringVar(&c.tlsKey, "tls-key", envOr(e, "PURSE_TLS_KEY", ""), "PEM private key for --tls-cert (env PURSE_TLS_KEY)")
 	fs.BoolVar(&c.tlsSelfSigned, "tls-self-signed", false, "HTTPS with a self-signed certificate for localhost, kept in DB.tls.pem (and DB.tls.key) for clients to trust (local use)")
@@ -68,6 +75,9 @@ func serve(ctx context.Context, args []string, e env) error {
 	defer lw.Close()
 	log, err := newLogger(env{stderr: lw}, c.logFormat, c.logLevel)
 	if err != nil {
+		return err
+	}
+	if err := c.readSecretFiles(log); err != nil {
 		return err
 	}
 	if err := runServer(ctx, c, log, e); err != nil {
@@ -139,6 +149,11 @@ func runServer(ctx context.Context, c serveConfig, log *slog.Logger, e env) erro
 		return err
 	}
 	defer store.Close()
+	if st, ok := store.(*sqlite.Store); ok {
+		for _, problem := range st.Exposed() {
+			log.Warn("store files are open to other local users: they hold password hashes and the ledger", "problem", problem)
+		}
+	}
 	var eng *engine.Engine
 	var authn *auth.Authenticator
 	m := metrics.New(
@@ -183,11 +198,16 @@ func runServer(ctx context.Context, c serveConfig, log *slog.Logger, e env) erro
 		}
 	}
 
+	hosts, err := httpkit.ParseHosts(c.adminHosts)
+	if err != nil {
+		return usagef("--admin-hosts: %v", err)
+	}
 	auditor := adminapi.NewAuditor(store, log)
 	defer auditor.Close() // after the listeners stop, before the store closes
 	public := httpkit.NewServer(httpkit.Instrument(log, observe, "public", infobipapi.Route, infobipapi.New(eng, authn, log)), log, false)
 	admin := httpkit.NewServer(httpkit.Instrument(log, observe, "admin", func(*http.Request) string { return "other" }, adminapi.New(adminapi.Config{
 		Token: token, Engine: eng, Auth: authn, Store: store, Log: log, Ready: ready, Metrics: m.Handler(), Audit: auditor,
+		Pprof: c.pprof, Cmdline: redactArgs(os.Args), Hosts: hosts,
 	})), log, true)
 	tlsCfg, err := listenerTLS(c, log)
 	if err != nil {
@@ -278,15 +298,101 @@ func tlsCertPath(db string) string {
 	return db + ".tls.pem"
 }
 
-// storeName is the --db value fit for a log line: a URL without its password.
+// storeName is the --db value fit for a log line or a page: a URL without its
+// password, in the user part or in the query.
 func storeName(db string) string {
 	if !postgres.IsURL(db) {
 		return db
 	}
-	if u, err := url.Parse(db); err == nil {
-		return u.Redacted()
+	u, err := url.Parse(db)
+	if err != nil {
+		return "postgres://(unparsable URL)"
 	}
-	return "postgres"
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
+}
+
+// secretFlags are the flags whose values purse never shows: /debug/pprof/cmdline
+// shows the command line through redactArgs.
+var secretFlags = map[string]func(string) string{
+	"admin-token": func(string) string { return "xxxxx" },
+	"db":          storeName,
+	"password":    func(string) string { return "xxxxx" },
+}
+
+// redactArgs is args with the value of every secret flag replaced, in both the
+// "--flag value" and the "--flag=value" form.
+func redactArgs(args []string) []string {
+	out := make([]string, len(args))
+	copy(out, args)
+	for i := 1; i < len(out); i++ {
+		a := out[i]
+		if a == "--" {
+			break
+		}
+		if !strings.HasPrefix(a, "-") {
+			continue
+		}
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		redact, secret := secretFlags[name]
+		if !secret {
+			continue
+		}
+		if hasValue {
+			out[i] = a[:len(a)-len(value)] + redact(value)
+		} else if i+1 < len(out) {
+			out[i+1] = redact(out[i+1])
+			i++
+		}
+	}
+	return out
+}
+
+// readSecretFiles puts --db-url-file and --admin-token-file in place of --db and
+// --admin-token. A file others can read gets a warning: the point of the file is
+// that no other local user sees the secret (a flag is in every process listing).
+func (c *serveConfig) readSecretFiles(log *slog.Logger) error {
+	if c.dbURLFile != "" {
+		v, err := readSecretFile(c.dbURLFile, "--db-url-file", log)
+		if err != nil {
+			return err
+		}
+		c.db = v
+	}
+	if c.adminTokenFile != "" {
+		if c.adminToken != "" {
+			return usagef("--admin-token (or PURSE_ADMIN_TOKEN) and --admin-token-file (or PURSE_ADMIN_TOKEN_FILE) exclude each other")
+		}
+		v, err := readSecretFile(c.adminTokenFile, "--admin-token-file", log)
+		if err != nil {
+			return err
+		}
+		c.adminToken = v
+	}
+	return nil
+}
+
+// readSecretFile reads a one-line secret, warning when the file is open to others.
+func readSecretFile(path, flagName string, log *slog.Logger) (string, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", flagName, err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 && log != nil {
+		log.Warn("a secret file is readable by other users", "flag", flagName, "path", path, "mode", fi.Mode().Perm().String(), "fix", "chmod 600 "+path)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", flagName, err)
+	}
+	v := strings.TrimSpace(string(b))
+	if v == "" {
+		return "", fmt.Errorf("%s: %s is empty", flagName, path)
+	}
+	return v, nil
 }
 
 func waitFresh(ctx context.Context, eng *engine.Engine, max time.Duration) {
