@@ -30,6 +30,7 @@ import (
 type serveConfig struct {
 	db, listen, adminListen, adminToken string
 	dbURLFile, adminTokenFile           string
+	oauthSecretFile                     string
 	adminHosts                          string
 	pprof                               bool
 	tlsCert, tlsKey                     string
@@ -50,6 +51,8 @@ func serve(ctx context.Context, args []string, e env) error {
 	fs.StringVar(&c.dbURLFile, "db-url-file", envOr(e, "PURSE_DB_URL_FILE", ""), "read --db from this file (env PURSE_DB_URL_FILE): a postgres:// URL with its password stays out of the process list")
 	fs.StringVar(&c.adminToken, "admin-token", envOr(e, "PURSE_ADMIN_TOKEN", ""), "admin bearer token (env PURSE_ADMIN_TOKEN; prefer --admin-token-file); default: a random one kept in DB.admin-token")
 	fs.StringVar(&c.adminTokenFile, "admin-token-file", envOr(e, "PURSE_ADMIN_TOKEN_FILE", ""), "read the admin bearer token from this file, mode 0600 (env PURSE_ADMIN_TOKEN_FILE)")
+	fs.StringVar(&c.oauthSecretFile, "oauth-secret-file", envOr(e, "PURSE_OAUTH_SECRET_FILE", ""),
+		"the secret OAuth2 token keys are derived from, at least 32 bytes, mode 0600; the same file on every node (env PURSE_OAUTH_SECRET_FILE); default: DB.oauth-secret, made on first start (SQLite)")
 	fs.StringVar(&c.adminHosts, "admin-hosts", envOr(e, "PURSE_ADMIN_HOSTS", ""), "comma-separated names (name or name:port) the admin listener answers besides its own address and localhost (env PURSE_ADMIN_HOSTS)")
 	fs.BoolVar(&c.pprof, "pprof", envOr(e, "PURSE_PPROF", "") == "true", "serve /debug/pprof/ on the admin listener, behind the admin token (env PURSE_PPROF=true)")
 	fs.StringVar(&c.tlsCert, "tls-cert", envOr(e, "PURSE_TLS_CERT", ""), "PEM certificate (chain) for HTTPS on both listeners (env PURSE_TLS_CERT)")
@@ -171,9 +174,19 @@ func runServer(ctx context.Context, c serveConfig, log *slog.Logger, e env) erro
 	gcCtx, stopGC := context.WithCancel(ctx)
 	defer stopGC()
 	go tuneGC(gcCtx)
-	authn, err = auth.New(store, auth.Options{SessionIdle: c.sessionIdle})
+	secret, err := oauthSecret(c, log)
 	if err != nil {
 		return err
+	}
+	authn, err = auth.New(store, auth.Options{SessionIdle: c.sessionIdle, TokenSecret: secret})
+	if err != nil {
+		return err
+	}
+	if err := authn.PrepareTokenKey(ctx); err != nil {
+		if errors.Is(err, auth.ErrTokenSecretMismatch) {
+			return fmt.Errorf("%w: give every node the same --oauth-secret-file; to replace the secret on purpose, stop every node, run purse oauth-key reset --db URL, and start them with the new file", err)
+		}
+		return fmt.Errorf("OAuth2 signing key: %w", err)
 	}
 	observe := m.ObserveRequest
 	token, err := adminToken(ctx, c, store, log)
@@ -415,7 +428,8 @@ func feedHandlers(pg *postgres.Store, eng *engine.Engine, authn *auth.Authentica
 			eng.Refresh(accts)
 		},
 		Credentials: authn.Invalidate,
-		Token: func() {
+		Token: func() { // a setting changed: the admin token or the OAuth2 key generation
+			authn.DropTokenKey()
 			if err := token.Reload(context.Background()); err != nil {
 				log.Warn("reload admin token", "err", err)
 			}
@@ -423,6 +437,7 @@ func feedHandlers(pg *postgres.Store, eng *engine.Engine, authn *auth.Authentica
 		Lost: func() {
 			eng.SetStale(true)
 			authn.Invalidate()
+			authn.DropTokenKey()
 		},
 		Reload: func(ctx context.Context) error {
 			accts, err := pg.LoadAccounts(ctx)
@@ -436,6 +451,7 @@ func feedHandlers(pg *postgres.Store, eng *engine.Engine, authn *auth.Authentica
 			eng.Refresh(accts)
 			eng.RefreshHolds(holds)
 			authn.Invalidate()
+			authn.DropTokenKey()
 			return token.Reload(ctx)
 		},
 		Resynced: func() { eng.SetStale(false) },
@@ -480,17 +496,57 @@ func adminTokenPath(db string) string {
 	return db + ".admin-token"
 }
 
-func loadOrCreateToken(path string) (string, error) {
+// oauthSecret is the secret OAuth2 signing keys are derived from: --oauth-secret-file,
+// else (SQLite) the file beside the database, made on first start. On PostgreSQL
+// without the flag it is nil: the nodes then share a secret kept in the database,
+// because a file each node made for itself would differ between them.
+func oauthSecret(c serveConfig, log *slog.Logger) ([]byte, error) {
+	path := c.oauthSecretFile
+	if path != "" {
+		v, err := readSecretFile(path, "--oauth-secret-file", log)
+		if err != nil {
+			return nil, err
+		}
+		if len(v) < auth.MinTokenSecret {
+			return nil, usagef("--oauth-secret-file %s holds %d bytes; at least %d are needed (make one with: openssl rand -hex 32 > %s; chmod 600 %s)",
+				path, len(v), auth.MinTokenSecret, path, path)
+		}
+		return []byte(v), nil
+	}
+	if postgres.IsURL(c.db) {
+		log.Warn("OAuth2 token secret kept in the database: every dump of it can sign tokens; give every node the same --oauth-secret-file")
+		return nil, nil
+	}
+	path = oauthSecretPath(c.db)
+	v, err := loadOrCreateSecret(path, "OAuth2 token secret")
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		log.Warn("a secret file is readable by other users", "path", path, "mode", fi.Mode().Perm().String(), "fix", "chmod 600 "+path)
+	}
+	return []byte(v), nil
+}
+
+// oauthSecretPath is where serve keeps the OAuth2 token secret of an SQLite store:
+// beside it, outside the database file, so a copy of the database cannot sign tokens.
+func oauthSecretPath(db string) string { return db + ".oauth-secret" }
+
+func loadOrCreateToken(path string) (string, error) { return loadOrCreateSecret(path, "admin token") }
+
+// loadOrCreateSecret reads a secret file, or makes it (0600, 32 random bytes in hex)
+// when there is none.
+func loadOrCreateSecret(path, what string) (string, error) {
 	b, err := os.ReadFile(path)
 	if err == nil {
 		tok := strings.TrimSpace(string(b))
 		if tok == "" {
-			return "", fmt.Errorf("admin token file %s is empty; delete it to make a new token", path)
+			return "", fmt.Errorf("%s file %s is empty; delete it to make a new one", what, path)
 		}
 		return tok, nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Errorf("admin token: %w", err)
+		return "", fmt.Errorf("%s: %w", what, err)
 	}
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
@@ -499,11 +555,11 @@ func loadOrCreateToken(path string) (string, error) {
 	tok := hex.EncodeToString(raw)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return "", fmt.Errorf("admin token: %w", err)
+		return "", fmt.Errorf("%s: %w", what, err)
 	}
 	if _, err := f.WriteString(tok + "\n"); err != nil {
 		f.Close()
-		return "", fmt.Errorf("admin token: %w", err)
+		return "", fmt.Errorf("%s: %w", what, err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()

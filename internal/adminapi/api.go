@@ -87,6 +87,7 @@ func New(cfg Config) *API {
 		m.HandleFunc("GET /debug/pprof/trace", a.authed(pprof.Trace))
 	}
 	m.HandleFunc("POST /v1/admin-token/rotate", a.authed(a.rotateToken))
+	m.HandleFunc("POST /v1/oauth-key/rotate", a.authed(a.rotateOAuthKey))
 	m.HandleFunc("POST /v1/accounts", a.authed(a.createAccount))
 	m.HandleFunc("GET /v1/accounts", a.authed(a.listAccounts))
 	m.HandleFunc("GET /v1/accounts/{id}", a.authed(a.getAccount))
