@@ -204,7 +204,7 @@ func TestOAuthKeyAcrossNodes(t *testing.T) {
 	for _, extra := range [][]string{{"--oauth-secret-file", other}, nil} {
 		args := append([]string{"serve", "--db", db, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--admin-token", clusterToken}, extra...)
 		err := run(context.Background(), args, env{stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }})
-		if err == nil || !strings.Contains(err.Error(), "same --oauth-secret-file") {
+		if err == nil || !strings.Contains(err.Error(), "the same --oauth-secret-file") {
 			t.Errorf("a node started with %q: %v, want a refusal naming --oauth-secret-file", extra, err)
 		}
 	}

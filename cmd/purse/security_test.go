@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/purse-ledger/purse/internal/store/storetest"
 	"github.com/purse-ledger/purse/internal/testkit"
@@ -182,5 +183,117 @@ func TestMetricsLeakNothing(t *testing.T) {
 		if r := m[1]; r != "other" && r != "/" && !strings.HasPrefix(r, "/account/1/") && !strings.HasPrefix(r, "/auth/1/") && !strings.Contains(r, " ") {
 			t.Errorf("route label %q is neither a pattern nor a known public route", r)
 		}
+	}
+}
+
+// TestRequestLogShowsClientAndPrincipal: a request line names the client (behind a
+// --trusted-proxies proxy, the address it forwarded for) and who the credential
+// is, never the credential itself; a forwarded address from an untrusted peer is
+// ignored.
+func TestRequestLogShowsClientAndPrincipal(t *testing.T) {
+	s := startServe(t, filepath.Join(t.TempDir(), "purse.db"), "--demo", "--trusted-proxies", "127.0.0.0/8, ::1/128")
+	aladdin := map[string]string{"Authorization": "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==", "X-Forwarded-For": "198.51.100.9, 203.0.113.7"}
+	get(t, s.public+"/account/1/total-balance", aladdin)
+	admin := mustRead(t, s.db+".admin-token")
+	get(t, s.admin+"/v1/accounts", map[string]string{"Authorization": "Bearer " + admin})
+	eventually(t, 2*time.Second, "the request lines", func() bool {
+		return strings.Contains(s.logs.String(), "path=/v1/accounts")
+	})
+	logs := s.logs.String()
+	for _, want := range []string{
+		"path=/account/1/total-balance status=200",
+		"client=203.0.113.7",
+		"principal=user:Aladdin",
+		"principal=token:",
+	} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the logs lack %q:\n%s", want, logs)
+		}
+	}
+	for _, secret := range []string{"open sesame", "QWxhZGRpbjpvcGVuIHNlc2FtZQ==", admin} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("the logs show a secret %q", secret)
+		}
+	}
+
+	plain := startServe(t, filepath.Join(t.TempDir(), "purse.db"), "--demo")
+	get(t, plain.public+"/account/1/balance", aladdin)
+	eventually(t, 2*time.Second, "the request line", func() bool { return strings.Contains(plain.logs.String(), "path=/account/1/balance") })
+	if l := plain.logs.String(); strings.Contains(l, "203.0.113.7") || !strings.Contains(l, "client=127.0.0.1") {
+		t.Errorf("without --trusted-proxies, X-Forwarded-For must be ignored:\n%s", l)
+	}
+}
+
+// TestSecurityHeaders: every answer on both listeners says nosniff and no-store;
+// an HTML page (pprof's index) carries a Content-Security-Policy that allows nothing
+// to run.
+func TestSecurityHeaders(t *testing.T) {
+	s := startServe(t, filepath.Join(t.TempDir(), "purse.db"), "--demo", "--pprof")
+	admin := mustRead(t, s.db+".admin-token")
+	for _, tc := range []struct {
+		url string
+		h   map[string]string
+	}{
+		{s.public + "/account/1/balance", map[string]string{"Authorization": "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="}},
+		{s.public + "/account/1/balance", nil},
+		{s.public + "/nowhere", nil},
+		{s.admin + "/v1/accounts", map[string]string{"Authorization": "Bearer " + admin}},
+		{s.admin + "/v1/accounts", nil},
+		{s.admin + "/healthz", nil},
+		{s.admin + "/debug/pprof/", map[string]string{"Authorization": "Bearer " + admin}},
+	} {
+		status, _, h := get(t, tc.url, tc.h)
+		if h.Get("Cache-Control") != "no-store" || h.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%s (%d): Cache-Control %q, X-Content-Type-Options %q", tc.url, status, h.Get("Cache-Control"), h.Get("X-Content-Type-Options"))
+		}
+		if strings.HasPrefix(h.Get("Content-Type"), "text/html") && !strings.Contains(h.Get("Content-Security-Policy"), "default-src 'none'") {
+			t.Errorf("%s: HTML with Content-Security-Policy %q", tc.url, h.Get("Content-Security-Policy"))
+		}
+	}
+	if _, _, h := get(t, s.admin+"/debug/pprof/", map[string]string{"Authorization": "Bearer " + admin}); !strings.HasPrefix(h.Get("Content-Type"), "text/html") {
+		t.Errorf("pprof's index is not HTML (%q): the CSP check above checked nothing", h.Get("Content-Type"))
+	}
+}
+
+// TestCORS: off by default; with --cors-origins, a browser on an allowed origin
+// gets its preflight answered and can read GET /account/1/balance (the seed
+// documentation's XHR snippet); another origin gets no CORS headers.
+func TestCORS(t *testing.T) {
+	off := startServe(t, filepath.Join(t.TempDir(), "purse.db"), "--demo")
+	s := startServe(t, filepath.Join(t.TempDir(), "purse.db"), "--demo", "--cors-origins", "https://app.example, http://localhost:3000")
+	preflight := func(base, origin string) *http.Response {
+		req, _ := http.NewRequest("OPTIONS", base+"/account/1/balance", nil)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", "GET")
+		req.Header.Set("Access-Control-Request-Headers", "authorization, accept")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	r := preflight(s.public, "https://app.example")
+	if r.StatusCode != 204 || r.Header.Get("Access-Control-Allow-Origin") != "https://app.example" ||
+		!strings.Contains(strings.ToLower(r.Header.Get("Access-Control-Allow-Headers")), "authorization") ||
+		!strings.Contains(r.Header.Get("Access-Control-Allow-Methods"), "GET") || !strings.Contains(r.Header.Get("Vary"), "Origin") {
+		t.Errorf("preflight from an allowed origin: %d %v", r.StatusCode, r.Header)
+	}
+	aladdin := map[string]string{"Authorization": "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==", "Origin": "https://app.example", "Accept": "application/json"}
+	status, body, h := get(t, s.public+"/account/1/balance", aladdin)
+	if status != 200 || body != `{"balance":47.79134,"currency":"EUR"}` || h.Get("Access-Control-Allow-Origin") != "https://app.example" {
+		t.Errorf("GET from an allowed origin: %d %s %v", status, body, h)
+	}
+	for _, tc := range []struct{ base, origin string }{{s.public, "https://evil.example"}, {off.public, "https://app.example"}} {
+		if r := preflight(tc.base, tc.origin); r.Header.Get("Access-Control-Allow-Origin") != "" {
+			t.Errorf("preflight from %s: Access-Control-Allow-Origin %q", tc.origin, r.Header.Get("Access-Control-Allow-Origin"))
+		}
+		aladdin["Origin"] = tc.origin
+		if _, _, h := get(t, tc.base+"/account/1/balance", aladdin); h.Get("Access-Control-Allow-Origin") != "" {
+			t.Errorf("GET from %s: Access-Control-Allow-Origin %q", tc.origin, h.Get("Access-Control-Allow-Origin"))
+		}
+	}
+	if r := preflight(s.admin, "https://app.example"); r.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Error("the admin listener answers CORS")
 	}
 }

@@ -32,6 +32,7 @@ type serveConfig struct {
 	dbURLFile, adminTokenFile           string
 	oauthSecretFile                     string
 	adminHosts                          string
+	trustedProxies, corsOrigins         string
 	pprof                               bool
 	tlsCert, tlsKey                     string
 	tlsSelfSigned                       bool
@@ -54,6 +55,10 @@ func serve(ctx context.Context, args []string, e env) error {
 	fs.StringVar(&c.oauthSecretFile, "oauth-secret-file", envOr(e, "PURSE_OAUTH_SECRET_FILE", ""),
 		"the secret OAuth2 token keys are derived from, at least 32 bytes, mode 0600; the same file on every node (env PURSE_OAUTH_SECRET_FILE); default: DB.oauth-secret, made on first start (SQLite)")
 	fs.StringVar(&c.adminHosts, "admin-hosts", envOr(e, "PURSE_ADMIN_HOSTS", ""), "comma-separated names (name or name:port) the admin listener answers besides its own address and localhost (env PURSE_ADMIN_HOSTS)")
+	fs.StringVar(&c.trustedProxies, "trusted-proxies", envOr(e, "PURSE_TRUSTED_PROXIES", ""),
+		"comma-separated CIDRs of proxies whose X-Forwarded-For names the client, for logs, login limits and the audit log (env PURSE_TRUSTED_PROXIES)")
+	fs.StringVar(&c.corsOrigins, "cors-origins", envOr(e, "PURSE_CORS_ORIGINS", ""),
+		"comma-separated origins (https://app.example) whose browser pages may call the public API; * for any; default none (env PURSE_CORS_ORIGINS)")
 	fs.BoolVar(&c.pprof, "pprof", envOr(e, "PURSE_PPROF", "") == "true", "serve /debug/pprof/ on the admin listener, behind the admin token (env PURSE_PPROF=true)")
 	fs.StringVar(&c.tlsCert, "tls-cert", envOr(e, "PURSE_TLS_CERT", ""), "PEM certificate (chain) for HTTPS on both listeners (env PURSE_TLS_CERT)")
 	fs.StringVar(&c.tlsKey, "tls-key", envOr(e, "PURSE_TLS_KEY", ""), "PEM private key for --tls-cert (env PURSE_TLS_KEY)")
@@ -184,7 +189,8 @@ func runServer(ctx context.Context, c serveConfig, log *slog.Logger, e env) erro
 	}
 	if err := authn.PrepareTokenKey(ctx); err != nil {
 		if errors.Is(err, auth.ErrTokenSecretMismatch) {
-			return fmt.Errorf("%w: give every node the same --oauth-secret-file; to replace the secret on purpose, stop every node, run purse oauth-key reset --db URL, and start them with the new file", err)
+			return fmt.Errorf("%w: give every node the same --oauth-secret-file (after purse migrate, the SQLite store's DB.oauth-secret); "+
+				"to replace the secret on purpose, stop every node, run purse oauth-key reset --db URL (outstanding OAuth2 tokens are then refused), and start them with the new file or none", err)
 		}
 		return fmt.Errorf("OAuth2 signing key: %w", err)
 	}
@@ -215,13 +221,23 @@ func runServer(ctx context.Context, c serveConfig, log *slog.Logger, e env) erro
 	if err != nil {
 		return usagef("--admin-hosts: %v", err)
 	}
+	proxies, err := httpkit.ParsePrefixes(c.trustedProxies)
+	if err != nil {
+		return usagef("--trusted-proxies: %v", err)
+	}
+	cors, err := httpkit.ParseCORS(c.corsOrigins)
+	if err != nil {
+		return usagef("--cors-origins: %v", err)
+	}
 	auditor := adminapi.NewAuditor(store, log)
 	defer auditor.Close() // after the listeners stop, before the store closes
-	public := httpkit.NewServer(httpkit.Instrument(log, observe, "public", infobipapi.Route, infobipapi.New(eng, authn, log)), log, false)
-	admin := httpkit.NewServer(httpkit.Instrument(log, observe, "admin", func(*http.Request) string { return "other" }, adminapi.New(adminapi.Config{
-		Token: token, Engine: eng, Auth: authn, Store: store, Log: log, Ready: ready, Metrics: m.Handler(), Audit: auditor,
-		Pprof: c.pprof, Cmdline: redactArgs(os.Args), Hosts: hosts,
-	})), log, true)
+	public := httpkit.NewServer(httpkit.InstrumentEdge(log, observe, "public", infobipapi.Route,
+		httpkit.Edge{TrustedProxies: proxies, CORS: cors}, infobipapi.New(eng, authn, log)), log, false)
+	admin := httpkit.NewServer(httpkit.InstrumentEdge(log, observe, "admin", func(*http.Request) string { return "other" },
+		httpkit.Edge{TrustedProxies: proxies}, adminapi.New(adminapi.Config{
+			Token: token, Engine: eng, Auth: authn, Store: store, Log: log, Ready: ready, Metrics: m.Handler(), Audit: auditor,
+			Pprof: c.pprof, Cmdline: redactArgs(os.Args), Hosts: hosts,
+		})), log, true)
 	tlsCfg, err := listenerTLS(c, log)
 	if err != nil {
 		return err

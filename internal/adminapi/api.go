@@ -264,10 +264,12 @@ func mustJSON(v any) []byte {
 func (a *API) authed(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-		if !strings.EqualFold(scheme, "Bearer") || !a.cfg.Token.Valid(tok) {
+		actor, ok := a.cfg.Token.Actor(tok)
+		if !strings.EqualFold(scheme, "Bearer") || !ok {
 			a.fail(w, r, errUnauthorized)
 			return
 		}
+		httpkit.SetPrincipal(w, actor)
 		h(w, r)
 	}
 }

@@ -14,8 +14,8 @@ import (
 // credentials, scope and errors as /account/1/balance.
 
 // fullAccount authenticates and returns the caller's whole committed account.
-func (a *API) fullAccount(r *http.Request) (ledger.Account, error) {
-	p, err := a.principal(r)
+func (a *API) fullAccount(w http.ResponseWriter, r *http.Request) (ledger.Account, error) {
+	p, err := a.principal(w, r)
 	if err != nil {
 		return ledger.Account{}, err
 	}
@@ -61,7 +61,7 @@ type totalBalanceXML struct {
 }
 
 func (a *API) totalBalance(w http.ResponseWriter, r *http.Request, f httpkit.Format) {
-	acc, err := a.fullAccount(r)
+	acc, err := a.fullAccount(w, r)
 	if err != nil {
 		a.fail(w, r, f, err)
 		return
@@ -102,7 +102,7 @@ func rawOrNull(s string) json.RawMessage {
 
 // freeMessages is GET /account/1/free-messages: {"remainingCount": n}.
 func (a *API) freeMessages(w http.ResponseWriter, r *http.Request, f httpkit.Format) {
-	acc, err := a.fullAccount(r)
+	acc, err := a.fullAccount(w, r)
 	if err != nil {
 		a.fail(w, r, f, err)
 		return
