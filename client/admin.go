@@ -252,6 +252,13 @@ func (c *Client) RotateAdminToken(ctx context.Context) (string, error) {
 	return out.Token, nil
 }
 
+// RotateOAuthKey replaces the key OAuth2 access tokens are signed with, on every
+// node: every token issued so far is refused from then on, and OAuth2 clients get
+// new ones with their client credentials.
+func (c *Client) RotateOAuthKey(ctx context.Context) error {
+	return c.do(ctx, call{method: http.MethodPost, path: "/v1/oauth-key/rotate"}, nil)
+}
+
 // AuditRecord is one admin action: who (a token fingerprint), what, on what, from
 // where, when, and the resulting status.
 type AuditRecord struct {

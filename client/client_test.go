@@ -208,3 +208,44 @@ func TestClientLedger(t *testing.T) {
 		t.Errorf("Batch = %+v, %v", br, err)
 	}
 }
+
+// TestRotateOAuthKey: after RotateOAuthKey, a token issued before is refused with
+// 401 and a new one works.
+func TestRotateOAuthKey(t *testing.T) {
+	s := testkit.New(t)
+	ctx := context.Background()
+	admin, err := client.New(s.Admin.URL, client.WithAdminToken(testkit.AdminToken))
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc, err := admin.CreateAccount(ctx, "Rotated", "EUR")
+	if err != nil {
+		t.Fatal(err)
+	}
+	oc, err := admin.CreateOAuthClient(ctx, acc.ID, "backend", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := client.New(s.Public.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pub.OAuthToken(ctx, oc.ClientID, oc.ClientSecret); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pub.Balance(ctx); err != nil {
+		t.Fatalf("Balance before the rotation: %v", err)
+	}
+	if err := admin.RotateOAuthKey(ctx); err != nil {
+		t.Fatalf("RotateOAuthKey: %v", err)
+	}
+	if _, err := pub.Balance(ctx); !client.IsMessageID(err, "UNAUTHORIZED") {
+		t.Errorf("Balance with a token from before the rotation: %v, want UNAUTHORIZED", err)
+	}
+	if _, err := pub.OAuthToken(ctx, oc.ClientID, oc.ClientSecret); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pub.Balance(ctx); err != nil {
+		t.Errorf("Balance with a new token: %v", err)
+	}
+}

@@ -242,7 +242,7 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	defer conn.Close()
 	body := `{"amount":"0.5"}`
-	head := "POST /v1/accounts/acc_demo/charges HTTP/1.1\r\nHost: purse\r\nAuthorization: Bearer " + mustRead(t, s.db+".admin-token") +
+	head := "POST /v1/accounts/acc_demo/charges HTTP/1.1\r\nHost: " + host + "\r\nAuthorization: Bearer " + mustRead(t, s.db+".admin-token") +
 		"\r\nContent-Type: application/json\r\nIdempotency-Key: graceful-1\r\nExpect: 100-continue\r\nContent-Length: " +
 		strconv.Itoa(len(body)) + "\r\n\r\n"
 	if _, err := conn.Write([]byte(head)); err != nil {
@@ -305,7 +305,7 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("metrics lack %q", want)
 		}
 	}
-	if status, _, _ := get(t, s.admin+"/debug/pprof/", nil); status != 200 {
-		t.Errorf("pprof: %d", status)
+	if status, _, _ := get(t, s.admin+"/debug/pprof/", nil); status != 404 {
+		t.Errorf("pprof without --pprof: %d, want 404", status)
 	}
 }

@@ -96,13 +96,17 @@ Usage:
   purse demo remove                              (closes the demo account, removes its logins)
   purse admin-token rotate                       (a new admin token, on every node)
   purse admin-token reset [--db FILE|URL]        (offline: when the token is lost)
+  purse oauth-key rotate                         (refuse every OAuth2 token issued so far, on every node)
+  purse oauth-key reset [--db FILE|URL]          (offline: before starting the nodes with a new --oauth-secret-file)
 
 Every money movement takes --idempotency-key KEY (default: a random key); sending the
 same command again with the same key never applies it twice.
 
 Management commands talk to the admin listener (--admin-url, PURSE_ADMIN_URL,
-default http://127.0.0.1:8081) with the admin token from --admin-token,
-PURSE_ADMIN_TOKEN, or the token file beside the database (--db, default purse.db).
+default http://127.0.0.1:8081) with the admin token from --admin-token-file,
+PURSE_ADMIN_TOKEN_FILE, PURSE_ADMIN_TOKEN, --admin-token, or the token file beside
+the database (--db, default purse.db). Prefer a file or the environment: a flag's
+value is visible to every local user in the process list.
 They print text by default and JSON with --json.
 Run "purse COMMAND -h" for a command's flags.
 `
@@ -126,6 +130,8 @@ func run(ctx context.Context, args []string, e env) error {
 		return adminTokenCmd(ctx, rest, e)
 	case "demo":
 		return demoCmd(ctx, rest, e)
+	case "oauth-key":
+		return oauthKeyCmd(ctx, rest, e)
 	case "help", "-h", "--help":
 		fmt.Fprint(e.stdout, usage)
 		return nil

@@ -25,6 +25,7 @@ type cli struct {
 	fs         *flag.FlagSet
 	adminURL   string
 	adminToken string
+	tokenFile  string
 	db         string
 	tlsCA      string
 	asJSON     bool
@@ -35,6 +36,7 @@ func newCLI(name string, e env) *cli {
 	c.fs.SetOutput(e.stderr)
 	c.fs.StringVar(&c.adminURL, "admin-url", envOr(e, "PURSE_ADMIN_URL", "http://127.0.0.1:8081"), "admin API base URL (env PURSE_ADMIN_URL)")
 	c.fs.StringVar(&c.adminToken, "admin-token", envOr(e, "PURSE_ADMIN_TOKEN", ""), "admin token (env PURSE_ADMIN_TOKEN); default: read DB.admin-token")
+	c.fs.StringVar(&c.tokenFile, "admin-token-file", envOr(e, "PURSE_ADMIN_TOKEN_FILE", ""), "read the admin token from this file (env PURSE_ADMIN_TOKEN_FILE)")
 	c.fs.StringVar(&c.db, "db", envOr(e, "PURSE_DB", "purse.db"), "database whose token file to read (env PURSE_DB)")
 	c.fs.StringVar(&c.tlsCA, "tls-ca", envOr(e, "PURSE_TLS_CA", ""), "PEM certificate to trust for an https:// URL (env PURSE_TLS_CA); default: DB.tls.pem when it exists")
 	c.fs.BoolVar(&c.asJSON, "json", false, "print JSON instead of text")
@@ -71,6 +73,13 @@ func (c *cli) httpClient() (*http.Client, error) {
 
 func (c *cli) admin() (*client.Client, error) {
 	tok := c.adminToken
+	if tok == "" && c.tokenFile != "" {
+		v, err := readSecretFile(c.tokenFile, "--admin-token-file", nil)
+		if err != nil {
+			return nil, err
+		}
+		tok = v
+	}
 	if tok == "" {
 		b, err := os.ReadFile(adminTokenPath(c.db))
 		if err != nil {

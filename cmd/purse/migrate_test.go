@@ -39,7 +39,9 @@ func TestMigrateToPostgres(t *testing.T) {
 	if out, err := runCLI(t, s, "migrate", "--from", db, "--to", target, "--include-demo"); err == nil || !strings.Contains(out, "empty database") {
 		t.Errorf("second migrate into a full database: %v %s", err, out)
 	}
-	n := startNode(t, target)
+	// The OAuth2 token secret is not in the store: the node is given the file
+	// the SQLite store used, so tokens issued before the move stay valid.
+	n := startNode(t, target, "--oauth-secret-file", db+".oauth-secret")
 	status, body, _ := get(t, n.public+"/account/1/balance", map[string]string{"Authorization": "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="})
 	if status != 200 || body != `{"balance":47.79134,"currency":"EUR"}` {
 		t.Errorf("demo account on PostgreSQL: %d %s", status, body)

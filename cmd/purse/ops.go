@@ -109,6 +109,9 @@ func adminTokenCmd(ctx context.Context, args []string, e env) error {
 	}
 	// Keep the token file current when that is where the token lives.
 	path := adminTokenPath(c.db)
+	if c.tokenFile != "" {
+		path = c.tokenFile
+	}
 	if c.adminToken == "" {
 		if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
 			return fmt.Errorf("new token in force, but writing %s failed: %w (token: %s)", path, err, tok)

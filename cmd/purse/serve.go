@@ -29,6 +29,11 @@ import (
 
 type serveConfig struct {
 	db, listen, adminListen, adminToken string
+	dbURLFile, adminTokenFile           string
+	oauthSecretFile                     string
+	adminHosts                          string
+	trustedProxies, corsOrigins         string
+	pprof                               bool
 	tlsCert, tlsKey                     string
 	tlsSelfSigned                       bool
 	demo, create                        bool
@@ -45,7 +50,17 @@ func serve(ctx context.Context, args []string, e env) error {
 	fs.StringVar(&c.db, "db", envOr(e, "PURSE_DB", "purse.db"), "SQLite database file, or a postgres:// URL (env PURSE_DB)")
 	fs.StringVar(&c.listen, "listen", envOr(e, "PURSE_LISTEN", ":8080"), "public Infobip-compatible listener (env PURSE_LISTEN)")
 	fs.StringVar(&c.adminListen, "admin-listen", envOr(e, "PURSE_ADMIN_LISTEN", "127.0.0.1:8081"), "admin listener (env PURSE_ADMIN_LISTEN)")
-	fs.StringVar(&c.adminToken, "admin-token", envOr(e, "PURSE_ADMIN_TOKEN", ""), "admin bearer token (env PURSE_ADMIN_TOKEN); default: a random one kept in DB.admin-token")
+	fs.StringVar(&c.dbURLFile, "db-url-file", envOr(e, "PURSE_DB_URL_FILE", ""), "read --db from this file (env PURSE_DB_URL_FILE): a postgres:// URL with its password stays out of the process list")
+	fs.StringVar(&c.adminToken, "admin-token", envOr(e, "PURSE_ADMIN_TOKEN", ""), "admin bearer token (env PURSE_ADMIN_TOKEN; prefer --admin-token-file); default: a random one kept in DB.admin-token")
+	fs.StringVar(&c.adminTokenFile, "admin-token-file", envOr(e, "PURSE_ADMIN_TOKEN_FILE", ""), "read the admin bearer token from this file, mode 0600 (env PURSE_ADMIN_TOKEN_FILE)")
+	fs.StringVar(&c.oauthSecretFile, "oauth-secret-file", envOr(e, "PURSE_OAUTH_SECRET_FILE", ""),
+		"the secret OAuth2 token keys are derived from, at least 32 bytes, mode 0600; the same file on every node (env PURSE_OAUTH_SECRET_FILE); default: DB.oauth-secret, made on first start (SQLite)")
+	fs.StringVar(&c.adminHosts, "admin-hosts", envOr(e, "PURSE_ADMIN_HOSTS", ""), "comma-separated names (name or name:port) the admin listener answers besides its own address and localhost (env PURSE_ADMIN_HOSTS)")
+	fs.StringVar(&c.trustedProxies, "trusted-proxies", envOr(e, "PURSE_TRUSTED_PROXIES", ""),
+		"comma-separated CIDRs of proxies whose X-Forwarded-For names the client, for logs, login limits and the audit log (env PURSE_TRUSTED_PROXIES)")
+	fs.StringVar(&c.corsOrigins, "cors-origins", envOr(e, "PURSE_CORS_ORIGINS", ""),
+		"comma-separated origins (https://app.example) whose browser pages may call the public API; * for any; default none (env PURSE_CORS_ORIGINS)")
+	fs.BoolVar(&c.pprof, "pprof", envErr.bool(e, "PURSE_PPROF", false), "serve /debug/pprof/ on the admin listener, behind the admin token (env PURSE_PPROF=true)")
 	fs.StringVar(&c.tlsCert, "tls-cert", envOr(e, "PURSE_TLS_CERT", ""), "PEM certificate (chain) for HTTPS on both listeners (env PURSE_TLS_CERT)")
 	fs.StringVar(&c.tlsKey, "tls-key", envOr(e, "PURSE_TLS_KEY", ""), "PEM private key for --tls-cert (env PURSE_TLS_KEY)")
 	fs.BoolVar(&c.tlsSelfSigned, "tls-self-signed", false, "HTTPS with a self-signed certificate for localhost, kept in DB.tls.pem (and DB.tls.key) for clients to trust (local use)")
@@ -88,6 +103,14 @@ func serve(ctx context.Context, args []string, e env) error {
 	log, err := newLogger(env{stderr: lw}, c.logFormat, c.logLevel)
 	if err != nil {
 		return err
+	}
+	if err := c.readSecretFiles(log); err != nil {
+		return err
+	}
+	if c.adminTokenFile != "" {
+		if err := checkAdminToken(c.adminToken); err != nil {
+			return fmt.Errorf("--admin-token-file: %w", err)
+		}
 	}
 	if err := runServer(ctx, c, log, e); err != nil {
 		log.Error("serve", "err", err)
@@ -148,8 +171,21 @@ func openStore(ctx context.Context, db string, opts ...sqlite.Option) (backend, 
 
 func runServer(ctx context.Context, c serveConfig, log *slog.Logger, e env) error {
 	debug.SetGCPercent(gcLoading) // tuneGC (gc.go) takes over once serving
-	// The listeners first: a start that fails on its addresses leaves no new store
-	// or token file behind. Connections wait in the backlog until serving begins.
+	// The edge's settings and the listeners first: a start that fails on them
+	// leaves no new store or token file behind. Connections wait in the backlog
+	// until serving begins.
+	hosts, err := httpkit.ParseHosts(c.adminHosts)
+	if err != nil {
+		return usagef("--admin-hosts: %v", err)
+	}
+	proxies, err := httpkit.ParsePrefixes(c.trustedProxies)
+	if err != nil {
+		return usagef("--trusted-proxies: %v", err)
+	}
+	cors, err := httpkit.ParseCORS(c.corsOrigins)
+	if err != nil {
+		return usagef("--cors-origins: %v", err)
+	}
 	pl, err := net.Listen("tcp", c.listen)
 	if err != nil {
 		return fmt.Errorf("public listener: %w", err)
@@ -173,6 +209,11 @@ func runServer(ctx context.Context, c serveConfig, log *slog.Logger, e env) erro
 		return err
 	}
 	defer store.Close()
+	if st, ok := store.(*sqlite.Store); ok {
+		for _, problem := range st.Exposed() {
+			log.Warn("store files are open to other local users: they hold password hashes and the ledger", "problem", problem)
+		}
+	}
 	var eng *engine.Engine
 	var authn *auth.Authenticator
 	m := metrics.New(
@@ -190,9 +231,20 @@ func runServer(ctx context.Context, c serveConfig, log *slog.Logger, e env) erro
 	gcCtx, stopGC := context.WithCancel(ctx)
 	defer stopGC()
 	go tuneGC(gcCtx)
-	authn, err = auth.New(store, auth.Options{SessionIdle: c.sessionIdle})
+	secret, err := oauthSecret(c, log)
 	if err != nil {
 		return err
+	}
+	authn, err = auth.New(store, auth.Options{SessionIdle: c.sessionIdle, TokenSecret: secret})
+	if err != nil {
+		return err
+	}
+	if err := authn.PrepareTokenKey(ctx); err != nil {
+		if errors.Is(err, auth.ErrTokenSecretMismatch) {
+			return fmt.Errorf("%w: give every node the same --oauth-secret-file (after purse migrate, the SQLite store's DB.oauth-secret); "+
+				"to replace the secret on purpose, stop every node, run purse oauth-key reset --db URL (outstanding OAuth2 tokens are then refused), and start them with the new file or none", err)
+		}
+		return fmt.Errorf("OAuth2 signing key: %w", err)
 	}
 	observe := m.ObserveRequest
 	token, err := adminToken(ctx, c, store, log)
@@ -223,10 +275,13 @@ func runServer(ctx context.Context, c serveConfig, log *slog.Logger, e env) erro
 	defer auditor.Close() // after the listeners stop, before the store closes
 	pub := infobipapi.New(eng, authn, log)
 	pub.Ready = ready
-	public := httpkit.NewServer(httpkit.Instrument(log, observe, "public", infobipapi.Route, pub), log, false)
-	admin := httpkit.NewServer(httpkit.Instrument(log, observe, "admin", func(*http.Request) string { return "other" }, adminapi.New(adminapi.Config{
-		Token: token, Engine: eng, Auth: authn, Store: store, Log: log, Ready: ready, Metrics: m.Handler(), Audit: auditor,
-	})), log, true)
+	public := httpkit.NewServer(httpkit.InstrumentEdge(log, observe, "public", infobipapi.Route,
+		httpkit.Edge{TrustedProxies: proxies, CORS: cors}, pub), log, false)
+	admin := httpkit.NewServer(httpkit.InstrumentEdge(log, observe, "admin", func(*http.Request) string { return "other" },
+		httpkit.Edge{TrustedProxies: proxies}, adminapi.New(adminapi.Config{
+			Token: token, Engine: eng, Auth: authn, Store: store, Log: log, Ready: ready, Metrics: m.Handler(), Audit: auditor,
+			Pprof: c.pprof, Cmdline: redactArgs(os.Args), Hosts: hosts,
+		})), log, true)
 	if tlsCfg != nil {
 		// One config each: net/http adds its HTTP/2 settings to the config it serves with.
 		public.TLSConfig, admin.TLSConfig = tlsCfg.Clone(), tlsCfg.Clone()
@@ -303,15 +358,101 @@ func tlsCertPath(db string) string {
 	return db + ".tls.pem"
 }
 
-// storeName is the --db value fit for a log line: a URL without its password.
+// storeName is the --db value fit for a log line or a page: a URL without its
+// password, in the user part or in the query.
 func storeName(db string) string {
 	if !postgres.IsURL(db) {
 		return db
 	}
-	if u, err := url.Parse(db); err == nil {
-		return u.Redacted()
+	u, err := url.Parse(db)
+	if err != nil {
+		return "postgres://(unparsable URL)"
 	}
-	return "postgres"
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
+}
+
+// secretFlags are the flags whose values purse never shows: /debug/pprof/cmdline
+// shows the command line through redactArgs.
+var secretFlags = map[string]func(string) string{
+	"admin-token": func(string) string { return "xxxxx" },
+	"db":          storeName,
+	"password":    func(string) string { return "xxxxx" },
+}
+
+// redactArgs is args with the value of every secret flag replaced, in both the
+// "--flag value" and the "--flag=value" form.
+func redactArgs(args []string) []string {
+	out := make([]string, len(args))
+	copy(out, args)
+	for i := 1; i < len(out); i++ {
+		a := out[i]
+		if a == "--" {
+			break
+		}
+		if !strings.HasPrefix(a, "-") {
+			continue
+		}
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		redact, secret := secretFlags[name]
+		if !secret {
+			continue
+		}
+		if hasValue {
+			out[i] = a[:len(a)-len(value)] + redact(value)
+		} else if i+1 < len(out) {
+			out[i+1] = redact(out[i+1])
+			i++
+		}
+	}
+	return out
+}
+
+// readSecretFiles puts --db-url-file and --admin-token-file in place of --db and
+// --admin-token. A file others can read gets a warning: the point of the file is
+// that no other local user sees the secret (a flag is in every process listing).
+func (c *serveConfig) readSecretFiles(log *slog.Logger) error {
+	if c.dbURLFile != "" {
+		v, err := readSecretFile(c.dbURLFile, "--db-url-file", log)
+		if err != nil {
+			return err
+		}
+		c.db = v
+	}
+	if c.adminTokenFile != "" {
+		if c.adminToken != "" {
+			return usagef("--admin-token (or PURSE_ADMIN_TOKEN) and --admin-token-file (or PURSE_ADMIN_TOKEN_FILE) exclude each other")
+		}
+		v, err := readSecretFile(c.adminTokenFile, "--admin-token-file", log)
+		if err != nil {
+			return err
+		}
+		c.adminToken = v
+	}
+	return nil
+}
+
+// readSecretFile reads a one-line secret, warning when the file is open to others.
+func readSecretFile(path, flagName string, log *slog.Logger) (string, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", flagName, err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 && log != nil {
+		log.Warn("a secret file is readable by other users", "flag", flagName, "path", path, "mode", fi.Mode().Perm().String(), "fix", "chmod 600 "+path)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", flagName, err)
+	}
+	v := strings.TrimSpace(string(b))
+	if v == "" {
+		return "", fmt.Errorf("%s: %s is empty", flagName, path)
+	}
+	return v, nil
 }
 
 func waitFresh(ctx context.Context, eng *engine.Engine, max time.Duration) {
@@ -334,7 +475,8 @@ func feedHandlers(pg *postgres.Store, eng *engine.Engine, authn *auth.Authentica
 			eng.Refresh(accts)
 		},
 		Credentials: authn.Invalidate,
-		Token: func() {
+		Token: func() { // a setting changed: the admin token or the OAuth2 key generation
+			authn.DropTokenKey()
 			if err := token.Reload(context.Background()); err != nil {
 				log.Warn("reload admin token", "err", err)
 			}
@@ -342,6 +484,7 @@ func feedHandlers(pg *postgres.Store, eng *engine.Engine, authn *auth.Authentica
 		Lost: func() {
 			eng.SetStale(true)
 			authn.Invalidate()
+			authn.DropTokenKey()
 		},
 		Reload: func(ctx context.Context) error {
 			accts, err := pg.LoadAccounts(ctx)
@@ -355,6 +498,7 @@ func feedHandlers(pg *postgres.Store, eng *engine.Engine, authn *auth.Authentica
 			eng.Refresh(accts)
 			eng.RefreshHolds(holds)
 			authn.Invalidate()
+			authn.DropTokenKey()
 			return token.Reload(ctx)
 		},
 		Resynced: func() { eng.SetStale(false) },
@@ -399,17 +543,57 @@ func adminTokenPath(db string) string {
 	return db + ".admin-token"
 }
 
-func loadOrCreateToken(path string) (string, error) {
+// oauthSecret is the secret OAuth2 signing keys are derived from: --oauth-secret-file,
+// else (SQLite) the file beside the database, made on first start. On PostgreSQL
+// without the flag it is nil: the nodes then share a secret kept in the database,
+// because a file each node made for itself would differ between them.
+func oauthSecret(c serveConfig, log *slog.Logger) ([]byte, error) {
+	path := c.oauthSecretFile
+	if path != "" {
+		v, err := readSecretFile(path, "--oauth-secret-file", log)
+		if err != nil {
+			return nil, err
+		}
+		if len(v) < auth.MinTokenSecret {
+			return nil, usagef("--oauth-secret-file %s holds %d bytes; at least %d are needed (make one with: openssl rand -hex 32 > %s; chmod 600 %s)",
+				path, len(v), auth.MinTokenSecret, path, path)
+		}
+		return []byte(v), nil
+	}
+	if postgres.IsURL(c.db) {
+		log.Warn("OAuth2 token secret kept in the database: every dump of it can sign tokens; give every node the same --oauth-secret-file")
+		return nil, nil
+	}
+	path = oauthSecretPath(c.db)
+	v, err := loadOrCreateSecret(path, "OAuth2 token secret")
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		log.Warn("a secret file is readable by other users", "path", path, "mode", fi.Mode().Perm().String(), "fix", "chmod 600 "+path)
+	}
+	return []byte(v), nil
+}
+
+// oauthSecretPath is where serve keeps the OAuth2 token secret of an SQLite store:
+// beside it, outside the database file, so a copy of the database cannot sign tokens.
+func oauthSecretPath(db string) string { return db + ".oauth-secret" }
+
+func loadOrCreateToken(path string) (string, error) { return loadOrCreateSecret(path, "admin token") }
+
+// loadOrCreateSecret reads a secret file, or makes it (0600, 32 random bytes in hex)
+// when there is none.
+func loadOrCreateSecret(path, what string) (string, error) {
 	b, err := os.ReadFile(path)
 	if err == nil {
 		tok := strings.TrimSpace(string(b))
 		if tok == "" {
-			return "", fmt.Errorf("admin token file %s is empty; delete it to make a new token", path)
+			return "", fmt.Errorf("%s file %s is empty; delete it to make a new one", what, path)
 		}
 		return tok, nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Errorf("admin token: %w", err)
+		return "", fmt.Errorf("%s: %w", what, err)
 	}
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
@@ -418,11 +602,11 @@ func loadOrCreateToken(path string) (string, error) {
 	tok := hex.EncodeToString(raw)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return "", fmt.Errorf("admin token: %w", err)
+		return "", fmt.Errorf("%s: %w", what, err)
 	}
 	if _, err := f.WriteString(tok + "\n"); err != nil {
 		f.Close()
-		return "", fmt.Errorf("admin token: %w", err)
+		return "", fmt.Errorf("%s: %w", what, err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()

@@ -48,9 +48,20 @@ type Config struct {
 	Ready  Readiness
 	Log    *slog.Logger
 	Audit  *Auditor // records every admin action; nil records nothing
-	// Metrics, when set, is served at /metrics. It and /debug/pprof/ need no token,
-	// like /healthz: keep the admin listener on a private address.
+	// Metrics, when set, is served at /metrics without a token, like /healthz: its
+	// labels are the listener, the route pattern and the status (never a path, an
+	// account, a user or a credential), so a scraper needs no secret (README,
+	// "Metrics").
 	Metrics http.Handler
+	// Pprof serves /debug/pprof/, behind the admin token: a profile costs CPU and
+	// shows the process's internals. Off unless purse serve --pprof.
+	Pprof bool
+	// Cmdline is what /debug/pprof/cmdline shows instead of os.Args: the command
+	// line with the values of secret flags replaced.
+	Cmdline []string
+	// Hosts, when set, are the Host headers the listener answers; any other gets
+	// 421 (a page that rebinds its own name to the admin address). nil allows all.
+	Hosts *httpkit.Hosts
 }
 
 // API serves the admin listener.
@@ -68,12 +79,15 @@ func New(cfg Config) *API {
 	if cfg.Metrics != nil {
 		m.Handle("GET /metrics", cfg.Metrics)
 	}
-	m.HandleFunc("GET /debug/pprof/", pprof.Index)
-	m.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
-	m.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-	m.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
-	m.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	if cfg.Pprof {
+		m.HandleFunc("GET /debug/pprof/", a.authed(pprof.Index))
+		m.HandleFunc("GET /debug/pprof/cmdline", a.authed(a.cmdline))
+		m.HandleFunc("GET /debug/pprof/profile", a.authed(pprof.Profile))
+		m.HandleFunc("GET /debug/pprof/symbol", a.authed(pprof.Symbol))
+		m.HandleFunc("GET /debug/pprof/trace", a.authed(pprof.Trace))
+	}
 	m.HandleFunc("POST /v1/admin-token/rotate", a.authed(a.rotateToken))
+	m.HandleFunc("POST /v1/oauth-key/rotate", a.authed(a.rotateOAuthKey))
 	m.HandleFunc("POST /v1/accounts", a.authed(a.createAccount))
 	m.HandleFunc("GET /v1/accounts", a.authed(a.listAccounts))
 	m.HandleFunc("GET /v1/accounts/{id}", a.authed(a.getAccount))
@@ -114,7 +128,19 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			a.fail(w, r, errors.New("panic"))
 		}
 	}()
+	if a.cfg.Hosts != nil && !a.cfg.Hosts.Allowed(r) {
+		a.fail(w, r, errMisdirected)
+		return
+	}
 	a.audited(w, r, a.mux.ServeHTTP)
+}
+
+// cmdline replaces pprof.Cmdline, which shows os.Args: secrets given as flags
+// included.
+func (a *API) cmdline(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	io.WriteString(w, strings.Join(a.cfg.Cmdline, "\x00"))
 }
 
 // Errors of the admin surface itself.
@@ -123,6 +149,7 @@ var (
 	errNotFound         = errors.New("no such route")
 	errMethodNotAllowed = errors.New("method not allowed")
 	errIdempotencyKey   = errors.New("Idempotency-Key header is required")
+	errMisdirected      = errors.New("Host header names another server")
 )
 
 // statusOf is the admin API's one table from error to status and envelope.
@@ -144,6 +171,9 @@ func statusOf(err error) (int, httpkit.ServiceException) {
 		return http.StatusNotFound, httpkit.ServiceException{MessageID: "NOT_FOUND", Text: capitalise(nf.Error())}
 	case errors.Is(err, errNotFound):
 		return http.StatusNotFound, httpkit.ServiceException{MessageID: "NOT_FOUND", Text: "Resource not found"}
+	case errors.Is(err, errMisdirected):
+		return http.StatusMisdirectedRequest, httpkit.ServiceException{MessageID: "MISDIRECTED_REQUEST",
+			Text: "The Host header names neither this listener nor a name given to purse serve --admin-hosts"}
 	case errors.Is(err, errMethodNotAllowed):
 		return http.StatusMethodNotAllowed, httpkit.ServiceException{MessageID: "METHOD_NOT_ALLOWED", Text: "Method not allowed"}
 	case errors.Is(err, ledger.ErrIdempotencyKeyReused):
@@ -234,10 +264,12 @@ func mustJSON(v any) []byte {
 func (a *API) authed(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-		if !strings.EqualFold(scheme, "Bearer") || !a.cfg.Token.Valid(tok) {
+		actor, ok := a.cfg.Token.Actor(tok)
+		if !strings.EqualFold(scheme, "Bearer") || !ok {
 			a.fail(w, r, errUnauthorized)
 			return
 		}
+		httpkit.SetPrincipal(w, actor)
 		h(w, r)
 	}
 }

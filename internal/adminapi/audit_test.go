@@ -1,10 +1,19 @@
 package adminapi_test
 
 import (
+	"context"
 	"database/sql"
+	"fmt"
+	"log/slog"
+	"sort"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/purse-ledger/purse/internal/adminapi"
+	"github.com/purse-ledger/purse/internal/ledger"
 	"github.com/purse-ledger/purse/internal/testkit"
 )
 
@@ -58,5 +67,71 @@ func TestAuditLog(t *testing.T) {
 	defer db.Close()
 	if _, err := db.Exec(`UPDATE audit SET status = 200`); err == nil || !strings.Contains(err.Error(), "append-only") {
 		t.Errorf("audit update: %v", err)
+	}
+}
+
+// TestUnauthenticatedFloodIsAggregated sends a flood of requests with wrong tokens
+// (and none) from one address: the audit log keeps the first of each minute and
+// then one record counting the rest, not one record per request.
+func TestUnauthenticatedFloodIsAggregated(t *testing.T) {
+	s := testkit.New(t)
+	acc := s.CreateAccount("Flooded", "EUR")
+	for i := 0; i < 300; i++ {
+		h := map[string]string{"Authorization": fmt.Sprintf("Bearer wrong-%d", i)}
+		if i%3 == 0 {
+			h = nil
+		}
+		testkit.Do(t, "POST", s.Admin.URL+"/v1/accounts/"+acc+"/top-ups", h, []byte(`{"amount":"1"}`))
+		testkit.Do(t, "POST", s.Admin.URL+"/v1/nowhere", h, nil)
+	}
+	s.Audit.Close() // ends the minute: the count is written
+	recs, err := s.Store.ListAudit(context.Background(), ledger.AuditFilter{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var unauth []string
+	for _, r := range recs {
+		if r.Actor == "unauthenticated" {
+			unauth = append(unauth, r.Action+" | "+r.Target)
+		}
+	}
+	if len(unauth) != 2 || !strings.Contains(unauth[0], "599 more unauthenticated requests") {
+		t.Errorf("600 unauthenticated requests left %d audit records, want the first and a count of the rest:\n%s", len(unauth), strings.Join(unauth, "\n"))
+	}
+}
+
+// TestUnauthenticatedCountsPerMinute: the count of a minute is written when the
+// next minute begins; IPv6 addresses of one /64 count together.
+func TestUnauthenticatedCountsPerMinute(t *testing.T) {
+	s := testkit.New(t)
+	a := adminapi.NewAuditor(s.Store, slog.New(slog.DiscardHandler))
+	t0 := time.Date(2026, 11, 26, 12, 0, 5, 0, time.UTC)
+	for _, r := range []struct {
+		at     time.Duration
+		remote string
+	}{{0, "192.0.2.1"}, {10 * time.Second, "192.0.2.1"}, {20 * time.Second, "192.0.2.1"}, {0, "2001:db8::1"}, {time.Second, "2001:db8::2"}, {70 * time.Second, "192.0.2.1"}} {
+		a.Unauthenticated(ledger.AuditRecord{At: t0.Add(r.at), Actor: "unauthenticated", Action: "POST /v1/accounts", Target: "/v1/accounts", Remote: r.remote, Status: 401})
+	}
+	a.Close()
+	recs, err := s.Store.ListAudit(context.Background(), ledger.AuditFilter{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for i := len(recs) - 1; i >= 0; i-- { // oldest first
+		if r := recs[i]; r.Actor == "unauthenticated" {
+			got = append(got, r.At.Format("15:04:05")+" "+r.Remote+" "+r.Target)
+		}
+	}
+	want := []string{
+		"12:00:05 192.0.2.1 /v1/accounts",
+		"12:00:05 2001:db8::1 /v1/accounts",
+		"12:01:00 192.0.2.1 2 more unauthenticated requests in the minute from 2026-11-26T12:00Z",
+		"12:01:00 2001:db8::/64 1 more unauthenticated requests in the minute from 2026-11-26T12:00Z",
+		"12:01:15 192.0.2.1 /v1/accounts",
+	}
+	sort.Strings(got[2:4])
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("audit records (-got +want):\n%s", diff)
 	}
 }

@@ -40,3 +40,13 @@ var oauthClients = secretCredential{
 		return a.cfg.Auth.RevokeOAuthClient(r.Context(), acc, id, idem)
 	},
 }
+
+// rotateOAuthKey is POST /v1/oauth-key/rotate: a new signing key generation, so
+// every outstanding OAuth2 access token is refused, on every node.
+func (a *API) rotateOAuthKey(w http.ResponseWriter, r *http.Request) {
+	if err := a.cfg.Auth.RotateTokenKey(r.Context()); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -80,6 +80,8 @@ type Authenticator struct {
 	sessionRate sessionRate
 	tokenTTL    time.Duration
 	tokenKey    []byte                   // guarded by mu
+	tokenEpoch  uint64                   // DropTokenKey calls, guarded by mu
+	tokenSecret []byte                   // Options.TokenSecret; nil: kept in the store
 	clients     map[string]ledger.APIKey // OAuth clients by id, guarded by mu
 
 	flightMu sync.Mutex
@@ -104,6 +106,9 @@ type Options struct {
 	Now         func() time.Time // the limiters' and sessions' clock
 	SessionIdle time.Duration    // IBSSO idle timeout; 0: DefaultSessionIdle
 	TokenTTL    time.Duration    // OAuth2 access token lifetime; 0: DefaultTokenTTL
+	// TokenSecret, at least MinTokenSecret bytes, is what OAuth2 signing keys are
+	// derived from (see PrepareTokenKey); nil keeps a secret in the store instead.
+	TokenSecret []byte
 }
 
 // New returns an Authenticator over store.
@@ -125,6 +130,9 @@ func New(store Store, opts ...Options) (*Authenticator, error) {
 	if o.TokenTTL <= 0 {
 		o.TokenTTL = DefaultTokenTTL
 	}
+	if o.TokenSecret != nil && len(o.TokenSecret) < MinTokenSecret {
+		return nil, fmt.Errorf("auth: the OAuth2 token secret is %d bytes; at least %d are needed", len(o.TokenSecret), MinTokenSecret)
+	}
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
@@ -138,7 +146,7 @@ func New(store Store, opts ...Options) (*Authenticator, error) {
 		byUser: newFailures(o.Limits.PerUser, o.Limits.UserBurst, o.Now),
 		byIP:   newFailures(o.Limits.PerIP, o.Limits.IPBurst, o.Now),
 		now:    o.Now, sessionIdle: o.SessionIdle, sessions: map[string]*sessionEntry{},
-		tokenTTL: o.TokenTTL, clients: map[string]ledger.APIKey{}}, nil
+		tokenTTL: o.TokenTTL, clients: map[string]ledger.APIKey{}, tokenSecret: o.TokenSecret}, nil
 }
 
 // headerKey is the cache key of a header: SHA-256 over a random per-process secret

@@ -57,8 +57,9 @@ func (h *JSONHandler) Handle(_ context.Context, r slog.Record) error {
 
 // LogRequest writes the request log line Instrument would write through slog
 // (message "request", then listener, method, path, status, bytes and duration in
-// nanoseconds) without building a slog.Record: it runs once per request.
-func (h *JSONHandler) LogRequest(at time.Time, listener, method, path string, status, bytes int, d time.Duration) {
+// nanoseconds, client, principal) without building a slog.Record: it runs once per
+// request.
+func (h *JSONHandler) LogRequest(at time.Time, listener, method, path string, status, bytes int, d time.Duration, client, principal string) {
 	bp := bufPool.Get().(*[]byte)
 	b := (*bp)[:0]
 	b = append(b, `{"time":"`...)
@@ -77,6 +78,10 @@ func (h *JSONHandler) LogRequest(at time.Time, listener, method, path string, st
 	b = strconv.AppendInt(b, int64(bytes), 10)
 	b = append(b, `,"duration":`...)
 	b = strconv.AppendInt(b, int64(d), 10)
+	b = append(b, `,"client":`...)
+	b = appendJSONString(b, client)
+	b = append(b, `,"principal":`...)
+	b = appendJSONString(b, principal)
 	b = append(b, "}\n"...)
 	h.w.Write(b)
 	*bp = b

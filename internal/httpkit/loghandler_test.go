@@ -79,11 +79,12 @@ func TestLogRequestMatchesSlog(t *testing.T) {
 	at := time.Date(2026, 11, 26, 6, 37, 0, 709308000, time.UTC)
 	path := "/v1/a\"b\\c\n\xff"
 	NewJSONHandler(&fast, slog.LevelInfo).WithAttrs([]slog.Attr{slog.String("node", "n1")}).(*JSONHandler).
-		LogRequest(at, "admin", "POST", path, 201, 261, 1184094)
+		LogRequest(at, "admin", "POST", path, 201, 261, 1184094, "203.0.113.7", "user:Al\"addin")
 	h := NewJSONHandler(&viaSlog, slog.LevelInfo).WithAttrs([]slog.Attr{slog.String("node", "n1")})
 	r := slog.NewRecord(at, slog.LevelInfo, "request", 0)
 	r.AddAttrs(slog.String("listener", "admin"), slog.String("method", "POST"), slog.String("path", path),
-		slog.Int("status", 201), slog.Int("bytes", 261), slog.Duration("duration", 1184094))
+		slog.Int("status", 201), slog.Int("bytes", 261), slog.Duration("duration", 1184094),
+		slog.String("client", "203.0.113.7"), slog.String("principal", "user:Al\"addin"))
 	if err := h.Handle(context.Background(), r); err != nil {
 		t.Fatal(err)
 	}

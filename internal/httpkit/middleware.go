@@ -3,27 +3,44 @@ package httpkit
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
 
 type recorder struct {
 	http.ResponseWriter
-	status int
-	bytes  int
+	status    int
+	bytes     int
+	principal string // SetPrincipal's
 }
 
 func (r *recorder) WriteHeader(code int) {
 	if r.status == 0 {
 		r.status = code
+		r.headers()
 	}
 	r.ResponseWriter.WriteHeader(code)
+}
+
+// headers adds what depends on the answer: a Content-Security-Policy on HTML.
+func (r *recorder) headers() {
+	h := r.ResponseWriter.Header()
+	if ct := h["Content-Type"]; len(ct) > 0 && strings.HasPrefix(ct[0], "text/html") {
+		h["Content-Security-Policy"] = htmlCSP
+	}
 }
 
 func (r *recorder) Write(b []byte) (int, error) {
 	if r.status == 0 {
 		r.status = http.StatusOK
+		if _, ok := r.ResponseWriter.Header()["Content-Type"]; !ok {
+			// net/http will sniff the type from b: do it first, to know about HTML.
+			r.ResponseWriter.Header().Set("Content-Type", http.DetectContentType(b))
+		}
+		r.headers()
 	}
 	n, err := r.ResponseWriter.Write(b)
 	r.bytes += n
@@ -40,17 +57,29 @@ var recorders = sync.Pool{New: func() any { return new(recorder) }}
 type Observer func(listener, route string, status int, d time.Duration)
 
 // Instrument logs one line per request (listener, method, path, status, bytes,
-// duration) and reports it to observe. It never logs headers, so credentials stay
-// out of the logs. route names the route for metrics: the ServeMux pattern when
-// there is one, else what routeOf returns.
+// duration, client address, principal) and reports it to observe. It never logs
+// headers, so credentials stay out of the logs. route names the route for metrics:
+// the ServeMux pattern when there is one, else what routeOf returns. It is
+// InstrumentEdge with the zero Edge.
 func Instrument(log *slog.Logger, observe Observer, listener string, routeOf func(*http.Request) string, next http.Handler) http.Handler {
+	return InstrumentEdge(log, observe, listener, routeOf, Edge{}, next)
+}
+
+// InstrumentEdge is Instrument that also does edge's work: the client address
+// behind trusted proxies, the security headers every answer carries (secure), and
+// CORS.
+func InstrumentEdge(log *slog.Logger, observe Observer, listener string, routeOf func(*http.Request) string, edge Edge, next http.Handler) http.Handler {
 	fast, _ := log.Handler().(*JSONHandler)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		edge.clientAddr(r)
+		secure(w.Header())
 		rec := recorders.Get().(*recorder) // a handler must not use w after it returns
 		*rec = recorder{ResponseWriter: w}
-		next.ServeHTTP(rec, r)
-		status, bytes := rec.status, rec.bytes
+		if edge.CORS == nil || !edge.CORS.handle(rec, r) {
+			next.ServeHTTP(rec, r)
+		}
+		status, bytes, principal := rec.status, rec.bytes, rec.principal
 		*rec = recorder{}
 		recorders.Put(rec)
 		if status == 0 {
@@ -64,8 +93,12 @@ func Instrument(log *slog.Logger, observe Observer, listener string, routeOf fun
 			}
 			observe(listener, route, status, d)
 		}
+		client := r.RemoteAddr
+		if host, _, err := net.SplitHostPort(client); err == nil {
+			client = host
+		}
 		if fast != nil && fast.Enabled(context.Background(), slog.LevelInfo) {
-			fast.LogRequest(start.Add(d), listener, r.Method, r.URL.Path, status, bytes, d)
+			fast.LogRequest(start.Add(d), listener, r.Method, r.URL.Path, status, bytes, d, client, principal)
 			return
 		}
 		log.LogAttrs(r.Context(), slog.LevelInfo, "request",
@@ -74,7 +107,9 @@ func Instrument(log *slog.Logger, observe Observer, listener string, routeOf fun
 			slog.String("path", r.URL.Path),
 			slog.Int("status", status),
 			slog.Int("bytes", bytes),
-			slog.Duration("duration", d))
+			slog.Duration("duration", d),
+			slog.String("client", client),
+			slog.String("principal", principal))
 	})
 }
 

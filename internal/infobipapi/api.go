@@ -208,15 +208,32 @@ func mergeSlashes(p string) string {
 	return string(b)
 }
 
-// clientAddr is the request's peer address without its port: the key of the
-// per-address failure limit. (purse does not trust X-Forwarded-For: behind a proxy,
-// every client would share the proxy's allowance; see the README.)
+// clientAddr is the request's client address without its port: the key of the
+// per-address failure limit. It is the peer's, or, from a proxy purse serve was
+// told to trust (--trusted-proxies), the address the proxy forwarded for: the
+// listener's httpkit.Edge put it in RemoteAddr.
 func clientAddr(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// principalName is how a request log line names a principal: the username, the
+// API key's id or the OAuth2 client's id, never the secret.
+func principalName(p auth.Principal) string {
+	switch p.Scheme {
+	case auth.SchemeBasic:
+		return "user:" + p.Subject
+	case auth.SchemeIBSSO:
+		return "session:" + p.Subject
+	case auth.SchemeApp:
+		return "key:" + p.Subject
+	case auth.SchemeBearer:
+		return "oauth-client:" + p.Subject
+	}
+	return string(p.Scheme) + ":" + p.Subject
 }
 
 // Route is the metrics label of a public request: the endpoint, or "other", so
@@ -239,12 +256,13 @@ func fOr(f httpkit.Format, ok bool) httpkit.Format {
 }
 
 // principal authenticates the request and checks the scope every account endpoint
-// needs.
-func (a *API) principal(r *http.Request) (auth.Principal, error) {
+// needs. The request log line names who it is (principalName).
+func (a *API) principal(w http.ResponseWriter, r *http.Request) (auth.Principal, error) {
 	p, err := a.auth.Authenticate(r.Context(), r.Header.Get("Authorization"), clientAddr(r))
 	if err != nil {
 		return p, err
 	}
+	httpkit.SetPrincipal(w, principalName(p))
 	if !p.HasScope(auth.ScopeAccountManage) {
 		return p, errMissingScope
 	}
@@ -253,8 +271,8 @@ func (a *API) principal(r *http.Request) (auth.Principal, error) {
 
 // account returns the caller's committed balance and currency: the hot path, which
 // copies three fields rather than the whole account.
-func (a *API) account(r *http.Request) (ledger.Amount, string, error) {
-	p, err := a.principal(r)
+func (a *API) account(w http.ResponseWriter, r *http.Request) (ledger.Amount, string, error) {
+	p, err := a.principal(w, r)
 	if err != nil {
 		return 0, "", err
 	}
@@ -274,7 +292,7 @@ func (a *API) account(r *http.Request) (ledger.Amount, string, error) {
 // balance is GET /account/1/balance: {"balance":47.79134,"currency":"EUR"}, the
 // balance an exact JSON number.
 func (a *API) balance(w http.ResponseWriter, r *http.Request, f httpkit.Format) {
-	bal, cur, err := a.account(r)
+	bal, cur, err := a.account(w, r)
 	if err != nil {
 		a.fail(w, r, f, err)
 		return

@@ -15,8 +15,8 @@ import (
 // credentials, scope and errors as /account/1/balance.
 
 // fullAccount authenticates and returns the caller's whole committed account.
-func (a *API) fullAccount(r *http.Request) (ledger.Account, error) {
-	p, err := a.principal(r)
+func (a *API) fullAccount(w http.ResponseWriter, r *http.Request) (ledger.Account, error) {
+	p, err := a.principal(w, r)
 	if err != nil {
 		return ledger.Account{}, err
 	}
@@ -99,7 +99,7 @@ type totalBalanceXML struct {
 }
 
 func (a *API) totalBalance(w http.ResponseWriter, r *http.Request, f httpkit.Format) {
-	acc, err := a.fullAccount(r)
+	acc, err := a.fullAccount(w, r)
 	if err != nil {
 		a.fail(w, r, f, err)
 		return
@@ -144,7 +144,7 @@ func rawOrAbsent(s string) json.RawMessage {
 // messages left (ledger.ServiceSMS), the same count total-balance reports under
 // freeMessages.SMS.
 func (a *API) freeMessages(w http.ResponseWriter, r *http.Request, f httpkit.Format) {
-	acc, err := a.fullAccount(r)
+	acc, err := a.fullAccount(w, r)
 	if err != nil {
 		a.fail(w, r, f, err)
 		return

@@ -75,6 +75,14 @@ func (s *Store) lockFile(path string) (*os.File, string, error) {
 		}
 		return nil, "", fmt.Errorf("sqlite: %w", err)
 	}
+	if fi, err := f.Stat(); err == nil && fi.Size() == 0 && !s.readOnly {
+		// A new store: exactly 0600 whatever the umask, since SQLite gives its
+		// -wal and -shm the database file's mode.
+		if err := f.Chmod(0o600); err != nil {
+			f.Close()
+			return nil, "", fmt.Errorf("sqlite: %w", err)
+		}
+	}
 	var st syscall.Stat_t
 	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
 		f.Close()

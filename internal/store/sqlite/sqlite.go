@@ -262,3 +262,26 @@ func isConstraint(err error) bool {
 	}
 	return false
 }
+
+// Exposed lists what other local users could read or change: the database, its
+// -wal and -shm files when readable by anyone but the owner, and their directory
+// when others may enter it or anyone but the owner may write it. Each line says how
+// to fix it; serve logs them as warnings. A store purse created itself has none.
+func (s *Store) Exposed() []string {
+	var out []string
+	for _, f := range []string{s.path, s.path + "-wal", s.path + "-shm"} {
+		fi, err := os.Stat(f)
+		if err != nil {
+			continue // -wal and -shm exist only while the store is open and written
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			out = append(out, fmt.Sprintf("%s is readable by others (mode %v): chmod 600 %s", filepath.Base(f), fi.Mode().Perm(), f))
+		}
+	}
+	dir := filepath.Dir(s.path)
+	if fi, err := os.Stat(dir); err == nil && fi.Mode().Perm()&0o027 != 0 {
+		abs, _ := filepath.Abs(dir)
+		out = append(out, fmt.Sprintf("the directory %s is open to other users (mode %v): chmod 700 %s", filepath.Base(abs), fi.Mode(), abs))
+	}
+	return out
+}
