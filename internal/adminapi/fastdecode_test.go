@@ -80,6 +80,13 @@ var fastDecodeSeeds = []string{
 	`[]`,
 	``,
 	`{"atomic":true,"operations":[{"op":"charge","accountId":"acc_1","amount":"1"}],"atomic":false}`,
+	`{"AMOUNT":"1"}`,
+	`{"operations":[{"op":"charge","Amount":"1"}]}`,
+	`{"operations":[{"op":"charge","amount":"1","amount":"1000"}]}`,
+	`{"amount":"1","metadata":{"a":"1","a":"2"}}`,
+	"{\"amount\":\"1\",\"reference\":\"caf\xe9\"}",
+	`{"amount":"1","reference":"\ud800"}`,
+	`{"amount":"1"}]`,
 }
 
 // TestFastDecodeMatchesEncodingJSON: the plain bodies take the fast path, and
