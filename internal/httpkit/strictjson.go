@@ -1,6 +1,7 @@
 package httpkit
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -38,6 +39,7 @@ func (e *FieldError) Error() string { return e.Field + " " + e.Reason }
 // they are refused too. It returns nil or a *FieldError.
 func CheckJSON(body []byte, dst any, unknownOK bool) error {
 	c := checker{b: body, unknownOK: unknownOK}
+	c.path = c.pathBuf[:0]
 	c.ws()
 	if err := c.value(shapeOf(reflect.TypeOf(dst))); err != nil {
 		return err
@@ -157,6 +159,7 @@ type checker struct {
 	i         int
 	unknownOK bool
 	path      []pathSeg
+	pathBuf   [8]pathSeg
 }
 
 type pathSeg struct {
@@ -207,7 +210,7 @@ func (c *checker) value(s *shape) error {
 	case '[':
 		return c.array(s)
 	case '"':
-		_, ok, valid := c.str(false)
+		_, _, ok, valid := c.str()
 		if !ok {
 			return errSyntax
 		}
@@ -269,11 +272,11 @@ func (c *checker) object(s *shape) error {
 		c.i++
 		return nil
 	}
-	var seenFields uint64            // struct fields by index, the first 64
-	var seenMore map[int]bool        // struct fields past 64
-	var seenKeys map[string]struct{} // free keys
+	var seenFields uint64     // struct fields by index, the first 64
+	var seenMore map[int]bool // struct fields past 64
+	var keys freeKeys
 	for {
-		key, ok, valid := c.str(true)
+		raw, escaped, ok, valid := c.str()
 		if !ok {
 			return errSyntax
 		}
@@ -283,13 +286,21 @@ func (c *checker) object(s *shape) error {
 		}
 		c.i++
 		c.ws()
+		if !valid {
+			return c.fail(fmt.Sprintf("has a key that is not valid UTF-8 (%q)", raw))
+		}
+		key := raw // the key as encoding/json reads it
+		if escaped {
+			key = unescape(raw)
+		}
 		sub := anyValue
 		if s.kind == structShape {
-			if !valid {
-				return c.fail(fmt.Sprintf("has a key that is not valid UTF-8 (%q)", key))
+			idx, known := s.fields[string(key)] // no copy for a map lookup
+			if known {
+				c.path = append(c.path, pathSeg{name: s.names[idx]})
+			} else {
+				c.path = append(c.path, pathSeg{name: string(key)})
 			}
-			c.path = append(c.path, pathSeg{name: key})
-			idx, known := s.fields[key]
 			switch {
 			case known && idx < 64 && seenFields&(1<<idx) != 0, known && idx >= 64 && seenMore[idx]:
 				return c.fail("is given more than once")
@@ -304,7 +315,7 @@ func (c *checker) object(s *shape) error {
 				sub = s.sub[idx]
 			default:
 				for _, name := range s.names {
-					if strings.EqualFold(name, key) {
+					if strings.EqualFold(name, string(key)) {
 						return c.fail(fmt.Sprintf("is not a known field (field names are case-sensitive: did you mean %q?)", name))
 					}
 				}
@@ -316,16 +327,9 @@ func (c *checker) object(s *shape) error {
 			if s.kind == mapShape {
 				sub = s.sub[0]
 			}
-			if !valid {
-				return c.fail(fmt.Sprintf("has a key that is not valid UTF-8 (%q)", key))
-			}
-			if seenKeys == nil {
-				seenKeys = map[string]struct{}{}
-			}
-			if _, dup := seenKeys[key]; dup {
+			if !keys.add(key) {
 				return c.fail(fmt.Sprintf("has the key %q more than once", key))
 			}
-			seenKeys[key] = struct{}{}
 		}
 		if err := c.member(s, key, sub); err != nil {
 			return err
@@ -350,13 +354,48 @@ func (c *checker) object(s *shape) error {
 	}
 }
 
+// freeKeys are the keys seen in one object with free keys (metadata): a few are
+// compared in place, without a map or a copy; a large object gets a map.
+type freeKeys struct {
+	few  [16][]byte
+	n    int
+	many map[string]struct{}
+}
+
+// add reports whether key is new.
+func (k *freeKeys) add(key []byte) bool {
+	if k.many != nil {
+		if _, dup := k.many[string(key)]; dup {
+			return false
+		}
+		k.many[string(key)] = struct{}{}
+		return true
+	}
+	for _, seen := range k.few[:k.n] {
+		if bytes.Equal(seen, key) {
+			return false
+		}
+	}
+	if k.n < len(k.few) {
+		k.few[k.n] = key
+		k.n++
+		return true
+	}
+	k.many = make(map[string]struct{}, 2*len(k.few))
+	for _, seen := range k.few {
+		k.many[string(seen)] = struct{}{}
+	}
+	k.many[string(key)] = struct{}{}
+	return true
+}
+
 // member reads one value of an object. A map's string values are refused under
 // the map's own name, with the key in the reason (metadata's keys are data).
-func (c *checker) member(s *shape, key string, sub *shape) error {
+func (c *checker) member(s *shape, key []byte, sub *shape) error {
 	if s.kind == structShape || c.i >= len(c.b) || c.b[c.i] != '"' {
 		return c.value(sub)
 	}
-	_, ok, valid := c.str(false)
+	_, _, ok, valid := c.str()
 	if !ok {
 		return errSyntax
 	}
@@ -366,36 +405,26 @@ func (c *checker) member(s *shape, key string, sub *shape) error {
 	return nil
 }
 
-// str reads a string at c.i. It returns the decoded text when want is set (keys),
-// whether the string is well formed, and whether it is valid UTF-8 with no lone
-// surrogate escape. Plain keys, the usual case, are returned without a copy of
-// their own beyond the string conversion.
-func (c *checker) str(want bool) (s string, ok, valid bool) {
+// str reads a string at c.i: its raw bytes between the quotes, whether they hold
+// an escape, whether the string is well formed, and whether it is valid UTF-8
+// with no lone surrogate escape.
+func (c *checker) str() (raw []byte, escaped, ok, valid bool) {
 	if c.i >= len(c.b) || c.b[c.i] != '"' {
-		return "", false, false
+		return nil, false, false, false
 	}
 	start := c.i + 1
 	valid = true
-	escaped := false
 	j := start
 	for j < len(c.b) {
 		b := c.b[j]
 		switch {
 		case b == '"':
-			raw := c.b[start:j]
 			c.i = j + 1
-			if want {
-				if escaped {
-					s = unescape(raw)
-				} else {
-					s = string(raw)
-				}
-			}
-			return s, true, valid
+			return c.b[start:j], escaped, true, valid
 		case b == '\\':
 			escaped = true
 			if j+1 >= len(c.b) {
-				return "", false, false
+				return nil, false, false, false
 			}
 			if c.b[j+1] != 'u' {
 				j += 2
@@ -403,7 +432,7 @@ func (c *checker) str(want bool) (s string, ok, valid bool) {
 			}
 			r1, ok := hex4(c.b, j+2)
 			if !ok {
-				return "", false, false
+				return nil, false, false, false
 			}
 			j += 6
 			switch {
@@ -430,7 +459,7 @@ func (c *checker) str(want bool) (s string, ok, valid bool) {
 			j += size
 		}
 	}
-	return "", false, false
+	return nil, false, false, false
 }
 
 func hex4(b []byte, at int) (rune, bool) {
@@ -442,10 +471,10 @@ func hex4(b []byte, at int) (rune, bool) {
 }
 
 // unescape decodes a key with escapes as encoding/json would.
-func unescape(raw []byte) string {
+func unescape(raw []byte) []byte {
 	var s string
 	if json.Unmarshal(append(append([]byte{'"'}, raw...), '"'), &s) != nil {
-		return string(raw)
+		return raw
 	}
-	return s
+	return []byte(s)
 }
