@@ -299,7 +299,7 @@ func (c *checker) object(s *shape) error {
 			if known {
 				c.path = append(c.path, pathSeg{name: s.names[idx]})
 			} else {
-				c.path = append(c.path, pathSeg{name: string(key)})
+				c.path = append(c.path, pathSeg{name: keyName(key)})
 			}
 			switch {
 			case known && idx < 64 && seenFields&(1<<idx) != 0, known && idx >= 64 && seenMore[idx]:
@@ -460,6 +460,18 @@ func (c *checker) str() (raw []byte, escaped, ok, valid bool) {
 		}
 	}
 	return nil, false, false, false
+}
+
+// keyName is an unknown key as a field name in an error: as sent when it is
+// printable ASCII, else Go-quoted in ASCII, so that an error never carries a
+// control character and a look-alike such as "\u017fcopes" shows what it is.
+func keyName(key []byte) string {
+	for _, b := range key {
+		if b < 0x20 || b > 0x7e {
+			return strconv.QuoteToASCII(string(key))
+		}
+	}
+	return string(key)
 }
 
 func hex4(b []byte, at int) (rune, bool) {
