@@ -16,23 +16,23 @@ import (
 // and the offline check.
 
 func printEntry(w io.Writer, e client.Entry) {
-	fmt.Fprintf(w, "%s\t%s\t%s\tbalance %s", e.ID, e.Kind, e.Amount, e.BalanceAfter)
+	tprintf(w, "%s\t%s\t%s\tbalance %s", e.ID, e.Kind, e.Amount, e.BalanceAfter)
 	if e.FreeMessage {
 		fmt.Fprint(w, "\t(free message)")
 	}
 	if e.ChargeID != "" {
-		fmt.Fprintf(w, "\tcharge %s", e.ChargeID)
+		tprintf(w, "\tcharge %s", e.ChargeID)
 	}
 	if e.HoldID != "" {
-		fmt.Fprintf(w, "\thold %s", e.HoldID)
+		tprintf(w, "\thold %s", e.HoldID)
 	}
 	fmt.Fprintln(w)
 }
 
 func printHold(w io.Writer, h client.Hold) {
-	fmt.Fprintf(w, "id\t%s\naccount\t%s\namount\t%s\ncaptured\t%s\nstatus\t%s\nexpires\t%s\n", h.ID, h.AccountID, h.Amount, h.Captured, h.Status, h.ExpiresAt)
+	tprintf(w, "id\t%s\naccount\t%s\namount\t%s\ncaptured\t%s\nstatus\t%s\nexpires\t%s\n", h.ID, h.AccountID, h.Amount, h.Captured, h.Status, h.ExpiresAt)
 	if h.ChargeID != "" {
-		fmt.Fprintf(w, "charge\t%s\n", h.ChargeID)
+		tprintf(w, "charge\t%s\n", h.ChargeID)
 	}
 }
 
@@ -230,10 +230,10 @@ func (c *cli) entries(ctx context.Context, args []string) error {
 	return c.print(page, func(w io.Writer) {
 		fmt.Fprintln(w, "SEQ\tTIME\tKIND\tAMOUNT\tBALANCE\tREFERENCE\tID")
 		for _, e := range page.Entries {
-			fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Sequence, e.CreatedAt, e.Kind, e.Amount, e.BalanceAfter, e.Reference, e.ID)
+			tprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Sequence, e.CreatedAt, e.Kind, e.Amount, e.BalanceAfter, e.Reference, e.ID)
 		}
 		if page.NextCursor != "" {
-			fmt.Fprintf(w, "next page: --cursor %s\n", page.NextCursor)
+			tprintf(w, "next page: --cursor %s\n", page.NextCursor)
 		}
 	})
 }
@@ -274,16 +274,16 @@ func (c *cli) batch(ctx context.Context, args []string) error {
 		for i, r := range res.Results {
 			switch {
 			case r.Error != nil:
-				fmt.Fprintf(w, "%d\t%d\t%s\t%s\n", i, r.Status, r.Error.MessageID, r.Error.Text)
+				tprintf(w, "%d\t%d\t%s\t%s\n", i, r.Status, r.Error.MessageID, r.Error.Text)
 			case r.Entry != nil:
 				ok++
-				fmt.Fprintf(w, "%d\t%d\t%s\t%s\tbalance %s\n", i, r.Status, r.Entry.Kind, r.Entry.Amount, r.Entry.BalanceAfter)
+				tprintf(w, "%d\t%d\t%s\t%s\tbalance %s\n", i, r.Status, r.Entry.Kind, r.Entry.Amount, r.Entry.BalanceAfter)
 			case r.Hold != nil:
 				ok++
-				fmt.Fprintf(w, "%d\t%d\thold %s\t%s\n", i, r.Status, r.Hold.ID, r.Hold.Status)
+				tprintf(w, "%d\t%d\thold %s\t%s\n", i, r.Status, r.Hold.ID, r.Hold.Status)
 			}
 		}
-		fmt.Fprintf(w, "%d of %d applied; committed: %v\n", ok, len(res.Results), res.Committed)
+		tprintf(w, "%d of %d applied; committed: %v\n", ok, len(res.Results), res.Committed)
 	})
 }
 
@@ -309,10 +309,10 @@ func (c *cli) audit(ctx context.Context, args []string) error {
 	return c.print(page, func(w io.Writer) {
 		fmt.Fprintln(w, "SEQ\tTIME\tACTOR\tACTION\tTARGET\tFROM\tSTATUS")
 		for _, r := range page.Records {
-			fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%d\n", r.Sequence, r.At, r.Actor, r.Action, r.Target, r.Remote, r.Status)
+			tprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%d\n", r.Sequence, r.At, r.Actor, r.Action, r.Target, r.Remote, r.Status)
 		}
 		if page.NextCursor != "" {
-			fmt.Fprintf(w, "next page: --cursor %s\n", page.NextCursor)
+			tprintf(w, "next page: --cursor %s\n", page.NextCursor)
 		}
 	})
 }

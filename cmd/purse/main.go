@@ -43,7 +43,7 @@ func main() {
 	if err != nil {
 		var u usageError
 		if !errors.As(err, &u) || u.msg != "" {
-			fmt.Fprintln(os.Stderr, "purse:", err)
+			fmt.Fprintln(os.Stderr, "purse:", term(err.Error()))
 		}
 		if errors.As(err, &u) {
 			os.Exit(2)

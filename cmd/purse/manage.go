@@ -201,7 +201,7 @@ func printAccount(w io.Writer, a client.Account) {
 	if a.MonthlyLimit != nil {
 		limit = *a.MonthlyLimit
 	}
-	fmt.Fprintf(w, "id\t%s\nname\t%s\ncurrency\t%s\nstatus\t%s\nbalance\t%s\nallowed minus\t%s\nmonthly limit\t%s\nfree messages\t%d\ncreated\t%s\n",
+	tprintf(w, "id\t%s\nname\t%s\ncurrency\t%s\nstatus\t%s\nbalance\t%s\nallowed minus\t%s\nmonthly limit\t%s\nfree messages\t%d\ncreated\t%s\n",
 		a.ID, a.Name, a.Currency, a.Status, a.Balance, a.AllowedMinus, limit, a.FreeMessages, a.CreatedAt)
 }
 
@@ -241,10 +241,10 @@ func (c *cli) accountsList(ctx context.Context, args []string) error {
 	return c.print(page, func(w io.Writer) {
 		fmt.Fprintln(w, "ID\tNAME\tCURRENCY\tSTATUS\tBALANCE")
 		for _, a := range page.Accounts {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", a.ID, a.Name, a.Currency, a.Status, a.Balance)
+			tprintf(w, "%s\t%s\t%s\t%s\t%s\n", a.ID, a.Name, a.Currency, a.Status, a.Balance)
 		}
 		if page.NextCursor != "" {
-			fmt.Fprintf(w, "next page: --cursor %s\n", page.NextCursor)
+			tprintf(w, "next page: --cursor %s\n", page.NextCursor)
 		}
 	})
 }
@@ -334,7 +334,7 @@ func (c *cli) usersAdd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	return c.print(u, func(w io.Writer) { fmt.Fprintf(w, "user %s added to %s\n", u.Username, u.AccountID) })
+	return c.print(u, func(w io.Writer) { tprintf(w, "user %s added to %s\n", u.Username, u.AccountID) })
 }
 
 func (c *cli) usersList(ctx context.Context, args []string) error {
@@ -349,7 +349,7 @@ func (c *cli) usersList(ctx context.Context, args []string) error {
 	return c.print(users, func(w io.Writer) {
 		fmt.Fprintln(w, "USERNAME\tCREATED")
 		for _, u := range users {
-			fmt.Fprintf(w, "%s\t%s\n", u.Username, u.CreatedAt)
+			tprintf(w, "%s\t%s\n", u.Username, u.CreatedAt)
 		}
 	})
 }
@@ -362,7 +362,7 @@ func (c *cli) usersRemove(ctx context.Context, args []string) error {
 	if err := cl.RemoveUser(ctx, pos[0], pos[1]); err != nil {
 		return err
 	}
-	return c.print(map[string]string{"removed": pos[1]}, func(w io.Writer) { fmt.Fprintf(w, "user %s removed\n", pos[1]) })
+	return c.print(map[string]string{"removed": pos[1]}, func(w io.Writer) { tprintf(w, "user %s removed\n", pos[1]) })
 }
 
 func (c *cli) keysCreate(ctx context.Context, args []string) error {
@@ -378,7 +378,7 @@ func (c *cli) keysCreate(ctx context.Context, args []string) error {
 		return err
 	}
 	return c.print(k, func(w io.Writer) {
-		fmt.Fprintf(w, "id\t%s\nname\t%s\nscopes\t%s\nkey\t%s\n", k.ID, k.Name, strings.Join(k.Scopes, " "), k.Key)
+		tprintf(w, "id\t%s\nname\t%s\nscopes\t%s\nkey\t%s\n", k.ID, k.Name, strings.Join(k.Scopes, " "), k.Key)
 		fmt.Fprintln(w, "The key is shown only now; use it as: Authorization: App <key>")
 	})
 }
@@ -395,7 +395,7 @@ func (c *cli) keysList(ctx context.Context, args []string) error {
 	return c.print(keys, func(w io.Writer) {
 		fmt.Fprintln(w, "ID\tNAME\tSCOPES\tCREATED\tREVOKED")
 		for _, k := range keys {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, strings.Join(k.Scopes, " "), k.CreatedAt, k.RevokedAt)
+			tprintf(w, "%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, strings.Join(k.Scopes, " "), k.CreatedAt, k.RevokedAt)
 		}
 	})
 }
@@ -408,7 +408,7 @@ func (c *cli) keysRevoke(ctx context.Context, args []string) error {
 	if err := cl.RevokeAPIKey(ctx, pos[0], pos[1]); err != nil {
 		return err
 	}
-	return c.print(map[string]string{"revoked": pos[1]}, func(w io.Writer) { fmt.Fprintf(w, "api key %s revoked\n", pos[1]) })
+	return c.print(map[string]string{"revoked": pos[1]}, func(w io.Writer) { tprintf(w, "api key %s revoked\n", pos[1]) })
 }
 
 func (c *cli) topUp(ctx context.Context, args []string) error {
@@ -423,7 +423,7 @@ func (c *cli) topUp(ctx context.Context, args []string) error {
 		return err
 	}
 	return c.print(m, func(w io.Writer) {
-		fmt.Fprintf(w, "topped up %s by %s; balance now %s (movement %s)\n", m.AccountID, m.Amount, m.BalanceAfter, m.ID)
+		tprintf(w, "topped up %s by %s; balance now %s (movement %s)\n", m.AccountID, m.Amount, m.BalanceAfter, m.ID)
 	})
 }
 
@@ -463,7 +463,7 @@ func (c *cli) balance(ctx context.Context, args []string) error {
 			return err
 		}
 		return c.print(map[string]any{"balance": json.Number(b.Balance), "currency": b.Currency},
-			func(w io.Writer) { fmt.Fprintf(w, "%s %s\n", b.Balance, b.Currency) })
+			func(w io.Writer) { tprintf(w, "%s %s\n", b.Balance, b.Currency) })
 	}
 	if err := need(pos, 1, "ACCOUNT (or --url with a customer credential)"); err != nil {
 		return err
@@ -482,7 +482,7 @@ func (c *cli) balance(ctx context.Context, args []string) error {
 			return err
 		}
 		return c.print(b, func(w io.Writer) {
-			fmt.Fprintf(w, "%s %s (as of %s, sequence %d)\n", b.Balance, b.Currency, b.AsOf, b.Sequence)
+			tprintf(w, "%s %s (as of %s, sequence %d)\n", b.Balance, b.Currency, b.AsOf, b.Sequence)
 		})
 	}
 	b, err := cl.AccountBalance(ctx, pos[0])
@@ -491,10 +491,10 @@ func (c *cli) balance(ctx context.Context, args []string) error {
 	}
 	return c.print(b, func(w io.Writer) {
 		if !c.asJSON && b.Available != "" && (b.Held != "0" || b.AllowedMinus != "0") {
-			fmt.Fprintf(w, "%s %s (available %s, held %s)\n", b.Balance, b.Currency, b.Available, b.Held)
+			tprintf(w, "%s %s (available %s, held %s)\n", b.Balance, b.Currency, b.Available, b.Held)
 			return
 		}
-		fmt.Fprintf(w, "%s %s\n", b.Balance, b.Currency)
+		tprintf(w, "%s %s\n", b.Balance, b.Currency)
 	})
 }
 
@@ -511,7 +511,7 @@ func (c *cli) oauthCreate(ctx context.Context, args []string) error {
 		return err
 	}
 	return c.print(oc, func(w io.Writer) {
-		fmt.Fprintf(w, "client_id\t%s\nclient_secret\t%s\nname\t%s\nscopes\t%s\n", oc.ClientID, oc.ClientSecret, oc.Name, strings.Join(oc.Scopes, " "))
+		tprintf(w, "client_id\t%s\nclient_secret\t%s\nname\t%s\nscopes\t%s\n", oc.ClientID, oc.ClientSecret, oc.Name, strings.Join(oc.Scopes, " "))
 		fmt.Fprintln(w, "The secret is shown only now; exchange it at POST /auth/1/oauth2/token (grant_type=client_credentials)")
 	})
 }
@@ -528,7 +528,7 @@ func (c *cli) oauthList(ctx context.Context, args []string) error {
 	return c.print(list, func(w io.Writer) {
 		fmt.Fprintln(w, "CLIENT_ID\tNAME\tSCOPES\tCREATED\tREVOKED")
 		for _, oc := range list {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", oc.ClientID, oc.Name, strings.Join(oc.Scopes, " "), oc.CreatedAt, oc.RevokedAt)
+			tprintf(w, "%s\t%s\t%s\t%s\t%s\n", oc.ClientID, oc.Name, strings.Join(oc.Scopes, " "), oc.CreatedAt, oc.RevokedAt)
 		}
 	})
 }
@@ -541,5 +541,5 @@ func (c *cli) oauthRevoke(ctx context.Context, args []string) error {
 	if err := cl.RevokeOAuthClient(ctx, pos[0], pos[1]); err != nil {
 		return err
 	}
-	return c.print(map[string]string{"revoked": pos[1]}, func(w io.Writer) { fmt.Fprintf(w, "oauth client %s revoked\n", pos[1]) })
+	return c.print(map[string]string{"revoked": pos[1]}, func(w io.Writer) { tprintf(w, "oauth client %s revoked\n", pos[1]) })
 }

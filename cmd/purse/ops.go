@@ -56,7 +56,7 @@ func checkCmd(ctx context.Context, args []string, e env) error {
 	} else {
 		fmt.Fprintf(e.stdout, "%d accounts, %d entries, %d active holds, %d charges\n", rep.Accounts, rep.Entries, rep.Holds, rep.Charges)
 		for _, p := range rep.Problems {
-			fmt.Fprintln(e.stdout, "PROBLEM:", p)
+			fmt.Fprintln(e.stdout, "PROBLEM:", term(fmt.Sprint(p)))
 		}
 		if rep.OK() {
 			fmt.Fprintln(e.stdout, "ok: every invariant holds")

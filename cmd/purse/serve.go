@@ -289,7 +289,7 @@ func runServer(ctx context.Context, c serveConfig, log *slog.Logger, e env) erro
 	log.Info("purse serving", "public", pl.Addr().String(), "admin", al.Addr().String(), "store", storeName(c.db), "demo", c.demo, "tls", tlsCfg != nil)
 	errc := make(chan error, 2)
 	serveOn := func(s *http.Server, l net.Listener) error {
-		l = httpkit.WriteDeadlines(l, httpkit.WriteTimeout)
+		l = httpkit.WriteDeadlines(httpkit.EnvelopeErrors(l), httpkit.WriteTimeout)
 		if s.TLSConfig != nil {
 			return s.ServeTLS(l, "", "")
 		}

@@ -263,6 +263,10 @@ func mustJSON(v any) []byte {
 
 func (a *API) authed(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if name := httpkit.RepeatedHeader(r.Header); name != "" {
+			a.fail(w, r, ledger.Invalid(name, httpkit.RepeatedHeaderError(name).Reason))
+			return
+		}
 		scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 		actor, ok := a.cfg.Token.Actor(tok)
 		if !strings.EqualFold(scheme, "Bearer") || !ok {
@@ -314,7 +318,8 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 	a.reply(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
-// decode reads a JSON object body strictly: one object, known fields only, at most
+// decode reads a JSON object body strictly: one object, known fields only, each
+// spelled exactly and given once, strings of valid UTF-8, at most
 // httpkit.MaxBodyBytes. Every failure is a ValidationError naming the field.
 func decode(r *http.Request, dst any) ([]byte, error) {
 	return decodeLimit(r, dst, httpkit.MaxBodyBytes)
@@ -351,6 +356,16 @@ func decodeLimit(r *http.Request, dst any, limit int) ([]byte, error) {
 	}
 	if dec.More() {
 		return nil, ledger.Invalid("body", "must hold exactly one JSON object")
+	}
+	// What encoding/json read without a word: repeated and case-variant keys,
+	// strings that are not UTF-8, bytes after the object. (The fast path reads none
+	// of these: it gives up on them.)
+	if err := httpkit.CheckJSON(body, dst, false); err != nil {
+		var fe *httpkit.FieldError
+		if errors.As(err, &fe) {
+			return nil, ledger.Invalid(fe.Field, fe.Reason)
+		}
+		return nil, err
 	}
 	return body, nil
 }

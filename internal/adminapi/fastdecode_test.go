@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+
+	"github.com/purse-ledger/purse/internal/httpkit"
 )
 
-// viaEncodingJSON decodes body as decodeLimit does without the fast path.
+// viaEncodingJSON decodes body as decodeLimit does without the fast path:
+// encoding/json, then the strict checks (repeated and case-variant keys, UTF-8).
 func viaEncodingJSON(body []byte, dst any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -17,7 +20,7 @@ func viaEncodingJSON(body []byte, dst any) error {
 	if dec.More() {
 		return errMore
 	}
-	return nil
+	return httpkit.CheckJSON(body, dst, false)
 }
 
 var errMore = &json.SyntaxError{}
@@ -79,6 +82,13 @@ var fastDecodeSeeds = []string{
 	`[]`,
 	``,
 	`{"atomic":true,"operations":[{"op":"charge","accountId":"acc_1","amount":"1"}],"atomic":false}`,
+	`{"AMOUNT":"1"}`,
+	`{"operations":[{"op":"charge","Amount":"1"}]}`,
+	`{"operations":[{"op":"charge","amount":"1","amount":"1000"}]}`,
+	`{"amount":"1","metadata":{"a":"1","a":"2"}}`,
+	"{\"amount\":\"1\",\"reference\":\"caf\xe9\"}",
+	`{"amount":"1","reference":"\ud800"}`,
+	`{"amount":"1"}]`,
 }
 
 // TestFastDecodeMatchesEncodingJSON: the plain bodies take the fast path, and

@@ -38,6 +38,7 @@ func FuzzAdminBodies(f *testing.F) {
 		`{"amount":"0.000001","useFreeMessage":true}`, `{"chargeId":"` + ch.ID + `","amount":"0.5"}`, `{"amount":"-1","reason":"r"}`,
 		`{"amount":"1","expiresIn":"10m"}`, `{"amount":"0.5"}`, `{"atomic":true,"operations":[{"op":"charge","accountId":"` + acc + `","amount":"1"}]}`,
 		`{"amount":1e400}`, `{"amount":"9223372036854.775808"}`, `[]`, `null`, `{"a":`, "\xff\xfe", `{"amount":"1","amount":"2"}`,
+		`{"AMOUNT":"1"}`, "{\"amount\":\"1\",\"reference\":\"\xe9\"}", `{"amount":"1","metadata":{"k":"\u001b[2J","k":"v"}}`,
 	}
 	for i, body := range seeds {
 		f.Add(uint8(i), []byte(body))

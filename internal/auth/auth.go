@@ -301,25 +301,19 @@ func (a *Authenticator) apiKey(ctx context.Context, clear string) (Principal, er
 	return Principal{AccountID: k.AccountID, Scheme: SchemeApp, Subject: k.ID, Scopes: k.Scopes}, nil
 }
 
-// ValidateUsername checks a new username: 1-100 bytes of printable UTF-8 without
-// ':' (which Basic auth cannot carry) or spaces.
+// ValidateUsername checks a new username: 1-100 bytes of text as
+// ledger.CheckText allows it, without ':' (which Basic auth cannot carry) or
+// spaces.
 func ValidateUsername(s string) error {
 	switch {
 	case s == "":
 		return errors.New("is required")
 	case len(s) > 100:
 		return errors.New("is longer than 100 bytes")
-	case !utf8.ValidString(s):
-		return errors.New("is not valid UTF-8")
-	case strings.ContainsAny(s, ": \t\r\n"):
+	case strings.ContainsAny(s, ": "):
 		return errors.New("must not contain ':' or white space")
 	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return errors.New("must not contain control characters")
-		}
-	}
-	return nil
+	return ledger.CheckText(s)
 }
 
 // ValidatePassword checks a new password: 8-256 bytes of UTF-8.
@@ -397,8 +391,10 @@ func validateKey(name string, scopes []string) ([]string, error) {
 	v := &ledger.ValidationError{}
 	if name == "" {
 		v.Add("name", "is required")
-	} else if len(name) > 200 || !utf8.ValidString(name) {
+	} else if len(name) > 200 {
 		v.Add("name", "must be at most 200 bytes of UTF-8")
+	} else if err := ledger.CheckText(name); err != nil {
+		v.Add("name", err.Error())
 	}
 	if scopes == nil {
 		scopes = []string{ScopeAccountManage}

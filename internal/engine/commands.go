@@ -5,21 +5,24 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/purse-ledger/purse/internal/ledger"
 )
 
 const maxText = 200 // bytes in a name, reference or reason
 
+// checkText checks a name, reference or reason: its length here, its characters
+// by ledger.CheckText, the rule every stored text follows.
 func checkText(v *ledger.ValidationError, field, s string, required bool) {
 	switch {
 	case required && s == "":
 		v.Add(field, "is required")
 	case len(s) > maxText:
 		v.Add(field, fmt.Sprintf("is longer than %d bytes", maxText))
-	case !utf8.ValidString(s):
-		v.Add(field, "is not valid UTF-8")
+	default:
+		if err := ledger.CheckText(s); err != nil {
+			v.Add(field, err.Error())
+		}
 	}
 }
 

@@ -73,9 +73,13 @@ func (e *tokenRequestError) Error() string { return "bad token request: " + e.re
 // statusOf is the public API's one table from error to status and envelope.
 func statusOf(err error) (int, httpkit.ServiceException) {
 	var badToken *tokenRequestError
+	var field *httpkit.FieldError
 	switch {
 	case errors.As(err, &badToken):
 		return http.StatusBadRequest, httpkit.ServiceException{MessageID: "BAD_REQUEST", Text: "Bad request: " + badToken.reason}
+	case errors.As(err, &field):
+		return http.StatusBadRequest, httpkit.ServiceException{MessageID: "BAD_REQUEST", Text: "Bad request: " + field.Error(),
+			ValidationErrors: map[string][]string{field.Field: {field.Reason}}}
 	case errors.Is(err, auth.ErrUnauthorized), errors.Is(err, errAccountNotPresent):
 		return http.StatusUnauthorized, httpkit.ServiceException{MessageID: "UNAUTHORIZED", Text: "Invalid login details"}
 	case errors.Is(err, auth.ErrTooManyAttempts):
@@ -183,6 +187,10 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if !ok {
 		a.fail(w, r, httpkit.JSON, errNotAcceptable)
+		return
+	}
+	if name := httpkit.RepeatedHeader(r.Header); name != "" {
+		a.fail(w, r, f, httpkit.RepeatedHeaderError(name))
 		return
 	}
 	h(w, r, f)

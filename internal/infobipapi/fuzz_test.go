@@ -25,6 +25,9 @@ func FuzzPublicBodies(f *testing.F) {
 	}{
 		{0, `{"username":"fz","password":"password1"}`, ""},
 		{0, `{"username":"fz"}`, ""},
+		{0, `{"username":"fz","password":"x","password":"password1"}`, ""},
+		{0, `{"USERNAME":"fz","password":"password1"}`, ""},
+		{0, "{\"username\":\"f\xe9\",\"password\":\"password1\"}", ""},
 		{1, `client_id=oc_x&client_secret=y&grant_type=client_credentials`, ""},
 		{1, `grant_type=client_credentials`, "Basic b2M6eA=="},
 		{2, ``, "IBSSO abc"},

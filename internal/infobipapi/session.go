@@ -28,6 +28,13 @@ func (a *API) createSession(w http.ResponseWriter, r *http.Request, f httpkit.Fo
 		a.fail(w, r, f, errBadRequest)
 		return
 	}
+	// Keys it does not know are ignored, as before (a client may send more than
+	// Infobip documents); a key given twice, in another case, or text that is not
+	// UTF-8 is refused rather than guessed at.
+	if err := httpkit.CheckJSON(body, &req, true); err != nil {
+		a.fail(w, r, f, err)
+		return
+	}
 	token, err := a.auth.CreateSession(r.Context(), req.Username, req.Password, clientAddr(r))
 	if err != nil {
 		a.fail(w, r, f, err)

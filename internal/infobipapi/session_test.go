@@ -101,3 +101,55 @@ func TestSessionRate(t *testing.T) {
 		t.Errorf("a second later: %d", r.Status)
 	}
 }
+
+// TestSessionBodyIsReadStrictly: POST /auth/1/session refuses, with 400 naming the
+// key, a body whose keys repeat or differ from username and password only in case
+// (encoding/json would take the last, or the case variant), and strings that are not
+// UTF-8 (encoding/json would replace the bytes); a key it does not know it ignores,
+// as before.
+func TestSessionBodyIsReadStrictly(t *testing.T) {
+	s := testkit.New(t)
+	acc := s.CreateAccount("S", "EUR")
+	s.MustAdmin(201, "POST", "/v1/accounts/"+acc+"/users", `{"username":"sess","password":"password1"}`, nil)
+	tests := []struct {
+		name   string
+		body   string
+		status int
+		field  string
+	}{
+		{"plain", `{"username":"sess","password":"password1"}`, 200, ""},
+		{"an unknown key", `{"username":"sess","password":"password1","remember":true}`, 200, ""},
+		{"password twice", `{"username":"sess","password":"wrong-one","password":"password1"}`, 400, "password"},
+		{"username twice", `{"username":"other","username":"sess","password":"password1"}`, 400, "username"},
+		{"upper-case username", `{"USERNAME":"sess","password":"password1"}`, 400, "USERNAME"},
+		{"username and a case variant", `{"username":"x","Username":"sess","password":"password1"}`, 400, "Username"},
+		{"invalid UTF-8", "{\"username\":\"s\xe9ss\",\"password\":\"password1\"}", 400, "username"},
+		{"lone surrogate", `{"username":"sess\ud800","password":"password1"}`, 400, "username"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := testkit.Do(t, "POST", s.Public.URL+"/auth/1/session", map[string]string{"Content-Type": "application/json"}, []byte(tt.body))
+			if r.Status != tt.status {
+				t.Fatalf("status = %d, want %d; body %s", r.Status, tt.status, r.Body)
+			}
+			if tt.field == "" {
+				return
+			}
+			var env struct {
+				RequestError struct {
+					ServiceException struct {
+						MessageID        string
+						ValidationErrors map[string][]string
+					}
+				}
+			}
+			if err := json.Unmarshal(r.Body, &env); err != nil {
+				t.Fatal(err)
+			}
+			ex := env.RequestError.ServiceException
+			if ex.MessageID != "BAD_REQUEST" || len(ex.ValidationErrors[tt.field]) == 0 {
+				t.Errorf("envelope = %+v, want BAD_REQUEST naming %s", ex, tt.field)
+			}
+		})
+	}
+}
