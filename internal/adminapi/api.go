@@ -178,6 +178,8 @@ func ruleStatus(err error) (int, string) {
 		return http.StatusConflict, "REFUND_EXCEEDS_CHARGE"
 	case ledger.ErrNotACharge:
 		return http.StatusConflict, "NOT_A_CHARGE"
+	case ledger.ErrAmountOutOfRange:
+		return http.StatusConflict, "AMOUNT_OUT_OF_RANGE"
 	}
 	return http.StatusConflict, "CONFLICT"
 }

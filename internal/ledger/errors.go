@@ -23,6 +23,8 @@ var (
 
 // Rule errors: a money request that the ledger's rules refuse. Each changes
 // nothing; the admin API answers 402 for the first three and 409 for the rest.
+// Each is a final business answer (see Final): it depends on the ledger's state,
+// and a client told "refused" must not be charged by a later retry.
 var (
 	ErrInsufficientFunds    = errors.New("insufficient funds")
 	ErrMonthlyLimitExceeded = errors.New("monthly limit exceeded")
@@ -33,6 +35,10 @@ var (
 	ErrHoldVoided           = errors.New("hold is voided")
 	ErrRefundExceedsCharge  = errors.New("refund exceeds what is left of the charge")
 	ErrNotACharge           = errors.New("movement is not a charge")
+	// ErrAmountOutOfRange refuses a movement that would take a balance (the
+	// customer's, or its currency's platform funding or revenue account) or a
+	// month's spending out of the range of an Amount. The admin API answers 409.
+	ErrAmountOutOfRange = errors.New("amount out of range")
 )
 
 // RuleError is a rule refusal with the detail a caller needs ("available 3.5, asked
