@@ -60,6 +60,9 @@ type Options struct {
 	// OnRetry each batch run again after losing a race (metrics).
 	OnBatch func(requests int, commit time.Duration)
 	OnRetry func()
+	// MaxQueueDelay is the queueing delay a request may expect before it is shed
+	// with ledger.ErrOverloaded (see shed.go); 0 never sheds.
+	MaxQueueDelay time.Duration
 }
 
 // Engine owns the committed in-memory state of every account and active hold.
@@ -85,6 +88,8 @@ type Engine struct {
 	stale     atomic.Bool             // a shared cache that lost its change feed
 
 	expiries expiryHeap // loop-owned
+
+	shed shedder // admission by queueing delay (shed.go)
 
 	// Pipelining with a Syncer store (pipeline.go): committed batches wait in pipe
 	// for syncLoop; the writer sees their changes through the staged overlay.
@@ -137,6 +142,7 @@ type request struct {
 	cmd  Command
 	idem *Idempotency
 	resp chan response
+	at   time.Time // when it was queued, while shedding is configured
 }
 
 type response struct {
@@ -173,6 +179,7 @@ func Open(ctx context.Context, store Store, opts Options) (*Engine, error) {
 		store: store, opts: opts, now: opts.Now, log: opts.Logger, maxBatch: opts.MaxBatch, tick: opts.ExpiryInterval, shared: store.Shared(),
 		queue: make(chan *request, opts.MaxBatch*4), quit: make(chan struct{}), done: make(chan struct{}),
 		accounts: make(map[string]*ledger.Account, len(accts)), holds: make(map[string]*ledger.Hold, len(holds)),
+		shed: shedder{target: opts.MaxQueueDelay},
 	}
 	for i := range accts {
 		e.accounts[accts[i].ID] = &accts[i] // the slice is the accounts' home: no copy each
@@ -212,7 +219,13 @@ func (e *Engine) Now() time.Time { return e.now() }
 // ends first Do returns ctx.Err(), but the command may still commit: callers that
 // must know use an Idempotency key and retry.
 func (e *Engine) Do(ctx context.Context, cmd Command, idem *Idempotency) (Result, error) {
+	if e.shed.target > 0 && e.shed.refuse(len(e.queue)) {
+		return Result{}, ledger.ErrOverloaded // before any allocation: a refusal must be cheap
+	}
 	r := &request{cmd: cmd, idem: idem, resp: make(chan response, 1)}
+	if e.shed.target > 0 {
+		r.at = time.Now()
+	}
 	select {
 	case <-e.quit:
 		return Result{}, ErrClosed
@@ -333,21 +346,34 @@ func (e *Engine) loop() {
 	for {
 		batch = batch[:0]
 		select {
-		case r := <-e.queue:
+		case r := <-e.queue: // the writer is busy: requests waited for it
 			batch = append(batch, r)
-		case <-ticker.C:
-			if e.expiries.Len() > 0 && !e.expiries[0].at.After(e.now()) || e.shared {
-				e.run(nil)
+			if e.shed.target > 0 {
+				e.shed.taken(r.at, true)
 			}
-			continue
-		case <-e.quit:
-			// Serve what is already queued, then stop.
-			for {
-				select {
-				case r := <-e.queue:
-					e.run([]*request{r})
-				default:
-					return
+		default:
+		}
+		if len(batch) == 0 {
+			select {
+			case r := <-e.queue: // the writer was idle
+				batch = append(batch, r)
+				if e.shed.target > 0 {
+					e.shed.taken(r.at, false)
+				}
+			case <-ticker.C:
+				if e.expiries.Len() > 0 && !e.expiries[0].at.After(e.now()) || e.shared {
+					e.run(nil)
+				}
+				continue
+			case <-e.quit:
+				// Serve what is already queued, then stop.
+				for {
+					select {
+					case r := <-e.queue:
+						e.run([]*request{r})
+					default:
+						return
+					}
 				}
 			}
 		}
@@ -357,6 +383,9 @@ func (e *Engine) loop() {
 			batch = e.drain(batch)
 		}
 		previous = len(batch)
+		if e.shed.target > 0 {
+			e.shed.batch(len(batch))
+		}
 		e.run(batch)
 	}
 }

@@ -16,6 +16,12 @@ var (
 	// ErrDuplicateIdempotencyKey is a store's answer when another request committed
 	// the same Idempotency-Key first; the caller replays that request's record.
 	ErrDuplicateIdempotencyKey = errors.New("idempotency key already committed")
+	// ErrOverloaded is the engine's answer to a request it sheds: the writer's
+	// queue has stood above its delay target, and this request would wait longer
+	// than the target. The request never reached the ledger; a retry with the same
+	// Idempotency-Key may succeed later. The api packages answer 503 with
+	// Retry-After.
+	ErrOverloaded = errors.New("overloaded: the writer's queue is past its delay target")
 	// ErrRetry is a shared store's answer when a batch lost a race with another
 	// node (a unique violation, a deadlock); the engine runs the batch again.
 	ErrRetry = errors.New("batch conflicted with another writer; retry")
