@@ -142,7 +142,6 @@ type request struct {
 	cmd  Command
 	idem *Idempotency
 	resp chan response
-	at   time.Time // when it was queued, while shedding is configured
 }
 
 type response struct {
@@ -219,13 +218,14 @@ func (e *Engine) Now() time.Time { return e.now() }
 // ends first Do returns ctx.Err(), but the command may still commit: callers that
 // must know use an Idempotency key and retry.
 func (e *Engine) Do(ctx context.Context, cmd Command, idem *Idempotency) (Result, error) {
-	if e.shed.target > 0 && e.shed.refuse(len(e.queue)) {
-		return Result{}, ledger.ErrOverloaded // before any allocation: a refusal must be cheap
+	if e.shed.target > 0 {
+		if e.shed.refuse() {
+			return Result{}, ledger.ErrOverloaded // before any allocation: a refusal must be cheap
+		}
+		e.shed.inflight.Add(1)
+		defer func() { e.shed.inflight.Add(-1); e.shed.answered.Add(1) }()
 	}
 	r := &request{cmd: cmd, idem: idem, resp: make(chan response, 1)}
-	if e.shed.target > 0 {
-		r.at = time.Now()
-	}
 	select {
 	case <-e.quit:
 		return Result{}, ErrClosed
@@ -346,36 +346,26 @@ func (e *Engine) loop() {
 	for {
 		batch = batch[:0]
 		select {
-		case r := <-e.queue: // the writer is busy: requests waited for it
+		case r := <-e.queue:
 			batch = append(batch, r)
-			if e.shed.target > 0 {
-				e.shed.taken(r.at, true)
+		case <-ticker.C:
+			if e.expiries.Len() > 0 && !e.expiries[0].at.After(e.now()) || e.shared {
+				e.run(nil)
 			}
-		default:
+			continue
+		case <-e.quit:
+			// Serve what is already queued, then stop.
+			for {
+				select {
+				case r := <-e.queue:
+					e.run([]*request{r})
+				default:
+					return
+				}
+			}
 		}
-		if len(batch) == 0 {
-			select {
-			case r := <-e.queue: // the writer was idle
-				batch = append(batch, r)
-				if e.shed.target > 0 {
-					e.shed.taken(r.at, false)
-				}
-			case <-ticker.C:
-				if e.expiries.Len() > 0 && !e.expiries[0].at.After(e.now()) || e.shared {
-					e.run(nil)
-				}
-				continue
-			case <-e.quit:
-				// Serve what is already queued, then stop.
-				for {
-					select {
-					case r := <-e.queue:
-						e.run([]*request{r})
-					default:
-						return
-					}
-				}
-			}
+		if e.shed.target > 0 {
+			e.shed.observe()
 		}
 		batch = e.drain(batch)
 		if d := gatherWait(previous, len(batch)); d > 0 {
@@ -383,9 +373,6 @@ func (e *Engine) loop() {
 			batch = e.drain(batch)
 		}
 		previous = len(batch)
-		if e.shed.target > 0 {
-			e.shed.batch(len(batch))
-		}
 		e.run(batch)
 	}
 }
