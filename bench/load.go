@@ -17,7 +17,21 @@ type result struct {
 	requests int64
 	elapsed  time.Duration
 	statuses map[int]int64
-	lat      []time.Duration // a sample of latencies
+	lat      []time.Duration         // a sample of latencies
+	latBy    map[int][]time.Duration // the same sample by status
+}
+
+// pOf is the q-quantile of the sampled latencies of answers with that status.
+func (r result) pOf(status int, q float64) time.Duration {
+	return result{lat: r.latBy[status]}.p(q)
+}
+
+// rpsOf is how many answers a second had that status.
+func (r result) rpsOf(status int) float64 {
+	if r.elapsed <= 0 {
+		return 0
+	}
+	return float64(r.statuses[status]) / r.elapsed.Seconds()
 }
 
 func (r result) rps() float64 {
@@ -51,12 +65,21 @@ const warmUp = 1 << 30
 // before the clock starts: what is measured is a steady population of keep-alive
 // clients, not 64 TCP handshakes and the server's first-request set-up.
 func load(addr string, conns int, d time.Duration, rate float64, mk request) (result, error) {
+	return loadRamp(addr, conns, 0, d, rate, mk, nil, nil)
+}
+
+// loadRamp is load that runs for ramp before it starts counting (a steady state,
+// not its onset, is measured), and calls started, if given, when its connections
+// are open and the load begins. pause, if given, is how long a connection waits
+// after an answer with that status before its next request (a client's back-off;
+// not counted in any latency).
+func loadRamp(addr string, conns int, ramp, d time.Duration, rate float64, mk request, started func(), pause func(status int) time.Duration) (result, error) {
 	var total atomic.Int64
 	var mu sync.Mutex
-	res := result{statuses: map[int]int64{}}
+	res := result{statuses: map[int]int64{}, latBy: map[int][]time.Duration{}}
 	var wg, ready sync.WaitGroup
 	errc := make(chan error, conns)
-	var start, deadline time.Time
+	var start, counting, deadline time.Time
 	go1 := make(chan struct{})
 	for c := 0; c < conns; c++ {
 		wg.Add(1)
@@ -80,6 +103,7 @@ func load(addr string, conns int, d time.Duration, rate float64, mk request) (re
 			<-go1
 			statuses := map[int]int64{}
 			var lat []time.Duration
+			latBy := map[int][]time.Duration{}
 			var interval time.Duration
 			if rate > 0 {
 				interval = time.Duration(float64(time.Second) * float64(conns) / rate)
@@ -106,10 +130,20 @@ func load(addr string, conns int, d time.Duration, rate float64, mk request) (re
 					errc <- err
 					return
 				}
+				l := time.Since(due)
+				if pause != nil {
+					if p := pause(status); p > 0 {
+						time.Sleep(p)
+					}
+				}
+				if ramp > 0 && due.Before(counting) {
+					continue
+				}
 				statuses[status]++
 				total.Add(1)
 				if rate > 0 || n%16 == 0 {
-					lat = append(lat, time.Since(due))
+					lat = append(lat, l)
+					latBy[status] = append(latBy[status], l)
 				}
 			}
 			mu.Lock()
@@ -117,15 +151,22 @@ func load(addr string, conns int, d time.Duration, rate float64, mk request) (re
 				res.statuses[k] += v
 			}
 			res.lat = append(res.lat, lat...)
+			for k, v := range latBy {
+				res.latBy[k] = append(res.latBy[k], v...)
+			}
 			mu.Unlock()
 		}()
 	}
 	ready.Wait()
 	start = time.Now()
-	deadline = start.Add(d)
+	counting = start.Add(ramp)
+	deadline = counting.Add(d)
 	close(go1)
+	if started != nil {
+		started()
+	}
 	wg.Wait()
-	res.elapsed = time.Since(start)
+	res.elapsed = time.Since(counting)
 	res.requests = total.Load()
 	select {
 	case err := <-errc:

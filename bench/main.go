@@ -6,6 +6,7 @@
 //
 //	go run ./bench                 # every target (a few minutes; -scale=false skips the 1M-account store)
 //	go run ./bench -d 3s -scale=false
+//	go run ./bench -only overload  # 2,000 connections charging one account, reads beside them
 //
 // PostgreSQL targets use -pg (default $PURSE_TEST_POSTGRES, else the local server).
 // This machine is shared and noisy: the ratios, measured in the same run, are what count.
@@ -41,7 +42,7 @@ var (
 	profile  = flag.String("profile", "", "save CPU profiles of purse during each target into this directory")
 	traceOut = flag.Bool("trace", false, "with -profile: save execution traces (go tool trace) instead of CPU profiles")
 	refAddr  = flag.String("ref", "", "internal: serve the reference handler on this address")
-	only     = flag.String("only", "", "run only these groups, comma-separated: reads, writes, spread, pg, scale (default all; scale compares with reads and writes, so name them too)")
+	only     = flag.String("only", "", "run only these groups, comma-separated: reads, writes, spread, overload, pg, scale (default all; scale compares with reads and writes, so name them too)")
 )
 
 // want reports whether a group of targets is to run.
@@ -217,6 +218,11 @@ func run() error {
 
 	// --- reads spread over 10,000 accounts ---
 	if err := spreadTarget(bin, dir); err != nil {
+		return err
+	}
+
+	// --- overload: 2,000 connections against one account ---
+	if err := overloadTargets(bin, dir); err != nil {
 		return err
 	}
 

@@ -40,7 +40,12 @@ type serveConfig struct {
 	logFormat, logLevel                 string
 	shutdownTimeout, sessionIdle        time.Duration
 	idempotencyWindow                   time.Duration
+	maxQueueDelay                       time.Duration
 }
+
+// defaultMaxQueueDelay is the writer's queueing-delay target (engine/shed.go); how
+// it was chosen is in docs/design.md, "Overload".
+const defaultMaxQueueDelay = 5 * time.Millisecond
 
 func serve(ctx context.Context, args []string, e env) error {
 	var c serveConfig
@@ -73,8 +78,13 @@ func serve(ctx context.Context, args []string, e env) error {
 		"the embedded store answers a repeated Idempotency-Key for this long, then forgets it (env PURSE_IDEMPOTENCY_WINDOW; PostgreSQL keeps keys)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", envErr.duration(e, "PURSE_SHUTDOWN_TIMEOUT", 15*time.Second),
 		"how long in-flight requests may take to finish on SIGINT/SIGTERM (env PURSE_SHUTDOWN_TIMEOUT)")
+	fs.DurationVar(&c.maxQueueDelay, "max-queue-delay", defaultMaxQueueDelay,
+		"shed a money request with 503 and Retry-After when the writer's queue has stood longer than this and the request would wait longer; 0 never sheds (env PURSE_MAX_QUEUE_DELAY)")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
+		return err
+	}
+	if err := maxQueueDelayFromEnv(fs, e, &c.maxQueueDelay); err != nil {
 		return err
 	}
 	if len(pos) > 0 {
@@ -115,6 +125,25 @@ func serve(ctx context.Context, args []string, e env) error {
 	if err := runServer(ctx, c, log, e); err != nil {
 		log.Error("serve", "err", err)
 		return err
+	}
+	return nil
+}
+
+// maxQueueDelayFromEnv applies PURSE_MAX_QUEUE_DELAY unless the flag was given,
+// and refuses what is not a duration of 0 or more: a typo must not silently keep
+// (or drop) the protection against overload.
+func maxQueueDelayFromEnv(fs *flag.FlagSet, e env, d *time.Duration) error {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "max-queue-delay" })
+	if v := envOr(e, "PURSE_MAX_QUEUE_DELAY", ""); v != "" && !given {
+		parsed, err := time.ParseDuration(v)
+		if err != nil {
+			return usagef("PURSE_MAX_QUEUE_DELAY %q: want a duration such as 5ms, or 0 to never shed", v)
+		}
+		*d = parsed
+	}
+	if *d < 0 {
+		return usagef("--max-queue-delay %s: want a duration of 0 or more (0 never sheds)", *d)
 	}
 	return nil
 }
@@ -221,8 +250,9 @@ func runServer(ctx context.Context, c serveConfig, log *slog.Logger, e env) erro
 		func() float64 { h, _ := authn.CacheStats(); return float64(h) },
 		func() float64 { _, mi := authn.CacheStats(); return float64(mi) })
 	eng, err = engine.Open(ctx, store, engine.Options{Logger: log,
-		OnBatch: func(n int, d time.Duration) { m.BatchSize.Observe(float64(n)); m.CommitDuration.Observe(d.Seconds()) },
-		OnRetry: m.BatchRetries.Inc,
+		OnBatch:       func(n int, d time.Duration) { m.BatchSize.Observe(float64(n)); m.CommitDuration.Observe(d.Seconds()) },
+		OnRetry:       m.BatchRetries.Inc,
+		MaxQueueDelay: c.maxQueueDelay,
 	})
 	if err != nil {
 		return err

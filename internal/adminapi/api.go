@@ -180,6 +180,8 @@ func statusOf(err error) (int, httpkit.ServiceException) {
 		return http.StatusConflict, httpkit.ServiceException{MessageID: "IDEMPOTENCY_KEY_REUSED", Text: "This Idempotency-Key was used with a different request"}
 	case errors.As(err, &c):
 		return http.StatusConflict, httpkit.ServiceException{MessageID: "CONFLICT", Text: capitalise(c.Reason)}
+	case errors.Is(err, ledger.ErrOverloaded):
+		return http.StatusServiceUnavailable, httpkit.ServiceException{MessageID: "SERVICE_UNAVAILABLE", Text: "Service overloaded; retry after the time in Retry-After (with the same Idempotency-Key)"}
 	case errors.Is(err, ledger.ErrUnavailable), errors.Is(err, engine.ErrClosed), errors.Is(err, context.DeadlineExceeded):
 		return http.StatusServiceUnavailable, httpkit.ServiceException{MessageID: "SERVICE_UNAVAILABLE", Text: "Service temporarily unavailable; retry with the same Idempotency-Key"}
 	}
@@ -208,6 +210,8 @@ func ruleStatus(err error) (int, string) {
 		return http.StatusConflict, "REFUND_EXCEEDS_CHARGE"
 	case ledger.ErrNotACharge:
 		return http.StatusConflict, "NOT_A_CHARGE"
+	case ledger.ErrAmountOutOfRange:
+		return http.StatusConflict, "AMOUNT_OUT_OF_RANGE"
 	}
 	return http.StatusConflict, "CONFLICT"
 }
@@ -233,7 +237,15 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	status, ex := statusOf(err)
-	if status >= 500 {
+	if errors.Is(err, ledger.ErrOverloaded) {
+		// Shed by the engine: expected under overload, counted by the request
+		// metrics, and not an action (see audited); an ERROR line per refusal would
+		// cost what shedding saves.
+		w.Header().Set("Retry-After", "1")
+		if sw, ok := w.(*statusWriter); ok {
+			sw.shed = true
+		}
+	} else if status >= 500 {
 		a.cfg.Log.ErrorContext(r.Context(), "admin api error", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	if status == http.StatusUnauthorized {

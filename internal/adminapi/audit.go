@@ -177,6 +177,7 @@ func (a *Auditor) Close() {
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	shed   bool // the engine shed the request: it never reached the ledger
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -208,7 +209,9 @@ func (a *API) audited(w http.ResponseWriter, r *http.Request, serve func(http.Re
 	if sw.status == 0 {
 		sw.status = http.StatusOK
 	}
-	if r.Method == http.MethodGet && sw.status != http.StatusUnauthorized {
+	if r.Method == http.MethodGet && sw.status != http.StatusUnauthorized || sw.shed {
+		// A shed request did nothing; recorded, an overload would grow the log by
+		// its refusals' rate and load the store that is already behind.
 		return
 	}
 	actor := "unauthenticated"

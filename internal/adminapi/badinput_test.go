@@ -103,7 +103,7 @@ func TestBadInputsChangeNothing(t *testing.T) {
 		{"amount with exponent", false, "POST", topUps, `{"amount":"1e3"}`, key("n5"), 400, "BAD_REQUEST", "amount"},
 		{"amount as JSON number", false, "POST", topUps, `{"amount":5}`, key("n6"), 400, "BAD_REQUEST", "amount"},
 		{"missing amount", false, "POST", topUps, `{}`, key("n7"), 400, "BAD_REQUEST", "amount"},
-		{"top-up overflowing the balance", false, "POST", "/v1/accounts/" + big + "/top-ups", `{"amount":"1000"}`, key("n8"), 400, "BAD_REQUEST", "amount"},
+		{"top-up overflowing the balance", false, "POST", "/v1/accounts/" + big + "/top-ups", `{"amount":"1000"}`, key("n8"), 409, "AMOUNT_OUT_OF_RANGE", ""},
 		{"missing Idempotency-Key", false, "POST", topUps, `{"amount":"1"}`, nil, 400, "BAD_REQUEST", "Idempotency-Key"},
 		{"Idempotency-Key with space", false, "POST", topUps, `{"amount":"1"}`, key("a b"), 400, "BAD_REQUEST", "Idempotency-Key"},
 		{"Idempotency-Key reused with another body", false, "POST", topUps, `{"amount":"11"}`, key("first"), 409, "IDEMPOTENCY_KEY_REUSED", ""},

@@ -210,6 +210,18 @@ func (t *txn) spend(a *ledger.Account, amt ledger.Amount) error {
 	return nil
 }
 
+// addSpent counts amt into the month's spending. Without a monthly limit nothing
+// else bounds it (charges and top-ups can alternate), so it is checked like a
+// balance: past the range of an Amount the charge is refused, not wrapped.
+func (t *txn) addSpent(a *ledger.Account, amt ledger.Amount) error {
+	v, err := a.MonthlySpent.Add(amt)
+	if err != nil {
+		return ledger.Refuse(ledger.ErrAmountOutOfRange, "this month's spending %s would leave the range of an amount (±%s)", a.MonthlySpent, maxAmount)
+	}
+	a.MonthlySpent = v
+	return nil
+}
+
 // Charge moves money from a customer to the platform's revenue account, or uses one
 // of the account's free messages instead. Its result is a ledger.Entry.
 type Charge struct {
@@ -271,7 +283,9 @@ func (c Charge) apply(t *txn) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.MonthlySpent += c.Amount // cannot overflow: bounded by the balance range
+	if err := t.addSpent(&a, c.Amount); err != nil {
+		return nil, err
+	}
 	t.put(a)
 	t.putCharge(ledger.Charge{ID: e.MovementID, AccountID: a.ID, Amount: c.Amount, CreatedAt: t.now})
 	return e, nil
@@ -514,7 +528,9 @@ func (c CaptureHold) apply(t *txn) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.MonthlySpent += amt
+	if err := t.addSpent(&a, amt); err != nil {
+		return nil, err
+	}
 	t.put(a)
 	h.Status, h.Captured, h.ChargeID = ledger.HoldCaptured, amt, e.MovementID
 	t.putHold(h)

@@ -60,6 +60,9 @@ type Options struct {
 	// OnRetry each batch run again after losing a race (metrics).
 	OnBatch func(requests int, commit time.Duration)
 	OnRetry func()
+	// MaxQueueDelay is the queueing delay a request may expect before it is shed
+	// with ledger.ErrOverloaded (see shed.go); 0 never sheds.
+	MaxQueueDelay time.Duration
 }
 
 // Engine owns the committed in-memory state of every account and active hold.
@@ -85,6 +88,8 @@ type Engine struct {
 	stale     atomic.Bool             // a shared cache that lost its change feed
 
 	expiries expiryHeap // loop-owned
+
+	shed shedder // admission by queueing delay (shed.go)
 
 	// Pipelining with a Syncer store (pipeline.go): committed batches wait in pipe
 	// for syncLoop; the writer sees their changes through the staged overlay.
@@ -173,6 +178,7 @@ func Open(ctx context.Context, store Store, opts Options) (*Engine, error) {
 		store: store, opts: opts, now: opts.Now, log: opts.Logger, maxBatch: opts.MaxBatch, tick: opts.ExpiryInterval, shared: store.Shared(),
 		queue: make(chan *request, opts.MaxBatch*4), quit: make(chan struct{}), done: make(chan struct{}),
 		accounts: make(map[string]*ledger.Account, len(accts)), holds: make(map[string]*ledger.Hold, len(holds)),
+		shed: shedder{target: opts.MaxQueueDelay},
 	}
 	for i := range accts {
 		e.accounts[accts[i].ID] = &accts[i] // the slice is the accounts' home: no copy each
@@ -212,6 +218,13 @@ func (e *Engine) Now() time.Time { return e.now() }
 // ends first Do returns ctx.Err(), but the command may still commit: callers that
 // must know use an Idempotency key and retry.
 func (e *Engine) Do(ctx context.Context, cmd Command, idem *Idempotency) (Result, error) {
+	if e.shed.target > 0 {
+		if e.shed.refuse() {
+			return Result{}, ledger.ErrOverloaded // before any allocation: a refusal must be cheap
+		}
+		e.shed.inflight.Add(1)
+		defer func() { e.shed.inflight.Add(-1); e.shed.answered.Add(1) }()
+	}
 	r := &request{cmd: cmd, idem: idem, resp: make(chan response, 1)}
 	select {
 	case <-e.quit:
@@ -350,6 +363,9 @@ func (e *Engine) loop() {
 					return
 				}
 			}
+		}
+		if e.shed.target > 0 {
+			e.shed.observe()
 		}
 		batch = e.drain(batch)
 		if d := gatherWait(previous, len(batch)); d > 0 {

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"math"
 	"sort"
 	"time"
 
@@ -36,6 +37,7 @@ type txn struct {
 	pending  map[string]*pendingRecord            // made by this batch, rendered at the end
 	order    []*pendingRecord
 	sysDelta map[string]ledger.Amount
+	sysBase  map[string]ledger.Amount // platform accounts' balances before the batch (addSys)
 	undo     []func()
 	remapSeq func(int64) int64
 }
@@ -58,7 +60,7 @@ func newTxn(e *Engine, ctx context.Context, tx Tx) *txn {
 		base: map[string]*ledger.Account{}, holdBase: map[string]*ledger.Hold{}, chargeBase: map[string]*ledger.Charge{},
 		accounts: map[string]*ledger.Account{}, holds: map[string]*ledger.Hold{}, charges: map[string]*ledger.Charge{},
 		created: map[string]bool{}, stored: map[string]*ledger.IdempotencyRecord{}, pending: map[string]*pendingRecord{},
-		sysDelta: map[string]ledger.Amount{}}
+		sysDelta: map[string]ledger.Amount{}, sysBase: map[string]ledger.Amount{}}
 }
 
 func sortedSet(m map[string]bool) []string {
@@ -314,16 +316,37 @@ func (t *txn) putCharge(c ledger.Charge) {
 	t.charges[c.ID] = &c
 }
 
-// addSys adds to the batch's pending change of a platform account.
-func (t *txn) addSys(id string, delta ledger.Amount) error {
+// addSys adds to the batch's pending change of a platform account, or refuses
+// with ErrAmountOutOfRange when the account's committed balance plus that change
+// would leave the range of an Amount. settleSystem books exactly that sum against
+// exactly that balance (nothing else changes a platform account inside a batch),
+// so the settlement cannot overflow: an overflow fails the one request that
+// causes it, never the batch.
+func (t *txn) addSys(kind ledger.AccountKind, currency string, delta ledger.Amount) error {
+	id := ledger.SystemAccountID(kind, currency)
+	base, ok := t.sysBase[id]
+	if !ok {
+		a, found := t.account(id)
+		if !found {
+			return fmt.Errorf("platform account %s missing", id)
+		}
+		base = a.Balance
+		t.sysBase[id] = base // an account lookup (two locks) once per batch, not per request
+	}
 	v, err := t.sysDelta[id].Add(delta)
+	if err == nil {
+		_, err = base.Add(v)
+	}
 	if err != nil {
-		return ledger.Invalid("amount", "would take a platform account out of range")
+		return ledger.Refuse(ledger.ErrAmountOutOfRange, "the platform's %s account for %s would leave the range of an amount (±%s)", kind, currency, maxAmount)
 	}
 	remember(t, t.sysDelta, id)
 	t.sysDelta[id] = v
 	return nil
 }
+
+// maxAmount is the largest Amount, for refusals' details.
+const maxAmount = ledger.Amount(math.MaxInt64)
 
 // nextSeq hands out a provisional sequence number (negative); assignSeqs replaces
 // them by the store's, in the same order, once the batch knows how many it needs.
@@ -337,13 +360,13 @@ func (t *txn) nextSeq() int64 {
 func (t *txn) move(a *ledger.Account, kind ledger.EntryKind, delta ledger.Amount, counter ledger.AccountKind, e ledger.Entry) (ledger.Entry, error) {
 	bal, err := a.Balance.Add(delta)
 	if err != nil {
-		return e, ledger.Invalid("amount", "would take the balance out of range")
+		return e, ledger.Refuse(ledger.ErrAmountOutOfRange, "the balance %s would leave the range of an amount (±%s)", a.Balance, maxAmount)
 	}
 	neg, err := delta.Neg()
 	if err != nil {
 		return e, ledger.Invalid("amount", "is out of range")
 	}
-	if err := t.addSys(ledger.SystemAccountID(counter, a.Currency), neg); err != nil {
+	if err := t.addSys(counter, a.Currency, neg); err != nil {
 		return e, err
 	}
 	a.Balance, a.Seq = bal, t.nextSeq()
@@ -465,8 +488,8 @@ func (t *txn) settleSystem() error {
 			return fmt.Errorf("platform account %s missing", id)
 		}
 		bal, err := a.Balance.Add(t.sysDelta[id])
-		if err != nil {
-			return err
+		if err != nil { // addSys checked this very sum: a broken invariant, not a request's fault
+			return fmt.Errorf("platform account %s: settlement out of range despite addSys: %w", id, err)
 		}
 		c := *a
 		c.Balance, c.Seq = bal, t.nextSeq()

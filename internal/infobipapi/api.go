@@ -98,6 +98,10 @@ func statusOf(err error) (int, httpkit.ServiceException) {
 		return http.StatusMethodNotAllowed, httpkit.ServiceException{MessageID: "BAD_REQUEST", Text: "Method not allowed"}
 	case errors.Is(err, errNotAcceptable):
 		return http.StatusNotAcceptable, httpkit.ServiceException{MessageID: "BAD_REQUEST", Text: "Not acceptable: this resource is served as application/json or application/xml"}
+	case errors.Is(err, ledger.ErrOverloaded):
+		// No public route goes through the writer today (balances are read from
+		// memory and are never shed); a route that does answers a shed request so.
+		return http.StatusServiceUnavailable, httpkit.ServiceException{MessageID: "GENERAL_ERROR", Text: "Service overloaded; retry later"}
 	case errors.Is(err, ledger.ErrUnavailable):
 		return http.StatusServiceUnavailable, httpkit.ServiceException{MessageID: "GENERAL_ERROR", Text: "Service temporarily unavailable"}
 	}
@@ -106,7 +110,7 @@ func statusOf(err error) (int, httpkit.ServiceException) {
 
 func (a *API) fail(w http.ResponseWriter, r *http.Request, f httpkit.Format, err error) {
 	status, ex := statusOf(err)
-	if status >= 500 {
+	if status >= 500 && !errors.Is(err, ledger.ErrOverloaded) {
 		a.log.ErrorContext(r.Context(), "public api error", "path", r.URL.Path, "err", err)
 	}
 	if status == http.StatusUnauthorized {
@@ -115,6 +119,9 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, f httpkit.Format, err
 	var tm *auth.TooManyAttemptsError
 	if errors.As(err, &tm) {
 		w.Header().Set("Retry-After", strconv.Itoa(tm.RetryAfterSeconds()))
+	}
+	if errors.Is(err, ledger.ErrOverloaded) {
+		w.Header().Set("Retry-After", "1")
 	}
 	httpkit.WriteError(w, f, status, ex)
 }

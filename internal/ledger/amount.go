@@ -14,8 +14,9 @@ import (
 // Why: Infobip prices messages in fractions of a cent (the documented balance is
 // 47.79134 EUR), integers are exact and fast, and both SQLite and PostgreSQL store
 // them natively (INTEGER / BIGINT) so no layer ever sees a float. The range is
-// ±9,223,372,036,854.775807 per account or movement; every operation that could
-// leave it fails with ErrAmountOverflow instead of wrapping. Changing Scale changes
+// ±9,223,372,036,854.775807 per account or movement; arithmetic that would leave
+// it fails with ErrAmountOverflow instead of wrapping, and a movement that would
+// take a balance out of it is refused with ErrAmountOutOfRange. Changing Scale changes
 // the meaning of every stored number: it needs a data migration, not an edit here.
 const Scale = 6
 

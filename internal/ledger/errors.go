@@ -16,6 +16,12 @@ var (
 	// ErrDuplicateIdempotencyKey is a store's answer when another request committed
 	// the same Idempotency-Key first; the caller replays that request's record.
 	ErrDuplicateIdempotencyKey = errors.New("idempotency key already committed")
+	// ErrOverloaded is the engine's answer to a request it sheds: the writer's
+	// queue has stood above its delay target, and this request would wait longer
+	// than the target. The request never reached the ledger; a retry with the same
+	// Idempotency-Key may succeed later. The api packages answer 503 with
+	// Retry-After.
+	ErrOverloaded = errors.New("overloaded: the writer's queue is past its delay target")
 	// ErrRetry is a shared store's answer when a batch lost a race with another
 	// node (a unique violation, a deadlock); the engine runs the batch again.
 	ErrRetry = errors.New("batch conflicted with another writer; retry")
@@ -23,6 +29,8 @@ var (
 
 // Rule errors: a money request that the ledger's rules refuse. Each changes
 // nothing; the admin API answers 402 for the first three and 409 for the rest.
+// Each is a final business answer (see Final): it depends on the ledger's state,
+// and a client told "refused" must not be charged by a later retry.
 var (
 	ErrInsufficientFunds    = errors.New("insufficient funds")
 	ErrMonthlyLimitExceeded = errors.New("monthly limit exceeded")
@@ -33,6 +41,10 @@ var (
 	ErrHoldVoided           = errors.New("hold is voided")
 	ErrRefundExceedsCharge  = errors.New("refund exceeds what is left of the charge")
 	ErrNotACharge           = errors.New("movement is not a charge")
+	// ErrAmountOutOfRange refuses a movement that would take a balance (the
+	// customer's, or its currency's platform funding or revenue account) or a
+	// month's spending out of the range of an Amount. The admin API answers 409.
+	ErrAmountOutOfRange = errors.New("amount out of range")
 )
 
 // RuleError is a rule refusal with the detail a caller needs ("available 3.5, asked

@@ -73,6 +73,7 @@ const (
 	RefusedHoldVoided          RefusalCode = "hold_voided"
 	RefusedRefundExceedsCharge RefusalCode = "refund_exceeds_charge"
 	RefusedNotACharge          RefusalCode = "not_a_charge"
+	RefusedAmountOutOfRange    RefusalCode = "amount_out_of_range"
 	RefusedNotFound            RefusalCode = "not_found"
 	RefusedConflict            RefusalCode = "conflict"
 	// The three below occur only inside a batch's results: a batch is answered as
@@ -95,6 +96,7 @@ var ruleCodes = []struct {
 	{RefusedHoldVoided, ErrHoldVoided},
 	{RefusedRefundExceedsCharge, ErrRefundExceedsCharge},
 	{RefusedNotACharge, ErrNotACharge},
+	{RefusedAmountOutOfRange, ErrAmountOutOfRange},
 }
 
 // Refusal is a refused request as the ledger said it: the code and its

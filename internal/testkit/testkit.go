@@ -43,6 +43,8 @@ type Options struct {
 	Now        func() time.Time // the engine's and the failure limits' clock
 	AuthLimits *auth.Limits     // nil: a limit high enough never to get in a test's way
 	Log        *slog.Logger     // nil: logs are discarded
+	// MaxQueueDelay is the engine's shedding target (engine.Options); 0 never sheds.
+	MaxQueueDelay time.Duration
 }
 
 // New starts a stack on a fresh database file; it stops when the test ends.
@@ -63,7 +65,7 @@ func Open(t testing.TB, path string, opts Options) *Stack {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	eng, err := engine.Open(ctx, st, engine.Options{Logger: log, Now: opts.Now, ExpiryInterval: 10 * time.Millisecond})
+	eng, err := engine.Open(ctx, st, engine.Options{Logger: log, Now: opts.Now, ExpiryInterval: 10 * time.Millisecond, MaxQueueDelay: opts.MaxQueueDelay})
 	if err != nil {
 		t.Fatalf("open engine: %v", err)
 	}
