@@ -251,7 +251,10 @@ type Balance struct {
 	Currency string
 }
 
-// Balance calls GET /account/1/balance with the client's Basic or App credential.
+// Balance calls GET /account/1/balance with the client's credential, of any of the
+// four kinds Infobip accepts: Basic (WithBasicAuth), an API key (WithAPIKey), an
+// IBSSO session token (WithIBSSO, from CreateSession) or an OAuth2 access token
+// (WithBearer, from OAuthToken).
 func (c *Client) Balance(ctx context.Context) (Balance, error) {
 	var out struct {
 		Balance  json.Number `json:"balance"`
