@@ -94,7 +94,7 @@ func TestDemoStaysDemo(t *testing.T) {
 	if out, err := runCLI(t, s, "check", "--db", target); err != nil {
 		t.Errorf("check on the target: %v\n%s", err, out)
 	}
-	n := startNode(t, target)
+	n := startNode(t, target, "--oauth-secret-file", db+".oauth-secret") // the migrated store's secret, as migrate_test does
 	if status, _, _ := get(t, n.public+"/account/1/balance", map[string]string{"Authorization": demoAuth}); status != 401 {
 		t.Errorf("the demo login on the migrated store: %d, want 401", status)
 	}

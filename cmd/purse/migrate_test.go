@@ -181,7 +181,7 @@ func TestMigrateCopiesEveryTable(t *testing.T) {
 		}
 	}
 	// The OAuth2 client came along: its customer gets a token and reads the balance.
-	n := startNode(t, target)
+	n := startNode(t, target, "--oauth-secret-file", db+".oauth-secret")
 	form := url.Values{"client_id": {oc.ClientID}, "client_secret": {oc.ClientSecret}, "grant_type": {"client_credentials"}}
 	r := testkit.Do(t, "POST", n.public+"/auth/1/oauth2/token", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, []byte(form.Encode()))
 	var tok struct {

@@ -1,9 +1,10 @@
-package main
+package cli
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"sort"
 	"strings"
@@ -55,24 +56,17 @@ type tableCopy struct {
 	sum            rowsum.Sum // of the rows copied, as read from the source
 }
 
-// migrateCmd copies an embedded store into an empty PostgreSQL database, in one
+// migrate copies an embedded store into an empty PostgreSQL database, in one
 // transaction, compares every table with its source, then checks the target.
-func migrateCmd(ctx context.Context, args []string, e env) error {
-	c := newCLI("migrate", e)
-	from := c.fs.String("from", "purse.db", "the SQLite file to copy (purse serve must be stopped)")
-	to := c.fs.String("to", "", "the PostgreSQL URL to copy into (an empty database)")
-	includeDemo := c.fs.Bool("include-demo", false, "copy demo accounts too (their credentials, Aladdin / open sesame, are published)")
-	pos, err := parseInterleaved(c.fs, args)
-	if err != nil {
-		return err
+func migrate(ctx context.Context, x *Inv) (any, error) {
+	return nil, migrateStore(ctx, x.Stdout, x.Str("from"), x.Str("to"), x.Bool("include-demo"))
+}
+
+func migrateStore(ctx context.Context, stdout io.Writer, from, to string, includeDemo bool) error {
+	if !postgres.IsURL(to) {
+		return Usagef("--to must be a postgres:// URL")
 	}
-	if err := need(pos, 0, "no arguments"); err != nil {
-		return err
-	}
-	if !postgres.IsURL(*to) {
-		return usagef("--to must be a postgres:// URL")
-	}
-	src, err := sqlite.Open(ctx, *from, sqlite.Existing())
+	src, err := sqlite.Open(ctx, from, sqlite.Existing())
 	if err != nil {
 		if errors.Is(err, sqlite.ErrLocked) {
 			err = fmt.Errorf("%w; stop purse serve first", err)
@@ -80,7 +74,7 @@ func migrateCmd(ctx context.Context, args []string, e env) error {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	defer src.Close()
-	skip, err := demoToSkip(ctx, src, *includeDemo)
+	skip, err := demoToSkip(ctx, src, includeDemo)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -88,7 +82,7 @@ func migrateCmd(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	dst, err := postgres.Open(ctx, *to)
+	dst, err := postgres.Open(ctx, to)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -137,10 +131,10 @@ func migrateCmd(ctx context.Context, args []string, e env) error {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	for _, t := range plan {
-		fmt.Fprintf(e.stdout, "%-16s -> %-16s %v, the same in the target\n", t.source, t.target, t.sum)
+		fmt.Fprintf(stdout, "%-16s -> %-16s %v, the same in the target\n", t.source, t.target, t.sum)
 	}
 	for _, id := range sortedKeys(skip) {
-		fmt.Fprintf(e.stdout, "left out demo account %s (pass --include-demo to copy it)\n", id)
+		fmt.Fprintf(stdout, "left out demo account %s (pass --include-demo to copy it)\n", id)
 	}
 	rep, err := check.Run(ctx, dst)
 	if err != nil {
@@ -149,7 +143,7 @@ func migrateCmd(ctx context.Context, args []string, e env) error {
 	if !rep.OK() {
 		return fmt.Errorf("migrate: the target fails check: %s", strings.Join(rep.Problems, "; "))
 	}
-	fmt.Fprintln(e.stdout, "ok: every table copied and compared; the target passes purse check")
+	fmt.Fprintln(stdout, "ok: every table copied and compared; the target passes purse check")
 	return nil
 }
 
