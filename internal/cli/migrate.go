@@ -88,44 +88,9 @@ func migrateStore(ctx context.Context, stdout io.Writer, from, to string, includ
 	}
 	defer dst.Close()
 	var plan []*tableCopy
-	err = dst.Import(ctx, func(im *postgres.Importer) error {
-		target, err := im.Tables()
-		if err != nil {
-			return err
-		}
-		if plan, err = planCopy(tables, target, skip); err != nil {
-			return err
-		}
-		if err := orderByReferences(im, plan); err != nil {
-			return err
-		}
-		for _, t := range plan {
-			if n, err := im.Count(t.target); err != nil {
-				return err
-			} else if n > 0 {
-				return fmt.Errorf("the target is not empty (%s holds %d rows); purse migrate needs an empty database", t.target, n)
-			}
-		}
-		for _, t := range plan {
-			if err := copyTable(ctx, src, im, t, target[t.target], skip); err != nil {
-				return err
-			}
-		}
-		// Read every table back and compare it with what was read from the source.
-		var bad []string
-		for _, t := range plan {
-			got, err := im.Sum(t.target, t.columns)
-			if err != nil {
-				return err
-			}
-			if got != t.sum {
-				bad = append(bad, fmt.Sprintf("%s: source %v, target %v", t.target, t.sum, got))
-			}
-		}
-		if len(bad) > 0 {
-			return fmt.Errorf("the copy differs from the source, nothing was committed: %s", strings.Join(bad, "; "))
-		}
-		return nil
+	err = dst.Import(ctx, func(im *postgres.Importer) (err error) {
+		plan, err = copyAll(ctx, src, im, tables, skip)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
@@ -145,6 +110,50 @@ func migrateStore(ctx context.Context, stdout io.Writer, from, to string, includ
 	}
 	fmt.Fprintln(stdout, "ok: every table copied and compared; the target passes purse check")
 	return nil
+}
+
+// copyAll copies every table into the import's transaction, reads each back and
+// compares it with what was read from the source: the plan, or an error and
+// nothing committed.
+func copyAll(ctx context.Context, src *sqlite.Store, im *postgres.Importer, tables []sqlite.Table, skip map[string]bool) ([]*tableCopy, error) {
+	target, err := im.Tables()
+	if err != nil {
+		return nil, err
+	}
+	plan, err := planCopy(tables, target, skip)
+	if err != nil {
+		return nil, err
+	}
+	if err := orderByReferences(im, plan); err != nil {
+		return nil, err
+	}
+	for _, t := range plan {
+		if n, err := im.Count(t.target); err != nil {
+			return nil, err
+		} else if n > 0 {
+			return nil, fmt.Errorf("the target is not empty (%s holds %d rows); purse migrate needs an empty database", t.target, n)
+		}
+	}
+	for _, t := range plan {
+		if err := copyTable(ctx, src, im, t, target[t.target], skip); err != nil {
+			return nil, err
+		}
+	}
+	// Read every table back and compare it with what was read from the source.
+	var bad []string
+	for _, t := range plan {
+		got, err := im.Sum(t.target, t.columns)
+		if err != nil {
+			return nil, err
+		}
+		if got != t.sum {
+			bad = append(bad, fmt.Sprintf("%s: source %v, target %v", t.target, t.sum, got))
+		}
+	}
+	if len(bad) > 0 {
+		return nil, fmt.Errorf("the copy differs from the source, nothing was committed: %s", strings.Join(bad, "; "))
+	}
+	return plan, nil
 }
 
 // planCopy decides where each source table goes, and fails on a table or a column
