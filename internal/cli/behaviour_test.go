@@ -157,3 +157,27 @@ func TestAdminURLFromTheStore(t *testing.T) {
 		t.Errorf("refused connection to --admin-url: %v", err)
 	}
 }
+
+// TestCustomerBalanceNeedsNoAdminToken: purse balance --url reads a customer's
+// balance with the customer's credential, where no admin token is to be found.
+func TestCustomerBalanceNeedsNoAdminToken(t *testing.T) {
+	stack := testkit.New(t)
+	a := against{t: t, stack: stack}
+	acc := stack.CreateAccount("Acme", "EUR")
+	a.must("top-up", acc, "7.5")
+	var keyText string
+	for _, line := range strings.Split(a.must("api-keys", "create", acc, "--name", "k2"), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "key" {
+			keyText = f[1]
+		}
+	}
+	if keyText == "" {
+		t.Fatal("api-keys create printed no key")
+	}
+	var out, errb bytes.Buffer
+	err := Run(context.Background(), []string{"balance", "--url", stack.Public.URL, "--api-key", keyText, "--db", filepath.Join(t.TempDir(), "none.db")},
+		Env{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}, stubServe)
+	if err != nil || out.String() != "7.5 EUR\n" {
+		t.Errorf("balance --url: %v %q %s", err, out.String(), errb.String())
+	}
+}

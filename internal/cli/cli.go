@@ -48,6 +48,10 @@ type Command struct {
 	// Admin commands talk to the admin API: they take the connection flags and
 	// their Call gets a client.
 	Admin bool
+	// Customer, when set and true for an invocation, means that it needs no
+	// admin API (purse balance --url reads a customer's balance): no admin token
+	// is looked for.
+	Customer func(x *Inv) bool
 	// Flags declares the command's own flags; Call reads them by name.
 	Flags func(fs *flag.FlagSet, e Env)
 	// Call does the work and returns what to print.
@@ -232,7 +236,7 @@ func (c *Command) run(ctx context.Context, args []string, e Env) error {
 		return err
 	}
 	x := &Inv{Env: e, Cmd: c, Args: pos, fs: fs, conn: cn}
-	if c.Admin {
+	if c.Admin && (c.Customer == nil || !c.Customer(x)) {
 		if x.Client, err = cn.client(); err != nil {
 			return err
 		}

@@ -220,7 +220,8 @@ func historyCommands() []Command {
 				fs.String("api-key", EnvOr(e, "PURSE_API_KEY", ""), "API key (with --url; env PURSE_API_KEY)")
 				fs.String("at", "", "the balance as it was at this RFC 3339 time (admin API)")
 			},
-			Call: balance, Print: text(printBalance)},
+			Customer: func(x *Inv) bool { return x.Str("url") != "" },
+			Call:     balance, Print: text(printBalance)},
 		{Name: "entries", Args: "ACCOUNT", Summary: "an account's ledger entries, newest first", Admin: true,
 			Flags: declare(pageFlags("entries", "the oldest entry"), func(fs *flag.FlagSet) {
 				fs.String("from", "", "only entries at or after this RFC 3339 time")
