@@ -4,21 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
-	"strings"
-
-	"github.com/purse-ledger/purse/client"
 
 	"github.com/purse-ledger/purse/internal/auth"
+	"github.com/purse-ledger/purse/internal/cli"
 	"github.com/purse-ledger/purse/internal/engine"
 	"github.com/purse-ledger/purse/internal/ledger"
 )
 
 // The example account of Infobip's "Get account balance" documentation.
 const (
-	demoAccountID = "acc_demo"
+	demoAccountID = cli.DemoAccountID
 	demoUser      = "Aladdin"
 	demoPassword  = "open sesame"
 	demoBalance   = "47.79134"
@@ -109,95 +105,4 @@ func warnDemo(ctx context.Context, eng *engine.Engine, store demoStore, log *slo
 		}
 	}
 	return nil
-}
-
-// demoCmd is purse demo remove: through the admin API (so it works on a running
-// server and on every node of a cluster), it takes the demo account out of use:
-// removes its users (and so their sessions), revokes its API keys and OAuth2
-// clients, books its balance back to the platform's funding account with an
-// adjustment, and closes it. The account and its history stay, as every account's
-// do; purse migrate then leaves it out.
-func demoCmd(ctx context.Context, args []string, e env) error {
-	if len(args) == 0 || args[0] != "remove" {
-		return usagef("want purse demo remove")
-	}
-	c := newCLI("demo remove", e)
-	_, cl, err := c.parse(args[1:], 0, "no arguments")
-	if err != nil {
-		return err
-	}
-	acc, err := cl.GetAccount(ctx, demoAccountID)
-	var ce *client.Error
-	if errors.As(err, &ce) && ce.StatusCode == http.StatusNotFound {
-		fmt.Fprintln(e.stdout, "no demo account: nothing to remove")
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	var done []string
-	users, err := cl.ListUsers(ctx, demoAccountID)
-	if err != nil {
-		return err
-	}
-	for _, u := range users {
-		if err := cl.RemoveUser(ctx, demoAccountID, u.Username); err != nil {
-			return err
-		}
-		done = append(done, "removed user "+u.Username)
-	}
-	keys, err := cl.ListAPIKeys(ctx, demoAccountID)
-	if err != nil {
-		return err
-	}
-	for _, k := range keys {
-		if k.RevokedAt == "" {
-			if err := cl.RevokeAPIKey(ctx, demoAccountID, k.ID); err != nil {
-				return err
-			}
-			done = append(done, "revoked API key "+k.ID)
-		}
-	}
-	clients, err := cl.ListOAuthClients(ctx, demoAccountID)
-	if err != nil {
-		return err
-	}
-	for _, o := range clients {
-		if o.RevokedAt == "" {
-			if err := cl.RevokeOAuthClient(ctx, demoAccountID, o.ClientID); err != nil {
-				return err
-			}
-			done = append(done, "revoked OAuth2 client "+o.ClientID)
-		}
-	}
-	if acc.Status != string(ledger.StatusClosed) {
-		bal, err := cl.AccountBalance(ctx, demoAccountID)
-		if err != nil {
-			return err
-		}
-		if bal.Held != "" && bal.Held != "0" {
-			return fmt.Errorf("the demo account has %s %s on hold: void its holds (purse hold void HOLD_ID) or let them expire, then run this again", bal.Held, acc.Currency)
-		}
-		if bal.Balance != "0" {
-			back := "-" + bal.Balance
-			if strings.HasPrefix(bal.Balance, "-") {
-				back = strings.TrimPrefix(bal.Balance, "-")
-			}
-			if _, err := cl.Adjust(ctx, demoAccountID, back, "demo account removed", ""); err != nil {
-				return err
-			}
-			done = append(done, fmt.Sprintf("booked %s %s back to the funding account", bal.Balance, acc.Currency))
-		}
-		closed := string(ledger.StatusClosed)
-		if _, err := cl.UpdateAccount(ctx, demoAccountID, client.AccountUpdate{Status: &closed}); err != nil {
-			return err
-		}
-		done = append(done, "closed the account")
-	}
-	return c.print(map[string]any{"account": demoAccountID, "done": done}, func(w io.Writer) {
-		for _, d := range done {
-			fmt.Fprintln(w, d)
-		}
-		fmt.Fprintf(w, "demo account %s removed: no credential opens it; purse migrate leaves it out\n", demoAccountID)
-	})
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -134,7 +135,16 @@ func mustRead(t *testing.T, path string) string {
 func runCLI(t *testing.T, s *server, args ...string) (string, error) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	full := append(append([]string{}, args...), "--admin-url", s.admin, "--db", s.db)
+	full := append([]string{}, args...)
+	switch args[0] {
+	case "migrate": // offline: its own flags only
+	case "check":
+		if !slices.Contains(args, "--db") {
+			full = append(full, "--db", s.db)
+		}
+	default:
+		full = append(full, "--admin-url", s.admin, "--db", s.db)
+	}
 	err := run(context.Background(), full, env{stdout: &out, stderr: &errb, stdin: strings.NewReader(""), getenv: func(string) string { return "" }})
 	if err != nil {
 		return out.String() + errb.String() + err.Error(), err

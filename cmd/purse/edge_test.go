@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/purse-ledger/purse/internal/cli"
 	"github.com/purse-ledger/purse/internal/store/storetest"
 )
 
@@ -286,8 +287,8 @@ func TestFlagsMeanWhatTheySay(t *testing.T) {
 			}
 			// A mistake the flag package finds is printed by it; run returns a bare
 			// usage error (exit status 2).
-			var u usageError
-			if errors.As(err, &u) && u.msg == "" {
+			var u cli.UsageError
+			if errors.As(err, &u) && u.Msg == "" {
 				err = errors.New(logs)
 			}
 			if started || err == nil || !strings.Contains(err.Error(), tc.wantErr) {

@@ -19,12 +19,14 @@ import (
 
 	"github.com/purse-ledger/purse/internal/adminapi"
 	"github.com/purse-ledger/purse/internal/auth"
+	"github.com/purse-ledger/purse/internal/cli"
 	"github.com/purse-ledger/purse/internal/engine"
 	"github.com/purse-ledger/purse/internal/httpkit"
 	"github.com/purse-ledger/purse/internal/infobipapi"
 	"github.com/purse-ledger/purse/internal/metrics"
 	"github.com/purse-ledger/purse/internal/store/postgres"
 	"github.com/purse-ledger/purse/internal/store/sqlite"
+	"github.com/purse-ledger/purse/internal/storefiles"
 )
 
 type serveConfig struct {
@@ -47,11 +49,9 @@ type serveConfig struct {
 // it was chosen is in docs/design.md, "Overload".
 const defaultMaxQueueDelay = 5 * time.Millisecond
 
-func serve(ctx context.Context, args []string, e env) error {
-	var c serveConfig
-	var envErr envErrs // flags.go
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+// serveFlags declares serve's flags into c; a PURSE_* value that does not parse
+// is kept in envErr (flags.go).
+func serveFlags(fs *flag.FlagSet, c *serveConfig, envErr *envErrs, e env) {
 	fs.StringVar(&c.db, "db", envOr(e, "PURSE_DB", "purse.db"), "SQLite database file, or a postgres:// URL (env PURSE_DB)")
 	fs.StringVar(&c.listen, "listen", envOr(e, "PURSE_LISTEN", ":8080"), "public Infobip-compatible listener (env PURSE_LISTEN)")
 	fs.StringVar(&c.adminListen, "admin-listen", envOr(e, "PURSE_ADMIN_LISTEN", "127.0.0.1:8081"), "admin listener (env PURSE_ADMIN_LISTEN)")
@@ -78,20 +78,18 @@ func serve(ctx context.Context, args []string, e env) error {
 		"the embedded store answers a repeated Idempotency-Key for this long, then forgets it (env PURSE_IDEMPOTENCY_WINDOW; PostgreSQL keeps keys)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", envErr.duration(e, "PURSE_SHUTDOWN_TIMEOUT", 15*time.Second),
 		"how long in-flight requests may take to finish on SIGINT/SIGTERM (env PURSE_SHUTDOWN_TIMEOUT)")
-	fs.DurationVar(&c.maxQueueDelay, "max-queue-delay", defaultMaxQueueDelay,
+	fs.DurationVar(&c.maxQueueDelay, "max-queue-delay", envErr.duration(e, "PURSE_MAX_QUEUE_DELAY", defaultMaxQueueDelay),
 		"shed a money request with 503 and Retry-After when the writer's queue has stood longer than this and the request would wait longer; 0 never sheds (env PURSE_MAX_QUEUE_DELAY)")
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := maxQueueDelayFromEnv(fs, e, &c.maxQueueDelay); err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return usagef("serve takes no arguments, got %q", pos)
-	}
+}
+
+// serve runs purse serve with the flags serveFlags read. A start-up error is
+// returned, not logged: main prints it once.
+func serve(ctx context.Context, c serveConfig, envErr envErrs, e env) error {
 	if err := envErr.err(); err != nil {
 		return err
+	}
+	if c.maxQueueDelay < 0 { // 0 is meaningful: never shed
+		return usagef("--max-queue-delay %s: want a duration of 0 or more (0 never sheds; flag, or PURSE_MAX_QUEUE_DELAY)", c.maxQueueDelay)
 	}
 	for _, d := range []struct {
 		flag string
@@ -122,30 +120,7 @@ func serve(ctx context.Context, args []string, e env) error {
 			return fmt.Errorf("--admin-token-file: %w", err)
 		}
 	}
-	if err := runServer(ctx, c, log, e); err != nil {
-		log.Error("serve", "err", err)
-		return err
-	}
-	return nil
-}
-
-// maxQueueDelayFromEnv applies PURSE_MAX_QUEUE_DELAY unless the flag was given,
-// and refuses what is not a duration of 0 or more: a typo must not silently keep
-// (or drop) the protection against overload.
-func maxQueueDelayFromEnv(fs *flag.FlagSet, e env, d *time.Duration) error {
-	given := false
-	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "max-queue-delay" })
-	if v := envOr(e, "PURSE_MAX_QUEUE_DELAY", ""); v != "" && !given {
-		parsed, err := time.ParseDuration(v)
-		if err != nil {
-			return usagef("PURSE_MAX_QUEUE_DELAY %q: want a duration such as 5ms, or 0 to never shed", v)
-		}
-		*d = parsed
-	}
-	if *d < 0 {
-		return usagef("--max-queue-delay %s: want a duration of 0 or more (0 never sheds)", *d)
-	}
-	return nil
+	return runServer(ctx, c, log, e)
 }
 
 func newLogger(e env, format, level string) (*slog.Logger, error) {
@@ -316,6 +291,15 @@ func runServer(ctx context.Context, c serveConfig, log *slog.Logger, e env) erro
 		// One config each: net/http adds its HTTP/2 settings to the config it serves with.
 		public.TLSConfig, admin.TLSConfig = tlsCfg.Clone(), tlsCfg.Clone()
 	}
+	if !postgres.IsURL(c.db) {
+		// Where the commands find this server (a PostgreSQL cluster has several
+		// nodes, and no directory of its own: name one with --admin-url).
+		removeURL, err := storefiles.WriteAdminURL(c.db, storefiles.AdminURL(al.Addr(), tlsCfg != nil))
+		if err != nil {
+			return err
+		}
+		defer removeURL()
+	}
 	log.Info("purse serving", "public", pl.Addr().String(), "admin", al.Addr().String(), "store", storeName(c.db), "demo", c.demo, "tls", tlsCfg != nil)
 	errc := make(chan error, 2)
 	serveOn := func(s *http.Server, l net.Listener) error {
@@ -360,7 +344,7 @@ func listenerTLS(c serveConfig, log *slog.Logger) (*tls.Config, error) {
 	case c.tlsSelfSigned && (c.tlsCert != "" || c.tlsKey != ""):
 		return nil, usagef("--tls-self-signed and --tls-cert/--tls-key exclude each other")
 	case c.tlsSelfSigned:
-		path := tlsCertPath(c.db)
+		path := storefiles.TLSCertPath(c.db)
 		cert, fingerprint, err := httpkit.SelfSigned(path, strings.TrimSuffix(path, ".pem")+".key")
 		if err != nil {
 			return nil, err
@@ -378,14 +362,6 @@ func listenerTLS(c serveConfig, log *slog.Logger) (*tls.Config, error) {
 		return httpkit.TLSConfig(cert), nil
 	}
 	return nil, nil
-}
-
-// tlsCertPath is where --tls-self-signed writes its certificate: beside the database.
-func tlsCertPath(db string) string {
-	if postgres.IsURL(db) {
-		return "purse-tls.pem"
-	}
-	return db + ".tls.pem"
 }
 
 // storeName is the --db value fit for a log line or a page: a URL without its
@@ -467,22 +443,9 @@ func (c *serveConfig) readSecretFiles(log *slog.Logger) error {
 
 // readSecretFile reads a one-line secret, warning when the file is open to others.
 func readSecretFile(path, flagName string, log *slog.Logger) (string, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", flagName, err)
-	}
-	if fi.Mode().Perm()&0o077 != 0 && log != nil {
-		log.Warn("a secret file is readable by other users", "flag", flagName, "path", path, "mode", fi.Mode().Perm().String(), "fix", "chmod 600 "+path)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", flagName, err)
-	}
-	v := strings.TrimSpace(string(b))
-	if v == "" {
-		return "", fmt.Errorf("%s: %s is empty", flagName, path)
-	}
-	return v, nil
+	return cli.ReadSecretFile(path, flagName, func(mode os.FileMode) {
+		log.Warn("a secret file is readable by other users", "flag", flagName, "path", path, "mode", mode.String(), "fix", "chmod 600 "+path)
+	})
 }
 
 func waitFresh(ctx context.Context, eng *engine.Engine, max time.Duration) {
@@ -545,7 +508,7 @@ func adminToken(ctx context.Context, c serveConfig, store backend, log *slog.Log
 			return nil, err
 		}
 		if stored == "" {
-			path := adminTokenPath(c.db)
+			path := storefiles.AdminTokenPath(c.db)
 			if initial, err = loadOrCreateToken(path); err != nil {
 				return nil, err
 			}
@@ -561,16 +524,6 @@ func adminToken(ctx context.Context, c serveConfig, store backend, log *slog.Log
 			"use that one, or reset it with purse admin-token reset")
 	}
 	return tok, nil
-}
-
-// adminTokenPath is where serve keeps the generated admin token, and where the
-// management commands look for it: beside the database (in the working directory,
-// as purse-admin-token, for a PostgreSQL URL).
-func adminTokenPath(db string) string {
-	if postgres.IsURL(db) {
-		return "purse-admin-token"
-	}
-	return db + ".admin-token"
 }
 
 // oauthSecret is the secret OAuth2 signing keys are derived from: --oauth-secret-file,

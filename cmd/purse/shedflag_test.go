@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"io"
+	"strings"
 	"testing"
 	"time"
 )
@@ -26,25 +28,34 @@ func TestMaxQueueDelayFlag(t *testing.T) {
 		{"negative env", "-1s", nil, 0, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-			fs.SetOutput(io.Discard)
-			var got time.Duration
-			fs.DurationVar(&got, "max-queue-delay", defaultMaxQueueDelay, "")
-			if err := fs.Parse(c.args); err != nil {
-				t.Fatal(err)
-			}
-			e := env{getenv: func(k string) string {
+			e := env{stderr: io.Discard, getenv: func(k string) string {
 				if k == "PURSE_MAX_QUEUE_DELAY" {
 					return c.env
 				}
 				return ""
 			}}
-			err := maxQueueDelayFromEnv(fs, e, &got)
-			if (err != nil) != c.wantErr {
-				t.Fatalf("err = %v, want an error: %v", err, c.wantErr)
+			fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			var cfg serveConfig
+			var envErr envErrs
+			serveFlags(fs, &cfg, &envErr, e)
+			if err := fs.Parse(c.args); err != nil {
+				t.Fatal(err)
 			}
-			if !c.wantErr && got != c.want {
-				t.Errorf("got %v, want %v", got, c.want)
+			if c.wantErr {
+				// serve refuses before it opens anything (the listen address is never reached).
+				cfg.listen = "256.0.0.1:1"
+				err := serve(context.Background(), cfg, envErr, e)
+				if err == nil || !strings.Contains(err.Error(), "QUEUE_DELAY") && !strings.Contains(err.Error(), "max-queue-delay") {
+					t.Fatalf("err = %v, want a refusal naming the setting", err)
+				}
+				return
+			}
+			if err := envErr.err(); err != nil {
+				t.Fatal(err)
+			}
+			if cfg.maxQueueDelay != c.want {
+				t.Errorf("got %v, want %v", cfg.maxQueueDelay, c.want)
 			}
 		})
 	}

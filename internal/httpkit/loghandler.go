@@ -25,7 +25,7 @@ type JSONHandler struct {
 
 // NewJSONHandler returns a handler writing JSON lines to w.
 func NewJSONHandler(w io.Writer, level slog.Leveler) *JSONHandler {
-	return &JSONHandler{w: w, level: level, std: slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})}
+	return &JSONHandler{w: w, level: level, std: slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: readableDuration})}
 }
 
 // Enabled reports whether the level is logged.
@@ -56,8 +56,8 @@ func (h *JSONHandler) Handle(_ context.Context, r slog.Record) error {
 }
 
 // LogRequest writes the request log line Instrument would write through slog
-// (message "request", then listener, method, path, status, bytes and duration in
-// nanoseconds, client, principal) without building a slog.Record: it runs once per
+// (message "request", then listener, method, path, status, bytes, duration as
+// text such as "1.2ms", client, principal) without building a slog.Record: it runs once per
 // request.
 func (h *JSONHandler) LogRequest(at time.Time, listener, method, path string, status, bytes int, d time.Duration, client, principal string) {
 	bp := bufPool.Get().(*[]byte)
@@ -77,7 +77,7 @@ func (h *JSONHandler) LogRequest(at time.Time, listener, method, path string, st
 	b = append(b, `,"bytes":`...)
 	b = strconv.AppendInt(b, int64(bytes), 10)
 	b = append(b, `,"duration":`...)
-	b = strconv.AppendInt(b, int64(d), 10)
+	b = appendJSONString(b, d.String())
 	b = append(b, `,"client":`...)
 	b = appendJSONString(b, client)
 	b = append(b, `,"principal":`...)
@@ -138,6 +138,15 @@ func (h *JSONHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	return &c
 }
 
+// readableDuration writes a duration as Go prints it ("15s") where slog's JSON
+// handler writes nanoseconds, so that both handlers' lines read the same.
+func readableDuration(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		return slog.String(a.Key, a.Value.Duration().String())
+	}
+	return a
+}
+
 // WithGroup hands over to the standard handler, which nests properly.
 func (h *JSONHandler) WithGroup(name string) slog.Handler { return h.std.WithGroup(name) }
 
@@ -157,7 +166,7 @@ func appendAttr(b []byte, a slog.Attr) []byte {
 	case slog.KindUint64:
 		return strconv.AppendUint(b, v.Uint64(), 10)
 	case slog.KindDuration:
-		return strconv.AppendInt(b, int64(v.Duration()), 10) // as slog's JSON handler: nanoseconds
+		return appendJSONString(b, v.Duration().String()) // "15s", not slog's nanoseconds: people read these lines
 	case slog.KindBool:
 		return strconv.AppendBool(b, v.Bool())
 	case slog.KindFloat64:

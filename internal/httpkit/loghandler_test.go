@@ -13,11 +13,12 @@ import (
 )
 
 // TestJSONHandlerMatchesSlog writes the same records through JSONHandler and
-// slog.NewJSONHandler and expects the same decoded lines.
+// slog.NewJSONHandler (with durations as text, as JSONHandler writes them) and
+// expects the same decoded lines.
 func TestJSONHandlerMatchesSlog(t *testing.T) {
 	var fast, std bytes.Buffer
 	lf := slog.New(NewJSONHandler(&fast, slog.LevelDebug)).With("listener", "public")
-	ls := slog.New(slog.NewJSONHandler(&std, &slog.HandlerOptions{Level: slog.LevelDebug})).With("listener", "public")
+	ls := slog.New(slog.NewJSONHandler(&std, &slog.HandlerOptions{Level: slog.LevelDebug, ReplaceAttr: readableDuration})).With("listener", "public")
 	for _, l := range []*slog.Logger{lf, ls} {
 		l.Info("request", "path", "/a\"b\\c\n\x01é\xff", "status", 200, "duration", 1500*time.Microsecond, "ok", true, "n", uint64(7), "f", 1.5)
 		l.Warn("oops", "err", errors.New("boom"), "any", map[string]int{"a": 1})
@@ -94,5 +95,35 @@ func TestLogRequestMatchesSlog(t *testing.T) {
 	var m map[string]any
 	if err := json.Unmarshal(fast.Bytes(), &m); err != nil || m["path"] != "/v1/a\"b\\c\n\ufffd" || m["node"] != "n1" {
 		t.Errorf("line %s decodes to %v (%v)", fast.String(), m, err)
+	}
+}
+
+// TestDurationsAreReadable: a duration in a JSON log line reads as Go writes it
+// ("15s", "1.184094ms"), in an attribute, in a group and in the request line, not
+// as a count of nanoseconds.
+func TestDurationsAreReadable(t *testing.T) {
+	var b bytes.Buffer
+	h := NewJSONHandler(&b, slog.LevelInfo)
+	log := slog.New(h)
+	log.Info("shutting down", "timeout", 15*time.Second)
+	log.WithGroup("g").Info("grouped", "took", 1500*time.Millisecond)
+	h.LogRequest(time.Now(), "admin", "GET", "/", 200, 2, 1184094, "127.0.0.1", "")
+	var got []any
+	for _, line := range bytes.Split(bytes.TrimSpace(b.Bytes()), []byte("\n")) {
+		var m map[string]any
+		if err := json.Unmarshal(line, &m); err != nil {
+			t.Fatalf("not JSON: %s", line)
+		}
+		switch {
+		case m["timeout"] != nil:
+			got = append(got, m["timeout"])
+		case m["g"] != nil:
+			got = append(got, m["g"].(map[string]any)["took"])
+		default:
+			got = append(got, m["duration"])
+		}
+	}
+	if diff := cmp.Diff(got, []any{"15s", "1.5s", "1.184094ms"}); diff != "" {
+		t.Errorf("durations (-got +want):\n%s", diff)
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"fmt"
@@ -9,7 +9,7 @@ import (
 	"unicode/utf8"
 )
 
-// term returns s as the purse command may print it on a terminal. Names,
+// Term returns s as the purse command may print it on a terminal. Names,
 // references, usernames and audit targets come back from the server, and a store
 // written before purse refused control characters (or a request path in the audit
 // log) may hold any bytes: an escape sequence printed raw would rewrite the
@@ -17,7 +17,7 @@ import (
 // control character, a bidirectional override or invalid UTF-8 is printed as a Go
 // quoted string (strconv.Quote: "\x1b[2J", "a\tb"), and every other string as it
 // is. --json output needs none of this: encoding/json escapes control characters.
-func term(s string) string {
+func Term(s string) string {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c >= 0x20 && c < 0x7f {
@@ -56,3 +56,6 @@ func tprintf(w io.Writer, format string, args ...any) {
 	}
 	fmt.Fprintf(w, format, args...)
 }
+
+// term is Term, for the printers of this package.
+func term(s string) string { return Term(s) }

@@ -1,9 +1,10 @@
-package main
+package cli
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"sort"
 	"strings"
@@ -55,24 +56,17 @@ type tableCopy struct {
 	sum            rowsum.Sum // of the rows copied, as read from the source
 }
 
-// migrateCmd copies an embedded store into an empty PostgreSQL database, in one
+// migrate copies an embedded store into an empty PostgreSQL database, in one
 // transaction, compares every table with its source, then checks the target.
-func migrateCmd(ctx context.Context, args []string, e env) error {
-	c := newCLI("migrate", e)
-	from := c.fs.String("from", "purse.db", "the SQLite file to copy (purse serve must be stopped)")
-	to := c.fs.String("to", "", "the PostgreSQL URL to copy into (an empty database)")
-	includeDemo := c.fs.Bool("include-demo", false, "copy demo accounts too (their credentials, Aladdin / open sesame, are published)")
-	pos, err := parseInterleaved(c.fs, args)
-	if err != nil {
-		return err
+func migrate(ctx context.Context, x *Inv) (any, error) {
+	return nil, migrateStore(ctx, x.Stdout, x.Str("from"), x.Str("to"), x.Bool("include-demo"))
+}
+
+func migrateStore(ctx context.Context, stdout io.Writer, from, to string, includeDemo bool) error {
+	if !postgres.IsURL(to) {
+		return Usagef("--to must be a postgres:// URL")
 	}
-	if err := need(pos, 0, "no arguments"); err != nil {
-		return err
-	}
-	if !postgres.IsURL(*to) {
-		return usagef("--to must be a postgres:// URL")
-	}
-	src, err := sqlite.Open(ctx, *from, sqlite.Existing())
+	src, err := sqlite.Open(ctx, from, sqlite.Existing())
 	if err != nil {
 		if errors.Is(err, sqlite.ErrLocked) {
 			err = fmt.Errorf("%w; stop purse serve first", err)
@@ -80,7 +74,7 @@ func migrateCmd(ctx context.Context, args []string, e env) error {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	defer src.Close()
-	skip, err := demoToSkip(ctx, src, *includeDemo)
+	skip, err := demoToSkip(ctx, src, includeDemo)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -88,59 +82,24 @@ func migrateCmd(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	dst, err := postgres.Open(ctx, *to)
+	dst, err := postgres.Open(ctx, to)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	defer dst.Close()
 	var plan []*tableCopy
-	err = dst.Import(ctx, func(im *postgres.Importer) error {
-		target, err := im.Tables()
-		if err != nil {
-			return err
-		}
-		if plan, err = planCopy(tables, target, skip); err != nil {
-			return err
-		}
-		if err := orderByReferences(im, plan); err != nil {
-			return err
-		}
-		for _, t := range plan {
-			if n, err := im.Count(t.target); err != nil {
-				return err
-			} else if n > 0 {
-				return fmt.Errorf("the target is not empty (%s holds %d rows); purse migrate needs an empty database", t.target, n)
-			}
-		}
-		for _, t := range plan {
-			if err := copyTable(ctx, src, im, t, target[t.target], skip); err != nil {
-				return err
-			}
-		}
-		// Read every table back and compare it with what was read from the source.
-		var bad []string
-		for _, t := range plan {
-			got, err := im.Sum(t.target, t.columns)
-			if err != nil {
-				return err
-			}
-			if got != t.sum {
-				bad = append(bad, fmt.Sprintf("%s: source %v, target %v", t.target, t.sum, got))
-			}
-		}
-		if len(bad) > 0 {
-			return fmt.Errorf("the copy differs from the source, nothing was committed: %s", strings.Join(bad, "; "))
-		}
-		return nil
+	err = dst.Import(ctx, func(im *postgres.Importer) (err error) {
+		plan, err = copyAll(ctx, src, im, tables, skip)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	for _, t := range plan {
-		fmt.Fprintf(e.stdout, "%-16s -> %-16s %v, the same in the target\n", t.source, t.target, t.sum)
+		fmt.Fprintf(stdout, "%-16s -> %-16s %v, the same in the target\n", t.source, t.target, t.sum)
 	}
 	for _, id := range sortedKeys(skip) {
-		fmt.Fprintf(e.stdout, "left out demo account %s (pass --include-demo to copy it)\n", id)
+		fmt.Fprintf(stdout, "left out demo account %s (pass --include-demo to copy it)\n", id)
 	}
 	rep, err := check.Run(ctx, dst)
 	if err != nil {
@@ -149,8 +108,52 @@ func migrateCmd(ctx context.Context, args []string, e env) error {
 	if !rep.OK() {
 		return fmt.Errorf("migrate: the target fails check: %s", strings.Join(rep.Problems, "; "))
 	}
-	fmt.Fprintln(e.stdout, "ok: every table copied and compared; the target passes purse check")
+	fmt.Fprintln(stdout, "ok: every table copied and compared; the target passes purse check")
 	return nil
+}
+
+// copyAll copies every table into the import's transaction, reads each back and
+// compares it with what was read from the source: the plan, or an error and
+// nothing committed.
+func copyAll(ctx context.Context, src *sqlite.Store, im *postgres.Importer, tables []sqlite.Table, skip map[string]bool) ([]*tableCopy, error) {
+	target, err := im.Tables()
+	if err != nil {
+		return nil, err
+	}
+	plan, err := planCopy(tables, target, skip)
+	if err != nil {
+		return nil, err
+	}
+	if err := orderByReferences(im, plan); err != nil {
+		return nil, err
+	}
+	for _, t := range plan {
+		if n, err := im.Count(t.target); err != nil {
+			return nil, err
+		} else if n > 0 {
+			return nil, fmt.Errorf("the target is not empty (%s holds %d rows); purse migrate needs an empty database", t.target, n)
+		}
+	}
+	for _, t := range plan {
+		if err := copyTable(ctx, src, im, t, target[t.target], skip); err != nil {
+			return nil, err
+		}
+	}
+	// Read every table back and compare it with what was read from the source.
+	var bad []string
+	for _, t := range plan {
+		got, err := im.Sum(t.target, t.columns)
+		if err != nil {
+			return nil, err
+		}
+		if got != t.sum {
+			bad = append(bad, fmt.Sprintf("%s: source %v, target %v", t.target, t.sum, got))
+		}
+	}
+	if len(bad) > 0 {
+		return nil, fmt.Errorf("the copy differs from the source, nothing was committed: %s", strings.Join(bad, "; "))
+	}
+	return plan, nil
 }
 
 // planCopy decides where each source table goes, and fails on a table or a column
