@@ -16,8 +16,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -68,8 +70,9 @@ func WithHTTPClient(h *http.Client) Option {
 }
 
 // WithRetries sets how many times a money movement is sent in all (default 3) when
-// the connection fails or purse answers 503. Retries reuse the Idempotency-Key, so
-// a movement is applied at most once however often it is sent.
+// the connection fails or purse answers 503 (after the Retry-After it names, when it
+// names one, as a purse shedding load does). Retries reuse the Idempotency-Key, so a
+// movement is applied at most once however often it is sent.
 func WithRetries(n int) Option {
 	return func(c *Client) {
 		if n < 1 {
@@ -157,12 +160,15 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 		tries = c.tries
 	}
 	var lastErr error
+	var retryAfter time.Duration // what the last 503 asked for
 	for attempt := 0; attempt < tries; attempt++ {
 		if attempt > 0 {
+			wait := max(c.backof<<(attempt-1), retryAfter)
+			wait += time.Duration(mrand.Int64N(int64(wait)/4 + 1)) // jitter: clients shed together do not return together
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
-			case <-time.After(c.backof << (attempt - 1)):
+			case <-time.After(wait):
 			}
 		}
 		req, err := http.NewRequestWithContext(ctx, cl.method, u.String(), bytes.NewReader(payload))
@@ -201,6 +207,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 			lastErr = decodeError(resp.StatusCode, body)
 			lastErr.(*Error).Replayed = resp.Header.Get("Idempotent-Replayed") == "true"
 			if resp.StatusCode == http.StatusServiceUnavailable {
+				retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"))
 				continue
 			}
 			return lastErr
@@ -216,6 +223,16 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 		return nil
 	}
 	return lastErr
+}
+
+// parseRetryAfter reads a Retry-After of whole seconds (what purse sends when it
+// sheds load), at most a minute; anything else is no wait.
+func parseRetryAfter(v string) time.Duration {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n <= 0 {
+		return 0
+	}
+	return time.Duration(min(n, 60)) * time.Second
 }
 
 func decodeError(status int, body []byte) error {

@@ -3,6 +3,8 @@ package client_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"testing"
 	"time"
@@ -247,5 +249,35 @@ func TestRotateOAuthKey(t *testing.T) {
 	}
 	if _, err := pub.Balance(ctx); err != nil {
 		t.Errorf("Balance with a new token: %v", err)
+	}
+}
+
+// TestRetryHonoursRetryAfter: a 503 that names a wait (a purse shedding load) is
+// retried after it, with the same Idempotency-Key, not after the short backoff.
+// The server here only answers 503 then 201: the policy under test is the client's.
+func TestRetryHonoursRetryAfter(t *testing.T) {
+	var calls []time.Time
+	var keys []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls = append(calls, time.Now())
+		keys = append(keys, r.Header.Get("Idempotency-Key"))
+		if len(calls) == 1 {
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusCreated)
+		w.Write([]byte(`{"id":"mov_1","amount":"-1"}`))
+	}))
+	defer srv.Close()
+	c, _ := client.New(srv.URL, client.WithAdminToken("t"))
+	if _, err := c.Charge(context.Background(), "acc_1", "1", client.ChargeOptions{IdempotencyKey: "k"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(calls) != 2 || keys[0] != "k" || keys[1] != "k" {
+		t.Fatalf("calls %d, keys %q", len(calls), keys)
+	}
+	if gap := calls[1].Sub(calls[0]); gap < time.Second {
+		t.Errorf("retried after %v, want at least the 1 s Retry-After", gap)
 	}
 }

@@ -120,6 +120,11 @@ func serve(ctx context.Context, c serveConfig, envErr envErrs, e env) error {
 			return fmt.Errorf("--admin-token-file: %w", err)
 		}
 	}
+	if c.oauthSecretFile != "" { // before the store exists: a bad file leaves nothing behind
+		if _, err := oauthSecret(c, log); err != nil {
+			return err
+		}
+	}
 	return runServer(ctx, c, log, e)
 }
 

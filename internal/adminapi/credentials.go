@@ -81,11 +81,10 @@ func (a *API) addUser(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	if acc.Status == ledger.StatusClosed {
-		a.fail(w, r, &ledger.ConflictError{Reason: "account is closed"})
-		return
-	}
 	a.direct(w, r, key, hash, http.StatusCreated, func(v any) any { return userView(v.(ledger.User)) }, func(idem *ledger.IdempotencyRequest) (any, error) {
+		if acc.Status == ledger.StatusClosed { // checked after the key's replay: a stored answer stays the answer
+			return nil, &ledger.ConflictError{Reason: "account is closed"}
+		}
 		return a.cfg.Auth.AddUser(r.Context(), acc.ID, deref(req.Username), deref(req.Password), idem)
 	})
 }
@@ -184,13 +183,12 @@ func (a *API) createSecret(kind secretCredential) http.HandlerFunc {
 			a.fail(w, r, err)
 			return
 		}
-		if acc.Status == ledger.StatusClosed {
-			a.fail(w, r, &ledger.ConflictError{Reason: "account is closed"})
-			return
-		}
 		w.Header().Set("Cache-Control", "no-store")
 		live := func(v any) any { n := v.(newSecret); return kind.view(n.cred, n.secret) }
 		a.direct(w, r, key, hash, http.StatusCreated, live, func(idem *ledger.IdempotencyRequest) (any, error) {
+			if acc.Status == ledger.StatusClosed { // after the key's replay, as for users
+				return nil, &ledger.ConflictError{Reason: "account is closed"}
+			}
 			c, secret, err := kind.create(a, r, acc.ID, deref(req.Name), req.Scopes, idem)
 			return newSecret{c, secret}, err
 		})

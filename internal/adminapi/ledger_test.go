@@ -525,3 +525,25 @@ func TestChargeServiceType(t *testing.T) {
 	}
 	mustCheck(t, s)
 }
+
+// TestCredentialReplayAfterClose: a credential created under a key stays that
+// key's answer after the account is closed (the closed check comes after the
+// replay).
+func TestCredentialReplayAfterClose(t *testing.T) {
+	s := testkit.New(t)
+	acc := s.CreateAccount("C", "EUR")
+	user := s.MustAdmin(201, "POST", "/v1/accounts/"+acc+"/users", `{"username":"closing","password":"a long secret"}`, testkit.Key("u1"))
+	key := s.MustAdmin(201, "POST", "/v1/accounts/"+acc+"/api-keys", `{"name":"k"}`, testkit.Key("k1"))
+	s.MustAdmin(200, "PATCH", "/v1/accounts/"+acc, `{"status":"closed"}`, nil)
+	again := s.AdminDo("POST", "/v1/accounts/"+acc+"/users", `{"username":"closing","password":"a long secret"}`, testkit.Key("u1"))
+	if again.Status != 201 || string(again.Body) != string(user.Body) || again.Header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("user replay after close: %d %s", again.Status, again.Body)
+	}
+	k := s.AdminDo("POST", "/v1/accounts/"+acc+"/api-keys", `{"name":"k"}`, testkit.Key("k1"))
+	if k.Status != 201 || k.Header.Get("Idempotent-Replayed") != "true" || strings.Contains(string(k.Body), `"key"`) {
+		t.Errorf("key replay after close: %d %s (first %s)", k.Status, k.Body, key.Body)
+	}
+	if r := s.AdminDo("POST", "/v1/accounts/"+acc+"/users", `{"username":"late","password":"a long secret"}`, testkit.Key("u2")); r.Status != 409 {
+		t.Errorf("a new user on a closed account: %d %s", r.Status, r.Body)
+	}
+}

@@ -334,6 +334,11 @@ func (c Refund) apply(t *txn) (any, error) {
 	ch, err := t.charge(c.ChargeID)
 	if errors.Is(err, ledger.ErrNotFound) {
 		kind, owner, kerr := t.e.store.MovementKind(t.ctx, a.ID, c.ChargeID)
+		if kerr != nil && !errors.Is(kerr, ledger.ErrNotFound) {
+			// Not an answer about the charge: a 404 would be kept under the key for
+			// good, so the request fails as unavailable and may be retried.
+			return nil, fmt.Errorf("%w: %v", ledger.ErrUnavailable, kerr)
+		}
 		if kerr == nil && owner == a.ID {
 			return nil, ledger.Refuse(ledger.ErrNotACharge, "movement %s is a %s", c.ChargeID, kind)
 		}

@@ -120,5 +120,47 @@ func (s *Store) lockFile(path string) (*os.File, string, error) {
 		f.Close()
 		return nil, "", fmt.Errorf("sqlite: %w", err)
 	}
+	if !s.readOnly {
+		legacy, err := legacyLock(real, path)
+		if err != nil {
+			f.Close()
+			return nil, "", err
+		}
+		s.legacy = legacy
+	}
 	return f, real, nil
+}
+
+// legacyLock also takes the lock file of purse versions before this lock
+// ("<path>.lock", 0600), under the real name and the name given: a purse of such a
+// version, still running on the file while a new one starts (an upgrade done
+// without stopping it first), holds only that file's lock, and would otherwise
+// share the store with the new one; one started later is kept out the same way.
+// Keep it for a few releases after every node has moved on.
+func legacyLock(names ...string) ([]*os.File, error) {
+	var held []*os.File
+	release := func() {
+		for _, f := range held {
+			f.Close()
+		}
+	}
+	for i, name := range names {
+		if i > 0 && name == names[0] {
+			continue
+		}
+		f, err := os.OpenFile(name+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+		if err != nil {
+			release()
+			return nil, fmt.Errorf("sqlite: open %s.lock: %w", name, err)
+		}
+		held = append(held, f)
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+			release()
+			if errors.Is(err, syscall.EWOULDBLOCK) {
+				return nil, fmt.Errorf("%w: %s (an older purse holds %s.lock; stop it first)", ErrLocked, name, name)
+			}
+			return nil, fmt.Errorf("sqlite: lock %s.lock: %w", name, err)
+		}
+	}
+	return held, nil
 }

@@ -31,7 +31,7 @@ func TestFilesArePrivate(t *testing.T) {
 			if err := s.SetSetting(context.Background(), "k", "v", false); err != nil {
 				t.Fatal(err)
 			}
-			for _, f := range []string{path, path + "-wal", path + "-shm"} { // no .lock file: the lock is on the database file (lock.go)
+			for _, f := range []string{path, path + "-wal", path + "-shm", path + ".lock"} { // .lock: older versions' lock, still held (lock.go)
 				fi, err := os.Stat(f)
 				if err != nil {
 					t.Fatal(err)

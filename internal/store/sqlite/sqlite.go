@@ -32,9 +32,10 @@ var ErrLocked = errors.New("database is in use by another purse process")
 
 // Store is an open SQLite database. It is safe for concurrent use.
 type Store struct {
-	db   *sql.DB
-	lock *os.File // the database file itself, flocked (lock.go)
-	path string
+	db     *sql.DB
+	lock   *os.File   // the database file itself, flocked (lock.go)
+	legacy []*os.File // the lock files of older versions, held too (lock.go legacyLock)
+	path   string
 
 	readOnly, mustExist, createDir bool // Open's options (lock.go)
 
@@ -94,6 +95,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	db, err := sql.Open("sqlite", "file:"+real+"?"+q.Encode())
 	if err != nil {
 		lock.Close()
+		for _, f := range s.legacy {
+			f.Close()
+		}
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	db.SetMaxOpenConns(8)
@@ -194,6 +198,9 @@ func (s *Store) probeWrite(ctx context.Context) error {
 func (s *Store) Close() error {
 	s.closeWriter()
 	err := s.db.Close()
+	for _, f := range s.legacy {
+		f.Close()
+	}
 	if s.lock != nil {
 		s.lock.Close()
 	}
