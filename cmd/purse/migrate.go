@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/purse-ledger/purse/internal/check"
 	"github.com/purse-ledger/purse/internal/codec"
 	"github.com/purse-ledger/purse/internal/ledger"
 	"github.com/purse-ledger/purse/internal/store/postgres"
@@ -142,7 +141,7 @@ func migrateCmd(ctx context.Context, args []string, e env) error {
 	for _, id := range sortedKeys(skip) {
 		fmt.Fprintf(e.stdout, "left out demo account %s (pass --include-demo to copy it)\n", id)
 	}
-	rep, err := check.Run(ctx, dst)
+	rep, err := ledger.Check(ctx, dst)
 	if err != nil {
 		return fmt.Errorf("migrate: check the target: %w", err)
 	}

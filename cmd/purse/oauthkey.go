@@ -36,7 +36,7 @@ func oauthKeyCmd(ctx context.Context, args []string, e env) error {
 			fmt.Fprintln(w, "OAuth2 signing key rotated on every node: access tokens issued before now are refused; clients get new ones with their credentials")
 		})
 	}
-	st, _, err := openStore(ctx, c.db)
+	st, err := openStore(ctx, c.db)
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,7 @@ import (
 	"os"
 
 	"github.com/purse-ledger/purse/internal/adminapi"
-	"github.com/purse-ledger/purse/internal/check"
+	"github.com/purse-ledger/purse/internal/ledger"
 	"github.com/purse-ledger/purse/internal/store/postgres"
 	"github.com/purse-ledger/purse/internal/store/sqlite"
 )
@@ -30,7 +30,7 @@ func checkCmd(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	var src interface {
-		check.Source
+		ledger.Records
 		Close() error
 	}
 	if postgres.IsURL(c.db) {
@@ -45,7 +45,7 @@ func checkCmd(ctx context.Context, args []string, e env) error {
 		return fmt.Errorf("check: %w", err)
 	}
 	defer src.Close()
-	rep, err := check.Run(ctx, src)
+	rep, err := ledger.Check(ctx, src)
 	if err != nil {
 		return fmt.Errorf("check: %w", err)
 	}
@@ -94,7 +94,7 @@ func adminTokenCmd(ctx context.Context, args []string, e env) error {
 		}
 	} else {
 		// An existing store only: a typo in --db must not create a new, empty one.
-		st, _, err := openStore(ctx, c.db, sqlite.Existing())
+		st, err := openStore(ctx, c.db, sqlite.Existing())
 		if err != nil {
 			return err
 		}
