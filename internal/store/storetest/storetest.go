@@ -218,7 +218,8 @@ func Run(t *testing.T, newStore func(t *testing.T) func() Store) {
 		{"holds", testHolds},
 		{"idempotency", testIdempotency},
 		{"history", testHistory},
-		{"credentials", testCredentials},
+		{"users", testUsers},
+		{"api keys", testAPIKeys},
 		{"audit log", testAudit},
 		{"sessions", testSessions},
 		{"oauth2 clients", testOAuthClients},
@@ -455,7 +456,7 @@ func testHistory(t *testing.T, open func() Store) {
 	e.check()
 }
 
-func testCredentials(t *testing.T, open func() Store) {
+func testUsers(t *testing.T, open func() Store) {
 	c := newClock(time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC))
 	e := start(t, open, c)
 	a := e.account("cred", "EUR")
@@ -479,6 +480,24 @@ func testCredentials(t *testing.T, open func() Store) {
 	if users, err := st.UsersOf(ctx, a); err != nil || len(users) != 1 || users[0].Username != "alice" {
 		t.Errorf("UsersOf = %+v, %v", users, err)
 	}
+	if err := st.DeleteUser(ctx, a, "alice", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.UserByName(ctx, "alice"); !errors.Is(err, ledger.ErrNotFound) {
+		t.Errorf("removed user: %v", err)
+	}
+	if err := st.DeleteUser(ctx, a, "alice", nil); !errors.Is(err, ledger.ErrNotFound) {
+		t.Errorf("remove twice: %v", err)
+	}
+}
+
+func testAPIKeys(t *testing.T, open func() Store) {
+	c := newClock(time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC))
+	e := start(t, open, c)
+	a := e.account("keys", "EUR")
+	st := e.store
+	ctx := context.Background()
+	at := c.Now()
 	k := ledger.APIKey{ID: "key_1", AccountID: a, Name: "k", Hash: "ab12", Scopes: []string{"account-management:manage"}, CreatedAt: at}
 	if err := st.InsertAPIKey(ctx, k, nil); err != nil {
 		t.Fatal(err)
@@ -502,15 +521,6 @@ func testCredentials(t *testing.T, open func() Store) {
 	keys, err := st.APIKeysOf(ctx, a)
 	if err != nil || len(keys) != 1 || keys[0].RevokedAt == nil || !keys[0].RevokedAt.Equal(at.Add(time.Minute)) || !cmp.Equal(keys[0].Scopes, k.Scopes) {
 		t.Errorf("keys %+v %v", keys, err)
-	}
-	if err := st.DeleteUser(ctx, a, "alice", nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.UserByName(ctx, "alice"); !errors.Is(err, ledger.ErrNotFound) {
-		t.Errorf("removed user: %v", err)
-	}
-	if err := st.DeleteUser(ctx, a, "alice", nil); !errors.Is(err, ledger.ErrNotFound) {
-		t.Errorf("remove twice: %v", err)
 	}
 }
 
