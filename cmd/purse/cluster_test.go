@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/purse-ledger/purse/internal/check"
 	"github.com/purse-ledger/purse/internal/ledger"
 	"github.com/purse-ledger/purse/internal/store/postgres"
 	"github.com/purse-ledger/purse/internal/store/storetest"
@@ -211,7 +210,7 @@ func TestClusterStress(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	rep, err := check.Run(context.Background(), st)
+	rep, err := ledger.Check(context.Background(), st)
 	if err != nil || !rep.OK() {
 		t.Fatalf("check: %v %v", err, rep.Problems)
 	}
@@ -433,7 +432,7 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if rep, err := check.Run(context.Background(), st); err != nil || !rep.OK() {
+	if rep, err := ledger.Check(context.Background(), st); err != nil || !rep.OK() {
 		t.Fatalf("check: %v %v", err, rep.Problems)
 	}
 	t.Logf("statuses %v; %d charges acknowledged; ready %v after PostgreSQL was back", statuses, len(acked), back)

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/purse-ledger/purse/internal/check"
+	"github.com/purse-ledger/purse/internal/ledger"
 	"github.com/purse-ledger/purse/internal/store/sqlite"
 	"github.com/purse-ledger/purse/internal/testkit"
 )
@@ -97,7 +97,7 @@ func TestCrashUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	rep, err := check.Run(context.Background(), st)
+	rep, err := ledger.Check(context.Background(), st)
 	if err != nil || !rep.OK() {
 		t.Fatalf("check after 5 kills: %v %v", err, rep.Problems)
 	}

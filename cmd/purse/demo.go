@@ -26,7 +26,7 @@ const (
 // curl line prints the documented response. A balance below that is topped up to
 // it at start; a higher one is left alone and logged (purse never removes money
 // without a movement the operator asked for).
-func seedDemo(ctx context.Context, eng *engine.Engine, authn *auth.Authenticator, store demoStore, log *slog.Logger) error {
+func seedDemo(ctx context.Context, eng *engine.Engine, authn *auth.Authenticator, store ledger.Demo, log *slog.Logger) error {
 	if _, ok := eng.Account(demoAccountID); !ok {
 		_, err := eng.Do(ctx, engine.CreateAccount{ID: demoAccountID, Name: "Infobip documentation example", Currency: demoCurrency}, nil)
 		var c *ledger.ConflictError
@@ -84,15 +84,9 @@ func seedDemo(ctx context.Context, eng *engine.Engine, authn *auth.Authenticator
 	return nil
 }
 
-// demoStore is where demo accounts are marked (both stores).
-type demoStore interface {
-	MarkDemo(ctx context.Context, accountID string) error
-	DemoAccounts(ctx context.Context) ([]string, error)
-}
-
 // warnDemo, when purse serves without --demo, says loudly that a demo account is
 // still active: its password is in Infobip's public documentation.
-func warnDemo(ctx context.Context, eng *engine.Engine, store demoStore, log *slog.Logger) error {
+func warnDemo(ctx context.Context, eng *engine.Engine, store ledger.Demo, log *slog.Logger) error {
 	ids, err := store.DemoAccounts(ctx)
 	if err != nil {
 		return err

@@ -23,6 +23,7 @@ import (
 	"github.com/purse-ledger/purse/internal/engine"
 	"github.com/purse-ledger/purse/internal/httpkit"
 	"github.com/purse-ledger/purse/internal/infobipapi"
+	"github.com/purse-ledger/purse/internal/ledger"
 	"github.com/purse-ledger/purse/internal/metrics"
 	"github.com/purse-ledger/purse/internal/store/postgres"
 	"github.com/purse-ledger/purse/internal/store/sqlite"
@@ -143,39 +144,27 @@ func newLogger(e env, format, level string) (*slog.Logger, error) {
 	return nil, usagef("--log-format %q: want json or text", format)
 }
 
-// backend is everything serve needs of a store; both stores are one.
-type backend interface {
-	engine.Store
-	auth.Store
-	adminapi.Reader
-	adminapi.SettingStore
-	adminapi.AuditStore
-	demoStore // demo.go
-	LastSeq(ctx context.Context) (int64, error)
-	Close() error
-}
-
 // openStore opens PostgreSQL for a postgres:// URL and the SQLite file otherwise.
-func openStore(ctx context.Context, db string, opts ...sqlite.Option) (backend, *postgres.Store, error) {
+func openStore(ctx context.Context, db string, opts ...sqlite.Option) (ledger.Store, error) {
 	if postgres.IsURL(db) {
 		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
 		pg, err := postgres.Open(ctx, db)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		return pg, pg, nil
+		return pg, nil
 	}
 	st, err := sqlite.Open(ctx, db, opts...)
 	switch {
 	case errors.Is(err, sqlite.ErrLocked):
-		return nil, nil, fmt.Errorf("%w; stop the other purse serve first", err)
+		return nil, fmt.Errorf("%w; stop the other purse serve first", err)
 	case errors.Is(err, sqlite.ErrNoDirectory):
-		return nil, nil, fmt.Errorf("%w; create it, or give purse serve --create", err)
+		return nil, fmt.Errorf("%w; create it, or give purse serve --create", err)
 	case err != nil:
-		return nil, nil, err
+		return nil, err
 	}
-	return st, nil, nil
+	return st, nil
 }
 
 func runServer(ctx context.Context, c serveConfig, log *slog.Logger, e env) error {
@@ -213,7 +202,7 @@ func runServer(ctx context.Context, c serveConfig, log *slog.Logger, e env) erro
 	if c.create {
 		opts = append(opts, sqlite.CreateDir())
 	}
-	store, pg, err := openStore(ctx, c.db, opts...)
+	store, err := openStore(ctx, c.db, opts...)
 	if err != nil {
 		return err
 	}
@@ -261,18 +250,17 @@ func runServer(ctx context.Context, c serveConfig, log *slog.Logger, e env) erro
 	if err != nil {
 		return err
 	}
-	ready := func(ctx context.Context) error { _, err := store.LastSeq(ctx); return err }
-	if pg != nil {
-		// Another node's writes reach this one through the change feed; until it
-		// is connected (and after it drops) this node answers 503 rather than
-		// serve a balance it cannot vouch for.
-		eng.SetStale(true)
-		fctx, stopFeed := context.WithCancel(context.Background())
-		defer stopFeed()
-		go pg.Follow(fctx, feedHandlers(pg, eng, authn, token, log), log)
-		ready = pg.Ping
-		waitFresh(ctx, eng, 10*time.Second)
-	}
+	ready := store.Ping
+	// Another node's writes reach this one through the change feed; until it is
+	// connected (and after it drops) this node answers 503 rather than serve a
+	// balance it cannot vouch for. A store no other process writes says at once
+	// that memory is current.
+	eng.SetStale(true)
+	fresh := make(chan struct{}, 1)
+	fctx, stopFeed := context.WithCancel(context.Background())
+	defer stopFeed()
+	go store.Follow(fctx, feedHandlers(store, eng, authn, token, log, fresh), log)
+	waitFresh(ctx, fresh, 10*time.Second)
 	if c.demo {
 		if err := seedDemo(ctx, eng, authn, store, log); err != nil {
 			return fmt.Errorf("demo seed: %w", err)
@@ -453,18 +441,23 @@ func readSecretFile(path, flagName string, log *slog.Logger) (string, error) {
 	})
 }
 
-func waitFresh(ctx context.Context, eng *engine.Engine, max time.Duration) {
-	deadline := time.Now().Add(max)
-	for eng.Fresh() != nil && time.Now().Before(deadline) && ctx.Err() == nil {
-		time.Sleep(10 * time.Millisecond)
+// waitFresh waits, up to max, until the change feed reports the caches current.
+func waitFresh(ctx context.Context, fresh <-chan struct{}, max time.Duration) {
+	t := time.NewTimer(max)
+	defer t.Stop()
+	select {
+	case <-fresh:
+	case <-t.C:
+	case <-ctx.Done():
 	}
 }
 
-// feedHandlers applies the other nodes' changes to this node's caches.
-func feedHandlers(pg *postgres.Store, eng *engine.Engine, authn *auth.Authenticator, token *adminapi.Token, log *slog.Logger) postgres.Handlers {
-	return postgres.Handlers{
+// feedHandlers applies the other nodes' changes to this node's caches, and tells
+// fresh each time they are current again.
+func feedHandlers(store ledger.Store, eng *engine.Engine, authn *auth.Authenticator, token *adminapi.Token, log *slog.Logger, fresh chan<- struct{}) ledger.ChangeHandlers {
+	return ledger.ChangeHandlers{
 		Accounts: func(ids []string) {
-			accts, err := pg.AccountsByID(context.Background(), ids)
+			accts, err := store.AccountsByID(context.Background(), ids)
 			if err != nil {
 				log.Warn("refresh accounts", "err", err)
 				eng.SetStale(true) // the feed will reconnect and reload
@@ -485,11 +478,11 @@ func feedHandlers(pg *postgres.Store, eng *engine.Engine, authn *auth.Authentica
 			authn.DropTokenKey()
 		},
 		Reload: func(ctx context.Context) error {
-			accts, err := pg.LoadAccounts(ctx)
+			accts, err := store.LoadAccounts(ctx)
 			if err != nil {
 				return err
 			}
-			holds, err := pg.ActiveHolds(ctx)
+			holds, err := store.ActiveHolds(ctx)
 			if err != nil {
 				return err
 			}
@@ -499,13 +492,19 @@ func feedHandlers(pg *postgres.Store, eng *engine.Engine, authn *auth.Authentica
 			authn.DropTokenKey()
 			return token.Reload(ctx)
 		},
-		Resynced: func() { eng.SetStale(false) },
+		Resynced: func() {
+			eng.SetStale(false)
+			select {
+			case fresh <- struct{}{}:
+			default:
+			}
+		},
 	}
 }
 
 // adminToken puts an admin token in force: the store's when it has one; else
 // --admin-token, else the token file beside the database (made on first start).
-func adminToken(ctx context.Context, c serveConfig, store backend, log *slog.Logger) (*adminapi.Token, error) {
+func adminToken(ctx context.Context, c serveConfig, store ledger.Settings, log *slog.Logger) (*adminapi.Token, error) {
 	initial := c.adminToken
 	if initial == "" {
 		stored, err := store.Setting(ctx, adminapi.TokenSettingKey)

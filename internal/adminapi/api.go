@@ -26,16 +26,6 @@ import (
 	"github.com/purse-ledger/purse/internal/ledger"
 )
 
-// Reader is what the admin API reads from the store directly: committed history
-// that the engine does not keep in memory.
-type Reader interface {
-	ListAccounts(ctx context.Context, after string, limit int) ([]ledger.Account, error)
-	ListEntries(ctx context.Context, accountID string, f ledger.EntryFilter) ([]ledger.Entry, error)
-	LastEntryAt(ctx context.Context, accountID string, t time.Time) (*ledger.Entry, error)
-	Idempotency(ctx context.Context, key string) (*ledger.IdempotencyRecord, error)
-	ListAudit(ctx context.Context, f ledger.AuditFilter) ([]ledger.AuditRecord, error)
-}
-
 // Readiness reports whether the service can take traffic.
 type Readiness func(ctx context.Context) error
 
@@ -44,7 +34,7 @@ type Config struct {
 	Token  *Token // the admin bearer token in force
 	Engine *engine.Engine
 	Auth   *auth.Authenticator
-	Store  Reader
+	Store  ledger.History
 	Ready  Readiness
 	Log    *slog.Logger
 	Audit  *Auditor // records every admin action; nil records nothing

@@ -15,17 +15,12 @@ import (
 	"github.com/purse-ledger/purse/internal/ledger"
 )
 
-// AuditStore appends audit records.
-type AuditStore interface {
-	AppendAudit(ctx context.Context, recs []ledger.AuditRecord) error
-}
-
 // Auditor records every admin action. Records are queued and written in one
 // transaction every 100 ms (and on Close), so an action does not pay a second
 // commit: a crash can lose the last 100 ms of records, never an action's effect,
 // which is in the ledger. While the store is down, records wait (up to 100,000).
 type Auditor struct {
-	store AuditStore
+	store ledger.AuditAppender
 	log   *slog.Logger
 
 	mu      sync.Mutex
@@ -42,7 +37,7 @@ type Auditor struct {
 const maxPendingAudit = 100_000
 
 // NewAuditor starts an auditor writing to store.
-func NewAuditor(store AuditStore, log *slog.Logger) *Auditor {
+func NewAuditor(store ledger.AuditAppender, log *slog.Logger) *Auditor {
 	a := &Auditor{store: store, log: log, stop: make(chan struct{}), done: make(chan struct{}),
 		unauth: map[string]*unauthCount{}, now: time.Now}
 	go func() {

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/purse-ledger/purse/internal/adminapi"
-	"github.com/purse-ledger/purse/internal/check"
+	"github.com/purse-ledger/purse/internal/ledger"
 	"github.com/purse-ledger/purse/internal/testkit"
 )
 
@@ -43,7 +43,7 @@ func messageID(t *testing.T, r testkit.Response) string {
 
 func mustCheck(t *testing.T, s *testkit.Stack) {
 	t.Helper()
-	rep, err := check.Run(t.Context(), s.Store)
+	rep, err := ledger.Check(t.Context(), s.Store)
 	if err != nil {
 		t.Fatal(err)
 	}

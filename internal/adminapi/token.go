@@ -9,13 +9,9 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
-)
 
-// SettingStore keeps settings shared by every node of a store.
-type SettingStore interface {
-	Setting(ctx context.Context, key string) (string, error)
-	SetSetting(ctx context.Context, key, value string, onlyIfUnset bool) error
-}
+	"github.com/purse-ledger/purse/internal/ledger"
+)
 
 // TokenSettingKey is where the admin token's SHA-256 is kept.
 const TokenSettingKey = "admin_token_sha256"
@@ -24,7 +20,7 @@ const TokenSettingKey = "admin_token_sha256"
 // one in force, so every node agrees and a rotation reaches them all; a node's copy
 // is reloaded when the store announces a change (Reload).
 type Token struct {
-	store SettingStore
+	store ledger.Settings
 	mu    sync.RWMutex
 	hash  [32]byte
 	set   bool
@@ -33,7 +29,7 @@ type Token struct {
 // NewToken loads the token in force. When the store has none yet, initial (the
 // --admin-token value, the token file's, or a fresh one) becomes it; when it has one,
 // initial is ignored and inForce reports false so the caller can say so.
-func NewToken(ctx context.Context, store SettingStore, initial string) (t *Token, inForce bool, err error) {
+func NewToken(ctx context.Context, store ledger.Settings, initial string) (t *Token, inForce bool, err error) {
 	t = &Token{store: store}
 	if initial != "" {
 		sum := sha256.Sum256([]byte(initial))

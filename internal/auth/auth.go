@@ -22,28 +22,6 @@ import (
 	"github.com/purse-ledger/purse/internal/ledger"
 )
 
-// Store is the persistence auth needs.
-type Store interface {
-	InsertUser(ctx context.Context, u ledger.User, rec *ledger.IdempotencyRecord) error
-	DeleteUser(ctx context.Context, accountID, username string, rec *ledger.IdempotencyRecord) error
-	UserByName(ctx context.Context, username string) (ledger.User, error)
-	UsersOf(ctx context.Context, accountID string) ([]ledger.User, error)
-	InsertAPIKey(ctx context.Context, k ledger.APIKey, rec *ledger.IdempotencyRecord) error
-	APIKeyByHash(ctx context.Context, hash string) (ledger.APIKey, error)
-	APIKeysOf(ctx context.Context, accountID string) ([]ledger.APIKey, error)
-	RevokeAPIKey(ctx context.Context, accountID, keyID string, at time.Time, rec *ledger.IdempotencyRecord) error
-	InsertSession(ctx context.Context, s ledger.Session) error
-	SessionByHash(ctx context.Context, hash string) (ledger.Session, error)
-	TouchSession(ctx context.Context, hash string, at time.Time) error
-	DeleteSession(ctx context.Context, hash string) error
-	InsertOAuthClient(ctx context.Context, c ledger.APIKey, rec *ledger.IdempotencyRecord) error
-	OAuthClient(ctx context.Context, id string) (ledger.APIKey, error)
-	OAuthClientsOf(ctx context.Context, accountID string) ([]ledger.APIKey, error)
-	RevokeOAuthClient(ctx context.Context, accountID, id string, at time.Time, rec *ledger.IdempotencyRecord) error
-	Setting(ctx context.Context, key string) (string, error)
-	SetSetting(ctx context.Context, key, value string, onlyIfUnset bool) error
-}
-
 // Principal is who a request acts for.
 type Principal struct {
 	AccountID string
@@ -63,7 +41,7 @@ const maxCached = 100_000
 
 // Authenticator checks credentials and manages them.
 type Authenticator struct {
-	store     Store
+	store     ledger.Credentials
 	cacheKey  []byte
 	dummyHash string // verified for unknown users so they take as long as known ones
 
@@ -112,7 +90,7 @@ type Options struct {
 }
 
 // New returns an Authenticator over store.
-func New(store Store, opts ...Options) (*Authenticator, error) {
+func New(store ledger.Credentials, opts ...Options) (*Authenticator, error) {
 	var o Options
 	if len(opts) > 0 {
 		o = opts[0]

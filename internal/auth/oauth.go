@@ -92,7 +92,7 @@ func (a *Authenticator) PrepareTokenKey(ctx context.Context) error {
 // ResetTokenKey is the offline way to replace the token secret: it forgets which
 // secret the nodes agreed on and starts a new generation. Every node must then be
 // given the new secret.
-func ResetTokenKey(ctx context.Context, store Store) error {
+func ResetTokenKey(ctx context.Context, store ledger.Settings) error {
 	if err := store.SetSetting(ctx, oauthSecretCheckSetting, "", false); err != nil {
 		return err
 	}

@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/purse-ledger/purse/internal/check"
 	"github.com/purse-ledger/purse/internal/codec"
 	"github.com/purse-ledger/purse/internal/ledger"
 	"github.com/purse-ledger/purse/internal/store/postgres"
@@ -101,7 +100,7 @@ func migrateStore(ctx context.Context, stdout io.Writer, from, to string, includ
 	for _, id := range sortedKeys(skip) {
 		fmt.Fprintf(stdout, "left out demo account %s (pass --include-demo to copy it)\n", id)
 	}
-	rep, err := check.Run(ctx, dst)
+	rep, err := ledger.Check(ctx, dst)
 	if err != nil {
 		return fmt.Errorf("migrate: check the target: %w", err)
 	}

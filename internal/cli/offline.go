@@ -10,7 +10,7 @@ import (
 
 	"github.com/purse-ledger/purse/internal/adminapi"
 	"github.com/purse-ledger/purse/internal/auth"
-	"github.com/purse-ledger/purse/internal/check"
+	"github.com/purse-ledger/purse/internal/ledger"
 	"github.com/purse-ledger/purse/internal/store/postgres"
 	"github.com/purse-ledger/purse/internal/store/sqlite"
 	"github.com/purse-ledger/purse/internal/storefiles"
@@ -70,7 +70,7 @@ cluster picks it up at once.`,
 func checkStore(ctx context.Context, x *Inv) (any, error) {
 	db := x.Str("db")
 	var src interface {
-		check.Source
+		ledger.Records
 		Close() error
 	}
 	var err error
@@ -86,7 +86,7 @@ func checkStore(ctx context.Context, x *Inv) (any, error) {
 		return nil, fmt.Errorf("check: %w", err)
 	}
 	defer src.Close()
-	rep, err := check.Run(ctx, src)
+	rep, err := ledger.Check(ctx, src)
 	if err != nil {
 		return nil, fmt.Errorf("check: %w", err)
 	}
@@ -99,7 +99,7 @@ func checkStore(ctx context.Context, x *Inv) (any, error) {
 	return nil, fmt.Errorf("check: %d problem(s) found", len(rep.Problems))
 }
 
-func printCheck(w io.Writer, rep *check.Report) {
+func printCheck(w io.Writer, rep *ledger.CheckReport) {
 	fmt.Fprintf(w, "%d accounts, %d entries, %d active holds, %d charges\n", rep.Accounts, rep.Entries, rep.Holds, rep.Charges)
 	for _, p := range rep.Problems {
 		fmt.Fprintln(w, "PROBLEM:", term(fmt.Sprint(p)))
@@ -109,12 +109,8 @@ func printCheck(w io.Writer, rep *check.Report) {
 	}
 }
 
-// offlineStore is what the offline commands write to.
-type offlineStore interface {
-	auth.Store
-	adminapi.SettingStore
-	Close() error
-}
+// offlineStore is what the offline commands write to: the store contract.
+type offlineStore = ledger.Store
 
 // openExisting opens a store that must exist: a typo in --db must not create a
 // new, empty one.

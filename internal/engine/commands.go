@@ -98,6 +98,19 @@ func (c UpdateAccount) apply(t *txn) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	if err := c.allowed(a); err != nil {
+		return nil, err
+	}
+	c.set(&a)
+	t.put(a)
+	return *t.accounts[a.ID], nil
+}
+
+// validate checks the fields on their own.
+func (c UpdateAccount) validate() error {
 	v := &ledger.ValidationError{}
 	if c.Name != nil {
 		checkText(v, "name", *c.Name, true)
@@ -114,20 +127,28 @@ func (c UpdateAccount) apply(t *txn) (any, error) {
 	if c.FreeMessages != nil && (*c.FreeMessages < 0 || *c.FreeMessages > MaxFreeMessages) {
 		v.Add("freeMessages", fmt.Sprintf("must be a whole number from 0 to %d", MaxFreeMessages))
 	}
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
+	return v.Err()
+}
+
+// allowed checks the change against the account's state.
+func (c UpdateAccount) allowed(a ledger.Account) error {
 	if a.Status == ledger.StatusClosed {
-		return nil, &ledger.ConflictError{Reason: "account is closed; a closed account cannot change"}
+		return &ledger.ConflictError{Reason: "account is closed; a closed account cannot change"}
 	}
 	if c.Status != nil && *c.Status == ledger.StatusClosed && (a.Balance != 0 || a.Held != 0) {
-		return nil, &ledger.ConflictError{Reason: fmt.Sprintf("account holds %s with %s on hold; settle it before closing", a.Balance, a.Held)}
+		return &ledger.ConflictError{Reason: fmt.Sprintf("account holds %s with %s on hold; settle it before closing", a.Balance, a.Held)}
 	}
 	if c.AllowedMinus != nil {
-		floor, _ := c.AllowedMinus.Neg()
-		if a.Balance < floor {
-			return nil, &ledger.ConflictError{Reason: fmt.Sprintf("balance %s is already below -%s", a.Balance, *c.AllowedMinus)}
+		if floor, _ := c.AllowedMinus.Neg(); a.Balance < floor {
+			return &ledger.ConflictError{Reason: fmt.Sprintf("balance %s is already below -%s", a.Balance, *c.AllowedMinus)}
 		}
+	}
+	return nil
+}
+
+// set applies the fields given to a.
+func (c UpdateAccount) set(a *ledger.Account) {
+	if c.AllowedMinus != nil {
 		a.AllowedMinus = *c.AllowedMinus
 	}
 	if c.Status != nil {
@@ -144,8 +165,6 @@ func (c UpdateAccount) apply(t *txn) (any, error) {
 	if c.FreeMessages != nil {
 		a.FreeMessages = *c.FreeMessages
 	}
-	t.put(a)
-	return *t.accounts[a.ID], nil
 }
 
 func (c UpdateAccount) op() ledger.Op { return ledger.OpUpdateAccount }

@@ -27,28 +27,6 @@ import (
 	"github.com/purse-ledger/purse/internal/ledger"
 )
 
-// Store is what the engine needs from persistence.
-//
-// An exclusive store (SQLite: one process owns the file) lets the engine's memory be
-// the truth: a batch reads accounts and active holds from memory and asks the store
-// only for idempotency records and charges. A shared store (PostgreSQL with several
-// nodes) is the truth: every batch locks the rows it touches, in sorted order, and
-// applies its commands to what it read under those locks.
-type Store interface {
-	Shared() bool
-	LoadAccounts(ctx context.Context) ([]ledger.Account, error)
-	ActiveHolds(ctx context.Context) ([]ledger.Hold, error)
-	Hold(ctx context.Context, id string) (ledger.Hold, error)
-	// MovementKind tells what a movement of an account is (refunds of non-charges).
-	MovementKind(ctx context.Context, accountID, movementID string) (ledger.EntryKind, string, error)
-	// DueHolds lists active holds expired at now (a shared store: holds other nodes made).
-	DueHolds(ctx context.Context, now time.Time, limit int) ([]string, error)
-	Begin(ctx context.Context) (Tx, error)
-}
-
-// Tx is one batch's transaction (see ledger.BatchTx).
-type Tx = ledger.BatchTx
-
 // Options tunes an Engine. The zero value is usable.
 type Options struct {
 	MaxBatch int              // most requests per commit; default 1024
@@ -67,7 +45,8 @@ type Options struct {
 
 // Engine owns the committed in-memory state of every account and active hold.
 type Engine struct {
-	store    Store
+	store    ledger.BatchStore
+	rows     rows // where batches find their rows: memory, or the store under lock (rows.go)
 	opts     Options
 	now      func() time.Time
 	log      *slog.Logger
@@ -77,9 +56,6 @@ type Engine struct {
 	queue chan *request
 	quit  chan struct{}
 	done  chan struct{}
-
-	shared    bool
-	duePolled time.Time // when a shared store was last asked for due holds (popDue)
 
 	closeOnce sync.Once
 	mu        sync.RWMutex // guards accounts and holds; written by the loop and Refresh
@@ -91,9 +67,8 @@ type Engine struct {
 
 	shed shedder // admission by queueing delay (shed.go)
 
-	// Pipelining with a Syncer store (pipeline.go): committed batches wait in pipe
-	// for syncLoop; the writer sees their changes through the staged overlay.
-	sync           Syncer
+	// Pipelining (pipeline.go): committed batches wait in pipe for syncLoop; the
+	// writer sees their changes through the staged overlay.
 	pipe           chan committed
 	synced         chan struct{}
 	stagedMu       sync.Mutex
@@ -153,7 +128,7 @@ type response struct {
 
 // Open loads every account's stored balance (not the entries) and the active holds,
 // and starts the writer.
-func Open(ctx context.Context, store Store, opts Options) (*Engine, error) {
+func Open(ctx context.Context, store ledger.BatchStore, opts Options) (*Engine, error) {
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 1024
 	}
@@ -175,11 +150,14 @@ func Open(ctx context.Context, store Store, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{
-		store: store, opts: opts, now: opts.Now, log: opts.Logger, maxBatch: opts.MaxBatch, tick: opts.ExpiryInterval, shared: store.Shared(),
+		store: store, opts: opts, now: opts.Now, log: opts.Logger, maxBatch: opts.MaxBatch, tick: opts.ExpiryInterval,
 		queue: make(chan *request, opts.MaxBatch*4), quit: make(chan struct{}), done: make(chan struct{}),
 		accounts: make(map[string]*ledger.Account, len(accts)), holds: make(map[string]*ledger.Hold, len(holds)),
 		shed: shedder{target: opts.MaxQueueDelay},
+		pipe: make(chan committed, maxInFlight), synced: make(chan struct{}),
+		stagedAccounts: map[string]*ledger.Account{}, stagedHolds: map[string]*ledger.Hold{},
 	}
+	e.rows = newRows(e, store)
 	for i := range accts {
 		e.accounts[accts[i].ID] = &accts[i] // the slice is the accounts' home: no copy each
 	}
@@ -188,13 +166,7 @@ func Open(ctx context.Context, store Store, opts Options) (*Engine, error) {
 		e.holds[h.ID] = &h
 		heap.Push(&e.expiries, expiry{at: h.ExpiresAt, id: h.ID})
 	}
-	if s, ok := store.(Syncer); ok {
-		e.sync = s
-		e.pipe = make(chan committed, maxInFlight)
-		e.synced = make(chan struct{})
-		e.stagedAccounts, e.stagedHolds = map[string]*ledger.Account{}, map[string]*ledger.Hold{}
-		go e.syncLoop()
-	}
+	go e.syncLoop()
 	go e.loop()
 	return e, nil
 }
@@ -315,30 +287,15 @@ func (e *Engine) Balance(id string) (ledger.Amount, string, ledger.AccountStatus
 // Hold returns a hold's committed state: active holds from memory, others (and, on
 // a shared store, all) from the store.
 func (e *Engine) Hold(ctx context.Context, id string) (ledger.Hold, error) {
-	if e.shared {
-		return e.store.Hold(ctx, id)
-	}
-	e.mu.RLock()
-	h, ok := e.holds[id]
-	var c ledger.Hold
-	if ok {
-		c = *h
-	}
-	e.mu.RUnlock()
-	if ok {
-		return c, nil
-	}
-	return e.store.Hold(ctx, id)
+	return e.rows.committedHold(ctx, id)
 }
 
 func (e *Engine) loop() {
 	defer close(e.done)
-	if e.sync != nil {
-		defer func() { // every committed batch is synced and answered before Close returns
-			close(e.pipe)
-			<-e.synced
-		}()
-	}
+	defer func() { // every committed batch is synced and answered before Close returns
+		close(e.pipe)
+		<-e.synced
+	}()
 	ticker := time.NewTicker(e.tick)
 	defer ticker.Stop()
 	batch := make([]*request, 0, e.maxBatch)
@@ -349,7 +306,7 @@ func (e *Engine) loop() {
 		case r := <-e.queue:
 			batch = append(batch, r)
 		case <-ticker.C:
-			if e.expiries.Len() > 0 && !e.expiries[0].at.After(e.now()) || e.shared {
+			if e.expiries.Len() > 0 && !e.expiries[0].at.After(e.now()) || e.rows.everyTick() {
 				e.run(nil)
 			}
 			continue
@@ -428,21 +385,16 @@ func (e *Engine) run(batch []*request) {
 		t, resps, err = e.attempt(batch, due)
 		if err == nil {
 			e.track(t)
-			if e.sync != nil && len(batch) == 0 && !t.wrote {
+			if len(batch) == 0 && !t.wrote {
 				// A tick that found nothing to expire: nothing to make durable or
 				// answer (a sync here would be a write and a flush each tick). What
 				// it read is left to the change feed: published, it could show
 				// another node's batch before that batch is durable.
 				return
 			}
-			if e.sync != nil {
-				e.stage(t)
-				// The loop reuses batch's array for the next batch: keep a copy.
-				e.pipe <- committed{t: t, batch: append([]*request(nil), batch...), resps: resps}
-				return
-			}
-			e.publish(t)
-			ack(batch, resps)
+			e.stage(t)
+			// The loop reuses batch's array for the next batch: keep a copy.
+			e.pipe <- committed{t: t, batch: append([]*request(nil), batch...), resps: resps}
 			return
 		}
 		if !errors.Is(err, ledger.ErrRetry) || attempt >= 8 {
@@ -480,42 +432,72 @@ func (e *Engine) attempt(batch []*request, due []expiry) (t *txn, resps []respon
 	if err := t.load(batch, due); err != nil {
 		return nil, nil, err
 	}
+	t.expire(due)
+	if resps, err = t.serveAll(batch); err != nil {
+		return nil, nil, err
+	}
+	if err := t.commit(len(batch)); err != nil {
+		return nil, nil, err
+	}
+	committed = true
+	t.final(resps)
+	return t, resps, nil
+}
+
+// expire releases the holds that are due and still active, each on its own
+// savepoint: one that fails is logged and left for the next batch.
+func (t *txn) expire(due []expiry) {
 	for _, x := range due {
 		if h, err := t.hold(x.id); err == nil && h.Status == ledger.HoldActive && !h.ExpiresAt.After(t.now) {
 			sp := t.savepoint()
 			if err := t.release(h, ledger.HoldExpired); err != nil {
 				t.rollback(sp)
-				e.log.Error("engine: expire hold", "hold", h.ID, "err", err)
+				t.e.log.Error("engine: expire hold", "hold", h.ID, "err", err)
 			}
 		}
 	}
-	resps = make([]response, len(batch))
+}
+
+// serveAll applies every request of the batch; a store that became unavailable
+// fails the whole batch.
+func (t *txn) serveAll(batch []*request) ([]response, error) {
+	resps := make([]response, len(batch))
 	for i, r := range batch {
 		resps[i] = t.serve(r)
 		if resps[i].err != nil && errors.Is(resps[i].err, ledger.ErrUnavailable) {
-			return nil, nil, resps[i].err
+			return nil, resps[i].err
 		}
 	}
+	return resps, nil
+}
+
+// commit settles the platform accounts and commits the batch (or rolls back one
+// that has nothing to write).
+func (t *txn) commit(requests int) error {
 	if err := t.settleSystem(); err != nil {
-		return nil, nil, err
+		return err
 	}
 	b := t.batch()
-	if !b.Empty() || len(t.order) > 0 { // refusals alone still write their records
-		if err := t.assignSeqs(b); err != nil {
-			return nil, nil, err
-		}
-		start := time.Now()
-		if err := tx.Commit(ctx, b); err != nil {
-			return nil, nil, err
-		}
-		t.wrote = true
-		if e.opts.OnBatch != nil {
-			e.opts.OnBatch(len(batch), time.Since(start))
-		}
-	} else {
-		tx.Rollback(ctx)
+	if b.Empty() && len(t.order) == 0 { // refusals alone still write their records
+		t.tx.Rollback(t.ctx)
+		return nil
 	}
-	committed = true
+	if err := t.assignSeqs(b); err != nil {
+		return err
+	}
+	start := time.Now()
+	if err := t.tx.Commit(t.ctx, b); err != nil {
+		return err
+	}
+	t.wrote = true
+	if t.e.opts.OnBatch != nil {
+		t.e.opts.OnBatch(requests, time.Since(start))
+	}
+	return nil
+}
+
+// final gives the batch's answers their final sequence numbers and outcomes.
+func (t *txn) final(resps []response) {
 	for i := range resps {
 		if p := resps[i].own; p != nil {
 			resps[i].res = Result{Value: t.remapResult(p.value), Outcome: p.outcome}
@@ -523,17 +505,14 @@ func (e *Engine) attempt(batch []*request, due []expiry) (t *txn, resps []respon
 			resps[i].res.Value = t.remapResult(resps[i].res.Value)
 		}
 	}
-	return t, resps, nil
 }
 
 // publish makes a batch's changes what readers see (the expiry heap is track's).
 func (e *Engine) publish(t *txn) {
 	e.mu.Lock()
-	if e.shared {
-		for id, a := range t.base { // fresh rows read under lock
-			if cur, ok := e.accounts[id]; !ok || a.Version > cur.Version {
-				e.accounts[id] = a
-			}
+	for id, a := range t.base { // fresh rows read under lock (a shared store; none otherwise)
+		if cur, ok := e.accounts[id]; !ok || a.Version > cur.Version {
+			e.accounts[id] = a
 		}
 	}
 	for id, a := range t.accounts {
@@ -561,21 +540,7 @@ func (e *Engine) popDue() []expiry {
 			due = append(due, x)
 		}
 	}
-	// Holds other nodes made are found by asking the store, once a tick at most
-	// (the ticker runs a batch each tick on a shared store): asking in every batch
-	// was a round trip in each. Until then such a hold keeps its funds reserved; a
-	// capture after its expiry is refused all the same (the batch checks the time).
-	if e.shared && time.Since(e.duePolled) >= e.tick {
-		e.duePolled = time.Now()
-		ids, err := e.store.DueHolds(context.Background(), now, 256)
-		if err != nil {
-			e.log.Warn("engine: due holds", "err", err)
-		}
-		for _, id := range ids {
-			due = append(due, expiry{id: id})
-		}
-	}
-	return due
+	return e.rows.due(now, due) // and, on a shared store, the holds other nodes made
 }
 
 type expiry struct {

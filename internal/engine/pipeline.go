@@ -2,26 +2,19 @@ package engine
 
 import (
 	"container/heap"
-	"fmt"
 
 	"github.com/purse-ledger/purse/internal/ledger"
 )
 
-// Syncer is a store whose batch commits are visible at once but durable only after
-// Sync, which makes every commit made before it durable (SQLite's WAL with
-// synchronous=NORMAL and an fdatasync of the log; PostgreSQL's commits with
-// synchronous_commit off and a synchronous commit after them).
-//
-// With such a store the engine pipelines: the writer commits batch after batch
-// without waiting for the disk, and a second goroutine syncs and then publishes and
-// acknowledges every batch committed before that sync began. One fsync thus covers
-// several batches, and the writer's CPU work overlaps the disk's. Nothing changes
-// for clients: a request is acknowledged, and readers see its effect, only once it
-// is durable. The writer applies the next batch on top of the committed-but-not-yet-
+// Pipelining. A store's batch commits are visible at once but durable only after
+// Sync (ledger.BatchStore), which makes every commit made before it durable. The
+// engine therefore pipelines: the writer commits batch after batch without waiting
+// for the disk, and a second goroutine syncs and then publishes and acknowledges
+// every batch committed before that sync began. One fsync thus covers several
+// batches, and the writer's CPU work overlaps the disk's. Nothing changes for
+// clients: a request is acknowledged, and readers see its effect, only once it is
+// durable. The writer applies the next batch on top of the committed-but-not-yet-
 // durable ones through the staged overlay below.
-type Syncer interface {
-	Sync() error
-}
 
 // maxInFlight is how many committed batches may wait for the syncer beyond the one
 // it is syncing. Zero: the writer hands a batch over only when the syncer is free,
@@ -79,19 +72,17 @@ func (e *Engine) headHold(id string) (*ledger.Hold, bool) {
 	return head(e, e.stagedHolds, &e.holds, id)
 }
 
-// head looks id up in the staged overlay (when pipelining), then in published memory
-// (read under e.mu: RefreshHolds replaces the map itself).
+// head looks id up in the staged overlay, then in published memory (read under
+// e.mu: RefreshHolds replaces the map itself).
 func head[V any](e *Engine, staged map[string]*V, published *map[string]*V, id string) (*V, bool) {
-	if e.sync != nil {
-		e.stagedMu.Lock()
-		v, ok := staged[id]
-		e.stagedMu.Unlock()
-		if ok {
-			return v, true
-		}
+	e.stagedMu.Lock()
+	v, ok := staged[id]
+	e.stagedMu.Unlock()
+	if ok {
+		return v, true
 	}
 	e.mu.RLock()
-	v, ok := (*published)[id]
+	v, ok = (*published)[id]
 	e.mu.RUnlock()
 	return v, ok
 }
@@ -110,14 +101,9 @@ func (e *Engine) track(t *txn) {
 }
 
 // syncLoop makes committed batches durable, then publishes and acknowledges them in
-// commit order. A failed sync of a local file stops the process: the kernel may
-// have dropped the pages it could not write, so neither memory nor an answer can be
-// trusted until a restart reads back what the disk really holds (PostgreSQL does
-// the same). A failed sync of a shared store is a lost connection: the batches'
-// fate is unknown, as with a commit that fails in flight, and they are answered the
-// same way, 503 (a client retrying with its Idempotency-Key gets the stored answer
-// if the batch did land). Memory is not changed: on a shared store every batch reads
-// the rows it changes afresh, under lock, so the next one sees what really landed.
+// commit order. What a failed sync means depends on who holds the truth
+// (rows.syncFailed): a local file's stops the process, a shared store's answers
+// the batches 503.
 func (e *Engine) syncLoop() {
 	defer close(e.synced)
 	for c := range e.pipe {
@@ -134,18 +120,8 @@ func (e *Engine) syncLoop() {
 				break more
 			}
 		}
-		if err := e.sync.Sync(); err != nil {
-			if !e.shared {
-				e.log.Error("engine: sync failed; stopping", "err", err)
-				panic(fmt.Sprintf("purse: the store could not make committed batches durable: %v", err))
-			}
-			e.log.Error("engine: sync failed; answering the batches 503", "batches", len(group), "err", err)
-			for _, g := range group {
-				e.unstage(g.t)
-				for _, r := range g.batch {
-					r.resp <- response{err: fmt.Errorf("%w: %v", ledger.ErrUnavailable, err)}
-				}
-			}
+		if err := e.store.Sync(); err != nil {
+			e.rows.syncFailed(group, err)
 			continue
 		}
 		for _, g := range group {

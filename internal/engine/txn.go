@@ -18,12 +18,12 @@ import (
 type txn struct {
 	e     *Engine
 	ctx   context.Context
-	tx    Tx
+	tx    ledger.BatchTx
 	now   time.Time
 	seq   int64 // provisional sequences count down from -1; assignSeqs maps them
 	wrote bool  // the batch committed something (an empty one rolls back)
 
-	base       map[string]*ledger.Account // shared store: accounts read under lock
+	base       map[string]*ledger.Account // accounts read under lock (rowLocking)
 	holdBase   map[string]*ledger.Hold    // holds read from the store
 	chargeBase map[string]*ledger.Charge  // charges read from the store
 
@@ -53,7 +53,7 @@ type pendingRecord struct {
 	outcome *ledger.Outcome
 }
 
-func newTxn(e *Engine, ctx context.Context, tx Tx) *txn {
+func newTxn(e *Engine, ctx context.Context, tx ledger.BatchTx) *txn {
 	// Stores keep times to the microsecond; so does the batch, so that an answer
 	// and what is read back later (entries, a replayed outcome) show one instant.
 	return &txn{e: e, ctx: ctx, tx: tx, now: e.now().UTC().Truncate(time.Microsecond),
@@ -72,9 +72,9 @@ func sortedSet(m map[string]bool) []string {
 	return out
 }
 
-// load reads every row the batch names, in one query per kind. On a shared store
-// it locks them in a fixed order (customer accounts, platform accounts, holds,
-// charges, each sorted), so two nodes' batches can never deadlock each other.
+// load reads every row the batch names, in one query per kind: what its store's
+// strategy reads (rows.go: nothing but the holds memory knows, or every account
+// under lock), then the holds, charges and idempotency records left.
 func (t *txn) load(batch []*request, due []expiry) error {
 	r := &refs{accounts: map[string]bool{}, currencies: map[string]bool{}, holds: map[string]bool{}, charges: map[string]string{}}
 	var keys []string
@@ -87,118 +87,65 @@ func (t *txn) load(batch []*request, due []expiry) error {
 	for _, x := range due {
 		r.holds[x.id] = true
 	}
-	if t.e.shared {
-		owners, err := t.tx.HoldAccounts(t.ctx, sortedSet(r.holds))
-		if err != nil {
-			return err
-		}
-		for _, acc := range owners {
-			r.accounts[acc] = true
-		}
-		var accts, sysAccts []ledger.Account
-		platform := func(currencies map[string]bool) map[string]bool {
-			sys := map[string]bool{}
-			for cur := range currencies {
-				sys[ledger.SystemAccountID(ledger.KindFunding, cur)] = true
-				sys[ledger.SystemAccountID(ledger.KindRevenue, cur)] = true
-			}
-			return sys
-		}
-		if pf, ok := t.tx.(ledger.Prefetcher); ok {
-			// One round trip: the platform accounts of the currencies memory knows the
-			// accounts by (an account's currency never changes), the keys, and about
-			// as many sequence numbers as the batch will take.
-			known := map[string]bool{}
-			t.e.mu.RLock()
-			for id := range r.accounts {
-				if a, ok := t.e.accounts[id]; ok {
-					known[a.Currency] = true
-				}
-			}
-			t.e.mu.RUnlock()
-			var recs []ledger.IdempotencyRecord
-			var err error
-			accts, sysAccts, recs, err = pf.Prefetch(t.ctx, sortedSet(r.accounts), sortedSet(platform(known)), keys, 2*len(batch)+2)
-			if err != nil {
-				return err
-			}
-			for i := range recs {
-				t.stored[recs[i].Key] = &recs[i]
-			}
-			keys = nil
-		} else {
-			var err error
-			if accts, err = t.tx.LockAccounts(t.ctx, sortedSet(r.accounts)); err != nil {
-				return err
-			}
-		}
-		for i := range accts {
-			t.base[accts[i].ID] = &accts[i]
-			r.currencies[accts[i].Currency] = true
-		}
-		for i := range sysAccts {
-			t.base[sysAccts[i].ID] = &sysAccts[i]
-		}
-		missing := map[string]bool{} // all of them without a Prefetcher; else those of accounts memory did not know
-		for id := range platform(r.currencies) {
-			if t.base[id] == nil {
-				missing[id] = true
-			}
-		}
-		if len(missing) > 0 {
-			more, err := t.tx.LockAccounts(t.ctx, sortedSet(missing))
-			if err != nil {
-				return err
-			}
-			for i := range more {
-				t.base[more[i].ID] = &more[i]
-			}
-		}
-	} else {
-		// Memory holds the active holds (and, staged, every hold a batch still
-		// waiting for its sync changed); only the others are read. What memory says
-		// is taken now: a staged hold that expired leaves the overlay when its batch
-		// is published, and published memory keeps active holds only, so asking
-		// again later in this batch could find it nowhere.
-		for id := range r.holds {
-			if h, ok := t.e.headHold(id); ok {
-				c := *h
-				t.holdBase[id] = &c
-				delete(r.holds, id)
-			}
-		}
+	keys, err := t.e.rows.load(t, r, keys, len(batch))
+	if err != nil {
+		return err
 	}
-	if len(r.holds) > 0 {
-		holds, err := t.tx.LockHolds(t.ctx, sortedSet(r.holds))
-		if err != nil {
-			return err
-		}
-		for i := range holds {
-			t.holdBase[holds[i].ID] = &holds[i]
-		}
+	if err := t.loadHolds(r.holds); err != nil {
+		return err
 	}
-	if len(r.charges) > 0 {
-		ids := sortedKeys(r.charges)
-		chargeRefs := make([]ledger.ChargeRef, len(ids))
-		for i, id := range ids {
-			chargeRefs[i] = ledger.ChargeRef{ID: id, AccountID: r.charges[id]}
-		}
-		charges, err := t.tx.LockCharges(t.ctx, chargeRefs)
-		if err != nil {
-			return err
-		}
-		for i := range charges {
-			t.chargeBase[charges[i].ID] = &charges[i]
-		}
+	if err := t.loadCharges(r.charges); err != nil {
+		return err
 	}
-	if len(keys) > 0 {
-		recs, err := t.tx.Idempotency(t.ctx, keys)
-		if err != nil {
-			return err
-		}
-		for i := range recs {
-			t.stored[recs[i].Key] = &recs[i]
-		}
+	return t.loadKeys(keys)
+}
+
+// loadHolds locks the holds named.
+func (t *txn) loadHolds(ids map[string]bool) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	holds, err := t.tx.LockHolds(t.ctx, sortedSet(ids))
+	if err != nil {
+		return err
+	}
+	for i := range holds {
+		t.holdBase[holds[i].ID] = &holds[i]
+	}
+	return nil
+}
+
+// loadCharges locks the charges named, each with the account named with it.
+func (t *txn) loadCharges(named map[string]string) error {
+	if len(named) == 0 {
+		return nil
+	}
+	ids := sortedKeys(named)
+	chargeRefs := make([]ledger.ChargeRef, len(ids))
+	for i, id := range ids {
+		chargeRefs[i] = ledger.ChargeRef{ID: id, AccountID: named[id]}
+	}
+	charges, err := t.tx.LockCharges(t.ctx, chargeRefs)
+	if err != nil {
+		return err
+	}
+	for i := range charges {
+		t.chargeBase[charges[i].ID] = &charges[i]
+	}
+	return nil
+}
+
+// loadKeys reads the idempotency records of keys.
+func (t *txn) loadKeys(keys []string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	recs, err := t.tx.Idempotency(t.ctx, keys)
+	if err != nil {
+		return err
+	}
+	for i := range recs {
+		t.stored[recs[i].Key] = &recs[i]
 	}
 	return nil
 }
@@ -242,11 +189,7 @@ func (t *txn) account(id string) (*ledger.Account, bool) {
 	if a, ok := t.accounts[id]; ok {
 		return a, true
 	}
-	if t.e.shared {
-		a, ok := t.base[id]
-		return a, ok
-	}
-	return t.e.headAccount(id)
+	return t.e.rows.account(t, id)
 }
 
 // customer returns a copy of a customer account to change and put back.
@@ -287,10 +230,8 @@ func (t *txn) hold(id string) (ledger.Hold, error) {
 	if h, ok := t.holdBase[id]; ok {
 		return *h, nil
 	}
-	if !t.e.shared {
-		if h, ok := t.e.headHold(id); ok {
-			return *h, nil
-		}
+	if h, ok := t.e.rows.hold(id); ok {
+		return *h, nil
 	}
 	return ledger.Hold{}, &ledger.NotFoundError{What: "hold", ID: id}
 }

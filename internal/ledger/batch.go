@@ -35,8 +35,7 @@ type ChargeRef struct{ ID, AccountID string }
 
 // BatchTx is one engine batch's store transaction. The Lock methods return
 // committed rows; a shared store keeps them locked until Commit or Rollback. Ids
-// come sorted, so every node takes its locks in the same order. It lives here, with
-// the types it carries, so that stores depend on the domain only.
+// come sorted, so every node takes its locks in the same order.
 type BatchTx interface {
 	LockAccounts(ctx context.Context, ids []string) ([]Account, error)
 	HoldAccounts(ctx context.Context, holdIDs []string) (map[string]string, error)
@@ -45,18 +44,15 @@ type BatchTx interface {
 	// the request says it belongs to; one of another account is not returned.
 	LockCharges(ctx context.Context, refs []ChargeRef) ([]Charge, error)
 	Idempotency(ctx context.Context, keys []string) ([]IdempotencyRecord, error)
+	// Prefetch takes a batch's first reads in one round trip: it locks accounts,
+	// then platform, as two LockAccounts calls would, reads the idempotency records
+	// of keys, and reserves about seqs sequence numbers that later ReserveSeqs
+	// calls hand out first (the ones left unused are skipped). A shared store over
+	// a network saves a round trip per call with it.
+	Prefetch(ctx context.Context, accounts, platform, keys []string, seqs int) (locked, lockedPlatform []Account, recs []IdempotencyRecord, err error)
 	// ReserveSeqs returns n new entry sequence numbers, ascending, each above every
 	// sequence already committed for the accounts this transaction locked.
 	ReserveSeqs(ctx context.Context, n int) ([]int64, error)
 	Commit(ctx context.Context, b *Batch) error
 	Rollback(ctx context.Context)
-}
-
-// Prefetcher is a BatchTx that takes a batch's first reads in one round trip: it
-// locks accounts, then platform, as two LockAccounts calls would, reads the
-// idempotency records of keys, and reserves about seqs sequence numbers that later
-// ReserveSeqs calls hand out first (the ones left unused are skipped). A shared
-// store over a network implements it: each call is a round trip otherwise.
-type Prefetcher interface {
-	Prefetch(ctx context.Context, accounts, platform, keys []string, seqs int) (locked, lockedPlatform []Account, recs []IdempotencyRecord, err error)
 }

@@ -1,6 +1,9 @@
 // Package ledger is purse's domain: exact money, accounts, entries, credentials'
 // owners and the errors every other layer speaks. It imports nothing of purse and
-// does no I/O; the engine applies its rules and the stores persist its types.
+// does no I/O itself; the engine applies its rules and the stores persist its
+// types. It declares what a store is (store.go: small role interfaces composed into
+// Store, which both stores implement and every consumer asks for by role), and
+// re-derives the invariants from any store's rows (Check).
 package ledger
 
 import (

@@ -7,24 +7,15 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/purse-ledger/purse/internal/ledger"
 )
 
-// Handlers receive the changes other nodes announce (and this node's own, which
-// are harmless to apply twice).
-type Handlers struct {
-	Accounts    func(ids []string) // accounts changed
-	Credentials func()             // a user or API key changed
-	Token       func()             // the admin token changed
-	// Lost is called when the feed drops: the node can no longer know its caches
-	// are current. Resynced is called once it listens again, after Reload.
-	Lost     func()
-	Reload   func(ctx context.Context) error // reload every cache from the store
-	Resynced func()
-}
+var _ ledger.Store = (*Store)(nil)
 
-// Follow listens on the change feed until ctx ends, on a connection of its own,
+// Follow listens on the change feed (LISTEN, with NOTIFY in the transaction of each change) until ctx ends, on a connection of its own,
 // reconnecting (and reloading every cache) whenever the connection drops.
-func (s *Store) Follow(ctx context.Context, h Handlers, log *slog.Logger) {
+func (s *Store) Follow(ctx context.Context, h ledger.ChangeHandlers, log *slog.Logger) {
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
 		err := s.listen(ctx, h, func() { backoff = 100 * time.Millisecond })
@@ -44,7 +35,7 @@ func (s *Store) Follow(ctx context.Context, h Handlers, log *slog.Logger) {
 	}
 }
 
-func (s *Store) listen(ctx context.Context, h Handlers, connected func()) error {
+func (s *Store) listen(ctx context.Context, h ledger.ChangeHandlers, connected func()) error {
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	conn, err := pgx.Connect(cctx, s.url)
 	cancel()

@@ -1,7 +1,9 @@
-// Package storetest is the contract every purse store must keep: one suite of
-// tests, run against a real SQLite file and a real PostgreSQL database, covering
-// the ledger's rules through the engine, idempotency, holds, history and
-// credentials. A store passes when Run passes.
+// Package storetest is the contract every purse store must keep (ledger.Store):
+// one suite of tests, run against a real SQLite file and a real PostgreSQL
+// database, covering the ledger's rules through the engine, idempotency, holds,
+// history, credentials, settings, the audit log and the change feed, each through
+// the contract alone. A store passes when Run passes. It depends on ledger and
+// engine and the two stores, never on an API package.
 package storetest
 
 import (
@@ -9,35 +11,25 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"github.com/google/go-cmp/cmp"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/purse-ledger/purse/internal/adminapi"
-	"github.com/purse-ledger/purse/internal/auth"
-	"github.com/purse-ledger/purse/internal/check"
 	"github.com/purse-ledger/purse/internal/engine"
 	"github.com/purse-ledger/purse/internal/ledger"
 	"github.com/purse-ledger/purse/internal/store/postgres"
 	"github.com/purse-ledger/purse/internal/store/sqlite"
-	"github.com/purse-ledger/purse/internal/testkit"
 )
 
-// Store is everything purse asks of a store.
-type Store interface {
-	engine.Store
-	auth.Store
-	adminapi.AuditStore
-	check.Source
-	adminapi.Reader
-	Close() error
-}
+// Store is everything purse asks of a store: the contract under test.
+type Store = ledger.Store
 
 // SQLite opens stores on a temp file.
 func SQLite(t *testing.T) func() Store {
@@ -111,16 +103,32 @@ func postgresAt(t *testing.T, u string) func() Store {
 }
 
 // clock is the tests' settable clock (safe to read from the engine's goroutine).
-type clock = testkit.Clock
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
 
-func newClock(t time.Time) *clock { return testkit.NewClock(t) }
+func newClock(t time.Time) *clock { return &clock{t: t} }
 
-// env is one open store with an engine and an authenticator.
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	c.t = t
+	c.mu.Unlock()
+}
+
+func (c *clock) Advance(d time.Duration) { c.Set(c.Now().Add(d)) }
+
+// env is one open store with an engine.
 type env struct {
 	t     *testing.T
 	store Store
 	eng   *engine.Engine
-	auth  *auth.Authenticator
 }
 
 func start(t *testing.T, open func() Store, c *clock) *env {
@@ -130,11 +138,7 @@ func start(t *testing.T, open func() Store, c *clock) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := auth.New(st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, store: st, eng: eng, auth: a}
+	e := &env{t: t, store: st, eng: eng}
 	t.Cleanup(e.stop)
 	return e
 }
@@ -189,7 +193,7 @@ func (e *env) balance(id string) ledger.Amount {
 
 func (e *env) check() {
 	e.t.Helper()
-	rep, err := check.Run(context.Background(), e.store)
+	rep, err := ledger.Check(context.Background(), e.store)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -214,10 +218,13 @@ func Run(t *testing.T, newStore func(t *testing.T) func() Store) {
 		{"holds", testHolds},
 		{"idempotency", testIdempotency},
 		{"history", testHistory},
-		{"credentials", testCredentials},
+		{"users", testUsers},
+		{"api keys", testAPIKeys},
 		{"audit log", testAudit},
 		{"sessions", testSessions},
-		{"oauth2", testOAuth},
+		{"oauth2 clients", testOAuthClients},
+		{"settings", testSettings},
+		{"change feed", testFeed},
 		{"sequence numbers", testSeqs},
 	}
 	for _, tt := range tests {
@@ -449,49 +456,70 @@ func testHistory(t *testing.T, open func() Store) {
 	e.check()
 }
 
-func testCredentials(t *testing.T, open func() Store) {
+func testUsers(t *testing.T, open func() Store) {
 	c := newClock(time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC))
 	e := start(t, open, c)
 	a := e.account("cred", "EUR")
+	st := e.store
 	ctx := context.Background()
-	if _, err := e.auth.AddUser(ctx, a, "alice", "password1", nil); err != nil {
+	at := c.Now()
+	u := ledger.User{Username: "alice", AccountID: a, PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA", CreatedAt: at}
+	if err := st.InsertUser(ctx, u, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.auth.AddUser(ctx, a, "alice", "password2", nil); !errors.Is(err, ledger.ErrConflict) {
+	if err := st.InsertUser(ctx, ledger.User{Username: "alice", AccountID: a, PasswordHash: "other", CreatedAt: at}, nil); !errors.Is(err, ledger.ErrConflict) {
 		t.Errorf("duplicate user: %v", err)
 	}
-	basic := "Basic " + b64("alice:password1")
-	if p, err := e.auth.Authenticate(ctx, basic, ""); err != nil || p.AccountID != a {
-		t.Fatalf("basic: %+v %v", p, err)
-	}
-	k, clear, err := e.auth.CreateAPIKey(ctx, a, "k", nil, nil)
+	got, err := st.UserByName(ctx, "alice")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p, err := e.auth.Authenticate(ctx, "App "+clear, ""); err != nil || !p.HasScope(auth.ScopeAccountManage) {
-		t.Fatalf("app: %+v %v", p, err)
+	if diff := cmp.Diff(got, u); diff != "" {
+		t.Errorf("UserByName (-got +want):\n%s", diff)
 	}
-	rec := &ledger.IdempotencyRequest{Key: "cred-key", RequestHash: "h"}
-	if err := e.auth.RevokeAPIKey(ctx, a, k.ID, rec); err != nil {
+	if users, err := st.UsersOf(ctx, a); err != nil || len(users) != 1 || users[0].Username != "alice" {
+		t.Errorf("UsersOf = %+v, %v", users, err)
+	}
+	if err := st.DeleteUser(ctx, a, "alice", nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.auth.RevokeAPIKey(ctx, a, k.ID, rec); !errors.Is(err, ledger.ErrDuplicateIdempotencyKey) {
-		t.Errorf("second use of a committed key: %v", err)
-	}
-	if _, err := e.auth.Authenticate(ctx, "App "+clear, ""); !errors.Is(err, auth.ErrUnauthorized) {
-		t.Errorf("revoked key: %v", err)
-	}
-	if err := e.auth.RemoveUser(ctx, a, "alice", nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.auth.Authenticate(ctx, basic, ""); !errors.Is(err, auth.ErrUnauthorized) {
+	if _, err := st.UserByName(ctx, "alice"); !errors.Is(err, ledger.ErrNotFound) {
 		t.Errorf("removed user: %v", err)
 	}
-	if err := e.auth.RemoveUser(ctx, a, "alice", nil); !errors.Is(err, ledger.ErrNotFound) {
+	if err := st.DeleteUser(ctx, a, "alice", nil); !errors.Is(err, ledger.ErrNotFound) {
 		t.Errorf("remove twice: %v", err)
 	}
-	keys, err := e.auth.APIKeys(ctx, a)
-	if err != nil || len(keys) != 1 || keys[0].RevokedAt == nil || strings.Join(keys[0].Scopes, ",") != auth.ScopeAccountManage {
+}
+
+func testAPIKeys(t *testing.T, open func() Store) {
+	c := newClock(time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC))
+	e := start(t, open, c)
+	a := e.account("keys", "EUR")
+	st := e.store
+	ctx := context.Background()
+	at := c.Now()
+	k := ledger.APIKey{ID: "key_1", AccountID: a, Name: "k", Hash: "ab12", Scopes: []string{"account-management:manage"}, CreatedAt: at}
+	if err := st.InsertAPIKey(ctx, k, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := st.APIKeyByHash(ctx, "ab12"); err != nil || got.ID != k.ID || got.RevokedAt != nil {
+		t.Fatalf("APIKeyByHash = %+v, %v", got, err)
+	}
+	rec := &ledger.IdempotencyRecord{Key: "cred-key", RequestHash: "h", Status: 204, Body: []byte("answer"), CreatedAt: at}
+	if err := st.RevokeAPIKey(ctx, a, k.ID, at.Add(time.Minute), rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.RevokeAPIKey(ctx, a, k.ID, at.Add(2*time.Minute), rec); !errors.Is(err, ledger.ErrDuplicateIdempotencyKey) {
+		t.Errorf("second use of a committed key: %v", err)
+	}
+	if stored, err := st.Idempotency(ctx, "cred-key"); err != nil || stored == nil || stored.RequestHash != "h" || string(stored.Body) != "answer" {
+		t.Errorf("the revocation's record = %+v, %v", stored, err)
+	}
+	if err := st.RevokeAPIKey(ctx, a, "key_missing", at, nil); !errors.Is(err, ledger.ErrNotFound) {
+		t.Errorf("revoke a missing key: %v", err)
+	}
+	keys, err := st.APIKeysOf(ctx, a)
+	if err != nil || len(keys) != 1 || keys[0].RevokedAt == nil || !keys[0].RevokedAt.Equal(at.Add(time.Minute)) || !cmp.Equal(keys[0].Scopes, k.Scopes) {
 		t.Errorf("keys %+v %v", keys, err)
 	}
 }
@@ -527,7 +555,7 @@ func testSessions(t *testing.T, open func() Store) {
 	e := start(t, open, c)
 	a := e.account("sess", "EUR")
 	ctx := context.Background()
-	if _, err := e.auth.AddUser(ctx, a, "s", "password1", nil); err != nil {
+	if err := e.store.InsertUser(ctx, ledger.User{Username: "s", AccountID: a, PasswordHash: "x", CreatedAt: c.Now()}, nil); err != nil {
 		t.Fatal(err)
 	}
 	at := c.Now()
@@ -551,62 +579,121 @@ func testSessions(t *testing.T, open func() Store) {
 	if _, err := e.store.SessionByHash(ctx, "h1"); !errors.Is(err, ledger.ErrNotFound) {
 		t.Errorf("deleted session: %v", err)
 	}
-	tok, err := e.auth.CreateSession(ctx, "s", "password1", "")
-	if err != nil {
+	// A user's sessions go with the user.
+	if err := e.store.InsertSession(ctx, se); err != nil {
 		t.Fatal(err)
 	}
-	if p, err := e.auth.Authenticate(ctx, "IBSSO "+tok, ""); err != nil || p.AccountID != a {
-		t.Fatalf("IBSSO: %+v %v", p, err)
-	}
-	if err := e.auth.RemoveUser(ctx, a, "s", nil); err != nil {
+	if err := e.store.DeleteUser(ctx, a, "s", nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.auth.Authenticate(ctx, "IBSSO "+tok, ""); !errors.Is(err, auth.ErrUnauthorized) {
+	if _, err := e.store.SessionByHash(ctx, "h1"); !errors.Is(err, ledger.ErrNotFound) {
 		t.Errorf("session of a removed user: %v", err)
 	}
 }
 
-func testOAuth(t *testing.T, open func() Store) {
+func testOAuthClients(t *testing.T, open func() Store) {
 	c := newClock(time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC))
 	e := start(t, open, c)
 	a := e.account("oauth", "EUR")
+	st := e.store
 	ctx := context.Background()
-	oc, secret, err := e.auth.CreateOAuthClient(ctx, a, "backend", nil, nil)
+	at := c.Now()
+	oc := ledger.APIKey{ID: "oc_1", AccountID: a, Name: "backend", Hash: "cd34", Scopes: []string{"account-management:manage"}, CreatedAt: at}
+	rec := &ledger.IdempotencyRecord{Key: "oauth-key", RequestHash: "h", Status: 201, Body: []byte("answer"), CreatedAt: at}
+	if err := st.InsertOAuthClient(ctx, oc, rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.InsertOAuthClient(ctx, ledger.APIKey{ID: "oc_2", AccountID: a, Name: "again", Hash: "ef56", CreatedAt: at}, rec); !errors.Is(err, ledger.ErrDuplicateIdempotencyKey) {
+		t.Errorf("second use of a committed key: %v", err)
+	}
+	got, err := st.OAuthClient(ctx, oc.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, ttl, err := e.auth.IssueToken(ctx, oc.ID, secret, "")
-	if err != nil || ttl != time.Hour {
-		t.Fatalf("IssueToken: %v %v", ttl, err)
+	if diff := cmp.Diff(got, oc); diff != "" {
+		t.Errorf("OAuthClient (-got +want):\n%s", diff)
 	}
-	if p, err := e.auth.Authenticate(ctx, "Bearer "+tok, ""); err != nil || p.AccountID != a || !p.HasScope(auth.ScopeAccountManage) {
-		t.Fatalf("Bearer: %+v %v", p, err)
+	if _, err := st.OAuthClient(ctx, "oc_missing"); !errors.Is(err, ledger.ErrNotFound) {
+		t.Errorf("missing client: %v", err)
 	}
-	// A second authenticator on the same store (another node) accepts the token.
-	other, err := auth.New(e.store)
-	if err != nil {
+	if err := st.RevokeOAuthClient(ctx, a, oc.ID, at.Add(time.Minute), nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := other.Authenticate(ctx, "Bearer "+tok, ""); err != nil {
-		t.Errorf("token on another node: %v", err)
-	}
-	if _, _, err := e.auth.IssueToken(ctx, oc.ID, "wrong", ""); !errors.Is(err, auth.ErrUnauthorized) {
-		t.Errorf("wrong secret: %v", err)
-	}
-	if err := e.auth.RevokeOAuthClient(ctx, a, oc.ID, nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.auth.Authenticate(ctx, "Bearer "+tok, ""); !errors.Is(err, auth.ErrUnauthorized) {
-		t.Errorf("revoked client's token: %v", err)
-	}
-	list, err := e.auth.OAuthClients(ctx, a)
+	list, err := st.OAuthClientsOf(ctx, a)
 	if err != nil || len(list) != 1 || list[0].RevokedAt == nil {
 		t.Errorf("clients %+v %v", list, err)
 	}
 }
 
+// testSettings: settings are shared by every node; onlyIfUnset is how the first
+// node's value wins.
+func testSettings(t *testing.T, open func() Store) {
+	st := open()
+	defer st.Close()
+	ctx := context.Background()
+	steps := []struct {
+		value       string
+		onlyIfUnset bool
+		want        string
+	}{
+		{"first", true, "first"},
+		{"second", true, "first"},
+		{"third", false, "third"},
+	}
+	if v, err := st.Setting(ctx, "k"); err != nil || v != "" {
+		t.Fatalf("unset setting = %q, %v", v, err)
+	}
+	for _, s := range steps {
+		if err := st.SetSetting(ctx, "k", s.value, s.onlyIfUnset); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := st.Setting(ctx, "k"); err != nil || got != s.want {
+			t.Errorf("after SetSetting(%q, onlyIfUnset %v): %q, %v; want %q", s.value, s.onlyIfUnset, got, err, s.want)
+		}
+	}
+}
+
+// testFeed: every store has a change feed, so a node runs one code path: Follow
+// says the caches are current (a shared store after Reload), returns when its
+// context ends, and AccountsByID reads what a change names.
+func testFeed(t *testing.T, open func() Store) {
+	c := newClock(time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC))
+	e := start(t, open, c)
+	a := e.account("feed", "EUR")
+	ctx, cancel := context.WithCancel(context.Background())
+	resynced := make(chan struct{}, 1)
+	h := ledger.ChangeHandlers{
+		Accounts: func([]string) {}, Credentials: func() {}, Token: func() {}, Lost: func() {},
+		Reload:   func(context.Context) error { return nil },
+		Resynced: func() { resynced <- struct{}{} },
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.store.Follow(ctx, h, slog.New(slog.DiscardHandler))
+	}()
+	select {
+	case <-resynced:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Follow never reported the caches current")
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Follow did not return when its context ended")
+	}
+	accts, err := e.store.AccountsByID(context.Background(), []string{a, "acc_missing"})
+	if err != nil || len(accts) != 1 || accts[0].ID != a || accts[0].Name != "feed" {
+		t.Errorf("AccountsByID = %+v, %v", accts, err)
+	}
+	if err := e.store.Ping(context.Background()); err != nil {
+		t.Errorf("Ping: %v", err)
+	}
+}
+
 // testSeqs: sequence numbers come ascending and never twice, also when a store
-// reserved some ahead (a Prefetcher) and a batch takes fewer or more than that.
+// reserved some ahead (Prefetch) and a batch takes fewer or more than that.
 func testSeqs(t *testing.T, open func() Store) {
 	s := open()
 	defer s.Close()
@@ -630,10 +717,8 @@ func testSeqs(t *testing.T, open func() Store) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if pf, ok := tx.(ledger.Prefetcher); ok {
-			if _, _, _, err := pf.Prefetch(ctx, nil, nil, nil, 3); err != nil {
-				t.Fatal(err)
-			}
+		if _, _, _, err := tx.Prefetch(ctx, nil, nil, nil, 3); err != nil {
+			t.Fatal(err)
 		}
 		for _, n := range plan {
 			take(tx, n)

@@ -1,4 +1,4 @@
-package check_test
+package storetest_test
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/purse-ledger/purse/internal/check"
 	"github.com/purse-ledger/purse/internal/engine"
 	"github.com/purse-ledger/purse/internal/ledger"
 	"github.com/purse-ledger/purse/internal/store/sqlite"
@@ -49,14 +48,14 @@ func build(t *testing.T) (string, string) {
 
 func ptr[T any](v T) *T { return &v }
 
-func run(t *testing.T, path string) *check.Report {
+func run(t *testing.T, path string) *ledger.CheckReport {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	rep, err := check.Run(context.Background(), st)
+	rep, err := ledger.Check(context.Background(), st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +63,7 @@ func run(t *testing.T, path string) *check.Report {
 }
 
 // TestCheckFindsCorruption tampers with a valid store behind purse's back, one
-// invariant at a time, and expects check to name each break.
+// invariant at a time, and expects ledger.Check to name each break.
 func TestCheckFindsCorruption(t *testing.T) {
 	path, _ := build(t)
 	if rep := run(t, path); !rep.OK() || rep.Entries == 0 || rep.Holds != 1 || rep.Charges != 1 {
