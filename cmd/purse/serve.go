@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/purse-ledger/purse/internal/adminapi"
+	"github.com/purse-ledger/purse/internal/audit"
 	"github.com/purse-ledger/purse/internal/auth"
 	"github.com/purse-ledger/purse/internal/cli"
 	"github.com/purse-ledger/purse/internal/engine"
@@ -269,7 +270,7 @@ func runServer(ctx context.Context, c serveConfig, log *slog.Logger, e env) erro
 		return err
 	}
 
-	auditor := adminapi.NewAuditor(store, log)
+	auditor := audit.New(store, log)
 	defer auditor.Close() // after the listeners stop, before the store closes
 	pub := infobipapi.New(eng, authn, log)
 	pub.Ready = ready
@@ -454,7 +455,7 @@ func waitFresh(ctx context.Context, fresh <-chan struct{}, max time.Duration) {
 
 // feedHandlers applies the other nodes' changes to this node's caches, and tells
 // fresh each time they are current again.
-func feedHandlers(store ledger.Store, eng *engine.Engine, authn *auth.Authenticator, token *adminapi.Token, log *slog.Logger, fresh chan<- struct{}) ledger.ChangeHandlers {
+func feedHandlers(store ledger.Store, eng *engine.Engine, authn *auth.Authenticator, token *auth.AdminToken, log *slog.Logger, fresh chan<- struct{}) ledger.ChangeHandlers {
 	return ledger.ChangeHandlers{
 		Accounts: func(ids []string) {
 			accts, err := store.AccountsByID(context.Background(), ids)
@@ -504,10 +505,10 @@ func feedHandlers(store ledger.Store, eng *engine.Engine, authn *auth.Authentica
 
 // adminToken puts an admin token in force: the store's when it has one; else
 // --admin-token, else the token file beside the database (made on first start).
-func adminToken(ctx context.Context, c serveConfig, store ledger.Settings, log *slog.Logger) (*adminapi.Token, error) {
+func adminToken(ctx context.Context, c serveConfig, store ledger.Settings, log *slog.Logger) (*auth.AdminToken, error) {
 	initial := c.adminToken
 	if initial == "" {
-		stored, err := store.Setting(ctx, adminapi.TokenSettingKey)
+		stored, err := store.Setting(ctx, auth.AdminTokenSettingKey)
 		if err != nil {
 			return nil, err
 		}
@@ -519,7 +520,7 @@ func adminToken(ctx context.Context, c serveConfig, store ledger.Settings, log *
 			log.Info("admin token file", "path", path)
 		}
 	}
-	tok, inForce, err := adminapi.NewToken(ctx, store, initial)
+	tok, inForce, err := auth.NewAdminToken(ctx, store, initial)
 	if err != nil {
 		return nil, err
 	}

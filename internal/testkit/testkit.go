@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/purse-ledger/purse/internal/adminapi"
+	"github.com/purse-ledger/purse/internal/audit"
 	"github.com/purse-ledger/purse/internal/auth"
 	"github.com/purse-ledger/purse/internal/engine"
 	"github.com/purse-ledger/purse/internal/infobipapi"
@@ -29,7 +30,7 @@ const AdminToken = "test-admin-token"
 // Stack is a running purse without its main.
 type Stack struct {
 	T      testing.TB
-	Audit  *adminapi.Auditor
+	Audit  *audit.Auditor
 	Path   string
 	Store  *sqlite.Store
 	Engine *engine.Engine
@@ -79,11 +80,11 @@ func Open(t testing.TB, path string, opts Options) *Stack {
 	}
 	s := &Stack{T: t, Path: path, Store: st, Engine: eng, Auth: a}
 	s.Public = httptest.NewServer(infobipapi.New(eng, a, log))
-	tok, _, err := adminapi.NewToken(ctx, st, AdminToken)
+	tok, _, err := auth.NewAdminToken(ctx, st, AdminToken)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Audit = adminapi.NewAuditor(st, log)
+	s.Audit = audit.New(st, log)
 	s.Admin = httptest.NewServer(adminapi.New(adminapi.Config{Token: tok, Engine: eng, Auth: a, Store: st, Log: log, Audit: s.Audit}))
 	t.Cleanup(s.Close)
 	return s
