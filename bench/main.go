@@ -2,7 +2,9 @@
 // measured / reference / ratio with PASS or FAIL. It builds purse, starts it and
 // the reference servers as separate processes on loopback, drives them with a
 // lean raw-socket HTTP/1.1 load generator (and pgbench for the naive PostgreSQL
-// ledger), and stops everything when done.
+// ledger), and stops everything when done. The purse it measures is purse serve,
+// whose wiring is internal/app's, the one the tests run; in a process of its own,
+// so that the CPU, memory and profiles measured are purse's alone.
 //
 //	go run ./bench                 # every target (a few minutes; -scale=false skips the 1M-account store)
 //	go run ./bench -d 3s -scale=false

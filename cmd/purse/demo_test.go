@@ -10,8 +10,18 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/purse-ledger/purse/internal/app"
+	"github.com/purse-ledger/purse/internal/cli"
 	"github.com/purse-ledger/purse/internal/store/storetest"
 )
+
+// TestDemoAccountIsOne: the account serve --demo seeds (internal/app) is the one
+// purse demo remove takes out of use (internal/cli).
+func TestDemoAccountIsOne(t *testing.T) {
+	if got, want := app.DemoAccountID, cli.DemoAccountID; got != want {
+		t.Errorf("app.DemoAccountID = %q, want cli.DemoAccountID %q", got, want)
+	}
+}
 
 const demoAuth = "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==" // Aladdin / open sesame
 

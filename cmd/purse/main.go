@@ -5,9 +5,10 @@
 //
 //   - main.go: the entry point, which hands the command line to internal/cli (the
 //     table of commands, their help and completions) with serve's row filled in;
-//   - serve.go: purse serve, the daemon: its flags and the wiring of stores,
-//     engine, authentication, the two HTTP APIs, TLS and the admin token;
-//   - demo.go: the demo account purse serve --demo seeds;
+//   - serve.go: purse serve, the daemon: its flags, checked and read into an
+//     app.Config, its listeners and signals; internal/app builds and serves the
+//     rest (stores, engine, authentication, the two HTTP APIs, TLS, the admin
+//     token, the demo account);
 //   - flags.go: serve's flag values from PURSE_* variables, and the admin token's
 //     strength check;
 //   - gc.go and procs.go: runtime tuning of a serving process (the collector's

@@ -2,32 +2,20 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/tls"
-	"encoding/hex"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
-	"net/url"
 	"os"
 	"runtime/debug"
 	"strings"
 	"time"
 
-	"github.com/purse-ledger/purse/internal/adminapi"
+	"github.com/purse-ledger/purse/internal/app"
 	"github.com/purse-ledger/purse/internal/auth"
 	"github.com/purse-ledger/purse/internal/cli"
-	"github.com/purse-ledger/purse/internal/engine"
 	"github.com/purse-ledger/purse/internal/httpkit"
-	"github.com/purse-ledger/purse/internal/infobipapi"
-	"github.com/purse-ledger/purse/internal/ledger"
-	"github.com/purse-ledger/purse/internal/metrics"
-	"github.com/purse-ledger/purse/internal/store/postgres"
 	"github.com/purse-ledger/purse/internal/store/sqlite"
-	"github.com/purse-ledger/purse/internal/storefiles"
 )
 
 type serveConfig struct {
@@ -83,8 +71,9 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig, envErr *envErrs, e env) {
 		"shed a money request with 503 and Retry-After when the writer's queue has stood longer than this and the request would wait longer; 0 never sheds (env PURSE_MAX_QUEUE_DELAY)")
 }
 
-// serve runs purse serve with the flags serveFlags read. A start-up error is
-// returned, not logged: main prints it once.
+// serve runs purse serve with the flags serveFlags read: it checks them, turns
+// them into an app.Config, and runs the app (internal/app builds everything). A
+// start-up error is returned, not logged: main prints it once.
 func serve(ctx context.Context, c serveConfig, envErr envErrs, e env) error {
 	if err := envErr.err(); err != nil {
 		return err
@@ -121,12 +110,11 @@ func serve(ctx context.Context, c serveConfig, envErr envErrs, e env) error {
 			return fmt.Errorf("--admin-token-file: %w", err)
 		}
 	}
-	if c.oauthSecretFile != "" { // before the store exists: a bad file leaves nothing behind
-		if _, err := oauthSecret(c, log); err != nil {
-			return err
-		}
+	cfg, err := c.appConfig(log)
+	if err != nil {
+		return err
 	}
-	return runServer(ctx, c, log, e)
+	return serveApp(ctx, cfg, c, e)
 }
 
 func newLogger(e env, format, level string) (*slog.Logger, error) {
@@ -144,46 +132,44 @@ func newLogger(e env, format, level string) (*slog.Logger, error) {
 	return nil, usagef("--log-format %q: want json or text", format)
 }
 
-// openStore opens PostgreSQL for a postgres:// URL and the SQLite file otherwise.
-func openStore(ctx context.Context, db string, opts ...sqlite.Option) (ledger.Store, error) {
-	if postgres.IsURL(db) {
-		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		pg, err := postgres.Open(ctx, db)
-		if err != nil {
-			return nil, err
-		}
-		return pg, nil
+// appConfig is the app.Config the flags describe. The edge's settings and secret
+// files are read here, before anything is opened: a start that fails on them
+// leaves no new store or token file behind.
+func (c serveConfig) appConfig(log *slog.Logger) (app.Config, error) {
+	cfg := app.Config{DB: c.db, CreateDir: c.create, IdempotencyWindow: c.idempotencyWindow, Log: log,
+		AdminToken: c.adminToken, SessionIdle: c.sessionIdle, MaxQueueDelay: c.maxQueueDelay, Demo: c.demo,
+		Pprof: c.pprof, Cmdline: redactArgs(os.Args), ShutdownTimeout: c.shutdownTimeout,
+		TLSCert: c.tlsCert, TLSKey: c.tlsKey, TLSSelfSigned: c.tlsSelfSigned}
+	var err error
+	if cfg.AdminHosts, err = httpkit.ParseHosts(c.adminHosts); err != nil {
+		return cfg, usagef("--admin-hosts: %v", err)
 	}
-	st, err := sqlite.Open(ctx, db, opts...)
+	if cfg.TrustedProxies, err = httpkit.ParsePrefixes(c.trustedProxies); err != nil {
+		return cfg, usagef("--trusted-proxies: %v", err)
+	}
+	if cfg.CORS, err = httpkit.ParseCORS(c.corsOrigins); err != nil {
+		return cfg, usagef("--cors-origins: %v", err)
+	}
 	switch {
-	case errors.Is(err, sqlite.ErrLocked):
-		return nil, fmt.Errorf("%w; stop the other purse serve first", err)
-	case errors.Is(err, sqlite.ErrNoDirectory):
-		return nil, fmt.Errorf("%w; create it, or give purse serve --create", err)
-	case err != nil:
-		return nil, err
+	case c.tlsSelfSigned && (c.tlsCert != "" || c.tlsKey != ""):
+		return cfg, usagef("--tls-self-signed and --tls-cert/--tls-key exclude each other")
+	case (c.tlsCert == "") != (c.tlsKey == ""):
+		return cfg, usagef("--tls-cert and --tls-key go together")
 	}
-	return st, nil
+	if c.oauthSecretFile != "" { // before the store exists: a bad file leaves nothing behind
+		if cfg.OAuthSecret, err = readOAuthSecret(c.oauthSecretFile, log); err != nil {
+			return cfg, err
+		}
+	}
+	return cfg, nil
 }
 
-func runServer(ctx context.Context, c serveConfig, log *slog.Logger, e env) error {
-	debug.SetGCPercent(gcLoading) // tuneGC (gc.go) takes over once serving
-	// The edge's settings and the listeners first: a start that fails on them
-	// leaves no new store or token file behind. Connections wait in the backlog
-	// until serving begins.
-	hosts, err := httpkit.ParseHosts(c.adminHosts)
-	if err != nil {
-		return usagef("--admin-hosts: %v", err)
-	}
-	proxies, err := httpkit.ParsePrefixes(c.trustedProxies)
-	if err != nil {
-		return usagef("--trusted-proxies: %v", err)
-	}
-	cors, err := httpkit.ParseCORS(c.corsOrigins)
-	if err != nil {
-		return usagef("--cors-origins: %v", err)
-	}
+// serveApp listens on both addresses, builds the app and serves until ctx ends (SIGINT,
+// SIGTERM), then lets in-flight requests finish for up to --shutdown-timeout.
+func serveApp(ctx context.Context, cfg app.Config, c serveConfig, e env) error {
+	debug.SetGCPercent(gcLoading) // tuneGC (gc.go) takes over once the store is loaded
+	// The listeners before the store: connections wait in the backlog until
+	// serving begins, and a port in use leaves no new store behind.
 	pl, err := net.Listen("tcp", c.listen)
 	if err != nil {
 		return fmt.Errorf("public listener: %w", err)
@@ -194,191 +180,35 @@ func runServer(ctx context.Context, c serveConfig, log *slog.Logger, e env) erro
 		return fmt.Errorf("admin listener: %w", err)
 	}
 	defer al.Close()
-	tlsCfg, err := listenerTLS(c, log)
+	a, err := app.New(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	opts := []sqlite.Option{sqlite.WithIdempotencyWindow(c.idempotencyWindow)}
-	if c.create {
-		opts = append(opts, sqlite.CreateDir())
-	}
-	store, err := openStore(ctx, c.db, opts...)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	if st, ok := store.(*sqlite.Store); ok {
-		for _, problem := range st.Exposed() {
-			log.Warn("store files are open to other local users: they hold password hashes and the ledger", "problem", problem)
-		}
-	}
-	var eng *engine.Engine
-	var authn *auth.Authenticator
-	m := metrics.New(
-		func() float64 { return float64(eng.QueueDepth()) },
-		func() float64 { h, _ := authn.CacheStats(); return float64(h) },
-		func() float64 { _, mi := authn.CacheStats(); return float64(mi) })
-	eng, err = engine.Open(ctx, store, engine.Options{Logger: log,
-		OnBatch:       func(n int, d time.Duration) { m.BatchSize.Observe(float64(n)); m.CommitDuration.Observe(d.Seconds()) },
-		OnRetry:       m.BatchRetries.Inc,
-		MaxQueueDelay: c.maxQueueDelay,
-	})
-	if err != nil {
-		return err
-	}
-	defer eng.Close()
+	defer a.Close() // the engine drains its queue, then the store closes
 	gcCtx, stopGC := context.WithCancel(ctx)
 	defer stopGC()
 	go tuneGC(gcCtx)
-	secret, err := oauthSecret(c, log)
-	if err != nil {
+	if err := a.Start(pl, al); err != nil {
 		return err
 	}
-	authn, err = auth.New(store, auth.Options{SessionIdle: c.sessionIdle, TokenSecret: secret})
-	if err != nil {
-		return err
-	}
-	if err := authn.PrepareTokenKey(ctx); err != nil {
-		if errors.Is(err, auth.ErrTokenSecretMismatch) {
-			return fmt.Errorf("%w: give every node the same --oauth-secret-file (after purse migrate, the SQLite store's DB.oauth-secret); "+
-				"to replace the secret on purpose, stop every node, run purse oauth-key reset --db URL (outstanding OAuth2 tokens are then refused), and start them with the new file or none", err)
-		}
-		return fmt.Errorf("OAuth2 signing key: %w", err)
-	}
-	observe := m.ObserveRequest
-	token, err := adminToken(ctx, c, store, log)
-	if err != nil {
-		return err
-	}
-	ready := store.Ping
-	// Another node's writes reach this one through the change feed; until it is
-	// connected (and after it drops) this node answers 503 rather than serve a
-	// balance it cannot vouch for. A store no other process writes says at once
-	// that memory is current.
-	eng.SetStale(true)
-	fresh := make(chan struct{}, 1)
-	fctx, stopFeed := context.WithCancel(context.Background())
-	defer stopFeed()
-	go store.Follow(fctx, feedHandlers(store, eng, authn, token, log, fresh), log)
-	waitFresh(ctx, fresh, 10*time.Second)
-	if c.demo {
-		if err := seedDemo(ctx, eng, authn, store, log); err != nil {
-			return fmt.Errorf("demo seed: %w", err)
-		}
-	} else if err := warnDemo(ctx, eng, store, log); err != nil {
-		return err
-	}
-
-	auditor := adminapi.NewAuditor(store, log)
-	defer auditor.Close() // after the listeners stop, before the store closes
-	pub := infobipapi.New(eng, authn, log)
-	pub.Ready = ready
-	public := httpkit.NewServer(httpkit.InstrumentEdge(log, observe, "public", infobipapi.Route,
-		httpkit.Edge{TrustedProxies: proxies, CORS: cors}, pub), log, false)
-	admin := httpkit.NewServer(httpkit.InstrumentEdge(log, observe, "admin", func(*http.Request) string { return "other" },
-		httpkit.Edge{TrustedProxies: proxies}, adminapi.New(adminapi.Config{
-			Token: token, Engine: eng, Auth: authn, Store: store, Log: log, Ready: ready, Metrics: m.Handler(), Audit: auditor,
-			Pprof: c.pprof, Cmdline: redactArgs(os.Args), Hosts: hosts,
-		})), log, true)
-	if tlsCfg != nil {
-		// One config each: net/http adds its HTTP/2 settings to the config it serves with.
-		public.TLSConfig, admin.TLSConfig = tlsCfg.Clone(), tlsCfg.Clone()
-	}
-	if !postgres.IsURL(c.db) {
-		// Where the commands find this server (a PostgreSQL cluster has several
-		// nodes, and no directory of its own: name one with --admin-url).
-		removeURL, err := storefiles.WriteAdminURL(c.db, storefiles.AdminURL(al.Addr(), tlsCfg != nil))
-		if err != nil {
-			return err
-		}
-		defer removeURL()
-	}
-	log.Info("purse serving", "public", pl.Addr().String(), "admin", al.Addr().String(), "store", storeName(c.db), "demo", c.demo, "tls", tlsCfg != nil)
-	errc := make(chan error, 2)
-	serveOn := func(s *http.Server, l net.Listener) error {
-		l = httpkit.WriteDeadlines(httpkit.EnvelopeErrors(l), httpkit.WriteTimeout)
-		if s.TLSConfig != nil {
-			return s.ServeTLS(l, "", "")
-		}
-		return s.Serve(l)
-	}
-	go func() { errc <- serveOn(public, pl) }()
-	go func() { errc <- serveOn(admin, al) }()
 	if e.ready != nil {
 		e.ready(pl.Addr().String(), al.Addr().String())
 	}
-	var serveErr error
-	select {
-	case <-ctx.Done():
-		log.Info("shutting down: finishing in-flight requests", "timeout", c.shutdownTimeout)
-	case serveErr = <-errc:
-		log.Error("listener failed", "err", serveErr)
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
-	defer cancel()
-	if err := public.Shutdown(sctx); err != nil {
-		log.Warn("public shutdown", "err", err)
-	}
-	if err := admin.Shutdown(sctx); err != nil {
-		log.Warn("admin shutdown", "err", err)
-	}
-	// Deferred: the engine drains its queue, then the store closes.
-	log.Info("stopped")
-	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
-		return serveErr
-	}
-	return nil
-}
-
-// listenerTLS loads --tls-cert/--tls-key, or makes the --tls-self-signed
-// certificate; nil means plain HTTP.
-func listenerTLS(c serveConfig, log *slog.Logger) (*tls.Config, error) {
-	switch {
-	case c.tlsSelfSigned && (c.tlsCert != "" || c.tlsKey != ""):
-		return nil, usagef("--tls-self-signed and --tls-cert/--tls-key exclude each other")
-	case c.tlsSelfSigned:
-		path := storefiles.TLSCertPath(c.db)
-		cert, fingerprint, err := httpkit.SelfSigned(path, strings.TrimSuffix(path, ".pem")+".key")
-		if err != nil {
-			return nil, err
-		}
-		log.Info("self-signed TLS certificate for localhost", "file", path, "sha256", fingerprint)
-		return httpkit.TLSConfig(cert), nil
-	case c.tlsCert != "" || c.tlsKey != "":
-		if c.tlsCert == "" || c.tlsKey == "" {
-			return nil, usagef("--tls-cert and --tls-key go together")
-		}
-		cert, err := tls.LoadX509KeyPair(c.tlsCert, c.tlsKey)
-		if err != nil {
-			return nil, fmt.Errorf("TLS: %w", err)
-		}
-		return httpkit.TLSConfig(cert), nil
-	}
-	return nil, nil
-}
-
-// storeName is the --db value fit for a log line or a page: a URL without its
-// password, in the user part or in the query.
-func storeName(db string) string {
-	if !postgres.IsURL(db) {
-		return db
-	}
-	u, err := url.Parse(db)
-	if err != nil {
-		return "postgres://(unparsable URL)"
-	}
-	if q := u.Query(); q.Has("password") {
-		q.Set("password", "xxxxx")
-		u.RawQuery = q.Encode()
-	}
-	return u.Redacted()
+	stop := context.AfterFunc(ctx, func() {
+		cfg.Log.Info("shutting down: finishing in-flight requests", "timeout", c.shutdownTimeout)
+		sctx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
+		defer cancel()
+		a.Shutdown(sctx)
+	})
+	defer stop()
+	return a.Wait()
 }
 
 // secretFlags are the flags whose values purse never shows: /debug/pprof/cmdline
 // shows the command line through redactArgs.
 var secretFlags = map[string]func(string) string{
 	"admin-token": func(string) string { return "xxxxx" },
-	"db":          storeName,
+	"db":          app.StoreName,
 	"password":    func(string) string { return "xxxxx" },
 }
 
@@ -441,163 +271,16 @@ func readSecretFile(path, flagName string, log *slog.Logger) (string, error) {
 	})
 }
 
-// waitFresh waits, up to max, until the change feed reports the caches current.
-func waitFresh(ctx context.Context, fresh <-chan struct{}, max time.Duration) {
-	t := time.NewTimer(max)
-	defer t.Stop()
-	select {
-	case <-fresh:
-	case <-t.C:
-	case <-ctx.Done():
-	}
-}
-
-// feedHandlers applies the other nodes' changes to this node's caches, and tells
-// fresh each time they are current again.
-func feedHandlers(store ledger.Store, eng *engine.Engine, authn *auth.Authenticator, token *adminapi.Token, log *slog.Logger, fresh chan<- struct{}) ledger.ChangeHandlers {
-	return ledger.ChangeHandlers{
-		Accounts: func(ids []string) {
-			accts, err := store.AccountsByID(context.Background(), ids)
-			if err != nil {
-				log.Warn("refresh accounts", "err", err)
-				eng.SetStale(true) // the feed will reconnect and reload
-				return
-			}
-			eng.Refresh(accts)
-		},
-		Credentials: authn.Invalidate,
-		Token: func() { // a setting changed: the admin token or the OAuth2 key generation
-			authn.DropTokenKey()
-			if err := token.Reload(context.Background()); err != nil {
-				log.Warn("reload admin token", "err", err)
-			}
-		},
-		Lost: func() {
-			eng.SetStale(true)
-			authn.Invalidate()
-			authn.DropTokenKey()
-		},
-		Reload: func(ctx context.Context) error {
-			accts, err := store.LoadAccounts(ctx)
-			if err != nil {
-				return err
-			}
-			holds, err := store.ActiveHolds(ctx)
-			if err != nil {
-				return err
-			}
-			eng.Refresh(accts)
-			eng.RefreshHolds(holds)
-			authn.Invalidate()
-			authn.DropTokenKey()
-			return token.Reload(ctx)
-		},
-		Resynced: func() {
-			eng.SetStale(false)
-			select {
-			case fresh <- struct{}{}:
-			default:
-			}
-		},
-	}
-}
-
-// adminToken puts an admin token in force: the store's when it has one; else
-// --admin-token, else the token file beside the database (made on first start).
-func adminToken(ctx context.Context, c serveConfig, store ledger.Settings, log *slog.Logger) (*adminapi.Token, error) {
-	initial := c.adminToken
-	if initial == "" {
-		stored, err := store.Setting(ctx, adminapi.TokenSettingKey)
-		if err != nil {
-			return nil, err
-		}
-		if stored == "" {
-			path := storefiles.AdminTokenPath(c.db)
-			if initial, err = loadOrCreateToken(path); err != nil {
-				return nil, err
-			}
-			log.Info("admin token file", "path", path)
-		}
-	}
-	tok, inForce, err := adminapi.NewToken(ctx, store, initial)
+// readOAuthSecret reads --oauth-secret-file, which must hold at least
+// auth.MinTokenSecret bytes.
+func readOAuthSecret(path string, log *slog.Logger) ([]byte, error) {
+	v, err := readSecretFile(path, "--oauth-secret-file", log)
 	if err != nil {
 		return nil, err
 	}
-	if c.adminToken != "" && !inForce {
-		log.Warn("--admin-token is not the admin token in force: the store already holds one (rotated or set first); " +
-			"use that one, or reset it with purse admin-token reset")
-	}
-	return tok, nil
-}
-
-// oauthSecret is the secret OAuth2 signing keys are derived from: --oauth-secret-file,
-// else (SQLite) the file beside the database, made on first start. On PostgreSQL
-// without the flag it is nil: the nodes then share a secret kept in the database,
-// because a file each node made for itself would differ between them.
-func oauthSecret(c serveConfig, log *slog.Logger) ([]byte, error) {
-	path := c.oauthSecretFile
-	if path != "" {
-		v, err := readSecretFile(path, "--oauth-secret-file", log)
-		if err != nil {
-			return nil, err
-		}
-		if len(v) < auth.MinTokenSecret {
-			return nil, usagef("--oauth-secret-file %s holds %d bytes; at least %d are needed (make one with: openssl rand -hex 32 > %s; chmod 600 %s)",
-				path, len(v), auth.MinTokenSecret, path, path)
-		}
-		return []byte(v), nil
-	}
-	if postgres.IsURL(c.db) {
-		log.Warn("OAuth2 token secret kept in the database: every dump of it can sign tokens; give every node the same --oauth-secret-file")
-		return nil, nil
-	}
-	path = oauthSecretPath(c.db)
-	v, err := loadOrCreateSecret(path, "OAuth2 token secret")
-	if err != nil {
-		return nil, err
-	}
-	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
-		log.Warn("a secret file is readable by other users", "path", path, "mode", fi.Mode().Perm().String(), "fix", "chmod 600 "+path)
+	if len(v) < auth.MinTokenSecret {
+		return nil, usagef("--oauth-secret-file %s holds %d bytes; at least %d are needed (make one with: openssl rand -hex 32 > %s; chmod 600 %s)",
+			path, len(v), auth.MinTokenSecret, path, path)
 	}
 	return []byte(v), nil
-}
-
-// oauthSecretPath is where serve keeps the OAuth2 token secret of an SQLite store:
-// beside it, outside the database file, so a copy of the database cannot sign tokens.
-func oauthSecretPath(db string) string { return db + ".oauth-secret" }
-
-func loadOrCreateToken(path string) (string, error) { return loadOrCreateSecret(path, "admin token") }
-
-// loadOrCreateSecret reads a secret file, or makes it (0600, 32 random bytes in hex)
-// when there is none.
-func loadOrCreateSecret(path, what string) (string, error) {
-	b, err := os.ReadFile(path)
-	if err == nil {
-		tok := strings.TrimSpace(string(b))
-		if tok == "" {
-			return "", fmt.Errorf("%s file %s is empty; delete it to make a new one", what, path)
-		}
-		return tok, nil
-	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Errorf("%s: %w", what, err)
-	}
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
-		return "", err
-	}
-	tok := hex.EncodeToString(raw)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", what, err)
-	}
-	if _, err := f.WriteString(tok + "\n"); err != nil {
-		f.Close()
-		return "", fmt.Errorf("%s: %w", what, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return "", err
-	}
-	return tok, f.Close()
 }

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/purse-ledger/purse/internal/audit"
 	"github.com/purse-ledger/purse/internal/auth"
 	"github.com/purse-ledger/purse/internal/engine"
 	"github.com/purse-ledger/purse/internal/httpkit"
@@ -31,13 +32,13 @@ type Readiness func(ctx context.Context) error
 
 // Config wires the admin API.
 type Config struct {
-	Token  *Token // the admin bearer token in force
+	Token  *auth.AdminToken // the admin bearer token in force
 	Engine *engine.Engine
 	Auth   *auth.Authenticator
 	Store  ledger.History
 	Ready  Readiness
 	Log    *slog.Logger
-	Audit  *Auditor // records every admin action; nil records nothing
+	Audit  *audit.Auditor // records every admin action; nil records nothing
 	// Metrics, when set, is served at /metrics without a token, like /healthz: its
 	// labels are the listener, the route pattern and the status (never a path, an
 	// account, a user or a credential), so a scraper needs no secret (README,

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -431,11 +433,17 @@ func TestClientHangUpIsNoError(t *testing.T) {
 	s := testkit.Open(t, filepath.Join(t.TempDir(), "p.db"), testkit.Options{Log: log})
 	acc := funded(t, s, "100")
 	handler := s.Admin.Config.Handler
+	// The request as the admin listener hands it on: to its own address (the
+	// handler answers no other Host).
+	local, err := net.ResolveTCPAddr("tcp", strings.TrimPrefix(s.Admin.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	closed := 0
 	for i := 0; i < 50; i++ {
-		ctx, cancel := context.WithCancel(context.Background())
+		ctx, cancel := context.WithCancel(context.WithValue(context.Background(), http.LocalAddrContextKey, local))
 		cancel() // the client is gone by the time purse answers
-		req := httptest.NewRequestWithContext(ctx, "POST", "/v1/accounts/"+acc+"/charges", strings.NewReader(`{"amount":"1"}`))
+		req := httptest.NewRequestWithContext(ctx, "POST", s.Admin.URL+"/v1/accounts/"+acc+"/charges", strings.NewReader(`{"amount":"1"}`))
 		req.Header.Set("Authorization", "Bearer "+testkit.AdminToken)
 		req.Header.Set("Idempotency-Key", fmt.Sprintf("gone-%d", i))
 		rec := httptest.NewRecorder()

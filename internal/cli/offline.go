@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 
-	"github.com/purse-ledger/purse/internal/adminapi"
 	"github.com/purse-ledger/purse/internal/auth"
 	"github.com/purse-ledger/purse/internal/ledger"
 	"github.com/purse-ledger/purse/internal/store/postgres"
@@ -130,7 +129,7 @@ func adminTokenReset(ctx context.Context, x *Inv) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, _, err := adminapi.NewToken(ctx, st, "")
+	t, _, err := auth.NewAdminToken(ctx, st, "")
 	var tok string
 	if err == nil {
 		tok, err = t.Rotate(ctx)

@@ -1,6 +1,7 @@
-// Package testkit wires purse's real parts for tests: a SQLite file in a temp
-// directory, the engine, the authenticator, and both HTTP surfaces served by
-// httptest over loopback. Only _test files import it.
+// Package testkit runs purse for tests: the application internal/app assembles
+// (the one purse serve runs, with its instrumentation, limits and metrics), on a
+// SQLite file in a temp directory, served on loopback ports. Only _test files
+// import it.
 package testkit
 
 import (
@@ -9,17 +10,17 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/purse-ledger/purse/internal/adminapi"
+	"github.com/purse-ledger/purse/internal/app"
+	"github.com/purse-ledger/purse/internal/audit"
 	"github.com/purse-ledger/purse/internal/auth"
 	"github.com/purse-ledger/purse/internal/engine"
-	"github.com/purse-ledger/purse/internal/infobipapi"
 	"github.com/purse-ledger/purse/internal/store/sqlite"
 )
 
@@ -29,13 +30,21 @@ const AdminToken = "test-admin-token"
 // Stack is a running purse without its main.
 type Stack struct {
 	T      testing.TB
-	Audit  *adminapi.Auditor
+	App    *app.App
+	Audit  *audit.Auditor
 	Path   string
 	Store  *sqlite.Store
 	Engine *engine.Engine
 	Auth   *auth.Authenticator
-	Public *httptest.Server
-	Admin  *httptest.Server
+	Public *Server
+	Admin  *Server
+}
+
+// Server is one of a stack's listeners: its base URL and the http.Server behind
+// it (the fields httptest.Server has by those names).
+type Server struct {
+	URL    string
+	Config *http.Server
 }
 
 // Options change a stack; the zero value is the default.
@@ -56,51 +65,42 @@ func New(t testing.TB) *Stack {
 // Open starts a stack on the database at path.
 func Open(t testing.TB, path string, opts Options) *Stack {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	log := opts.Log
-	if log == nil {
-		log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	eng, err := engine.Open(ctx, st, engine.Options{Logger: log, Now: opts.Now, ExpiryInterval: 10 * time.Millisecond, MaxQueueDelay: opts.MaxQueueDelay})
-	if err != nil {
-		t.Fatalf("open engine: %v", err)
-	}
 	limits := opts.AuthLimits
 	if limits == nil {
 		limits = &auth.Limits{PerUser: 1000, UserBurst: 1000, PerIP: 1000, IPBurst: 1000}
 	}
-	a, err := auth.New(st, auth.Options{Limits: limits, Now: opts.Now})
+	a, err := app.New(context.Background(), app.Config{DB: path, Log: opts.Log, AdminToken: AdminToken,
+		MaxQueueDelay: opts.MaxQueueDelay, Now: opts.Now, AuthLimits: limits, ExpiryInterval: 10 * time.Millisecond})
 	if err != nil {
+		t.Fatalf("start purse: %v", err)
+	}
+	pl, al := listen(t), listen(t)
+	if err := a.Start(pl, al); err != nil {
+		pl.Close()
+		al.Close()
+		a.Close()
 		t.Fatal(err)
 	}
-	s := &Stack{T: t, Path: path, Store: st, Engine: eng, Auth: a}
-	s.Public = httptest.NewServer(infobipapi.New(eng, a, log))
-	tok, _, err := adminapi.NewToken(ctx, st, AdminToken)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Audit = adminapi.NewAuditor(st, log)
-	s.Admin = httptest.NewServer(adminapi.New(adminapi.Config{Token: tok, Engine: eng, Auth: a, Store: st, Log: log, Audit: s.Audit}))
+	pub, adm := a.Servers()
+	s := &Stack{T: t, App: a, Audit: a.Audit(), Path: path, Store: a.Store().(*sqlite.Store), Engine: a.Engine(), Auth: a.Auth(),
+		Public: &Server{URL: "http://" + pl.Addr().String(), Config: pub},
+		Admin:  &Server{URL: "http://" + al.Addr().String(), Config: adm}}
 	t.Cleanup(s.Close)
 	return s
 }
 
-// Close stops the servers, the engine and the store; calling it twice is fine.
-func (s *Stack) Close() {
-	if s.Public == nil {
-		return
+// listen opens a loopback listener on a free port.
+func listen(t testing.TB) net.Listener {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
 	}
-	s.Public.Close()
-	s.Admin.Close()
-	s.Audit.Close()
-	s.Engine.Close()
-	s.Store.Close()
-	s.Public = nil
+	return l
 }
+
+// Close stops the servers, the engine and the store; calling it twice is fine.
+func (s *Stack) Close() { s.App.Close() }
 
 // Response is a finished HTTP exchange.
 type Response struct {

@@ -1,0 +1,131 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+
+	"github.com/purse-ledger/purse/internal/adminapi"
+	"github.com/purse-ledger/purse/internal/audit"
+	"github.com/purse-ledger/purse/internal/httpkit"
+	"github.com/purse-ledger/purse/internal/infobipapi"
+	"github.com/purse-ledger/purse/internal/store/postgres"
+	"github.com/purse-ledger/purse/internal/storefiles"
+)
+
+// buildServers makes the auditor and the two HTTP servers: each surface behind
+// the edge (client address behind trusted proxies, security headers, CORS on the
+// public one), request logs and metrics, and the listeners' limits.
+func (a *App) buildServers() error {
+	hosts := a.cfg.AdminHosts
+	if hosts == nil {
+		var err error
+		if hosts, err = httpkit.ParseHosts(""); err != nil {
+			return err
+		}
+	}
+	a.audit = audit.New(a.store, a.log)
+	ready := a.store.Ping
+	observe := a.metrics.ObserveRequest
+	pub := infobipapi.New(a.eng, a.auth, a.log)
+	pub.Ready = ready
+	a.public = httpkit.NewServer(httpkit.InstrumentEdge(a.log, observe, "public", infobipapi.Route,
+		httpkit.Edge{TrustedProxies: a.cfg.TrustedProxies, CORS: a.cfg.CORS}, pub), a.log, false)
+	a.admin = httpkit.NewServer(httpkit.InstrumentEdge(a.log, observe, "admin", func(*http.Request) string { return "other" },
+		httpkit.Edge{TrustedProxies: a.cfg.TrustedProxies}, adminapi.New(adminapi.Config{
+			Token: a.token, Engine: a.eng, Auth: a.auth, Store: a.store, Log: a.log, Ready: ready, Metrics: a.metrics.Handler(), Audit: a.audit,
+			Pprof: a.cfg.Pprof, Cmdline: a.cfg.Cmdline, Hosts: hosts,
+		})), a.log, true)
+	if a.tls != nil {
+		// One config each: net/http adds its HTTP/2 settings to the config it serves with.
+		a.public.TLSConfig, a.admin.TLSConfig = a.tls.Clone(), a.tls.Clone()
+	}
+	return nil
+}
+
+// Start serves the public API on public and the admin API on admin, and returns
+// once both accept requests (connections made before wait in the listeners'
+// backlog). Beside an SQLite store it writes the admin listener's URL, where the
+// commands find this server; Close removes it. Call it once.
+func (a *App) Start(public, admin net.Listener) error {
+	if !postgres.IsURL(a.cfg.DB) && a.cfg.DB != "" {
+		// A PostgreSQL cluster has several nodes, and no directory of its own: the
+		// commands are told one with --admin-url.
+		remove, err := storefiles.WriteAdminURL(a.cfg.DB, storefiles.AdminURL(admin.Addr(), a.tls != nil))
+		if err != nil {
+			return err
+		}
+		a.removeURL = remove
+	}
+	a.log.Info("purse serving", "public", public.Addr().String(), "admin", admin.Addr().String(),
+		"store", StoreName(a.cfg.DB), "demo", a.cfg.Demo, "tls", a.tls != nil)
+	a.serving = make(chan error, 2)
+	go func() { a.serving <- a.serveOn(a.public, public) }()
+	go func() { a.serving <- a.serveOn(a.admin, admin) }()
+	return nil
+}
+
+// serveOn serves s on l, answering what net/http itself refuses in the error
+// envelope and bounding every write.
+func (a *App) serveOn(s *http.Server, l net.Listener) error {
+	l = httpkit.WriteDeadlines(httpkit.EnvelopeErrors(l), httpkit.WriteTimeout)
+	if s.TLSConfig != nil {
+		return s.ServeTLS(l, "", "")
+	}
+	return s.Serve(l)
+}
+
+// Wait blocks until serving ends: after Shutdown (or Close) has let the in-flight
+// requests finish, with nil; or when a listener fails, with its error, once both
+// servers have shut down. Call it once, after Start.
+func (a *App) Wait() error {
+	if a.serving == nil {
+		return nil
+	}
+	err := <-a.serving
+	if !errors.Is(err, http.ErrServerClosed) {
+		a.log.Error("listener failed", "err", err)
+		ctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+		defer cancel()
+		a.Shutdown(ctx)
+	}
+	<-a.serving
+	<-a.stopped
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Serve is Start, then Wait.
+func (a *App) Serve(public, admin net.Listener) error {
+	if err := a.Start(public, admin); err != nil {
+		return err
+	}
+	return a.Wait()
+}
+
+// Shutdown stops both listeners and waits, until ctx ends, for the requests in
+// flight to finish. The store, the engine and the rest stay open until Close.
+// Calling it again waits for the first call's end.
+func (a *App) Shutdown(ctx context.Context) error {
+	a.shutdownOnce.Do(func() {
+		defer close(a.stopped)
+		if a.public == nil {
+			return
+		}
+		var errs []error
+		if err := a.public.Shutdown(ctx); err != nil {
+			a.log.Warn("public shutdown", "err", err)
+			errs = append(errs, err)
+		}
+		if err := a.admin.Shutdown(ctx); err != nil {
+			a.log.Warn("admin shutdown", "err", err)
+			errs = append(errs, err)
+		}
+		a.shutdownErr = errors.Join(errs...)
+	})
+	<-a.stopped
+	return a.shutdownErr
+}
