@@ -68,6 +68,23 @@ func load(addr string, conns int, d time.Duration, rate float64, mk request) (re
 	return loadRamp(addr, conns, 0, d, rate, mk, nil, nil)
 }
 
+// dialWarm opens connection c and has one request answered on it (not counted).
+func dialWarm(addr string, c int, mk request) (net.Conn, *bufio.Reader, error) {
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	br := bufio.NewReaderSize(nc, 64<<10)
+	if _, err = nc.Write(mk(c, warmUp)); err == nil {
+		_, err = readResponse(br)
+	}
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	return nc, br, nil
+}
+
 // loadRamp is load that runs for ramp before it starts counting (a steady state,
 // not its onset, is measured), and calls started, if given, when its connections
 // are open and the load begins. pause, if given, is how long a connection waits
@@ -86,20 +103,13 @@ func loadRamp(addr string, conns int, ramp, d time.Duration, rate float64, mk re
 		ready.Add(1)
 		go func() {
 			defer wg.Done()
-			nc, err := net.Dial("tcp", addr)
-			if err == nil {
-				defer nc.Close()
-				_, err = nc.Write(mk(c, warmUp))
-			}
-			br := bufio.NewReaderSize(nc, 64<<10)
-			if err == nil {
-				_, err = readResponse(br)
-			}
+			nc, br, err := dialWarm(addr, c, mk)
 			ready.Done()
 			if err != nil {
 				errc <- err
 				return
 			}
+			defer nc.Close()
 			<-go1
 			statuses := map[int]int64{}
 			var lat []time.Duration

@@ -137,18 +137,13 @@ type call struct {
 	form         url.Values // sent form-encoded instead of a JSON body
 }
 
-// do sends a request and decodes a JSON reply into out (when not nil).
+// do sends a request and decodes a JSON reply into out (when not nil). A call with
+// an Idempotency-Key is tried again, after a growing pause, when the connection
+// fails or purse answers 503; any other call is sent once.
 func (c *Client) do(ctx context.Context, cl call, out any) error {
-	var payload []byte
-	contentType := "application/json"
-	if cl.form != nil {
-		payload, contentType = []byte(cl.form.Encode()), "application/x-www-form-urlencoded"
-	} else if cl.body != nil {
-		b, err := json.Marshal(cl.body)
-		if err != nil {
-			return fmt.Errorf("client: encode request: %w", err)
-		}
-		payload = b
+	payload, contentType, err := cl.payload()
+	if err != nil {
+		return err
 	}
 	u := *c.base
 	u.Path += cl.path
@@ -163,66 +158,106 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 	var retryAfter time.Duration // what the last 503 asked for
 	for attempt := 0; attempt < tries; attempt++ {
 		if attempt > 0 {
-			wait := max(c.backof<<(attempt-1), retryAfter)
-			wait += time.Duration(mrand.Int64N(int64(wait)/4 + 1)) // jitter: clients shed together do not return together
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(wait):
+			if err := c.pause(ctx, attempt, retryAfter); err != nil {
+				return err
 			}
 		}
-		req, err := http.NewRequestWithContext(ctx, cl.method, u.String(), bytes.NewReader(payload))
+		req, err := c.request(ctx, cl, u.String(), payload, contentType)
 		if err != nil {
-			return fmt.Errorf("client: %w", err)
+			return err
 		}
-		if payload != nil {
-			req.Header.Set("Content-Type", contentType)
-		}
-		accept := cl.accept
-		if accept == "" {
-			accept = "application/json"
-		}
-		req.Header.Set("Accept", accept)
-		if c.authz != "" {
-			req.Header.Set("Authorization", c.authz)
-		}
-		if cl.idemKey != "" {
-			req.Header.Set("Idempotency-Key", cl.idemKey)
-		}
-		resp, err := c.http.Do(req)
-		if err != nil {
-			lastErr = fmt.Errorf("client: %s %s: %w", cl.method, cl.path, err)
-			if ctx.Err() != nil {
-				return lastErr
-			}
-			continue
-		}
-		body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-		resp.Body.Close()
-		if err != nil {
-			lastErr = fmt.Errorf("client: read response: %w", err)
-			continue
-		}
-		if resp.StatusCode >= 400 {
-			lastErr = decodeError(resp.StatusCode, body)
-			lastErr.(*Error).Replayed = resp.Header.Get("Idempotent-Replayed") == "true"
-			if resp.StatusCode == http.StatusServiceUnavailable {
-				retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"))
-				continue
-			}
+		var retry bool
+		if retry, lastErr = c.roundTrip(req, cl, out, &retryAfter); !retry {
 			return lastErr
 		}
-		if out == nil || len(body) == 0 {
-			return nil
-		}
-		dec := json.NewDecoder(bytes.NewReader(body))
-		dec.UseNumber()
-		if err := dec.Decode(out); err != nil {
-			return fmt.Errorf("client: decode %s %s response: %w", cl.method, cl.path, err)
-		}
-		return nil
 	}
 	return lastErr
+}
+
+// payload is the call's body, form-encoded or JSON, and its content type.
+func (cl call) payload() (payload []byte, contentType string, err error) {
+	switch {
+	case cl.form != nil:
+		return []byte(cl.form.Encode()), "application/x-www-form-urlencoded", nil
+	case cl.body != nil:
+		b, err := json.Marshal(cl.body)
+		if err != nil {
+			return nil, "", fmt.Errorf("client: encode request: %w", err)
+		}
+		return b, "application/json", nil
+	}
+	return nil, "application/json", nil
+}
+
+// pause waits before the attempt-th try: the backoff doubled for each try before,
+// or the Retry-After of the last 503 if longer, plus jitter, so that clients shed
+// together do not return together.
+func (c *Client) pause(ctx context.Context, attempt int, retryAfter time.Duration) error {
+	wait := max(c.backof<<(attempt-1), retryAfter)
+	wait += time.Duration(mrand.Int64N(int64(wait)/4 + 1))
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(wait):
+		return nil
+	}
+}
+
+// request builds one try of the call, with its headers.
+func (c *Client) request(ctx context.Context, cl call, target string, payload []byte, contentType string) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, cl.method, target, bytes.NewReader(payload))
+	if err != nil {
+		return nil, fmt.Errorf("client: %w", err)
+	}
+	if payload != nil {
+		req.Header.Set("Content-Type", contentType)
+	}
+	accept := cl.accept
+	if accept == "" {
+		accept = "application/json"
+	}
+	req.Header.Set("Accept", accept)
+	if c.authz != "" {
+		req.Header.Set("Authorization", c.authz)
+	}
+	if cl.idemKey != "" {
+		req.Header.Set("Idempotency-Key", cl.idemKey)
+	}
+	return req, nil
+}
+
+// roundTrip sends one try and decodes its answer into out. retry reports whether
+// another try may succeed (the connection failed, or purse answered 503, whose
+// Retry-After it stores in retryAfter); err is this try's error.
+func (c *Client) roundTrip(req *http.Request, cl call, out any, retryAfter *time.Duration) (retry bool, err error) {
+	resp, err := c.http.Do(req)
+	if err != nil {
+		err = fmt.Errorf("client: %s %s: %w", cl.method, cl.path, err)
+		return req.Context().Err() == nil, err
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	resp.Body.Close()
+	if err != nil {
+		return true, fmt.Errorf("client: read response: %w", err)
+	}
+	if resp.StatusCode >= 400 {
+		e := decodeError(resp.StatusCode, body)
+		e.(*Error).Replayed = resp.Header.Get("Idempotent-Replayed") == "true"
+		if resp.StatusCode == http.StatusServiceUnavailable {
+			*retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"))
+			return true, e
+		}
+		return false, e
+	}
+	if out == nil || len(body) == 0 {
+		return false, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(out); err != nil {
+		return false, fmt.Errorf("client: decode %s %s response: %w", cl.method, cl.path, err)
+	}
+	return false, nil
 }
 
 // parseRetryAfter reads a Retry-After of whole seconds (what purse sends when it

@@ -78,32 +78,20 @@ func checkAdminToken(tok string) error {
 		tokenBits(tok), minTokenBits)
 }
 
+// tokenBits estimates the entropy of tok: its length times the bits per character
+// of the smallest alphabet it fits, or 0 when it is not a string anyone generated
+// at random.
 func tokenBits(tok string) float64 {
-	distinct := map[rune]bool{}
 	hex, b64 := true, true
 	for _, r := range tok {
-		distinct[r] = true
-		isHex := r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F'
-		isAlnum := r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
-		hex = hex && isHex
-		b64 = b64 && (isAlnum || strings.ContainsRune("+/=-_", r))
 		if r < 0x21 || r > 0x7e {
 			return 0 // spaces, control characters and non-ASCII: not a token anyone generated
 		}
+		hex = hex && isHexDigit(r)
+		b64 = b64 && (isAlnum(r) || strings.ContainsRune("+/=-_", r))
 	}
-	// A random string uses much of its alphabet and does not repeat itself: "aaaa…"
-	// and "password123password123…" are not random, however long. (A run of 8
-	// characters recurs in 64 random hex digits with a chance of about 1 in 2.5
-	// million.)
-	if len(distinct) < 10 {
+	if !looksRandom(tok) {
 		return 0
-	}
-	seen := map[string]bool{}
-	for i := 0; i+8 <= len(tok); i++ {
-		if seen[tok[i:i+8]] {
-			return 0
-		}
-		seen[tok[i:i+8]] = true
 	}
 	perChar := math.Log2(95)
 	switch {
@@ -113,4 +101,34 @@ func tokenBits(tok string) float64 {
 		perChar = 6
 	}
 	return float64(len(tok)) * perChar
+}
+
+// looksRandom: a random string uses much of its alphabet and does not repeat
+// itself, so "aaaa…" and "password123password123…" are not random, however long.
+// (A run of 8 characters recurs in 64 random hex digits with a chance of about 1
+// in 2.5 million.)
+func looksRandom(tok string) bool {
+	distinct := map[rune]bool{}
+	for _, r := range tok {
+		distinct[r] = true
+	}
+	if len(distinct) < 10 {
+		return false
+	}
+	seen := map[string]bool{}
+	for i := 0; i+8 <= len(tok); i++ {
+		if seen[tok[i:i+8]] {
+			return false
+		}
+		seen[tok[i:i+8]] = true
+	}
+	return true
+}
+
+func isHexDigit(r rune) bool {
+	return r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F'
+}
+
+func isAlnum(r rune) bool {
+	return r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
 }

@@ -195,42 +195,8 @@ func (a *API) listEntries(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	f := ledger.EntryFilter{}
-	v := &ledger.ValidationError{}
-	if f.Limit, err = pageLimit(q); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if c := q.Get("cursor"); c != "" {
-		s, err := decodeCursor(c, "e")
-		n, perr := strconv.ParseInt(s, 10, 64)
-		if err != nil || perr != nil || n <= 0 {
-			v.Add("cursor", "is not a cursor this API returned")
-		}
-		f.BeforeSeq = n
-	}
-	for _, p := range []struct {
-		name string
-		dst  *time.Time
-	}{{"from", &f.From}, {"to", &f.To}} {
-		if s := q.Get(p.name); s != "" {
-			t, err := time.Parse(time.RFC3339Nano, s)
-			if err != nil {
-				v.Add(p.name, "must be an RFC 3339 time such as 2026-11-26T10:00:00Z")
-			}
-			*p.dst = t
-		}
-	}
-	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
-		v.Add("to", "must be after from")
-	}
-	if k := q.Get("kind"); k != "" {
-		if !ledger.ValidEntryKind(k) || k == string(ledger.EntrySettlement) {
-			v.Add("kind", "must be one of top_up, charge, capture, refund, adjustment")
-		}
-		f.Kind = ledger.EntryKind(k)
-	}
-	if err := v.Err(); err != nil {
+	f, err := entryFilter(q)
+	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
@@ -253,6 +219,51 @@ func (a *API) listEntries(w http.ResponseWriter, r *http.Request) {
 		out.Entries = append(out.Entries, toEntryJSON(e))
 	}
 	a.reply(w, http.StatusOK, out)
+}
+
+// entryFilter reads the query of a list of entries. A bad limit is refused on its
+// own; every other bad parameter is named in one validation error.
+func entryFilter(q url.Values) (ledger.EntryFilter, error) {
+	f := ledger.EntryFilter{}
+	var err error
+	if f.Limit, err = pageLimit(q); err != nil {
+		return f, err
+	}
+	v := &ledger.ValidationError{}
+	if c := q.Get("cursor"); c != "" {
+		s, err := decodeCursor(c, "e")
+		n, perr := strconv.ParseInt(s, 10, 64)
+		if err != nil || perr != nil || n <= 0 {
+			v.Add("cursor", "is not a cursor this API returned")
+		}
+		f.BeforeSeq = n
+	}
+	f.From = timeParam(q, "from", v)
+	f.To = timeParam(q, "to", v)
+	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
+		v.Add("to", "must be after from")
+	}
+	if k := q.Get("kind"); k != "" {
+		if !ledger.ValidEntryKind(k) || k == string(ledger.EntrySettlement) {
+			v.Add("kind", "must be one of top_up, charge, capture, refund, adjustment")
+		}
+		f.Kind = ledger.EntryKind(k)
+	}
+	return f, v.Err()
+}
+
+// timeParam is the RFC 3339 time of the query parameter name, the zero time when
+// it is absent or, noted in v, not a time.
+func timeParam(q url.Values, name string, v *ledger.ValidationError) time.Time {
+	s := q.Get(name)
+	if s == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		v.Add(name, "must be an RFC 3339 time such as 2026-11-26T10:00:00Z")
+	}
+	return t
 }
 
 const (

@@ -25,10 +25,24 @@ func renderOutcome(o *ledger.Outcome, version int) (int, []byte, error) {
 		status, ex := statusOf(f.Err())
 		return status, httpkit.EncodeError(httpkit.JSON, ex), nil
 	}
+	status, body, ok := renderMovement(o)
+	if !ok {
+		status, body, ok = renderSetup(o)
+	}
+	if !ok {
+		return 0, nil, fmt.Errorf("%w: op %q", errDamagedOutcome, o.Op)
+	}
+	return status, body, nil
+}
+
+// renderMovement renders the outcome of an operation that moves or holds money,
+// or of a batch of them. ok is false for any other operation, or when the outcome
+// lacks the part its operation needs.
+func renderMovement(o *ledger.Outcome) (status int, body []byte, ok bool) {
 	switch o.Op {
 	case ledger.OpTopUp, ledger.OpCharge, ledger.OpRefund, ledger.OpAdjust:
 		if o.Entry != nil {
-			return http.StatusCreated, mustJSON(toEntryJSON(*o.Entry)), nil
+			return http.StatusCreated, mustJSON(toEntryJSON(*o.Entry)), true
 		}
 	case ledger.OpHold, ledger.OpVoid:
 		if o.Hold != nil {
@@ -36,27 +50,36 @@ func renderOutcome(o *ledger.Outcome, version int) (int, []byte, error) {
 			if o.Op == ledger.OpHold {
 				status = http.StatusCreated
 			}
-			return status, mustJSON(toHoldJSON(*o.Hold)), nil
+			return status, mustJSON(toHoldJSON(*o.Hold)), true
 		}
 	case ledger.OpCapture:
 		if o.Hold != nil && o.Entry != nil {
-			return http.StatusOK, mustJSON(captureJSON{Hold: toHoldJSON(*o.Hold), Entry: toEntryJSON(*o.Entry)}), nil
+			return http.StatusOK, mustJSON(captureJSON{Hold: toHoldJSON(*o.Hold), Entry: toEntryJSON(*o.Entry)}), true
 		}
+	case ledger.OpBatch:
+		if o.Batch != nil {
+			return http.StatusOK, mustJSON(batchView(o.Batch)), true
+		}
+	}
+	return 0, nil, false
+}
+
+// renderSetup renders the outcome of an operation on an account or a credential.
+// ok is false for any other operation, or when the outcome lacks the part its
+// operation needs.
+func renderSetup(o *ledger.Outcome) (status int, body []byte, ok bool) {
+	switch o.Op {
 	case ledger.OpCreateAccount, ledger.OpUpdateAccount:
 		if o.Account != nil {
 			status := http.StatusOK
 			if o.Op == ledger.OpCreateAccount {
 				status = http.StatusCreated
 			}
-			return status, mustJSON(toAccountJSON(*o.Account)), nil
-		}
-	case ledger.OpBatch:
-		if o.Batch != nil {
-			return http.StatusOK, mustJSON(batchView(o.Batch)), nil
+			return status, mustJSON(toAccountJSON(*o.Account)), true
 		}
 	case ledger.OpAddUser:
 		if o.User != nil {
-			return http.StatusCreated, mustJSON(userView(*o.User)), nil
+			return http.StatusCreated, mustJSON(userView(*o.User)), true
 		}
 	case ledger.OpCreateAPIKey, ledger.OpCreateOAuthClient:
 		if o.APIKey != nil { // the secret is never stored
@@ -64,12 +87,12 @@ func renderOutcome(o *ledger.Outcome, version int) (int, []byte, error) {
 			if o.Op == ledger.OpCreateOAuthClient {
 				kind = oauthClients
 			}
-			return http.StatusCreated, mustJSON(kind.view(*o.APIKey, "")), nil
+			return http.StatusCreated, mustJSON(kind.view(*o.APIKey, "")), true
 		}
 	case ledger.OpRemoveUser, ledger.OpRevokeAPIKey, ledger.OpRevokeOAuthClient:
-		return http.StatusNoContent, nil, nil
+		return http.StatusNoContent, nil, true
 	}
-	return 0, nil, fmt.Errorf("%w: op %q", errDamagedOutcome, o.Op)
+	return 0, nil, false
 }
 
 // batchElement is the result of one operation of a batch.

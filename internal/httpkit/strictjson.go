@@ -247,21 +247,29 @@ func (c *checker) array(s *shape) error {
 			return err
 		}
 		c.path = c.path[:len(c.path)-1]
-		c.ws()
-		if c.i >= len(c.b) {
-			return errSyntax
-		}
-		switch c.b[c.i] {
-		case ',':
-			c.i++
-			c.ws()
-		case ']':
-			c.i++
-			return nil
-		default:
-			return errSyntax
+		if done, err := c.next(']'); done || err != nil {
+			return err
 		}
 	}
+}
+
+// next reads what follows a member of an array or object: a comma (done is
+// false, and the next member follows) or the closing bracket (done is true).
+func (c *checker) next(closing byte) (done bool, err error) {
+	c.ws()
+	if c.i >= len(c.b) {
+		return true, errSyntax
+	}
+	switch c.b[c.i] {
+	case ',':
+		c.i++
+		c.ws()
+		return false, nil
+	case closing:
+		c.i++
+		return true, nil
+	}
+	return true, errSyntax
 }
 
 // object reads an object as a struct's fields (s is a structShape) or as free keys.
@@ -272,64 +280,21 @@ func (c *checker) object(s *shape) error {
 		c.i++
 		return nil
 	}
-	var seenFields uint64     // struct fields by index, the first 64
-	var seenMore map[int]bool // struct fields past 64
+	var fields seenFields
 	var keys freeKeys
 	for {
-		raw, escaped, ok, valid := c.str()
-		if !ok {
-			return errSyntax
+		key, err := c.key()
+		if err != nil {
+			return err
 		}
-		c.ws()
-		if c.i >= len(c.b) || c.b[c.i] != ':' {
-			return errSyntax
-		}
-		c.i++
-		c.ws()
-		if !valid {
-			return c.fail(fmt.Sprintf("has a key that is not valid UTF-8 (%q)", raw))
-		}
-		key := raw // the key as encoding/json reads it
-		if escaped {
-			key = unescape(raw)
-		}
-		sub := anyValue
+		var sub *shape
 		if s.kind == structShape {
-			idx, known := s.fields[string(key)] // no copy for a map lookup
-			if known {
-				c.path = append(c.path, pathSeg{name: s.names[idx]})
-			} else {
-				c.path = append(c.path, pathSeg{name: keyName(key)})
-			}
-			switch {
-			case known && idx < 64 && seenFields&(1<<idx) != 0, known && idx >= 64 && seenMore[idx]:
-				return c.fail("is given more than once")
-			case known && idx < 64:
-				seenFields |= 1 << idx
-				sub = s.sub[idx]
-			case known:
-				if seenMore == nil {
-					seenMore = map[int]bool{}
-				}
-				seenMore[idx] = true
-				sub = s.sub[idx]
-			default:
-				for _, name := range s.names {
-					if strings.EqualFold(name, string(key)) {
-						return c.fail(fmt.Sprintf("is not a known field (field names are case-sensitive: did you mean %q?)", name))
-					}
-				}
-				if !c.unknownOK {
-					return c.fail("is not a known field")
-				}
-			}
+			sub, err = c.structField(s, key, &fields)
 		} else {
-			if s.kind == mapShape {
-				sub = s.sub[0]
-			}
-			if !keys.add(key) {
-				return c.fail(fmt.Sprintf("has the key %q more than once", key))
-			}
+			sub, err = c.freeKey(s, key, &keys)
+		}
+		if err != nil {
+			return err
 		}
 		if err := c.member(s, key, sub); err != nil {
 			return err
@@ -337,21 +302,102 @@ func (c *checker) object(s *shape) error {
 		if s.kind == structShape {
 			c.path = c.path[:len(c.path)-1]
 		}
-		c.ws()
-		if c.i >= len(c.b) {
-			return errSyntax
-		}
-		switch c.b[c.i] {
-		case ',':
-			c.i++
-			c.ws()
-		case '}':
-			c.i++
-			return nil
-		default:
-			return errSyntax
+		if done, err := c.next('}'); done || err != nil {
+			return err
 		}
 	}
+}
+
+// key reads an object's key and the colon after it, and returns the key as
+// encoding/json reads it (unescaped).
+func (c *checker) key() ([]byte, error) {
+	raw, escaped, ok, valid := c.str()
+	if !ok {
+		return nil, errSyntax
+	}
+	c.ws()
+	if c.i >= len(c.b) || c.b[c.i] != ':' {
+		return nil, errSyntax
+	}
+	c.i++
+	c.ws()
+	if !valid {
+		return nil, c.fail(fmt.Sprintf("has a key that is not valid UTF-8 (%q)", raw))
+	}
+	if escaped {
+		return unescape(raw), nil
+	}
+	return raw, nil
+}
+
+// structField finds the struct field key names and pushes its name on the path (the
+// caller pops it after the value). A field given twice is refused, and so is an
+// unknown one unless unknown fields are allowed; then its value is read as anything.
+func (c *checker) structField(s *shape, key []byte, seen *seenFields) (*shape, error) {
+	idx, known := s.fields[string(key)] // no copy for a map lookup
+	if !known {
+		c.path = append(c.path, pathSeg{name: keyName(key)})
+		return anyValue, c.unknownField(s, key)
+	}
+	c.path = append(c.path, pathSeg{name: s.names[idx]})
+	if !seen.add(idx) {
+		return nil, c.fail("is given more than once")
+	}
+	return s.sub[idx], nil
+}
+
+// unknownField refuses a key the struct has no field for, naming the field it
+// matches but for case (encoding/json would have taken it silently), unless
+// unknown fields are allowed.
+func (c *checker) unknownField(s *shape, key []byte) error {
+	for _, name := range s.names {
+		if strings.EqualFold(name, string(key)) {
+			return c.fail(fmt.Sprintf("is not a known field (field names are case-sensitive: did you mean %q?)", name))
+		}
+	}
+	if !c.unknownOK {
+		return c.fail("is not a known field")
+	}
+	return nil
+}
+
+// freeKey checks a key of an object with free keys (a map, or any object where
+// any value is allowed) and returns the shape of its value.
+func (c *checker) freeKey(s *shape, key []byte, keys *freeKeys) (*shape, error) {
+	sub := anyValue
+	if s.kind == mapShape {
+		sub = s.sub[0]
+	}
+	if !keys.add(key) {
+		return nil, c.fail(fmt.Sprintf("has the key %q more than once", key))
+	}
+	return sub, nil
+}
+
+// seenFields are the fields of one object given so far, by index: the first 64 in
+// a bit set, without an allocation; any past them in a map.
+type seenFields struct {
+	first uint64
+	more  map[int]bool
+}
+
+// add reports whether the field idx is new.
+func (f *seenFields) add(idx int) bool {
+	if idx < 64 {
+		if f.first&(1<<idx) != 0 {
+			return false
+		}
+		f.first |= 1 << idx
+		return true
+	}
+	if f.more[idx] {
+		return false
+	}
+	if f.more == nil {
+		f.more = map[int]bool{}
+	}
+	f.more[idx] = true
+	return true
 }
 
 // freeKeys are the keys seen in one object with free keys (metadata): a few are
@@ -423,32 +469,11 @@ func (c *checker) str() (raw []byte, escaped, ok, valid bool) {
 			return c.b[start:j], escaped, true, valid
 		case b == '\\':
 			escaped = true
-			if j+1 >= len(c.b) {
-				return nil, false, false, false
-			}
-			if c.b[j+1] != 'u' {
-				j += 2
-				continue
-			}
-			r1, ok := hex4(c.b, j+2)
+			next, ok, v := c.escape(j)
 			if !ok {
 				return nil, false, false, false
 			}
-			j += 6
-			switch {
-			case utf16.IsSurrogate(r1) && r1 < 0xdc00: // a high half: a low half must follow
-				r2, ok := rune(0), false
-				if j+1 < len(c.b) && c.b[j] == '\\' && c.b[j+1] == 'u' {
-					r2, ok = hex4(c.b, j+2)
-				}
-				if ok && r2 >= 0xdc00 && r2 <= 0xdfff {
-					j += 6
-				} else {
-					valid = false
-				}
-			case utf16.IsSurrogate(r1): // a low half alone
-				valid = false
-			}
+			j, valid = next, valid && v
 		case b < utf8.RuneSelf:
 			j++
 		default:
@@ -460,6 +485,37 @@ func (c *checker) str() (raw []byte, escaped, ok, valid bool) {
 		}
 	}
 	return nil, false, false, false
+}
+
+// escape reads the escape whose backslash is at c.b[j]: the index after it,
+// whether it is well formed, and whether it is valid (a \u surrogate half must be
+// a high one followed by a low one).
+func (c *checker) escape(j int) (next int, ok, valid bool) {
+	if j+1 >= len(c.b) {
+		return 0, false, false
+	}
+	if c.b[j+1] != 'u' {
+		return j + 2, true, true
+	}
+	r1, ok := hex4(c.b, j+2)
+	if !ok {
+		return 0, false, false
+	}
+	j += 6
+	switch {
+	case utf16.IsSurrogate(r1) && r1 < 0xdc00: // a high half: a low half must follow
+		r2, ok := rune(0), false
+		if j+1 < len(c.b) && c.b[j] == '\\' && c.b[j+1] == 'u' {
+			r2, ok = hex4(c.b, j+2)
+		}
+		if ok && r2 >= 0xdc00 && r2 <= 0xdfff {
+			return j + 6, true, true
+		}
+		return j, true, false
+	case utf16.IsSurrogate(r1): // a low half alone
+		return j, true, false
+	}
+	return j, true, true
 }
 
 // keyName is an unknown key as a field name in an error: as sent when it is

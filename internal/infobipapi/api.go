@@ -138,21 +138,49 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			a.fail(w, r, httpkit.JSON, errors.New("panic"))
 		}
 	}()
-	path := mergeSlashes(r.URL.Path)
-	suffixFormat, hasSuffix := httpkit.JSON, false
+	path, f, ok := requestFormat(r)
+	h, allow, found := a.route(path, r.Method)
+	if !found {
+		a.fail(w, r, fOr(f, ok), errNotFound)
+		return
+	}
+	if h == nil {
+		w.Header().Set("Allow", allow)
+		a.fail(w, r, fOr(f, ok), errMethodNotAllowed)
+		return
+	}
+	if !ok {
+		a.fail(w, r, httpkit.JSON, errNotAcceptable)
+		return
+	}
+	if name := httpkit.RepeatedHeader(r.Header); name != "" {
+		a.fail(w, r, f, httpkit.RepeatedHeaderError(name))
+		return
+	}
+	h(w, r, f)
+}
+
+// requestFormat is the request's path, without slashes doubled and without a
+// .json or .xml suffix, and the format the client asked for: the suffix's, else
+// the Accept header's (ok is false when the header accepts neither format).
+func requestFormat(r *http.Request) (path string, f httpkit.Format, ok bool) {
+	path = mergeSlashes(r.URL.Path)
 	switch {
 	case strings.HasSuffix(path, ".json"):
-		path, hasSuffix = strings.TrimSuffix(path, ".json"), true
+		return strings.TrimSuffix(path, ".json"), httpkit.JSON, true
 	case strings.HasSuffix(path, ".xml"):
-		path, suffixFormat, hasSuffix = strings.TrimSuffix(path, ".xml"), httpkit.XML, true
+		return strings.TrimSuffix(path, ".xml"), httpkit.XML, true
 	}
-	f, ok := suffixFormat, true
-	if !hasSuffix {
-		f, ok = negotiate(r.Header.Get("Accept"))
-	}
-	var h func(http.ResponseWriter, *http.Request, httpkit.Format)
-	allow := "GET, HEAD"
-	read := r.Method == http.MethodGet || r.Method == http.MethodHead
+	f, ok = negotiate(r.Header.Get("Accept"))
+	return path, f, ok
+}
+
+// route finds the handler of a path and method. found is false for a path that is
+// not a route; h is nil for a method the route does not serve, and allow lists the
+// methods it does.
+func (a *API) route(path, method string) (h func(http.ResponseWriter, *http.Request, httpkit.Format), allow string, found bool) {
+	allow = "GET, HEAD"
+	read := method == http.MethodGet || method == http.MethodHead
 	switch path {
 	case "/healthz", "/readyz":
 		if read {
@@ -172,35 +200,21 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case "/auth/1/oauth2/token":
 		allow = "POST"
-		if r.Method == http.MethodPost {
+		if method == http.MethodPost {
 			h = a.issueToken
 		}
 	case "/auth/1/session":
 		allow = "POST, DELETE"
-		switch r.Method {
+		switch method {
 		case http.MethodPost:
 			h = a.createSession
 		case http.MethodDelete:
 			h = a.deleteSession
 		}
 	default:
-		a.fail(w, r, fOr(f, ok), errNotFound)
-		return
+		return nil, "", false
 	}
-	if h == nil {
-		w.Header().Set("Allow", allow)
-		a.fail(w, r, fOr(f, ok), errMethodNotAllowed)
-		return
-	}
-	if !ok {
-		a.fail(w, r, httpkit.JSON, errNotAcceptable)
-		return
-	}
-	if name := httpkit.RepeatedHeader(r.Header); name != "" {
-		a.fail(w, r, f, httpkit.RepeatedHeaderError(name))
-		return
-	}
-	h(w, r, f)
+	return h, allow, true
 }
 
 // mergeSlashes treats a run of slashes in a path as one, as nginx does by default

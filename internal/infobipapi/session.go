@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -104,53 +105,74 @@ func tokenRequest(r *http.Request) (id, secret string, err error) {
 		return "", "", &tokenRequestError{"the form body or the query string is not valid application/x-www-form-urlencoded"}
 	}
 	query := r.URL.Query()
-	param := func(name string) (string, error) {
-		body, q := r.PostForm[name], query[name]
-		if len(body) > 1 || len(q) > 1 {
-			return "", &tokenRequestError{name + " is given more than once"}
-		}
-		var b, v string
-		if len(body) == 1 {
-			b = body[0]
-		}
-		if len(q) == 1 {
-			v = q[0]
-		}
-		if b != "" && v != "" && b != v {
-			return "", &tokenRequestError{name + " differs between the form body and the query string"}
-		}
-		if b != "" {
-			return b, nil
-		}
-		return v, nil
-	}
-	grant, err := param("grant_type")
+	grant, err := formParam(r, query, "grant_type")
 	if err != nil {
 		return "", "", err
 	}
-	switch grant {
-	case "client_credentials":
-	case "":
-		return "", "", &tokenRequestError{"grant_type is missing; send grant_type=client_credentials"}
-	default:
-		return "", "", errUnsupportedGrant
-	}
-	if id, err = param("client_id"); err != nil {
+	if err := checkGrant(grant); err != nil {
 		return "", "", err
 	}
-	if secret, err = param("client_secret"); err != nil {
+	if id, err = formParam(r, query, "client_id"); err != nil {
 		return "", "", err
 	}
-	if u, p, ok := r.BasicAuth(); ok {
-		switch {
-		case id == "" && secret == "":
-			id, secret = u, p
-		case id != u || secret != p:
-			return "", "", &tokenRequestError{"the client is authenticated twice, with HTTP Basic and with client_id and client_secret, and they differ"}
-		}
+	if secret, err = formParam(r, query, "client_secret"); err != nil {
+		return "", "", err
+	}
+	if id, secret, err = withBasic(r, id, secret); err != nil {
+		return "", "", err
 	}
 	// A missing id or secret is left to IssueToken: it is an unknown client
 	// (invalid_client), and it counts against the failed-login limits like one.
+	return id, secret, nil
+}
+
+// formParam is one parameter of a token request, from the form body or the query
+// string (r.ParseForm has run): given at most once in each, and the same in both
+// when both give it.
+func formParam(r *http.Request, query url.Values, name string) (string, error) {
+	body, q := r.PostForm[name], query[name]
+	if len(body) > 1 || len(q) > 1 {
+		return "", &tokenRequestError{name + " is given more than once"}
+	}
+	var b, v string
+	if len(body) == 1 {
+		b = body[0]
+	}
+	if len(q) == 1 {
+		v = q[0]
+	}
+	if b != "" && v != "" && b != v {
+		return "", &tokenRequestError{name + " differs between the form body and the query string"}
+	}
+	if b != "" {
+		return b, nil
+	}
+	return v, nil
+}
+
+// checkGrant refuses every grant type but client_credentials.
+func checkGrant(grant string) error {
+	switch grant {
+	case "client_credentials":
+		return nil
+	case "":
+		return &tokenRequestError{"grant_type is missing; send grant_type=client_credentials"}
+	}
+	return errUnsupportedGrant
+}
+
+// withBasic takes the client's id and secret from HTTP Basic when the parameters
+// gave neither; when both give them, they must agree.
+func withBasic(r *http.Request, id, secret string) (string, string, error) {
+	u, p, ok := r.BasicAuth()
+	switch {
+	case !ok:
+		return id, secret, nil
+	case id == "" && secret == "":
+		return u, p, nil
+	case id != u || secret != p:
+		return "", "", &tokenRequestError{"the client is authenticated twice, with HTTP Basic and with client_id and client_secret, and they differ"}
+	}
 	return id, secret, nil
 }
 

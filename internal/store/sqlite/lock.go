@@ -48,19 +48,46 @@ func ReadOnly() Option { return func(s *Store) { s.readOnly, s.mustExist = true,
 // its flock, and returns it with the file's real path, symlinks resolved, which is
 // the name SQLite must open so that its -wal and -shm are always the same files.
 func (s *Store) lockFile(path string) (*os.File, string, error) {
-	dir := filepath.Dir(path)
-	if fi, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+	if err := s.checkDir(filepath.Dir(path)); err != nil {
+		return nil, "", err
+	}
+	f, err := s.openFile(path)
+	if err != nil {
+		return nil, "", err
+	}
+	real, err := s.lockOpen(f, path)
+	if err != nil {
+		f.Close()
+		return nil, "", err
+	}
+	return f, real, nil
+}
+
+// checkDir makes sure the database's directory is there, creating it (mode 0700)
+// when CreateDir allows it.
+func (s *Store) checkDir(dir string) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
 		if !s.createDir || s.mustExist {
-			return nil, "", fmt.Errorf("sqlite: %w: %s", ErrNoDirectory, dir)
+			return fmt.Errorf("sqlite: %w: %s", ErrNoDirectory, dir)
 		}
 		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, "", fmt.Errorf("sqlite: %w", err)
+			return fmt.Errorf("sqlite: %w", err)
 		}
-	} else if err != nil {
-		return nil, "", fmt.Errorf("sqlite: %w", err)
-	} else if !fi.IsDir() {
-		return nil, "", fmt.Errorf("sqlite: %s is not a directory", dir)
+		return nil
+	case err != nil:
+		return fmt.Errorf("sqlite: %w", err)
+	case !fi.IsDir():
+		return fmt.Errorf("sqlite: %s is not a directory", dir)
 	}
+	return nil
+}
+
+// openFile opens the database file as the options ask: read-only, read-write, or
+// read-write and created when missing. A new store is made exactly 0600 whatever
+// the umask, since SQLite gives its -wal and -shm the database file's mode.
+func (s *Store) openFile(path string) (*os.File, error) {
 	flags := os.O_RDWR
 	switch {
 	case s.readOnly:
@@ -71,64 +98,71 @@ func (s *Store) lockFile(path string) (*os.File, string, error) {
 	f, err := os.OpenFile(path, flags, 0o600)
 	if err != nil {
 		if !s.readOnly && (errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.EROFS)) {
-			return nil, "", fmt.Errorf("sqlite: %w: %s (%v); purse must write its store", ErrNotWritable, path, err)
+			return nil, fmt.Errorf("sqlite: %w: %s (%v); purse must write its store", ErrNotWritable, path, err)
 		}
-		return nil, "", fmt.Errorf("sqlite: %w", err)
+		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	if fi, err := f.Stat(); err == nil && fi.Size() == 0 && !s.readOnly {
-		// A new store: exactly 0600 whatever the umask, since SQLite gives its
-		// -wal and -shm the database file's mode.
 		if err := f.Chmod(0o600); err != nil {
 			f.Close()
-			return nil, "", fmt.Errorf("sqlite: %w", err)
+			return nil, fmt.Errorf("sqlite: %w", err)
 		}
 	}
-	var st syscall.Stat_t
-	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
-		f.Close()
-		return nil, "", fmt.Errorf("sqlite: %w", err)
-	}
-	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
-		f.Close()
-		return nil, "", fmt.Errorf("sqlite: %s is not a regular file", path)
-	}
-	how := syscall.LOCK_EX
-	if s.readOnly {
-		how = syscall.LOCK_SH
-	}
-	if err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, "", fmt.Errorf("%w: %s", ErrLocked, path)
-		}
-		return nil, "", fmt.Errorf("sqlite: lock %s: %w", path, err)
-	}
-	// Checked under the lock, so that a live server's file is reported as in use.
-	// SQLite names its write-ahead log after the path it opens: through a second
-	// hard link, the transactions committed to the other name's log would be
-	// invisible, and then overwritten.
-	if st.Nlink > 1 {
-		f.Close()
-		return nil, "", fmt.Errorf("sqlite: %s has %d hard links; SQLite keeps its write-ahead log by name, so purse opens a store "+
-			"only through its one name (remove the other links)", path, st.Nlink)
+	return f, nil
+}
+
+// lockOpen takes the flock of the open database file f (shared when read-only)
+// and, for a writer, the lock files of earlier versions, and returns the file's
+// real path. The caller closes f on an error.
+func (s *Store) lockOpen(f *os.File, path string) (string, error) {
+	if err := s.flock(f, path); err != nil {
+		return "", err
 	}
 	real, err := filepath.EvalSymlinks(path)
 	if err == nil {
 		real, err = filepath.Abs(real)
 	}
 	if err != nil {
-		f.Close()
-		return nil, "", fmt.Errorf("sqlite: %w", err)
+		return "", fmt.Errorf("sqlite: %w", err)
 	}
 	if !s.readOnly {
 		legacy, err := legacyLock(real, path)
 		if err != nil {
-			f.Close()
-			return nil, "", err
+			return "", err
 		}
 		s.legacy = legacy
 	}
-	return f, real, nil
+	return real, nil
+}
+
+// flock locks f, which must be a regular file with one name.
+func (s *Store) flock(f *os.File, path string) error {
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+		return fmt.Errorf("sqlite: %s is not a regular file", path)
+	}
+	how := syscall.LOCK_EX
+	if s.readOnly {
+		how = syscall.LOCK_SH
+	}
+	if err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB); err != nil {
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return fmt.Errorf("%w: %s", ErrLocked, path)
+		}
+		return fmt.Errorf("sqlite: lock %s: %w", path, err)
+	}
+	// Checked under the lock, so that a live server's file is reported as in use.
+	// SQLite names its write-ahead log after the path it opens: through a second
+	// hard link, the transactions committed to the other name's log would be
+	// invisible, and then overwritten.
+	if st.Nlink > 1 {
+		return fmt.Errorf("sqlite: %s has %d hard links; SQLite keeps its write-ahead log by name, so purse opens a store "+
+			"only through its one name (remove the other links)", path, st.Nlink)
+	}
+	return nil
 }
 
 // legacyLock also takes the lock file of purse versions before this lock

@@ -382,17 +382,11 @@ func testIdempotency(t *testing.T, open func() Store) {
 	c := newClock(time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC))
 	e := start(t, open, c)
 	a := e.account("i", "EUR")
-	idem := func(key, hash string) *engine.Idempotency {
-		return &engine.Idempotency{Key: key, RequestHash: hash}
-	}
 	r1, err := e.eng.Do(context.Background(), engine.TopUp{AccountID: a, Amount: amt("5")}, idem("k1", "h1"))
 	if err != nil || r1.Replayed || r1.Outcome == nil || r1.Outcome.Entry == nil {
 		t.Fatalf("first: %+v %v", r1, err)
 	}
-	r2, err := e.eng.Do(context.Background(), engine.TopUp{AccountID: a, Amount: amt("5")}, idem("k1", "h1"))
-	if err != nil || !r2.Replayed || r2.Outcome == nil || !cmp.Equal(r2.Outcome, r1.Outcome) {
-		t.Fatalf("replay: %+v %v\n%s", r2, err, cmp.Diff(r2.Outcome, r1.Outcome))
-	}
+	e.replayed("replay", engine.TopUp{AccountID: a, Amount: amt("5")}, idem("k1", "h1"), r1.Outcome)
 	if _, err := e.eng.Do(context.Background(), engine.TopUp{AccountID: a, Amount: amt("6")}, idem("k1", "h2")); !errors.Is(err, ledger.ErrIdempotencyKeyReused) {
 		t.Fatalf("reuse: %v", err)
 	}
@@ -403,22 +397,27 @@ func testIdempotency(t *testing.T, open func() Store) {
 		t.Fatalf("refused charge: %+v %v", c1, err)
 	}
 	e.must(engine.TopUp{AccountID: a, Amount: amt("10")})
-	c2, err := e.eng.Do(context.Background(), engine.Charge{AccountID: a, Amount: amt("7")}, idem("k2", "h"))
-	if err != nil || !c2.Replayed || !cmp.Equal(c2.Outcome, c1.Outcome) {
-		t.Fatalf("refused charge retried after a top-up: %+v %v", c2, err)
-	}
+	e.replayed("refused charge retried after a top-up", engine.Charge{AccountID: a, Amount: amt("7")}, idem("k2", "h"), c1.Outcome)
 	e.stop()
 	e = start(t, open, c)
-	r3, err := e.eng.Do(context.Background(), engine.TopUp{AccountID: a, Amount: amt("5")}, idem("k1", "h1"))
-	if err != nil || !r3.Replayed || !cmp.Equal(r3.Outcome, r1.Outcome) {
-		t.Fatalf("replay after reopen: %+v %v", r3, err)
-	}
-	c3, err := e.eng.Do(context.Background(), engine.Charge{AccountID: a, Amount: amt("7")}, idem("k2", "h"))
-	if err != nil || !c3.Replayed || !cmp.Equal(c3.Outcome, c1.Outcome) {
-		t.Fatalf("refused charge after reopen: %+v %v", c3, err)
-	}
+	e.replayed("replay after reopen", engine.TopUp{AccountID: a, Amount: amt("5")}, idem("k1", "h1"), r1.Outcome)
+	e.replayed("refused charge after reopen", engine.Charge{AccountID: a, Amount: amt("7")}, idem("k2", "h"), c1.Outcome)
 	if got := e.balance(a); got != amt("15") {
 		t.Errorf("balance %s, want 15", got)
+	}
+}
+
+func idem(key, hash string) *engine.Idempotency {
+	return &engine.Idempotency{Key: key, RequestHash: hash}
+}
+
+// replayed runs cmd again under an Idempotency-Key already used and fails the test
+// unless the engine answers with the first outcome, marked as a replay.
+func (e *env) replayed(what string, cmd engine.Command, key *engine.Idempotency, want *ledger.Outcome) {
+	e.t.Helper()
+	r, err := e.eng.Do(context.Background(), cmd, key)
+	if err != nil || !r.Replayed || !cmp.Equal(r.Outcome, want) {
+		e.t.Fatalf("%s: %+v %v\n%s", what, r, err, cmp.Diff(r.Outcome, want))
 	}
 }
 
