@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/purse-ledger/purse/docs/openapi"
 	"github.com/purse-ledger/purse/internal/audit"
 	"github.com/purse-ledger/purse/internal/auth"
 	"github.com/purse-ledger/purse/internal/engine"
@@ -67,6 +68,10 @@ func New(cfg Config) *API {
 	m := a.mux
 	m.HandleFunc("GET /healthz", a.healthz)
 	m.HandleFunc("GET /readyz", a.readyz)
+	// The document needs no token, like the health checks: it is the one published
+	// in purse's repository, the same on every purse, and holds no secret and no
+	// state of this one.
+	m.HandleFunc("GET /openapi.json", a.openapiDoc)
 	if cfg.Metrics != nil {
 		m.Handle("GET /metrics", cfg.Metrics)
 	}
@@ -303,6 +308,11 @@ func (a *API) notFound(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) healthz(w http.ResponseWriter, r *http.Request) {
 	a.reply(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// openapiDoc serves this listener's OpenAPI document (docs/openapi/admin.json).
+func (a *API) openapiDoc(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, openapi.Admin)
 }
 
 func (a *API) readyz(w http.ResponseWriter, r *http.Request) {

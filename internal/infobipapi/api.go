@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/purse-ledger/purse/docs/openapi"
 	"github.com/purse-ledger/purse/internal/auth"
 	"github.com/purse-ledger/purse/internal/httpkit"
 	"github.com/purse-ledger/purse/internal/ledger"
@@ -166,6 +167,9 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func requestFormat(r *http.Request) (path string, f httpkit.Format, ok bool) {
 	path = mergeSlashes(r.URL.Path)
 	switch {
+	case path == openapiPath:
+		// The document's name ends in .json, but that is its name, not a suffix.
+		return path, httpkit.JSON, true
 	case strings.HasSuffix(path, ".json"):
 		return strings.TrimSuffix(path, ".json"), httpkit.JSON, true
 	case strings.HasSuffix(path, ".xml"):
@@ -185,6 +189,10 @@ func (a *API) route(path, method string) (h func(http.ResponseWriter, *http.Requ
 	case "/healthz", "/readyz":
 		if read {
 			h = a.health
+		}
+	case openapiPath:
+		if read {
+			h = a.openapiDoc
 		}
 	case "/account/1/balance":
 		if read {
@@ -268,7 +276,11 @@ func principalName(p auth.Principal) string {
 // Route is the metrics label of a public request: the endpoint, or "other", so
 // arbitrary paths cannot blow up the label set.
 func Route(r *http.Request) string {
-	p := strings.TrimSuffix(strings.TrimSuffix(mergeSlashes(r.URL.Path), ".json"), ".xml")
+	p := mergeSlashes(r.URL.Path)
+	if p == openapiPath {
+		return p
+	}
+	p = strings.TrimSuffix(strings.TrimSuffix(p, ".json"), ".xml")
 	switch p {
 	case "/account/1/balance", "/account/1/total-balance", "/account/1/free-messages", "/auth/1/session", "/auth/1/oauth2/token",
 		"/healthz", "/readyz":
@@ -350,6 +362,16 @@ func (a *API) health(w http.ResponseWriter, r *http.Request, f httpkit.Format) {
 		return
 	}
 	httpkit.Write(w, httpkit.JSON, http.StatusOK, []byte(`{"status":"ready"}`))
+}
+
+// openapiPath is where each listener serves its OpenAPI document.
+const openapiPath = "/openapi.json"
+
+// openapiDoc serves the public OpenAPI document (docs/openapi/public.json), always
+// in JSON and without a credential: it is published with purse and holds no
+// state of this one.
+func (a *API) openapiDoc(w http.ResponseWriter, r *http.Request, _ httpkit.Format) {
+	httpkit.Write(w, httpkit.JSON, http.StatusOK, openapi.Public)
 }
 
 // encodeBalance writes the body by hand: the amount's own String is the exact

@@ -86,6 +86,9 @@ func Open(t testing.TB, path string, opts Options) *Stack {
 		Public: &Server{URL: "http://" + pl.Addr().String(), Config: pub},
 		Admin:  &Server{URL: "http://" + al.Addr().String(), Config: adm}}
 	t.Cleanup(s.Close)
+	admin, public := Documents(t)
+	watch(t, s.Public.URL, public)
+	watch(t, s.Admin.URL, admin)
 	return s
 }
 
@@ -117,7 +120,9 @@ func (r Response) JSON(t testing.TB, v any) {
 	}
 }
 
-// Do sends a request and reads the whole response.
+// Do sends a request and reads the whole response. When url is a listener of a
+// running Stack, the exchange is validated against that listener's OpenAPI
+// document (openapi.go), and a mismatch fails the test.
 func Do(t testing.TB, method, url string, headers map[string]string, body []byte) Response {
 	t.Helper()
 	req, err := http.NewRequest(method, url, bytes.NewReader(body))
@@ -136,7 +141,9 @@ func Do(t testing.TB, method, url string, headers map[string]string, body []byte
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	out := Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	checkExchange(t, req, body, out)
+	return out
 }
 
 // AdminDo sends an admin request with the admin token.
