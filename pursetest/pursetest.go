@@ -25,6 +25,9 @@
 //   - The store starts as a copy of an empty store migrated once per test binary,
 //     instead of running the schema's migrations (a dozen fsyncs) every time.
 //
+// Everything else is purse serve's, the failed-login limits too: a username given
+// a wrong password ten times is answered 429 with Retry-After, as in production.
+//
 // An Example has no *testing.T: Start and Close do what New and t.Cleanup do.
 package pursetest
 
