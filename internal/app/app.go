@@ -90,6 +90,11 @@ type Config struct {
 	Now            func() time.Time
 	AuthLimits     *auth.Limits
 	ExpiryInterval time.Duration
+	// CheapPasswordHashes hashes passwords with argon2id's cheapest parameters
+	// (auth.Options): for pursetest's throwaway stores only, whose start-up and
+	// first logins would otherwise spend tens of milliseconds each in argon2id.
+	// purse serve never sets it.
+	CheapPasswordHashes bool
 }
 
 // App is a purse: the store, the engine and everything that serves them. New
@@ -183,7 +188,8 @@ func (a *App) openCore(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	authn, err := auth.New(a.store, auth.Options{SessionIdle: a.cfg.SessionIdle, TokenSecret: secret, Limits: a.cfg.AuthLimits, Now: a.cfg.Now})
+	authn, err := auth.New(a.store, auth.Options{SessionIdle: a.cfg.SessionIdle, TokenSecret: secret, Limits: a.cfg.AuthLimits, Now: a.cfg.Now,
+		CheapPasswordHashes: a.cfg.CheapPasswordHashes})
 	if err != nil {
 		return err
 	}

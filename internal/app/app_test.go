@@ -115,3 +115,37 @@ func TestOneWiring(t *testing.T) {
 		t.Errorf("packages that build the engine, authenticator, auditor or an HTTP surface (-got +want):\n%s", diff)
 	}
 }
+
+// TestCheapHashesOnlyInTests: Config.CheapPasswordHashes makes password hashes
+// worthless, for pursetest's throwaway stores. No production package but pursetest
+// (and the two that carry the field, auth and app) names it, so purse serve, the
+// commands and bench hash at OWASP's cost.
+func TestCheapHashesOnlyInTests(t *testing.T) {
+	var got []string
+	err := filepath.WalkDir("../..", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && strings.HasPrefix(d.Name(), ".") && path != "../.." {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if strings.Contains(string(b), "CheapPasswordHashes") {
+			got = append(got, filepath.ToSlash(filepath.Dir(strings.TrimPrefix(path, "../../"))))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = slices.Compact(got)
+	if diff := cmp.Diff(got, []string{"internal/app", "internal/auth", "pursetest"}); diff != "" {
+		t.Errorf("packages that name CheapPasswordHashes (-got +want):\n%s", diff)
+	}
+}

@@ -43,7 +43,8 @@ const maxCached = 100_000
 type Authenticator struct {
 	store     ledger.Credentials
 	cacheKey  []byte
-	dummyHash string // verified for unknown users so they take as long as known ones
+	dummyHash string    // verified for unknown users so they take as long as known ones
+	cost      argonCost // of new password hashes
 
 	mu    sync.RWMutex
 	gen   uint64
@@ -87,6 +88,12 @@ type Options struct {
 	// TokenSecret, at least MinTokenSecret bytes, is what OAuth2 signing keys are
 	// derived from (see PrepareTokenKey); nil keeps a secret in the store instead.
 	TokenSecret []byte
+	// CheapPasswordHashes hashes new passwords (and the dummy that unknown users
+	// are verified against) with argon2id's cheapest parameters instead of OWASP's:
+	// microseconds instead of tens of milliseconds, for a throwaway store in other
+	// people's tests (pursetest). Such a hash is no protection: never for a store
+	// that holds a real password. purse serve never sets it.
+	CheapPasswordHashes bool
 }
 
 // New returns an Authenticator over store.
@@ -115,11 +122,16 @@ func New(store ledger.Credentials, opts ...Options) (*Authenticator, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
 	}
-	dummy, err := HashPassword("purse-dummy-password")
+	cost := defaultCost
+	if o.CheapPasswordHashes {
+		cost = cheapCost
+	}
+	// Made with the cost of new hashes, so an unknown user costs what a known one does.
+	dummy, err := hashPassword("purse-dummy-password", cost)
 	if err != nil {
 		return nil, err
 	}
-	return &Authenticator{store: store, cacheKey: key, dummyHash: dummy, cache: map[[32]byte]Principal{},
+	return &Authenticator{store: store, cacheKey: key, dummyHash: dummy, cost: cost, cache: map[[32]byte]Principal{},
 		inflight: map[[32]byte]*flight{}, argon: make(chan struct{}, runtime.GOMAXPROCS(0)),
 		byUser: newFailures(o.Limits.PerUser, o.Limits.UserBurst, o.Now),
 		byIP:   newFailures(o.Limits.PerIP, o.Limits.IPBurst, o.Now),
@@ -320,7 +332,7 @@ func (a *Authenticator) AddUser(ctx context.Context, accountID, username, passwo
 	if err := v.Err(); err != nil {
 		return ledger.User{}, err
 	}
-	hash, err := HashPassword(password)
+	hash, err := hashPassword(password, a.cost)
 	if err != nil {
 		return ledger.User{}, err
 	}

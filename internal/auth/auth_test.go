@@ -26,6 +26,43 @@ func TestPasswordRoundTrip(t *testing.T) {
 	}
 }
 
+// TestPasswordCost: an Authenticator hashes new passwords, and the dummy that
+// unknown users are verified against, at OWASP's cost unless CheapPasswordHashes
+// (pursetest's throwaway stores) asks for argon2id's cheapest; both verify.
+func TestPasswordCost(t *testing.T) {
+	tests := []struct {
+		name string
+		opts Options
+		want string
+	}{
+		{"default", Options{}, "$argon2id$v=19$m=19456,t=2,p=1$"},
+		{"cheap", Options{CheapPasswordHashes: true}, "$argon2id$v=19$m=8,t=1,p=1$"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, err := New(nil, tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, err := hashPassword("open sesame", a.cost)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, got := range []string{h, a.dummyHash} {
+				if !strings.HasPrefix(got, tt.want) {
+					t.Errorf("hash %q, want the prefix %q", got, tt.want)
+				}
+			}
+			if ok, err := VerifyPassword(h, "open sesame"); err != nil || !ok {
+				t.Errorf("right password: ok=%v err=%v", ok, err)
+			}
+			if ok, _ := VerifyPassword(h, "open sesamE"); ok {
+				t.Error("wrong password accepted")
+			}
+		})
+	}
+}
+
 func TestParseAuthorization(t *testing.T) {
 	tests := []struct {
 		name    string

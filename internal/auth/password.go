@@ -25,14 +25,31 @@ const (
 
 var b64 = base64.RawStdEncoding
 
+// argonCost is an argon2id parameter set for new hashes.
+type argonCost struct {
+	time, memory uint32 // passes; KiB
+	threads      uint8
+}
+
+var (
+	defaultCost = argonCost{argonTime, argonMemory, argonThreads}
+	// cheapCost is Options.CheapPasswordHashes': argon2id's least memory for one
+	// lane and one pass, microseconds a hash. A password hashed so is guessed about
+	// as fast as a SHA-256 of it: only for stores that hold no real password.
+	cheapCost = argonCost{time: 1, memory: 8, threads: 1}
+)
+
 // HashPassword returns an argon2id PHC string ($argon2id$v=19$m=..,t=..,p=..$salt$hash).
-func HashPassword(password string) (string, error) {
+func HashPassword(password string) (string, error) { return hashPassword(password, defaultCost) }
+
+// hashPassword hashes password with the parameter set c.
+func hashPassword(password string, c argonCost) (string, error) {
 	salt := make([]byte, saltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+	key := argon2.IDKey([]byte(password), salt, c.time, c.memory, c.threads, argonKeyLen)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, c.memory, c.time, c.threads,
 		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
