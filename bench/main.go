@@ -362,7 +362,10 @@ type purse struct {
 }
 
 func startPurse(bin, db string, extra ...string) (*purse, error) {
-	args := append([]string{"serve", "--db", db, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--admin-token", token, "--log-format", "json"}, extra...)
+	args := append([]string{"serve", "--db", db, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--admin-token", token, "--log-format", "json",
+		// The load generators send "Host: bench"; the admin listener answers only its
+		// own address and the names it is given (DNS rebinding, issue #17 point 1).
+		"--admin-hosts", "bench"}, extra...)
 	cmd := exec.Command(bin, args...)
 	logPath := db + ".log"
 	if strings.HasPrefix(db, "postgres") {
