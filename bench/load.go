@@ -133,7 +133,11 @@ func loadRamp(addr string, conns int, ramp, d time.Duration, rate float64, mk re
 				l := time.Since(due)
 				if pause != nil {
 					if p := pause(status); p > 0 {
-						time.Sleep(p)
+						// A client that would next send after the measured time is done:
+						// sleeping on would stretch the time that the requests counted
+						// are divided by (a Retry-After of 1-1.5 s made 5 s of charges
+						// count as 6.5 s).
+						time.Sleep(min(p, max(0, time.Until(deadline))))
 					}
 				}
 				if ramp > 0 && due.Before(counting) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -61,18 +62,20 @@ func overloadTargets(bin, dir string) error {
 		return post("/v1/accounts/"+acc+"/charges", token, `{"amount":"0.000001"}`, prefix)
 	}
 	settle()
+	st := p.engineStats()
 	base := measureConns(p.admin, 64, charge("b"), 0)
-	flood, reads, rss := floodWithReads(p, charge("f"), retryAfter)
+	baseEngine := p.engineStats().since(st)
+	flood, reads, rss, engine := floodWithReads(p, charge("f"), retryAfter)
 	var rude result
 	if *withoutShed {
 		settle()
-		rude, _, _ = floodWithReads(p, charge("r"), ignoreRetryAfter)
+		rude, _, _, _ = floodWithReads(p, charge("r"), ignoreRetryAfter)
 	}
 	p.stop()
 
 	shedNote := fmt.Sprintf("%.0f refused/s", flood.rpsOf(503))
 	add(row{name: "6a. overload: accepted charges/s, 2,000 conns vs 64", measured: flood.rpsOf(201), ref: base.rps(), unit: "charges/s", want: 0.80,
-		note: statuses(flood) + "; " + shedNote})
+		note: statuses(flood) + "; " + shedNote + engine + "; with 64 connections" + strings.TrimPrefix(baseEngine, ";")})
 	add(row{name: "6b. overload: p99 of accepted charges (ms)", measured: ms(flood.pOf(201, 0.99)), unit: "ms", want: 50, absolute: true, atMost: true,
 		note: fmt.Sprintf("p50 %.2f ms; with 64 connections p50 %.2f ms, p99 %.2f ms", ms(flood.pOf(201, 0.5)), ms(base.p(0.5)), ms(base.p(0.99)))})
 	add(row{name: "6c. overload: p99 of refused charges, 503 (ms)", measured: ms(flood.pOf(503, 0.99)), unit: "ms", want: 5, absolute: true, atMost: true,
@@ -94,7 +97,7 @@ func overloadTargets(bin, dir string) error {
 		acc := q.account("hot")
 		q.topUp(acc, "1000000000")
 		charge := post("/v1/accounts/"+acc+"/charges", token, `{"amount":"0.000001"}`, "u")
-		f, r, m := floodWithReads(q, charge, retryAfter)
+		f, r, m, _ := floodWithReads(q, charge, retryAfter)
 		q.stop()
 		fmt.Printf("%-58s %s\n", "   for comparison, the same flood without shedding:",
 			fmt.Sprintf("%.0f charges/s, p50 %.1f ms, p99 %.1f ms; reads p99 %.2f ms; peak RSS %.0f MiB [%s]",
@@ -107,8 +110,11 @@ type rssFigures struct{ before, peak, after float64 }
 
 // floodWithReads runs the flood of charges and, once it has ramped up, the
 // balance reads beside it; it samples purse's resident memory all the while.
-func floodWithReads(p *purse, charge request, pause func(int) time.Duration) (flood, reads result, rss rssFigures) {
+func floodWithReads(p *purse, charge request, pause func(int) time.Duration) (flood, reads result, rss rssFigures, engine string) {
 	rss.before = p.rssMiB()
+	// The writer's batches and the processors used, over the measured time.
+	var stats sync.WaitGroup
+	var statsFrom, statsTo engineStats
 	stop := make(chan struct{})
 	var sampler sync.WaitGroup
 	sampler.Add(1)
@@ -127,6 +133,11 @@ func floodWithReads(p *purse, charge request, pause func(int) time.Duration) (fl
 	}()
 	var wg sync.WaitGroup
 	started := func() {
+		stats.Add(1)
+		time.AfterFunc(floodRamp, func() {
+			statsFrom = p.engineStats()
+			time.AfterFunc(*dur, func() { statsTo = p.engineStats(); stats.Done() })
+		})
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -145,10 +156,11 @@ func floodWithReads(p *purse, charge request, pause func(int) time.Duration) (fl
 		fmt.Println("  flood load error:", err)
 	}
 	wg.Wait()
+	stats.Wait()
 	close(stop)
 	sampler.Wait()
 	rss.after = p.rssMiB()
-	return flood, reads, rss
+	return flood, reads, rss, statsTo.since(statsFrom)
 }
 
 func trim(url string) string { return url[len("http://"):] }

@@ -45,7 +45,7 @@ type serveConfig struct {
 
 // defaultMaxQueueDelay is the writer's queueing-delay target (engine/shed.go); how
 // it was chosen is in docs/design.md, "Overload".
-const defaultMaxQueueDelay = 5 * time.Millisecond
+const defaultMaxQueueDelay = 2 * time.Millisecond
 
 func serve(ctx context.Context, args []string, e env) error {
 	var c serveConfig
@@ -79,7 +79,7 @@ func serve(ctx context.Context, args []string, e env) error {
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", envErr.duration(e, "PURSE_SHUTDOWN_TIMEOUT", 15*time.Second),
 		"how long in-flight requests may take to finish on SIGINT/SIGTERM (env PURSE_SHUTDOWN_TIMEOUT)")
 	fs.DurationVar(&c.maxQueueDelay, "max-queue-delay", defaultMaxQueueDelay,
-		"shed a money request with 503 and Retry-After when the writer's queue has stood longer than this and the request would wait longer; 0 never sheds (env PURSE_MAX_QUEUE_DELAY)")
+		"how long a money request waits for a place among those in flight before it is shed with 503 and Retry-After; 0 never sheds (env PURSE_MAX_QUEUE_DELAY)")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -138,7 +138,7 @@ func maxQueueDelayFromEnv(fs *flag.FlagSet, e env, d *time.Duration) error {
 	if v := envOr(e, "PURSE_MAX_QUEUE_DELAY", ""); v != "" && !given {
 		parsed, err := time.ParseDuration(v)
 		if err != nil {
-			return usagef("PURSE_MAX_QUEUE_DELAY %q: want a duration such as 5ms, or 0 to never shed", v)
+			return usagef("PURSE_MAX_QUEUE_DELAY %q: want a duration such as 2ms, or 0 to never shed", v)
 		}
 		*d = parsed
 	}

@@ -65,7 +65,7 @@ type Options struct {
 	// sheds, and admits without bound.
 	MaxQueueDelay time.Duration
 	// MaxInFlight is how many requests the engine holds at once while shedding;
-	// default 128.
+	// default 64.
 	MaxInFlight int
 }
 

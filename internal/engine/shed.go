@@ -15,19 +15,23 @@ import (
 // caller in a message-sending path is better served by a fast "not now" than by a
 // quarter-second wait, so the engine admits money requests through a gate:
 //
-//   - At most maxInFlight requests are in the engine at once (queued for the
-//     writer, in its batch, or waiting for their batch's sync). That is enough to
-//     keep the writer's batches as full as 64 connections keep them, where its
+//   - At most MaxInFlight requests (64 by default) are in the engine at once:
+//     queued for the writer, in its batch, or waiting for their batch's sync. That
+//     keeps the writer's batches as full as 64 connections keep them, where its
 //     throughput peaks, and few enough that an admitted request waits a few
 //     milliseconds behind the others, not hundreds.
 //   - A request that finds every place taken waits for one, first come first
 //     served, up to the queueing-delay target (Options.MaxQueueDelay), and only then
 //     is refused with ledger.ErrOverloaded. Places free a batch at a time, when the
-//     writer answers one: a request that arrives a moment before gets the next
-//     place a moment later. Refusing it at once instead (an earlier design,
-//     admission by the in-flight count at the instant of arrival) sent its client
-//     away for a second though a place was about to free; at 2,000 connections so
-//     many were away that the writer ran at a fifth of its peak.
+//     writer answers one: a request that arrives a moment before gets a place a
+//     moment later. Refusing it at once instead (an earlier design admitted by the
+//     in-flight count at the instant of arrival, which swung from the limit to
+//     near zero with every batch answered) sent its client away for a second
+//     though a place was about to free.
+//   - No more wait than there are places: one batch answered frees at most that
+//     many, and a request further back would need a second batch within the wait.
+//     It is refused at once, which costs its client less than a wait that ends in
+//     a refusal.
 //   - The wait is also the longest a refusal takes in the engine, which is why
 //     the target is a couple of milliseconds (docs/design.md, "Overload").
 //
@@ -43,7 +47,7 @@ type gate struct {
 
 // defaultMaxInFlight is the gate's size unless Options.MaxInFlight says otherwise;
 // how it was chosen is in docs/design.md, "Overload".
-const defaultMaxInFlight = 128
+const defaultMaxInFlight = 64
 
 func newGate(wait time.Duration, size int) gate {
 	if wait <= 0 {
