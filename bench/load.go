@@ -19,6 +19,11 @@ type result struct {
 	statuses map[int]int64
 	lat      []time.Duration         // a sample of latencies
 	latBy    map[int][]time.Duration // the same sample by status
+	// lag is, at a fixed rate, how late each request left the load generator
+	// after it could have: after its due time (from which its latency counts) or
+	// the previous answer on its connection, whichever came last. It is the
+	// generator's own share of the latency, on processors it shares with purse.
+	lag []time.Duration
 }
 
 // pOf is the q-quantile of the sampled latencies of answers with that status.
@@ -102,7 +107,8 @@ func loadRamp(addr string, conns int, ramp, d time.Duration, rate float64, mk re
 			}
 			<-go1
 			statuses := map[int]int64{}
-			var lat []time.Duration
+			var lat, lag []time.Duration
+			var answered time.Time // the previous answer on this connection
 			latBy := map[int][]time.Duration{}
 			var interval time.Duration
 			if rate > 0 {
@@ -121,6 +127,8 @@ func loadRamp(addr string, conns int, ramp, d time.Duration, rate float64, mk re
 				if time.Now().After(deadline) {
 					break
 				}
+				sent := time.Now()
+				late := sent.Sub(latest(due, answered))
 				if _, err := nc.Write(mk(c, n)); err != nil {
 					errc <- err
 					return
@@ -130,7 +138,8 @@ func loadRamp(addr string, conns int, ramp, d time.Duration, rate float64, mk re
 					errc <- err
 					return
 				}
-				l := time.Since(due)
+				answered = time.Now()
+				l := answered.Sub(due)
 				if pause != nil {
 					if p := pause(status); p > 0 {
 						// A client that would next send after the measured time is done:
@@ -149,12 +158,16 @@ func loadRamp(addr string, conns int, ramp, d time.Duration, rate float64, mk re
 					lat = append(lat, l)
 					latBy[status] = append(latBy[status], l)
 				}
+				if rate > 0 {
+					lag = append(lag, late)
+				}
 			}
 			mu.Lock()
 			for k, v := range statuses {
 				res.statuses[k] += v
 			}
 			res.lat = append(res.lat, lat...)
+			res.lag = append(res.lag, lag...)
 			for k, v := range latBy {
 				res.latBy[k] = append(res.latBy[k], v...)
 			}
@@ -178,6 +191,13 @@ func loadRamp(addr string, conns int, ramp, d time.Duration, rate float64, mk re
 	default:
 	}
 	return res, nil
+}
+
+func latest(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // readResponse reads one response with a Content-Length body and returns its status.

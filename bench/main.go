@@ -42,6 +42,7 @@ var (
 	profile  = flag.String("profile", "", "save CPU profiles of purse during each target into this directory")
 	traceOut = flag.Bool("trace", false, "with -profile: save execution traces (go tool trace) instead of CPU profiles")
 	refAddr  = flag.String("ref", "", "internal: serve the reference handler on this address")
+	readsOf  = flag.String("reads-from", "", "internal: run the overload group's balance reads against this public address, print their figures as JSON")
 	only     = flag.String("only", "", "run only these groups, comma-separated: reads, writes, spread, overload, pg, scale (default all; scale compares with reads and writes, so name them too)")
 )
 
@@ -117,6 +118,13 @@ func main() {
 	flag.Parse()
 	if *refAddr != "" {
 		serveReference(*refAddr)
+		return
+	}
+	if *readsOf != "" {
+		if err := readsChild(*readsOf); err != nil {
+			fmt.Fprintln(os.Stderr, "bench reads:", err)
+			os.Exit(1)
+		}
 		return
 	}
 	if err := run(); err != nil {
