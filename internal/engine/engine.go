@@ -64,8 +64,8 @@ type Options struct {
 	// flight before it is shed with ledger.ErrOverloaded (see shed.go); 0 never
 	// sheds, and admits without bound.
 	MaxQueueDelay time.Duration
-	// MaxInFlight is how many requests the engine holds at once while shedding;
-	// default 64.
+	// MaxInFlight is how many requests the engine holds at once when MaxQueueDelay
+	// is set; default 64.
 	MaxInFlight int
 }
 
@@ -226,6 +226,9 @@ func (e *Engine) Do(ctx context.Context, cmd Command, idem *Idempotency) (Result
 		if err := e.shed.admit(ctx); err != nil {
 			return Result{}, err // before the request is allocated: a refusal must be cheap
 		}
+		// Freed when Do returns, also when the caller gave up (ctx) while its request
+		// still waits for the writer: the queue may then briefly hold more than the
+		// gate's places.
 		defer e.shed.leave()
 	}
 	r := &request{cmd: cmd, idem: idem, resp: make(chan response, 1)}
