@@ -19,6 +19,11 @@ type result struct {
 	statuses map[int]int64
 	lat      []time.Duration         // a sample of latencies
 	latBy    map[int][]time.Duration // the same sample by status
+	// lag is, at a fixed rate, how late each request left the load generator
+	// after it could have: after its due time (from which its latency counts) or
+	// the previous answer on its connection, whichever came last. It is the
+	// generator's own share of the latency, on processors it shares with purse.
+	lag []time.Duration
 }
 
 // pOf is the q-quantile of the sampled latencies of answers with that status.
@@ -68,6 +73,33 @@ func load(addr string, conns int, d time.Duration, rate float64, mk request) (re
 	return loadRamp(addr, conns, 0, d, rate, mk, nil, nil)
 }
 
+// pace is when the next request is due: now in a closed loop (rate 0); in an open
+// loop, the next slot of the connection's schedule, slept until.
+func pace(rate float64, next *time.Time, interval time.Duration) time.Time {
+	if rate <= 0 {
+		return time.Now()
+	}
+	if wait := time.Until(*next); wait > 0 {
+		time.Sleep(wait)
+	}
+	due := *next
+	*next = next.Add(interval)
+	return due
+}
+
+// backOff sleeps the client's back-off after an answer of status, if it has one. A
+// client that would next send after the measured time is done: sleeping on would
+// stretch the time that the requests counted are divided by (a Retry-After of
+// 1-1.5 s made 5 s of charges count as 6.5 s).
+func backOff(pause func(status int) time.Duration, status int, deadline time.Time) {
+	if pause == nil {
+		return
+	}
+	if p := pause(status); p > 0 {
+		time.Sleep(min(p, max(0, time.Until(deadline))))
+	}
+}
+
 // dialWarm opens connection c and has one request answered on it (not counted).
 func dialWarm(addr string, c int, mk request) (net.Conn, *bufio.Reader, error) {
 	nc, err := net.Dial("tcp", addr)
@@ -112,7 +144,8 @@ func loadRamp(addr string, conns int, ramp, d time.Duration, rate float64, mk re
 			defer nc.Close()
 			<-go1
 			statuses := map[int]int64{}
-			var lat []time.Duration
+			var lat, lag []time.Duration
+			var answered time.Time // the previous answer on this connection
 			latBy := map[int][]time.Duration{}
 			var interval time.Duration
 			if rate > 0 {
@@ -120,17 +153,12 @@ func loadRamp(addr string, conns int, ramp, d time.Duration, rate float64, mk re
 			}
 			next := time.Now().Add(time.Duration(c) * interval / time.Duration(conns))
 			for n := 0; ; n++ {
-				due := time.Now()
-				if rate > 0 {
-					if wait := time.Until(next); wait > 0 {
-						time.Sleep(wait)
-					}
-					due = next
-					next = next.Add(interval)
-				}
+				due := pace(rate, &next, interval)
 				if time.Now().After(deadline) {
 					break
 				}
+				sent := time.Now()
+				late := sent.Sub(latest(due, answered))
 				if _, err := nc.Write(mk(c, n)); err != nil {
 					errc <- err
 					return
@@ -140,12 +168,9 @@ func loadRamp(addr string, conns int, ramp, d time.Duration, rate float64, mk re
 					errc <- err
 					return
 				}
-				l := time.Since(due)
-				if pause != nil {
-					if p := pause(status); p > 0 {
-						time.Sleep(p)
-					}
-				}
+				answered = time.Now()
+				l := answered.Sub(due)
+				backOff(pause, status, deadline)
 				if ramp > 0 && due.Before(counting) {
 					continue
 				}
@@ -155,12 +180,16 @@ func loadRamp(addr string, conns int, ramp, d time.Duration, rate float64, mk re
 					lat = append(lat, l)
 					latBy[status] = append(latBy[status], l)
 				}
+				if rate > 0 {
+					lag = append(lag, late)
+				}
 			}
 			mu.Lock()
 			for k, v := range statuses {
 				res.statuses[k] += v
 			}
 			res.lat = append(res.lat, lat...)
+			res.lag = append(res.lag, lag...)
 			for k, v := range latBy {
 				res.latBy[k] = append(res.latBy[k], v...)
 			}
@@ -184,6 +213,13 @@ func loadRamp(addr string, conns int, ramp, d time.Duration, rate float64, mk re
 	default:
 	}
 	return res, nil
+}
+
+func latest(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // readResponse reads one response with a Content-Length body and returns its status.

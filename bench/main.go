@@ -44,6 +44,7 @@ var (
 	profile  = flag.String("profile", "", "save CPU profiles of purse during each target into this directory")
 	traceOut = flag.Bool("trace", false, "with -profile: save execution traces (go tool trace) instead of CPU profiles")
 	refAddr  = flag.String("ref", "", "internal: serve the reference handler on this address")
+	readsOf  = flag.String("reads-from", "", "internal: run the overload group's balance reads against this public address, print their figures as JSON")
 	only     = flag.String("only", "", "run only these groups, comma-separated: reads, writes, spread, overload, pg, scale (default all; scale compares with reads and writes, so name them too)")
 )
 
@@ -119,6 +120,13 @@ func main() {
 	flag.Parse()
 	if *refAddr != "" {
 		serveReference(*refAddr)
+		return
+	}
+	if *readsOf != "" {
+		if err := readsChild(*readsOf); err != nil {
+			fmt.Fprintln(os.Stderr, "bench reads:", err)
+			os.Exit(1)
+		}
 		return
 	}
 	if err := run(); err != nil {
@@ -364,7 +372,10 @@ type purse struct {
 }
 
 func startPurse(bin, db string, extra ...string) (*purse, error) {
-	args := append([]string{"serve", "--db", db, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--admin-token", token, "--log-format", "json"}, extra...)
+	args := append([]string{"serve", "--db", db, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--admin-token", token, "--log-format", "json",
+		// The load generators send "Host: bench"; the admin listener answers only its
+		// own address and the names it is given (DNS rebinding, issue #17 point 1).
+		"--admin-hosts", "bench"}, extra...)
 	cmd := exec.Command(bin, args...)
 	logPath := db + ".log"
 	if strings.HasPrefix(db, "postgres") {

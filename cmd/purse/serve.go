@@ -36,7 +36,7 @@ type serveConfig struct {
 
 // defaultMaxQueueDelay is the writer's queueing-delay target (engine/shed.go); how
 // it was chosen is in docs/design.md, "Overload".
-const defaultMaxQueueDelay = 5 * time.Millisecond
+const defaultMaxQueueDelay = 2 * time.Millisecond
 
 // serveFlags declares serve's flags into c; a PURSE_* value that does not parse
 // is kept in envErr (flags.go).
@@ -68,7 +68,7 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig, envErr *envErrs, e env) {
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", envErr.duration(e, "PURSE_SHUTDOWN_TIMEOUT", 15*time.Second),
 		"how long in-flight requests may take to finish on SIGINT/SIGTERM (env PURSE_SHUTDOWN_TIMEOUT)")
 	fs.DurationVar(&c.maxQueueDelay, "max-queue-delay", envErr.duration(e, "PURSE_MAX_QUEUE_DELAY", defaultMaxQueueDelay),
-		"shed a money request with 503 and Retry-After when the writer's queue has stood longer than this and the request would wait longer; 0 never sheds (env PURSE_MAX_QUEUE_DELAY)")
+		"how long a money request waits for a place among those in flight before it is shed with 503 and Retry-After; 0 never sheds (env PURSE_MAX_QUEUE_DELAY)")
 }
 
 // serve runs purse serve with the flags serveFlags read: it checks them, turns

@@ -38,9 +38,13 @@ type Options struct {
 	// OnRetry each batch run again after losing a race (metrics).
 	OnBatch func(requests int, commit time.Duration)
 	OnRetry func()
-	// MaxQueueDelay is the queueing delay a request may expect before it is shed
-	// with ledger.ErrOverloaded (see shed.go); 0 never sheds.
+	// MaxQueueDelay is how long a request waits for a place among the requests in
+	// flight before it is shed with ledger.ErrOverloaded (see shed.go); 0 never
+	// sheds, and admits without bound.
 	MaxQueueDelay time.Duration
+	// MaxInFlight is how many requests the engine holds at once when MaxQueueDelay
+	// is set; default 64.
+	MaxInFlight int
 }
 
 // Engine owns the committed in-memory state of every account and active hold.
@@ -65,7 +69,7 @@ type Engine struct {
 
 	expiries expiryHeap // loop-owned
 
-	shed shedder // admission by queueing delay (shed.go)
+	shed gate // admission bounded by queueing delay (shed.go)
 
 	// Pipelining (pipeline.go): committed batches wait in pipe for syncLoop; the
 	// writer sees their changes through the staged overlay.
@@ -153,7 +157,7 @@ func Open(ctx context.Context, store ledger.BatchStore, opts Options) (*Engine, 
 		store: store, opts: opts, now: opts.Now, log: opts.Logger, maxBatch: opts.MaxBatch, tick: opts.ExpiryInterval,
 		queue: make(chan *request, opts.MaxBatch*4), quit: make(chan struct{}), done: make(chan struct{}),
 		accounts: make(map[string]*ledger.Account, len(accts)), holds: make(map[string]*ledger.Hold, len(holds)),
-		shed: shedder{target: opts.MaxQueueDelay},
+		shed: newGate(opts.MaxQueueDelay, opts.MaxInFlight),
 		pipe: make(chan committed, maxInFlight), synced: make(chan struct{}),
 		stagedAccounts: map[string]*ledger.Account{}, stagedHolds: map[string]*ledger.Hold{},
 	}
@@ -190,12 +194,14 @@ func (e *Engine) Now() time.Time { return e.now() }
 // ends first Do returns ctx.Err(), but the command may still commit: callers that
 // must know use an Idempotency key and retry.
 func (e *Engine) Do(ctx context.Context, cmd Command, idem *Idempotency) (Result, error) {
-	if e.shed.target > 0 {
-		if e.shed.refuse() {
-			return Result{}, ledger.ErrOverloaded // before any allocation: a refusal must be cheap
+	if e.shed.wait > 0 {
+		if err := e.shed.admit(ctx); err != nil {
+			return Result{}, err // before the request is allocated: a refusal must be cheap
 		}
-		e.shed.inflight.Add(1)
-		defer func() { e.shed.inflight.Add(-1); e.shed.answered.Add(1) }()
+		// Freed when Do returns, also when the caller gave up (ctx) while its request
+		// still waits for the writer: the queue may then briefly hold more than the
+		// gate's places.
+		defer e.shed.leave()
 	}
 	r := &request{cmd: cmd, idem: idem, resp: make(chan response, 1)}
 	select {
@@ -320,9 +326,6 @@ func (e *Engine) loop() {
 					return
 				}
 			}
-		}
-		if e.shed.target > 0 {
-			e.shed.observe()
 		}
 		batch = e.drain(batch)
 		if d := gatherWait(previous, len(batch)); d > 0 {

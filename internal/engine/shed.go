@@ -1,122 +1,109 @@
 package engine
 
 import (
+	"context"
+	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/purse-ledger/purse/internal/ledger"
 )
 
 // Shedding. Under more load than purse can serve, a queue without bound turns
 // every request into a slow one: with 2,000 connections charging one account, each
 // waited 140-260 ms for the throughput that 64 connections got in 5-13 ms. A
 // caller in a message-sending path is better served by a fast "not now" than by a
-// quarter-second wait, so the engine bounds the work it admits by the queueing
-// delay it implies, after CoDel (Nichols and Jacobson, 2012):
+// quarter-second wait, so the engine admits money requests through a gate:
 //
-//   - The delay is estimated by Little's law: the requests in flight in the engine
-//     (admitted and not yet answered) divided by the rate at which it answers them.
-//     Not the writer's queue alone: on a machine whose processors are the
-//     bottleneck (HTTP work, not the writer, is most of a charge's cost), requests
-//     wait for a processor on their way to and from the writer while its queue
-//     stays short; with 2,000 clients the writer took batches of one with 800
-//     requests in flight.
-//   - A delay past the target for shedInterval is a standing queue, and only then
-//     does shedding start; a burst that drains sooner is served whole. Shedding
-//     stops once it has refused nothing for shedInterval: while it sheds, the
-//     requests in flight sit at the limit and the delay at the target, so neither
-//     tells whether the overload is over (stopping on them let 2,000 requests in
-//     at once, several times a second).
-//   - While shedding, a request is refused at once, before it is queued, when the
-//     requests in flight are as many as the target's worth at the measured rate
-//     (never fewer than shedFloor), so admitted requests keep about the target.
+//   - At most MaxInFlight requests (64 by default) are in the engine at once:
+//     queued for the writer, in its batch, or waiting for their batch's sync. That
+//     keeps the writer's batches as full as 64 connections keep them, where its
+//     throughput peaks, and few enough that an admitted request waits a few
+//     milliseconds behind the others, not hundreds.
+//   - A request that finds every place taken waits for one, first come first
+//     served, up to the queueing-delay target (Options.MaxQueueDelay), and only then
+//     is refused with ledger.ErrOverloaded. Places free a batch at a time, when the
+//     writer answers one: a request that arrives a moment before gets a place a
+//     moment later. Refusing it at once instead (an earlier design admitted by the
+//     in-flight count at the instant of arrival, which swung from the limit to
+//     near zero with every batch answered) sent its client away for a second
+//     though a place was about to free.
+//   - No more wait than there are places: one batch answered frees at most that
+//     many, and a request further back would need a second batch within the wait.
+//     It is refused at once, which costs its client less than a wait that ends in
+//     a refusal.
+//   - The wait is also the longest a refusal takes in the engine, which is why
+//     the target is a couple of milliseconds (docs/design.md, "Overload").
 //
-// A refusal is ledger.ErrOverloaded before anything is allocated or queued, so it
-// never reaches the ledger and is never stored under an Idempotency-Key. Reads do
-// not go through the engine and are never shed.
-type shedder struct {
-	target   time.Duration // 0: never shed
-	on       atomic.Bool   // the delay has stood above the target for shedInterval
-	inflight atomic.Int64  // requests admitted and not yet answered
-	answered atomic.Int64  // requests answered, ever
-	limit    atomic.Int64  // requests in flight admitted while shedding
-	refused  atomic.Int64  // requests shed, ever
-
-	// Owned by the writer's loop.
-	window     time.Time // when the current rate window began
-	answeredAt int64     // answered, then
-	rate       float64   // answers a second (moving average)
-	aboveSince time.Time // the first of the windows in a row whose delay was past the target
-	refusedAt  int64     // refused, when shedding last refused a request
-	idleSince  time.Time // when shedding was last seen refusing
+// A refusal is ledger.ErrOverloaded before the request is allocated or queued,
+// so it never reaches the ledger and is never stored under an Idempotency-Key.
+// Reads do not go through the engine and never wait at the gate.
+type gate struct {
+	wait    time.Duration // the longest a request waits for a place; 0: no gate
+	places  chan struct{} // one token per request admitted and not yet answered
+	waiting atomic.Int64  // requests waiting for a place
+	refused atomic.Int64  // requests refused, ever
 }
 
-// Tuning. A window of 25 ms gives the rate from ~300 answers at the writer's
-// peak; the interval is CoDel's.
-const (
-	shedWindow   = 25 * time.Millisecond
-	shedInterval = 100 * time.Millisecond
-	// shedFloor is a number of requests in flight never shed: what 64 connections
-	// keep in flight at the writer's peak (BENCHMARKS.md, target 2: 25,000
-	// charges/s, a few ms each). Below it shedding would cost throughput and save
-	// no latency, and it keeps the estimate's rate measured on a busy engine.
-	shedFloor = 64
-)
+// defaultMaxInFlight is the gate's size unless Options.MaxInFlight says otherwise;
+// how it was chosen is in docs/design.md, "Overload".
+const defaultMaxInFlight = 64
 
-// refuse reports whether a request arriving now is to be shed.
-func (s *shedder) refuse() bool {
-	if s.on.Load() && s.inflight.Load() >= s.limit.Load() {
-		s.refused.Add(1)
-		return true
+func newGate(wait time.Duration, size int) gate {
+	if wait <= 0 {
+		return gate{}
 	}
-	return false
+	if size <= 0 {
+		size = defaultMaxInFlight
+	}
+	return gate{wait: wait, places: make(chan struct{}, size)}
 }
 
-// observe is called by the writer before each batch: it measures the rate of
-// answers and decides whether to shed.
-func (s *shedder) observe() {
-	now := time.Now()
-	if s.window.IsZero() {
-		s.window, s.answeredAt = now, s.answered.Load()
-		return
+// timers are the gate's wait timers, reused: a flood makes thousands of waits a
+// second. A timer stopped before it is put back delivers nothing stale (Go 1.23).
+var timers = sync.Pool{New: func() any {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return t
+}}
+
+// admit takes a place for a request, waiting for one up to the target. It returns
+// ErrOverloaded when none freed in time, and ctx's error when ctx ends first. A
+// request admitted must call leave once answered.
+func (g *gate) admit(ctx context.Context) error {
+	select {
+	case g.places <- struct{}{}:
+		return nil
+	default:
 	}
-	elapsed := now.Sub(s.window)
-	if elapsed < shedWindow {
-		return
+	// Places free a batch at a time, at most cap(places) of them: a request with
+	// that many waiting ahead of it would need a second batch answered within the
+	// wait, and is refused at once instead (a quick refusal costs its client less).
+	if g.waiting.Add(1) > int64(cap(g.places)) {
+		g.waiting.Add(-1)
+		g.refused.Add(1)
+		return ledger.ErrOverloaded
 	}
-	answered := s.answered.Load()
-	r := float64(answered-s.answeredAt) / elapsed.Seconds()
-	s.window, s.answeredAt = now, answered
-	if s.rate == 0 {
-		s.rate = r
-	} else {
-		s.rate += (r - s.rate) / 4
-	}
-	if s.rate <= 0 {
-		return
-	}
-	s.limit.Store(max(shedFloor, int64(s.rate*s.target.Seconds())))
-	if s.on.Load() {
-		// While shedding, the requests in flight stay at the limit, and the delay
-		// at the target: it says nothing. That refusals go on says the overload does.
-		if refused := s.refused.Load(); refused != s.refusedAt {
-			s.refusedAt, s.idleSince = refused, now
-		} else if now.Sub(s.idleSince) >= shedInterval {
-			s.on.Store(false)
-			s.aboveSince = time.Time{}
-		}
-		return
-	}
-	inflight := s.inflight.Load()
-	delay := time.Duration(float64(inflight) / s.rate * float64(time.Second))
-	switch {
-	case delay <= s.target || inflight < shedFloor:
-		s.aboveSince = time.Time{}
-	case s.aboveSince.IsZero():
-		s.aboveSince = now
-	case now.Sub(s.aboveSince) >= shedInterval:
-		s.on.Store(true)
-		s.refusedAt, s.idleSince = s.refused.Load(), now
+	defer g.waiting.Add(-1)
+	t := timers.Get().(*time.Timer)
+	t.Reset(g.wait)
+	defer func() {
+		t.Stop()
+		timers.Put(t)
+	}()
+	select {
+	case g.places <- struct{}{}:
+		return nil
+	case <-t.C:
+		g.refused.Add(1)
+		return ledger.ErrOverloaded
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
-// Shedding reports whether the engine sheds requests now (metrics).
-func (e *Engine) Shedding() bool { return e.shed.on.Load() }
+// leave frees the place of an answered request.
+func (g *gate) leave() { <-g.places }
+
+// Refused is how many requests the engine has shed since it opened.
+func (e *Engine) Refused() int64 { return e.shed.refused.Load() }

@@ -43,3 +43,22 @@ func TestOlderPurseKeepsTheStore(t *testing.T) {
 		t.Errorf("an older purse's lock beside a running store: %v, want EWOULDBLOCK", err)
 	}
 }
+
+// TestRelativePathOpens: a relative --db (the README's default, purse.db) names the
+// same legacy lock file as its resolved path; taking it twice refused every start.
+func TestRelativePathOpens(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	for _, p := range []string{"purse.db", "./purse.db", "sub/../purse.db"} {
+		if p == "sub/../purse.db" {
+			if err := os.Mkdir(filepath.Join(dir, "sub"), 0o700); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s, err := Open(context.Background(), p)
+		if err != nil {
+			t.Fatalf("Open(%q): %v", p, err)
+		}
+		s.Close()
+	}
+}

@@ -178,10 +178,15 @@ func legacyLock(names ...string) ([]*os.File, error) {
 			f.Close()
 		}
 	}
-	for i, name := range names {
-		if i > 0 && name == names[0] {
+	seen := map[string]bool{}
+	for _, name := range names {
+		if abs, err := filepath.Abs(name); err == nil {
+			name = abs // "purse.db" and its resolved real name are one lock file
+		}
+		if seen[name] {
 			continue
 		}
+		seen[name] = true
 		f, err := os.OpenFile(name+".lock", os.O_CREATE|os.O_RDWR, 0o600)
 		if err != nil {
 			release()
