@@ -24,6 +24,7 @@ import (
 	"github.com/purse-ledger/purse/internal/audit"
 	"github.com/purse-ledger/purse/internal/auth"
 	"github.com/purse-ledger/purse/internal/engine"
+	"github.com/purse-ledger/purse/internal/fault"
 	"github.com/purse-ledger/purse/internal/httpkit"
 	"github.com/purse-ledger/purse/internal/ledger"
 	"github.com/purse-ledger/purse/internal/metrics"
@@ -62,6 +63,11 @@ type Config struct {
 	// Demo seeds Infobip's documented example account (demo.go); without it, an
 	// active demo account is warned about.
 	Demo bool
+
+	// Emulator makes purse a stand-in for Infobip in tests: fault rules on the
+	// admin API (/v1/faults, internal/fault) and POST /v1/reset; a seed may then
+	// hold fixed secrets. Never on a store that holds real money.
+	Emulator bool
 
 	// AdminHosts are the Host names the admin listener answers besides its own
 	// addresses; nil: only those.
@@ -106,6 +112,7 @@ type App struct {
 	metrics  *metrics.Metrics
 	tls      *tls.Config
 	stopFeed context.CancelFunc
+	faults   *fault.Set // with Config.Emulator
 
 	public, admin *http.Server
 	serving       chan error // each listener's end, once Start has run
@@ -201,6 +208,9 @@ func (a *App) demo(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Faults are the fault rules in force, nil without Config.Emulator.
+func (a *App) Faults() *fault.Set { return a.faults }
 
 // Store is the store the App serves.
 func (a *App) Store() ledger.Store { return a.store }
