@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -41,5 +44,21 @@ func TestCLIFaults(t *testing.T) {
 	}
 	if out, err := runCLI(t, s, "faults", "add", "explode"); err == nil || !strings.Contains(out, "action must be one of") {
 		t.Errorf("faults add explode: %v %s", err, out)
+	}
+}
+
+// TestServeSeedSecrets: purse serve --seed with a file holding passwords refuses
+// to start without --demo or --emulator, saying why, and starts with --emulator.
+func TestServeSeedSecrets(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "purse.db")
+	var stderr bytes.Buffer
+	err := run(context.Background(), []string{"serve", "--db", db, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--seed", "../../docs/examples/seed.json"},
+		env{stdout: io.Discard, stderr: &stderr, getenv: func(string) string { return "" }})
+	if err == nil || !strings.Contains(err.Error(), "allowed only with --demo or --emulator") {
+		t.Errorf("serve --seed with secrets, no --emulator: %v, want the refusal", err)
+	}
+	s := startServe(t, db, "--emulator", "--seed", "../../docs/examples/seed.json")
+	if out := mustCLI(t, s, "balance", "acc_shop"); !strings.HasPrefix(out, "10 EUR") {
+		t.Errorf("purse balance acc_shop: %q, want 10 EUR", out)
 	}
 }

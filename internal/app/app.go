@@ -28,6 +28,7 @@ import (
 	"github.com/purse-ledger/purse/internal/httpkit"
 	"github.com/purse-ledger/purse/internal/ledger"
 	"github.com/purse-ledger/purse/internal/metrics"
+	"github.com/purse-ledger/purse/internal/seed"
 )
 
 // Config is what an App is built from. The zero value of a field is purse serve's
@@ -68,6 +69,10 @@ type Config struct {
 	// admin API (/v1/faults, internal/fault) and POST /v1/reset; a seed may then
 	// hold fixed secrets. Never on a store that holds real money.
 	Emulator bool
+	// Seed, when set, is applied at start, after the demo account (internal/seed):
+	// idempotently, so a restart with the same seed changes nothing. One holding
+	// fixed secrets (passwords, API keys) needs Demo or Emulator.
+	Seed *seed.File
 
 	// AdminHosts are the Host names the admin listener answers besides its own
 	// addresses; nil: only those.
@@ -140,6 +145,12 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = 15 * time.Second
 	}
+	if cfg.Seed != nil {
+		// Before anything is opened: a refused seed leaves no new store behind.
+		if err := cfg.Seed.Check(cfg.Demo || cfg.Emulator); err != nil {
+			return nil, err
+		}
+	}
 	a := &App{cfg: cfg, log: cfg.Log, stopped: make(chan struct{})}
 	defer func() {
 		if err != nil {
@@ -161,6 +172,9 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	}
 	a.follow(ctx)
 	if err := a.demo(ctx); err != nil {
+		return nil, err
+	}
+	if err := a.applySeed(ctx); err != nil {
 		return nil, err
 	}
 	if err := a.buildServers(); err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/purse-ledger/purse/internal/auth"
 	"github.com/purse-ledger/purse/internal/fault"
+	"github.com/purse-ledger/purse/internal/seed"
 )
 
 // newFaults makes the fault rules of Config.Emulator, logged and counted.
@@ -59,6 +60,15 @@ func adminIdentity(r *http.Request) (account, credential string) {
 	}
 	id, _, _ := strings.Cut(rest, "/")
 	return id, ""
+}
+
+// applySeed applies Config.Seed, if any.
+func (a *App) applySeed(ctx context.Context) error {
+	if a.cfg.Seed == nil {
+		return nil
+	}
+	_, err := seed.Apply(ctx, a.cfg.Seed, a.eng, a.auth, a.store, a.log)
+	return err
 }
 
 // resetFunc is POST /v1/reset's work under Config.Emulator; nil otherwise.

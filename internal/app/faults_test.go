@@ -18,34 +18,39 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/purse-ledger/purse/internal/seed"
 	"github.com/purse-ledger/purse/internal/testkit"
 )
 
-// emulator starts purse serve --emulator with two customers: Aladdin (account a,
-// 10 EUR) whose requests the rules target, and Bystander (account b, 5 EUR),
-// whose requests next to them must stay untouched.
+// emulator starts purse serve --emulator with docs/examples/seed.json: the
+// rules target the user shop (account acc_shop, 10 EUR); the requests of
+// bystander (acc_bystander, 5 EUR) next to them must stay untouched.
 type emulator struct {
 	*testkit.Stack
 	a, b string
 	logs *syncBuffer
 }
 
+// exampleSeed is the seed the documentation shows.
+const exampleSeed = "../../docs/examples/seed.json"
+
 func newEmulator(t *testing.T) *emulator {
 	t.Helper()
+	f, err := seed.Load(exampleSeed)
+	if err != nil {
+		t.Fatal(err)
+	}
 	logs := &syncBuffer{}
-	s := testkit.Open(t, filepath.Join(t.TempDir(), "purse.db"), testkit.Options{Emulator: true,
+	s := testkit.Open(t, filepath.Join(t.TempDir(), "purse.db"), testkit.Options{Emulator: true, Seed: f,
 		Log: slog.New(slog.NewJSONHandler(logs, nil))})
-	e := &emulator{Stack: s, logs: logs}
-	e.a, e.b = s.CreateAccount("Target", "EUR"), s.CreateAccount("Bystander", "EUR")
-	s.MustAdmin(201, "POST", "/v1/accounts/"+e.a+"/users", `{"username":"Aladdin","password":"open sesame"}`, nil)
-	s.MustAdmin(201, "POST", "/v1/accounts/"+e.b+"/users", `{"username":"Bystander","password":"open sesame"}`, nil)
-	s.MustAdmin(201, "POST", "/v1/accounts/"+e.a+"/top-ups", `{"amount":"10"}`, testkit.Key("a10"))
-	s.MustAdmin(201, "POST", "/v1/accounts/"+e.b+"/top-ups", `{"amount":"5"}`, testkit.Key("b5"))
-	return e
+	return &emulator{Stack: s, logs: logs, a: "acc_shop", b: "acc_bystander"}
 }
 
+// passwords are the seed's.
+var passwords = map[string]string{"shop": "shop-password", "bystander": "bystander-password"}
+
 func basic(user string) string {
-	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":open sesame"))
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+passwords[user]))
 }
 
 // addFault puts a rule in force and returns its id.
@@ -102,7 +107,7 @@ func errClass(err error) string {
 }
 
 const (
-	aladdinBalance   = `{"balance":10,"currency":"EUR"}`
+	shopBalance      = `{"balance":10,"currency":"EUR"}`
 	bystanderBalance = `{"balance":5,"currency":"EUR"}`
 )
 
@@ -117,9 +122,9 @@ func TestFaultActionsGoClient(t *testing.T) {
 		atLeast            time.Duration
 	}{
 		{name: "delay", rule: `{"action":"delay","delay":"300ms"}`,
-			want: seen{Status: 200, Body: aladdinBalance}, atLeast: 300 * time.Millisecond},
+			want: seen{Status: 200, Body: shopBalance}, atLeast: 300 * time.Millisecond},
 		{name: "delay with jitter", rule: `{"action":"delay","delay":"100ms","jitter":"100ms","seed":1}`,
-			want: seen{Status: 200, Body: aladdinBalance}, atLeast: 100 * time.Millisecond},
+			want: seen{Status: 200, Body: shopBalance}, atLeast: 100 * time.Millisecond},
 		{name: "500", rule: `{"action":"error","status":500}`,
 			want: seen{Status: 500, Body: `{"requestError":{"serviceException":{"messageId":"GENERAL_ERROR","text":"Something went wrong. Please contact support."}}}`}},
 		{name: "503", rule: `{"action":"error","status":503}`,
@@ -129,37 +134,37 @@ func TestFaultActionsGoClient(t *testing.T) {
 		{name: "500 in XML", rule: `{"action":"error","status":500,"text":"Boom"}`, accept: "application/xml",
 			want: seen{Status: 500, Body: `<requestError><serviceException><messageId>GENERAL_ERROR</messageId><text>Boom</text></serviceException></requestError>`}},
 		{name: "reset", rule: `{"action":"reset"}`, want: seen{Err: "reset"}},
-		{name: "cut", rule: `{"action":"cut","cutAfter":12}`, want: seen{Status: 200, Body: aladdinBalance[:12], Err: "eof"}},
+		{name: "cut", rule: `{"action":"cut","cutAfter":12}`, want: seen{Status: 200, Body: shopBalance[:12], Err: "eof"}},
 		{name: "slow", rule: `{"action":"slow","chunkBytes":8,"delay":"50ms"}`,
-			want: seen{Status: 200, Body: aladdinBalance}, atLeast: 150 * time.Millisecond},
+			want: seen{Status: 200, Body: shopBalance}, atLeast: 150 * time.Millisecond},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rule := strings.Replace(tt.rule, "{", `{"listener":"public","route":"/account/1/balance","credential":"Aladdin","times":1,`, 1)
+			rule := strings.Replace(tt.rule, "{", `{"listener":"public","route":"/account/1/balance","credential":"shop","times":1,`, 1)
 			e.addFault(rule)
-			got, took := get(t, e.Public.URL, "Aladdin", tt.accept)
+			got, took := get(t, e.Public.URL, "shop", tt.accept)
 			if diff := cmp.Diff(got, tt.want); diff != "" {
 				t.Errorf("faulted request (-got +want):\n%s", diff)
 			}
 			if took < tt.atLeast {
 				t.Errorf("faulted request took %s, want at least %s", took, tt.atLeast)
 			}
-			after, _ := get(t, e.Public.URL, "Aladdin", "")
-			if diff := cmp.Diff(after, seen{Status: 200, Body: aladdinBalance}); diff != "" {
+			after, _ := get(t, e.Public.URL, "shop", "")
+			if diff := cmp.Diff(after, seen{Status: 200, Body: shopBalance}); diff != "" {
 				t.Errorf("the next request, after the rule's one time (-got +want):\n%s", diff)
 			}
 		})
 	}
 	t.Run("bystander untouched", func(t *testing.T) {
-		e.addFault(`{"listener":"public","credential":"Aladdin","action":"error","status":503}`)
+		e.addFault(`{"listener":"public","credential":"shop","action":"error","status":503}`)
 		defer e.MustAdmin(200, "DELETE", "/v1/faults", "", nil)
 		for range 3 {
-			got, _ := get(t, e.Public.URL, "Bystander", "")
+			got, _ := get(t, e.Public.URL, "bystander", "")
 			if diff := cmp.Diff(got, seen{Status: 200, Body: bystanderBalance}); diff != "" {
 				t.Errorf("bystander's request (-got +want):\n%s", diff)
 			}
-			if got, _ := get(t, e.Public.URL, "Aladdin", ""); got.Status != 503 {
-				t.Errorf("Aladdin's request: %+v, want 503", got)
+			if got, _ := get(t, e.Public.URL, "shop", ""); got.Status != 503 {
+				t.Errorf("shop's request: %+v, want 503", got)
 			}
 		}
 	})
@@ -233,11 +238,11 @@ func TestFaultNeverReachesLedger(t *testing.T) {
 func TestFaultProbabilityRepeats(t *testing.T) {
 	e := newEmulator(t)
 	run := func() string {
-		id := e.addFault(`{"credential":"Aladdin","action":"error","status":503,"probability":0.5,"seed":42}`)
+		id := e.addFault(`{"credential":"shop","action":"error","status":503,"probability":0.5,"seed":42}`)
 		defer e.MustAdmin(204, "DELETE", "/v1/faults/"+id, "", nil)
 		var b strings.Builder
 		for range 24 {
-			got, _ := get(t, e.Public.URL, "Aladdin", "")
+			got, _ := get(t, e.Public.URL, "shop", "")
 			if got.Status == 503 {
 				b.WriteByte('x')
 			} else {
@@ -329,8 +334,8 @@ func TestFaultRoutesNeedEmulator(t *testing.T) {
 // of argv: it prints what the client saw as JSON.
 const pythonSnippet = `
 import http.client, json, sys, base64, time
-host, user = sys.argv[1], sys.argv[2]
-auth = base64.b64encode((user + ":open sesame").encode()).decode()
+host, user, password = sys.argv[1], sys.argv[2], sys.argv[3]
+auth = base64.b64encode((user + ":" + password).encode()).decode()
 start = time.monotonic()
 try:
     conn = http.client.HTTPConnection(host, timeout=20)
@@ -368,7 +373,7 @@ func TestFaultActionsPython(t *testing.T) {
 	host := strings.TrimPrefix(e.Public.URL, "http://")
 	python := func(user string) pySeen {
 		t.Helper()
-		out, err := exec.Command(py, "-c", pythonSnippet, host, user).Output()
+		out, err := exec.Command(py, "-c", pythonSnippet, host, user, passwords[user]).Output()
 		if err != nil {
 			t.Fatalf("python: %v", err)
 		}
@@ -383,7 +388,7 @@ func TestFaultActionsPython(t *testing.T) {
 		want       pySeen
 		atLeast    float64
 	}{
-		{"delay", `"action":"delay","delay":"300ms"`, pySeen{Status: 200, Body: aladdinBalance}, 0.3},
+		{"delay", `"action":"delay","delay":"300ms"`, pySeen{Status: 200, Body: shopBalance}, 0.3},
 		{"503", `"action":"error","status":503`,
 			pySeen{Status: 503, RetryAfter: "1", Body: `{"requestError":{"serviceException":{"messageId":"SERVICE_UNAVAILABLE","text":"Service temporarily unavailable"}}}`}, 0},
 		{"429", `"action":"error","status":429,"retryAfter":3`,
@@ -391,13 +396,13 @@ func TestFaultActionsPython(t *testing.T) {
 		{"500", `"action":"error"`,
 			pySeen{Status: 500, Body: `{"requestError":{"serviceException":{"messageId":"GENERAL_ERROR","text":"Something went wrong. Please contact support."}}}`}, 0},
 		{"reset", `"action":"reset"`, pySeen{Error: "ConnectionResetError"}, 0},
-		{"cut", `"action":"cut"`, pySeen{Status: 200, Body: aladdinBalance[:len(aladdinBalance)/2], Error: "IncompleteRead"}, 0},
-		{"slow", `"action":"slow","chunkBytes":10,"delay":"100ms"`, pySeen{Status: 200, Body: aladdinBalance}, 0.3},
+		{"cut", `"action":"cut"`, pySeen{Status: 200, Body: shopBalance[:len(shopBalance)/2], Error: "IncompleteRead"}, 0},
+		{"slow", `"action":"slow","chunkBytes":10,"delay":"100ms"`, pySeen{Status: 200, Body: shopBalance}, 0.3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e.addFault(`{"listener":"public","credential":"Aladdin","times":1,` + tt.rule + `}`)
-			got := python("Aladdin")
+			e.addFault(`{"listener":"public","credential":"shop","times":1,` + tt.rule + `}`)
+			got := python("shop")
 			if got.Seconds < tt.atLeast {
 				t.Errorf("took %.3fs, want at least %.3fs", got.Seconds, tt.atLeast)
 			}
@@ -405,7 +410,7 @@ func TestFaultActionsPython(t *testing.T) {
 			if diff := cmp.Diff(got, tt.want); diff != "" {
 				t.Errorf("faulted request (-got +want):\n%s", diff)
 			}
-			bystander := python("Bystander")
+			bystander := python("bystander")
 			bystander.Seconds = 0
 			if diff := cmp.Diff(bystander, pySeen{Status: 200, Body: bystanderBalance}); diff != "" {
 				t.Errorf("the bystander's request (-got +want):\n%s", diff)

@@ -21,6 +21,7 @@ import (
 	"github.com/purse-ledger/purse/internal/audit"
 	"github.com/purse-ledger/purse/internal/auth"
 	"github.com/purse-ledger/purse/internal/engine"
+	"github.com/purse-ledger/purse/internal/seed"
 	"github.com/purse-ledger/purse/internal/store/sqlite"
 )
 
@@ -56,6 +57,8 @@ type Options struct {
 	MaxQueueDelay time.Duration
 	// Emulator is purse serve --emulator: fault rules and POST /v1/reset.
 	Emulator bool
+	// Seed is purse serve --seed's file, applied at start.
+	Seed *seed.File
 }
 
 // New starts a stack on a fresh database file; it stops when the test ends.
@@ -73,7 +76,7 @@ func Open(t testing.TB, path string, opts Options) *Stack {
 	}
 	a, err := app.New(context.Background(), app.Config{DB: path, Log: opts.Log, AdminToken: AdminToken,
 		MaxQueueDelay: opts.MaxQueueDelay, Now: opts.Now, AuthLimits: limits, ExpiryInterval: 10 * time.Millisecond,
-		Emulator: opts.Emulator})
+		Emulator: opts.Emulator, Seed: opts.Seed})
 	if err != nil {
 		t.Fatalf("start purse: %v", err)
 	}
