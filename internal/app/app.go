@@ -118,6 +118,7 @@ type App struct {
 	tls      *tls.Config
 	stopFeed context.CancelFunc
 	faults   *fault.Set // with Config.Emulator
+	live     live       // with Config.Emulator: the surfaces in force, swapped by a reset
 
 	public, admin *http.Server
 	serving       chan error // each listener's end, once Start has run
@@ -186,10 +187,12 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 // openCore opens the engine (its hooks feed the metrics) and the authenticator
 // with its OAuth2 signing key.
 func (a *App) openCore(ctx context.Context) error {
-	a.metrics = metrics.New(
-		func() float64 { return float64(a.eng.QueueDepth()) },
-		func() float64 { h, _ := a.auth.CacheStats(); return float64(h) },
-		func() float64 { _, mi := a.auth.CacheStats(); return float64(mi) })
+	if a.metrics == nil { // once: a reset (emulator.go) opens a new engine under the same metrics
+		a.metrics = metrics.New(
+			func() float64 { return float64(a.eng.QueueDepth()) },
+			func() float64 { h, _ := a.auth.CacheStats(); return float64(h) },
+			func() float64 { _, mi := a.auth.CacheStats(); return float64(mi) })
+	}
 	m := a.metrics
 	eng, err := engine.Open(ctx, a.store, engine.Options{Logger: a.log, Now: a.cfg.Now, ExpiryInterval: a.cfg.ExpiryInterval,
 		OnBatch:       func(n int, d time.Duration) { m.BatchSize.Observe(float64(n)); m.CommitDuration.Observe(d.Seconds()) },

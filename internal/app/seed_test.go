@@ -154,3 +154,44 @@ func TestSeedBadFiles(t *testing.T) {
 }
 
 func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// TestReset: POST /v1/reset puts an emulator back to its seed in one call:
+// movements, accounts and credentials made since are gone, the seed's are back,
+// the fault rules are cleared, and the seed's secrets work again.
+func TestReset(t *testing.T) {
+	e := newEmulator(t)
+	e.MustAdmin(201, "POST", "/v1/accounts/acc_shop/charges", `{"amount":"4"}`, testkit.Key("spend"))
+	extra := e.CreateAccount("Made after the seed", "EUR")
+	e.MustAdmin(201, "POST", "/v1/accounts/acc_shop/users", `{"username":"later","password":"later-password"}`, nil)
+	e.addFault(`{"listener":"public","action":"delay","delay":"1ms"}`)
+
+	var got map[string]bool
+	e.MustAdmin(200, "POST", "/v1/reset", "", nil).JSON(t, &got)
+	if !got["reset"] {
+		t.Errorf("POST /v1/reset = %v, want reset true", got)
+	}
+	if b := e.Balance("acc_shop"); b["balance"] != "10" || b["sequence"] == nil {
+		t.Errorf("acc_shop after reset: %v, want the seed's 10", b)
+	}
+	if r := e.AdminDo("GET", "/v1/accounts/"+extra, "", nil); r.Status != 404 {
+		t.Errorf("an account made after the seed, after reset: %d, want 404", r.Status)
+	}
+	var users struct{ Users []map[string]any }
+	e.MustAdmin(200, "GET", "/v1/accounts/acc_shop/users", "", nil).JSON(t, &users)
+	if len(users.Users) != 1 || users.Users[0]["username"] != "shop" {
+		t.Errorf("acc_shop's users after reset: %v, want only the seed's shop", users.Users)
+	}
+	var faults struct{ Faults []any }
+	e.MustAdmin(200, "GET", "/v1/faults", "", nil).JSON(t, &faults)
+	if len(faults.Faults) != 0 {
+		t.Errorf("fault rules after reset: %v, want none", faults.Faults)
+	}
+	if got, _ := get(t, e.Public.URL, "shop", ""); got.Status != 200 || got.Body != shopBalance {
+		t.Errorf("balance with the seed's password after reset: %+v", got)
+	}
+	var entries struct{ Entries []any }
+	e.MustAdmin(200, "GET", "/v1/accounts/acc_shop/entries", "", nil).JSON(t, &entries)
+	if len(entries.Entries) != 1 {
+		t.Errorf("acc_shop's entries after reset: %d, want the seed's one top-up", len(entries.Entries))
+	}
+}

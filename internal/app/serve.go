@@ -25,25 +25,16 @@ func (a *App) buildServers() error {
 			return err
 		}
 	}
-	a.audit = audit.New(a.store, a.log)
 	if a.cfg.Emulator {
 		a.newFaults()
 	}
-	ready := a.store.Ping
+	pubH, admH := a.surfaces(hosts)
 	observe := a.metrics.ObserveRequest
-	pub := infobipapi.New(a.eng, a.auth, a.log)
-	pub.Ready = ready
-	adm := adminapi.New(adminapi.Config{
-		Token: a.token, Engine: a.eng, Auth: a.auth, Store: a.store, Log: a.log, Ready: ready, Metrics: a.metrics.Handler(), Audit: a.audit,
-		Pprof: a.cfg.Pprof, Cmdline: a.cfg.Cmdline, Hosts: hosts, Faults: a.faults, Reset: a.resetFunc(),
-	})
-	var pubH, admH http.Handler = pub, adm
-	if a.faults != nil {
-		// Inside the instrumentation: a faulted request's status is in the request
-		// log and metrics like any other (a reset or cut one has none: the fault's
-		// own log line and counter say what happened).
-		pubH = a.faults.Handler("public", a.publicIdentity, nil, pub)
-		admH = a.faults.Handler("admin", adminIdentity, adminapi.EmulatorRoute, adm)
+	if a.cfg.Emulator {
+		// Served through the reset's switch: POST /v1/reset swaps in the surfaces
+		// of a new store (emulator.go).
+		a.live.set(pubH, admH)
+		pubH, admH = a.live.handlers()
 	}
 	a.public = httpkit.NewServer(httpkit.InstrumentEdge(a.log, observe, "public", infobipapi.Route,
 		httpkit.Edge{TrustedProxies: a.cfg.TrustedProxies, CORS: a.cfg.CORS}, pubH), a.log, false)
@@ -54,6 +45,27 @@ func (a *App) buildServers() error {
 		a.public.TLSConfig, a.admin.TLSConfig = a.tls.Clone(), a.tls.Clone()
 	}
 	return nil
+}
+
+// surfaces makes the auditor and the two API handlers on the App's store,
+// engine and authenticator, behind the fault rules under Config.Emulator.
+func (a *App) surfaces(hosts *httpkit.Hosts) (public, admin http.Handler) {
+	a.audit = audit.New(a.store, a.log)
+	ready := a.store.Ping
+	pub := infobipapi.New(a.eng, a.auth, a.log)
+	pub.Ready = ready
+	adm := adminapi.New(adminapi.Config{
+		Token: a.token, Engine: a.eng, Auth: a.auth, Store: a.store, Log: a.log, Ready: ready, Metrics: a.metrics.Handler(), Audit: a.audit,
+		Pprof: a.cfg.Pprof, Cmdline: a.cfg.Cmdline, Hosts: hosts, Faults: a.faults, Reset: a.resetFunc(hosts),
+	})
+	if a.faults == nil {
+		return pub, adm
+	}
+	// Inside the instrumentation: a faulted request's status is in the request
+	// log and metrics like any other (a reset or cut one has none: the fault's
+	// own log line and counter say what happened).
+	return a.faults.Handler("public", a.publicIdentity, nil, pub),
+		a.faults.Handler("admin", adminIdentity, adminapi.EmulatorRoute, adm)
 }
 
 // Start serves the public API on public and the admin API on admin, and returns
