@@ -15,6 +15,7 @@ import (
 	"github.com/purse-ledger/purse/internal/auth"
 	"github.com/purse-ledger/purse/internal/cli"
 	"github.com/purse-ledger/purse/internal/httpkit"
+	"github.com/purse-ledger/purse/internal/seed"
 	"github.com/purse-ledger/purse/internal/store/sqlite"
 )
 
@@ -28,6 +29,8 @@ type serveConfig struct {
 	tlsCert, tlsKey                     string
 	tlsSelfSigned                       bool
 	demo, create                        bool
+	emulator                            bool
+	seed                                string
 	logFormat, logLevel                 string
 	shutdownTimeout, sessionIdle        time.Duration
 	idempotencyWindow                   time.Duration
@@ -59,6 +62,10 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig, envErr *envErrs, e env) {
 	fs.StringVar(&c.tlsKey, "tls-key", envOr(e, "PURSE_TLS_KEY", ""), "PEM private key for --tls-cert (env PURSE_TLS_KEY)")
 	fs.BoolVar(&c.tlsSelfSigned, "tls-self-signed", false, "HTTPS with a self-signed certificate for localhost, kept in DB.tls.pem (and DB.tls.key) for clients to trust (local use)")
 	fs.BoolVar(&c.demo, "demo", envErr.bool(e, "PURSE_DEMO", false), "seed Infobip's documented example account: Aladdin / open sesame, 47.79134 EUR (env PURSE_DEMO=true)")
+	fs.BoolVar(&c.emulator, "emulator", envErr.bool(e, "PURSE_EMULATOR", false),
+		"a stand-in for Infobip in tests: fault rules on the admin API (/v1/faults) and POST /v1/reset; never on a store with real money (env PURSE_EMULATOR=true)")
+	fs.StringVar(&c.seed, "seed", envOr(e, "PURSE_SEED", ""),
+		"a JSON seed file applied at start, idempotently: accounts, limits, balances, users, API keys (docs/emulator.md); passwords and keys in it need --demo or --emulator (env PURSE_SEED)")
 	fs.BoolVar(&c.create, "create", envErr.bool(e, "PURSE_CREATE", false), "create the database's directory (mode 0700) when it does not exist (env PURSE_CREATE)")
 	fs.StringVar(&c.logFormat, "log-format", envOr(e, "PURSE_LOG_FORMAT", "json"), "log format: json or text (env PURSE_LOG_FORMAT)")
 	fs.StringVar(&c.logLevel, "log-level", envOr(e, "PURSE_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env PURSE_LOG_LEVEL)")
@@ -137,7 +144,7 @@ func newLogger(e env, format, level string) (*slog.Logger, error) {
 // leaves no new store or token file behind.
 func (c serveConfig) appConfig(log *slog.Logger) (app.Config, error) {
 	cfg := app.Config{DB: c.db, CreateDir: c.create, IdempotencyWindow: c.idempotencyWindow, Log: log,
-		AdminToken: c.adminToken, SessionIdle: c.sessionIdle, MaxQueueDelay: c.maxQueueDelay, Demo: c.demo,
+		AdminToken: c.adminToken, SessionIdle: c.sessionIdle, MaxQueueDelay: c.maxQueueDelay, Demo: c.demo, Emulator: c.emulator,
 		Pprof: c.pprof, Cmdline: redactArgs(os.Args), ShutdownTimeout: c.shutdownTimeout,
 		TLSCert: c.tlsCert, TLSKey: c.tlsKey, TLSSelfSigned: c.tlsSelfSigned}
 	var err error
@@ -155,6 +162,11 @@ func (c serveConfig) appConfig(log *slog.Logger) (app.Config, error) {
 		return cfg, usagef("--tls-self-signed and --tls-cert/--tls-key exclude each other")
 	case (c.tlsCert == "") != (c.tlsKey == ""):
 		return cfg, usagef("--tls-cert and --tls-key go together")
+	}
+	if c.seed != "" { // before the store exists: a bad seed leaves nothing behind
+		if cfg.Seed, err = seed.Load(c.seed); err != nil {
+			return cfg, err
+		}
 	}
 	if c.oauthSecretFile != "" { // before the store exists: a bad file leaves nothing behind
 		if cfg.OAuthSecret, err = readOAuthSecret(c.oauthSecretFile, log); err != nil {

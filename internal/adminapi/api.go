@@ -24,6 +24,7 @@ import (
 	"github.com/purse-ledger/purse/internal/audit"
 	"github.com/purse-ledger/purse/internal/auth"
 	"github.com/purse-ledger/purse/internal/engine"
+	"github.com/purse-ledger/purse/internal/fault"
 	"github.com/purse-ledger/purse/internal/httpkit"
 	"github.com/purse-ledger/purse/internal/ledger"
 )
@@ -54,6 +55,12 @@ type Config struct {
 	// Hosts, when set, are the Host headers the listener answers; any other gets
 	// 421 (a page that rebinds its own name to the admin address). nil allows all.
 	Hosts *httpkit.Hosts
+	// Faults, when set (purse serve --emulator), serves the fault rules at
+	// /v1/faults; nil: those routes answer 404.
+	Faults *fault.Set
+	// Reset, when set (--emulator), serves POST /v1/reset: the store back to the
+	// seed it started with. nil: the route answers 404.
+	Reset func(ctx context.Context) error
 }
 
 // API serves the admin listener.
@@ -109,6 +116,7 @@ func New(cfg Config) *API {
 	m.HandleFunc("POST /v1/holds/{id}/void", a.authed(a.voidHold))
 	m.HandleFunc("POST /v1/batch", a.authed(a.batch))
 	m.HandleFunc("GET /v1/audit", a.authed(a.listAudit))
+	a.emulatorRoutes(m)
 	m.HandleFunc("/", a.notFound)
 	return a
 }

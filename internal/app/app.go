@@ -24,9 +24,11 @@ import (
 	"github.com/purse-ledger/purse/internal/audit"
 	"github.com/purse-ledger/purse/internal/auth"
 	"github.com/purse-ledger/purse/internal/engine"
+	"github.com/purse-ledger/purse/internal/fault"
 	"github.com/purse-ledger/purse/internal/httpkit"
 	"github.com/purse-ledger/purse/internal/ledger"
 	"github.com/purse-ledger/purse/internal/metrics"
+	"github.com/purse-ledger/purse/internal/seed"
 )
 
 // Config is what an App is built from. The zero value of a field is purse serve's
@@ -62,6 +64,15 @@ type Config struct {
 	// Demo seeds Infobip's documented example account (demo.go); without it, an
 	// active demo account is warned about.
 	Demo bool
+
+	// Emulator makes purse a stand-in for Infobip in tests: fault rules on the
+	// admin API (/v1/faults, internal/fault) and POST /v1/reset; a seed may then
+	// hold fixed secrets. Never on a store that holds real money.
+	Emulator bool
+	// Seed, when set, is applied at start, after the demo account (internal/seed):
+	// idempotently, so a restart with the same seed changes nothing. One holding
+	// fixed secrets (passwords, API keys) needs Demo or Emulator.
+	Seed *seed.File
 
 	// AdminHosts are the Host names the admin listener answers besides its own
 	// addresses; nil: only those.
@@ -111,6 +122,8 @@ type App struct {
 	metrics  *metrics.Metrics
 	tls      *tls.Config
 	stopFeed context.CancelFunc
+	faults   *fault.Set // with Config.Emulator
+	live     live       // with Config.Emulator: the surfaces in force, swapped by a reset
 
 	public, admin *http.Server
 	serving       chan error // each listener's end, once Start has run
@@ -138,6 +151,12 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = 15 * time.Second
 	}
+	if cfg.Seed != nil {
+		// Before anything is opened: a refused seed leaves no new store behind.
+		if err := cfg.Seed.Check(cfg.Demo || cfg.Emulator); err != nil {
+			return nil, err
+		}
+	}
 	a := &App{cfg: cfg, log: cfg.Log, stopped: make(chan struct{})}
 	defer func() {
 		if err != nil {
@@ -161,6 +180,9 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	if err := a.demo(ctx); err != nil {
 		return nil, err
 	}
+	if err := a.applySeed(ctx); err != nil {
+		return nil, err
+	}
 	if err := a.buildServers(); err != nil {
 		return nil, err
 	}
@@ -170,10 +192,12 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 // openCore opens the engine (its hooks feed the metrics) and the authenticator
 // with its OAuth2 signing key.
 func (a *App) openCore(ctx context.Context) error {
-	a.metrics = metrics.New(
-		func() float64 { return float64(a.eng.QueueDepth()) },
-		func() float64 { h, _ := a.auth.CacheStats(); return float64(h) },
-		func() float64 { _, mi := a.auth.CacheStats(); return float64(mi) })
+	if a.metrics == nil { // once: a reset (emulator.go) opens a new engine under the same metrics
+		a.metrics = metrics.New(
+			func() float64 { return float64(a.eng.QueueDepth()) },
+			func() float64 { h, _ := a.auth.CacheStats(); return float64(h) },
+			func() float64 { _, mi := a.auth.CacheStats(); return float64(mi) })
+	}
 	m := a.metrics
 	eng, err := engine.Open(ctx, a.store, engine.Options{Logger: a.log, Now: a.cfg.Now, ExpiryInterval: a.cfg.ExpiryInterval,
 		OnBatch:       func(n int, d time.Duration) { m.BatchSize.Observe(float64(n)); m.CommitDuration.Observe(d.Seconds()) },
@@ -207,6 +231,9 @@ func (a *App) demo(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Faults are the fault rules in force, nil without Config.Emulator.
+func (a *App) Faults() *fault.Set { return a.faults }
 
 // Store is the store the App serves.
 func (a *App) Store() ledger.Store { return a.store }

@@ -25,23 +25,47 @@ func (a *App) buildServers() error {
 			return err
 		}
 	}
-	a.audit = audit.New(a.store, a.log)
-	ready := a.store.Ping
+	if a.cfg.Emulator {
+		a.newFaults()
+	}
+	pubH, admH := a.surfaces(hosts)
 	observe := a.metrics.ObserveRequest
-	pub := infobipapi.New(a.eng, a.auth, a.log)
-	pub.Ready = ready
+	if a.cfg.Emulator {
+		// Served through the reset's switch: POST /v1/reset swaps in the surfaces
+		// of a new store (emulator.go).
+		a.live.set(pubH, admH)
+		pubH, admH = a.live.handlers()
+	}
 	a.public = httpkit.NewServer(httpkit.InstrumentEdge(a.log, observe, "public", infobipapi.Route,
-		httpkit.Edge{TrustedProxies: a.cfg.TrustedProxies, CORS: a.cfg.CORS}, pub), a.log, false)
+		httpkit.Edge{TrustedProxies: a.cfg.TrustedProxies, CORS: a.cfg.CORS}, pubH), a.log, false)
 	a.admin = httpkit.NewServer(httpkit.InstrumentEdge(a.log, observe, "admin", func(*http.Request) string { return "other" },
-		httpkit.Edge{TrustedProxies: a.cfg.TrustedProxies}, adminapi.New(adminapi.Config{
-			Token: a.token, Engine: a.eng, Auth: a.auth, Store: a.store, Log: a.log, Ready: ready, Metrics: a.metrics.Handler(), Audit: a.audit,
-			Pprof: a.cfg.Pprof, Cmdline: a.cfg.Cmdline, Hosts: hosts,
-		})), a.log, true)
+		httpkit.Edge{TrustedProxies: a.cfg.TrustedProxies}, admH), a.log, true)
 	if a.tls != nil {
 		// One config each: net/http adds its HTTP/2 settings to the config it serves with.
 		a.public.TLSConfig, a.admin.TLSConfig = a.tls.Clone(), a.tls.Clone()
 	}
 	return nil
+}
+
+// surfaces makes the auditor and the two API handlers on the App's store,
+// engine and authenticator, behind the fault rules under Config.Emulator.
+func (a *App) surfaces(hosts *httpkit.Hosts) (public, admin http.Handler) {
+	a.audit = audit.New(a.store, a.log)
+	ready := a.store.Ping
+	pub := infobipapi.New(a.eng, a.auth, a.log)
+	pub.Ready = ready
+	adm := adminapi.New(adminapi.Config{
+		Token: a.token, Engine: a.eng, Auth: a.auth, Store: a.store, Log: a.log, Ready: ready, Metrics: a.metrics.Handler(), Audit: a.audit,
+		Pprof: a.cfg.Pprof, Cmdline: a.cfg.Cmdline, Hosts: hosts, Faults: a.faults, Reset: a.resetFunc(hosts),
+	})
+	if a.faults == nil {
+		return pub, adm
+	}
+	// Inside the instrumentation: a faulted request's status is in the request
+	// log and metrics like any other (a reset or cut one has none: the fault's
+	// own log line and counter say what happened).
+	return a.faults.Handler("public", a.publicIdentity, nil, pub),
+		a.faults.Handler("admin", adminIdentity, adminapi.EmulatorRoute, adm)
 }
 
 // Start serves the public API on public and the admin API on admin, and returns
@@ -59,7 +83,7 @@ func (a *App) Start(public, admin net.Listener) error {
 		a.removeURL = remove
 	}
 	a.log.Info("purse serving", "public", public.Addr().String(), "admin", admin.Addr().String(),
-		"store", StoreName(a.cfg.DB), "demo", a.cfg.Demo, "tls", a.tls != nil)
+		"store", StoreName(a.cfg.DB), "demo", a.cfg.Demo, "emulator", a.cfg.Emulator, "tls", a.tls != nil)
 	a.serving = make(chan error, 2)
 	go func() { a.serving <- a.serveOn(a.public, public) }()
 	go func() { a.serving <- a.serveOn(a.admin, admin) }()

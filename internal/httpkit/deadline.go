@@ -40,6 +40,10 @@ type deadlineConn struct {
 	renew atomic.Int64 // Unix nanoseconds from which a write renews the deadline
 }
 
+// NetConn is the connection underneath, as tls.Conn's NetConn (fault injection
+// resets it with SO_LINGER 0).
+func (c *deadlineConn) NetConn() net.Conn { return c.Conn }
+
 func (c *deadlineConn) Write(p []byte) (int, error) {
 	if now := time.Now(); now.UnixNano() >= c.renew.Load() {
 		if err := c.Conn.SetWriteDeadline(now.Add(c.d)); err != nil {

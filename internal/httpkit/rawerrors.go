@@ -49,6 +49,9 @@ type envelopeConn struct {
 	fresh atomic.Bool // a read returned data since the last write
 }
 
+// NetConn is the connection underneath, as tls.Conn's NetConn.
+func (c *envelopeConn) NetConn() net.Conn { return c.Conn }
+
 func (c *envelopeConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	if n > 0 {

@@ -23,6 +23,7 @@ type Metrics struct {
 	CommitDuration  prometheus.Histogram
 	QueueDepth      prometheus.GaugeFunc
 	BatchRetries    prometheus.Counter
+	FaultsInjected  *prometheus.CounterVec // listener, action (purse serve --emulator)
 
 	requests sync.Map // requestKey -> *requestObs
 }
@@ -54,6 +55,9 @@ func New(queueDepth, cacheHits, cacheMisses func() float64) *Metrics {
 		BatchRetries: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "purse_engine_batch_retries_total", Help: "Batches run again after losing a race with another node.",
 		}),
+		FaultsInjected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "purse_faults_injected_total", Help: "Requests given a fault by a fault rule (purse serve --emulator), by listener and action.",
+		}, []string{"listener", "action"}),
 	}
 	hits := prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "purse_auth_cache_hits_total", Help: "Credential checks answered from the cache.",
@@ -61,7 +65,7 @@ func New(queueDepth, cacheHits, cacheMisses func() float64) *Metrics {
 	misses := prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "purse_auth_cache_misses_total", Help: "Credential checks that had to be verified (argon2id or a key lookup).",
 	}, cacheMisses)
-	r.MustRegister(m.Requests, m.RequestDuration, m.BatchSize, m.CommitDuration, m.QueueDepth, m.BatchRetries, hits, misses,
+	r.MustRegister(m.Requests, m.RequestDuration, m.BatchSize, m.CommitDuration, m.QueueDepth, m.BatchRetries, m.FaultsInjected, hits, misses,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/purse-ledger/purse/internal/audit"
 	"github.com/purse-ledger/purse/internal/auth"
 	"github.com/purse-ledger/purse/internal/engine"
+	"github.com/purse-ledger/purse/internal/seed"
 	"github.com/purse-ledger/purse/internal/store/sqlite"
 )
 
@@ -54,6 +55,10 @@ type Options struct {
 	Log        *slog.Logger     // nil: logs are discarded
 	// MaxQueueDelay is the engine's shedding target (engine.Options); 0 never sheds.
 	MaxQueueDelay time.Duration
+	// Emulator is purse serve --emulator: fault rules and POST /v1/reset.
+	Emulator bool
+	// Seed is purse serve --seed's file, applied at start.
+	Seed *seed.File
 }
 
 // New starts a stack on a fresh database file; it stops when the test ends.
@@ -70,7 +75,8 @@ func Open(t testing.TB, path string, opts Options) *Stack {
 		limits = &auth.Limits{PerUser: 1000, UserBurst: 1000, PerIP: 1000, IPBurst: 1000}
 	}
 	a, err := app.New(context.Background(), app.Config{DB: path, Log: opts.Log, AdminToken: AdminToken,
-		MaxQueueDelay: opts.MaxQueueDelay, Now: opts.Now, AuthLimits: limits, ExpiryInterval: 10 * time.Millisecond})
+		MaxQueueDelay: opts.MaxQueueDelay, Now: opts.Now, AuthLimits: limits, ExpiryInterval: 10 * time.Millisecond,
+		Emulator: opts.Emulator, Seed: opts.Seed})
 	if err != nil {
 		t.Fatalf("start purse: %v", err)
 	}

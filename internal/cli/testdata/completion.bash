@@ -3,9 +3,9 @@
 _purse() {
     local cur=${COMP_WORDS[COMP_CWORD]} cmd=${COMP_WORDS[1]} words=
     if (( COMP_CWORD == 1 )); then
-        words="accounts adjust admin-token api-keys audit balance batch charge check completion demo entries help hold migrate oauth-clients oauth-key refund serve top-up users version"
+        words="accounts adjust admin-token api-keys audit balance batch charge check completion demo entries faults help hold migrate oauth-clients oauth-key refund reset serve top-up users version"
     elif [[ $cmd == help && COMP_CWORD -eq 2 ]]; then
-        words="accounts adjust admin-token api-keys audit balance batch charge check completion demo entries help hold migrate oauth-clients oauth-key refund serve top-up users version"
+        words="accounts adjust admin-token api-keys audit balance batch charge check completion demo entries faults help hold migrate oauth-clients oauth-key refund reset serve top-up users version"
     elif [[ $cmd == completion && COMP_CWORD -eq 2 ]]; then
         words="bash zsh"
     else
@@ -46,6 +46,16 @@ _purse() {
             elif [[ $cur == -* ]]; then
                 case ${COMP_WORDS[2]} in
                 remove) words="--admin-token --admin-token-file --admin-url --db --json --tls-ca --help" ;;
+                esac
+            fi ;;
+        faults)
+            if (( COMP_CWORD == 2 )); then
+                words="add list clear"
+            elif [[ $cur == -* ]]; then
+                case ${COMP_WORDS[2]} in
+                add) words="--account --admin-token --admin-token-file --admin-url --chunk-bytes --credential --cut-after --db --delay --jitter --json --listener --message-id --method --probability -q --retry-after --route --seed --status --text --times --tls-ca --ttl --help" ;;
+                list) words="--admin-token --admin-token-file --admin-url --db --json --tls-ca --help" ;;
+                clear) words="--admin-token --admin-token-file --admin-url --db --json --tls-ca --help" ;;
                 esac
             fi ;;
         hold)
@@ -97,6 +107,7 @@ _purse() {
         entries) [[ $cur == -* ]] && words="--admin-token --admin-token-file --admin-url --all --cursor --db --from --json --kind --limit --tls-ca --to --help" ;;
         migrate) [[ $cur == -* ]] && words="--from --include-demo --to --help" ;;
         refund) [[ $cur == -* ]] && words="--admin-token --admin-token-file --admin-url --db --idempotency-key --json -q --tls-ca --help" ;;
+        reset) [[ $cur == -* ]] && words="--admin-token --admin-token-file --admin-url --db --json --tls-ca --help" ;;
         serve) [[ $cur == -* ]] && words="--db --demo --help" ;;
         top-up) [[ $cur == -* ]] && words="--admin-token --admin-token-file --admin-url --db --idempotency-key --json -q --reference --tls-ca --help" ;;
         esac

@@ -16,12 +16,14 @@ _purse() {
         'completion:a shell completion script: source <(purse completion bash)'
         'demo:demo commands: remove'
         'entries:an account'\''s ledger entries, newest first'
+        'faults:faults commands: add, list, clear'
         'help:this list, or a command'\''s arguments and flags'
         'hold:hold commands: create, capture, void, get'
         'migrate:copy the embedded store into an empty PostgreSQL database'
         'oauth-clients:oauth-clients commands: create, list, revoke'
         'oauth-key:oauth-key commands: rotate, reset'
         'refund:give back a charge, all of it or AMOUNT'
+        'reset:put an emulator'\''s store back to its seed and end every fault rule'
         'serve:run purse: the Infobip-compatible API and the admin API'
         'top-up:add money to an account'
         'users:users commands: add, list, remove'
@@ -69,6 +71,16 @@ _purse() {
         else
             case ${words[3]} in
             remove) words_=(--admin-token --admin-token-file --admin-url --db --json --tls-ca --help) ;;
+            esac
+        fi ;;
+    faults)
+        if (( CURRENT == 3 )); then
+            words_=(add list clear)
+        else
+            case ${words[3]} in
+            add) words_=(--account --admin-token --admin-token-file --admin-url --chunk-bytes --credential --cut-after --db --delay --jitter --json --listener --message-id --method --probability -q --retry-after --route --seed --status --text --times --tls-ca --ttl --help) ;;
+            list) words_=(--admin-token --admin-token-file --admin-url --db --json --tls-ca --help) ;;
+            clear) words_=(--admin-token --admin-token-file --admin-url --db --json --tls-ca --help) ;;
             esac
         fi ;;
     hold)
@@ -120,6 +132,7 @@ _purse() {
     entries) words_=(--admin-token --admin-token-file --admin-url --all --cursor --db --from --json --kind --limit --tls-ca --to --help) ;;
     migrate) words_=(--from --include-demo --to --help) ;;
     refund) words_=(--admin-token --admin-token-file --admin-url --db --idempotency-key --json -q --tls-ca --help) ;;
+    reset) words_=(--admin-token --admin-token-file --admin-url --db --json --tls-ca --help) ;;
     serve) words_=(--db --demo --help) ;;
     top-up) words_=(--admin-token --admin-token-file --admin-url --db --idempotency-key --json -q --reference --tls-ca --help) ;;
     esac

@@ -1,0 +1,197 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/purse-ledger/purse/internal/app"
+	"github.com/purse-ledger/purse/internal/ledger"
+	"github.com/purse-ledger/purse/internal/seed"
+	"github.com/purse-ledger/purse/internal/testkit"
+)
+
+// snapshot is what a seed writes, read back from the store: every account with
+// its balance and settings, its entries, its users and its API keys.
+type snapshot struct {
+	Accounts []ledger.Account
+	Entries  map[string][]ledger.Entry
+	Users    map[string][]string
+	Keys     map[string][]string
+}
+
+func snap(t *testing.T, s *testkit.Stack) snapshot {
+	t.Helper()
+	ctx := context.Background()
+	accts, err := s.Store.LoadAccounts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := snapshot{Accounts: accts, Entries: map[string][]ledger.Entry{}, Users: map[string][]string{}, Keys: map[string][]string{}}
+	for _, a := range accts {
+		if out.Entries[a.ID], err = s.Store.Entries(ctx, a.ID); err != nil {
+			t.Fatal(err)
+		}
+		users, _ := s.Store.UsersOf(ctx, a.ID)
+		for _, u := range users {
+			out.Users[a.ID] = append(out.Users[a.ID], u.Username+" "+u.PasswordHash)
+		}
+		keys, _ := s.Store.APIKeysOf(ctx, a.ID)
+		for _, k := range keys {
+			out.Keys[a.ID] = append(out.Keys[a.ID], k.ID+" "+k.Hash+" "+k.CreatedAt.String())
+		}
+	}
+	return out
+}
+
+// TestSeedTwice: the documentation's seed applied twice, in one run and across
+// a restart, changes nothing the second time; what it made answers on the
+// public API with the file's secrets.
+func TestSeedTwice(t *testing.T) {
+	f, err := seed.Load(exampleSeed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(t.TempDir(), "purse.db")
+	s := testkit.Open(t, db, testkit.Options{Emulator: true, Seed: f})
+	first := snap(t, s)
+
+	if got, want := s.Balance("acc_shop")["balance"], "10"; got != want {
+		t.Errorf("acc_shop balance = %v, want %v", got, want)
+	}
+	var acc map[string]any
+	s.MustAdmin(200, "GET", "/v1/accounts/acc_shop", "", nil).JSON(t, &acc)
+	if acc["monthlyLimit"] != "500" || acc["freeMessages"] != 100.0 || acc["allowedMinus"] != "0" {
+		t.Errorf("acc_shop settings: %v", acc)
+	}
+	for _, h := range []string{"App test-key-shop-0123456789", basic("shop")} {
+		r := testkit.Do(t, "GET", s.Public.URL+"/account/1/balance", map[string]string{"Authorization": h}, nil)
+		if got, want := string(r.Body), `{"balance":10,"currency":"EUR"}`; r.Status != 200 || got != want {
+			t.Errorf("balance with %.10s...: %d %s, want 200 %s", h, r.Status, got, want)
+		}
+	}
+
+	again, err := seed.Apply(context.Background(), f, s.Engine, s.Auth, s.Store, discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again != (seed.Applied{}) {
+		t.Errorf("the second application did %+v, want nothing", again)
+	}
+	if diff := cmp.Diff(snap(t, s), first); diff != "" {
+		t.Errorf("store after the second application (-got +want):\n%s", diff)
+	}
+
+	s.Close()
+	restarted := testkit.Open(t, db, testkit.Options{Emulator: true, Seed: f})
+	if diff := cmp.Diff(snap(t, restarted), first); diff != "" {
+		t.Errorf("store after a restart with the same seed (-got +want):\n%s", diff)
+	}
+
+	// A spent balance is not refilled by a restart; a raised one tops up the difference.
+	restarted.MustAdmin(201, "POST", "/v1/accounts/acc_shop/charges", `{"amount":"4"}`, testkit.Key("spend"))
+	f.Accounts[0].Balance = "12"
+	n, err := seed.Apply(context.Background(), f, restarted.Engine, restarted.Auth, restarted.Store, discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != (seed.Applied{TopUps: 1}) || restarted.Balance("acc_shop")["balance"] != "8" {
+		t.Errorf("balance raised to 12 after spending 4: %+v, balance %v; want one top-up of 2, balance 8", n, restarted.Balance("acc_shop")["balance"])
+	}
+}
+
+// TestSeedSecretsNeedDemoOrEmulator: a seed with passwords or API keys is refused
+// on a store that is neither a demo nor an emulator, before the store is made;
+// one without secrets is fine.
+func TestSeedSecretsNeedDemoOrEmulator(t *testing.T) {
+	f, err := seed.Load(exampleSeed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(t.TempDir(), "purse.db")
+	_, err = app.New(context.Background(), app.Config{DB: db, AdminToken: testkit.AdminToken, Seed: f})
+	if !errors.Is(err, seed.ErrFixedSecrets) || !strings.Contains(err.Error(), "--demo or --emulator") {
+		t.Errorf("app.New with a seed holding secrets: %v, want %v", err, seed.ErrFixedSecrets)
+	}
+	if _, err := os.Stat(db); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the refused start left a store behind: %v", err)
+	}
+	for i := range f.Accounts {
+		f.Accounts[i].Users, f.Accounts[i].APIKeys = nil, nil
+	}
+	s := testkit.Open(t, db, testkit.Options{Seed: f})
+	if got := s.Balance("acc_bystander")["balance"]; got != "5" {
+		t.Errorf("a seed without secrets, without --emulator: acc_bystander balance %v, want 5", got)
+	}
+}
+
+// TestSeedBadFiles: a seed that cannot be applied is refused with the field it
+// is about, before anything is written.
+func TestSeedBadFiles(t *testing.T) {
+	for _, tt := range []struct{ name, file, want string }{
+		{"unknown field", `{"accounts":[{"id":"acc_a","name":"A","currency":"EUR","colour":"red"}]}`, `unknown field "colour"`},
+		{"bad id", `{"accounts":[{"id":"a b","name":"A","currency":"EUR"}]}`, `accounts[0]: id "a b"`},
+		{"bad currency", `{"accounts":[{"id":"acc_a","name":"A","currency":"eur"}]}`, "currency"},
+		{"bad balance", `{"accounts":[{"id":"acc_a","name":"A","currency":"EUR","balance":"1.2.3"}]}`, "balance"},
+		{"short password", `{"accounts":[{"id":"acc_a","name":"A","currency":"EUR","users":[{"username":"u","password":"x"}]}]}`, "users[0].password"},
+		{"short key", `{"accounts":[{"id":"acc_a","name":"A","currency":"EUR","apiKeys":[{"id":"key_a","name":"k","key":"short"}]}]}`, "apiKeys[0]"},
+		{"id twice", `{"accounts":[{"id":"acc_a","name":"A","currency":"EUR"},{"id":"acc_a","name":"B","currency":"EUR"}]}`, "given twice"},
+		{"two objects", `{"accounts":[]} {}`, "more after"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := seed.Parse([]byte(tt.file))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Parse: %v, want an error about %s", err, tt.want)
+			}
+		})
+	}
+}
+
+func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// TestReset: POST /v1/reset puts an emulator back to its seed in one call:
+// movements, accounts and credentials made since are gone, the seed's are back,
+// the fault rules are cleared, and the seed's secrets work again.
+func TestReset(t *testing.T) {
+	e := newEmulator(t)
+	e.MustAdmin(201, "POST", "/v1/accounts/acc_shop/charges", `{"amount":"4"}`, testkit.Key("spend"))
+	extra := e.CreateAccount("Made after the seed", "EUR")
+	e.MustAdmin(201, "POST", "/v1/accounts/acc_shop/users", `{"username":"later","password":"later-password"}`, nil)
+	e.addFault(`{"listener":"public","action":"delay","delay":"1ms"}`)
+
+	var got map[string]bool
+	e.MustAdmin(200, "POST", "/v1/reset", "", nil).JSON(t, &got)
+	if !got["reset"] {
+		t.Errorf("POST /v1/reset = %v, want reset true", got)
+	}
+	if b := e.Balance("acc_shop"); b["balance"] != "10" || b["sequence"] == nil {
+		t.Errorf("acc_shop after reset: %v, want the seed's 10", b)
+	}
+	if r := e.AdminDo("GET", "/v1/accounts/"+extra, "", nil); r.Status != 404 {
+		t.Errorf("an account made after the seed, after reset: %d, want 404", r.Status)
+	}
+	var users struct{ Users []map[string]any }
+	e.MustAdmin(200, "GET", "/v1/accounts/acc_shop/users", "", nil).JSON(t, &users)
+	if len(users.Users) != 1 || users.Users[0]["username"] != "shop" {
+		t.Errorf("acc_shop's users after reset: %v, want only the seed's shop", users.Users)
+	}
+	var faults struct{ Faults []any }
+	e.MustAdmin(200, "GET", "/v1/faults", "", nil).JSON(t, &faults)
+	if len(faults.Faults) != 0 {
+		t.Errorf("fault rules after reset: %v, want none", faults.Faults)
+	}
+	if got, _ := get(t, e.Public.URL, "shop", ""); got.Status != 200 || got.Body != shopBalance {
+		t.Errorf("balance with the seed's password after reset: %+v", got)
+	}
+	var entries struct{ Entries []any }
+	e.MustAdmin(200, "GET", "/v1/accounts/acc_shop/entries", "", nil).JSON(t, &entries)
+	if len(entries.Entries) != 1 {
+		t.Errorf("acc_shop's entries after reset: %d, want the seed's one top-up", len(entries.Entries))
+	}
+}
