@@ -8,12 +8,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/purse-ledger/purse/pursetest"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -188,31 +188,12 @@ func (s *Stack) CreateAccount(name, currency string) string {
 	return a.ID
 }
 
-// Clock is a settable clock for tests of time rules (month boundaries, expiry).
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// Clock is a settable clock for tests of time rules (month boundaries, expiry):
+// pursetest's, the one other people's tests get too.
+type Clock = pursetest.Clock
 
 // NewClock returns a clock stopped at t.
-func NewClock(t time.Time) *Clock { return &Clock{t: t} }
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Set moves the clock to t.
-func (c *Clock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
-
-// Advance moves the clock forward by d.
-func (c *Clock) Advance(d time.Duration) { c.Set(c.Now().Add(d)) }
+func NewClock(t time.Time) *Clock { return pursetest.NewClock(t) }
 
 // Balance reads an account's admin balance view.
 func (s *Stack) Balance(id string) map[string]any {
