@@ -338,7 +338,11 @@ func measureConns(addr string, c int, mk request, rate float64) result {
 			what, name = "trace", strings.TrimSuffix(name, ".prof")+".trace"
 		}
 		go func() {
-			resp, err := http.Get(fmt.Sprintf("%s/debug/pprof/%s?seconds=%d", profileFrom, what, int(dur.Seconds())-1))
+			// pprof is served only with --pprof (startPurse adds it with -profile), and
+			// behind the admin token.
+			req, _ := http.NewRequest("GET", fmt.Sprintf("%s/debug/pprof/%s?seconds=%d", profileFrom, what, int(dur.Seconds())-1), nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp, err := http.DefaultClient.Do(req)
 			if err == nil {
 				f, _ := os.Create(name)
 				io.Copy(f, resp.Body)
@@ -376,6 +380,9 @@ func startPurse(bin, db string, extra ...string) (*purse, error) {
 		// The load generators send "Host: bench"; the admin listener answers only its
 		// own address and the names it is given (DNS rebinding, issue #17 point 1).
 		"--admin-hosts", "bench"}, extra...)
+	if *profile != "" {
+		args = append(args, "--pprof")
+	}
 	cmd := exec.Command(bin, args...)
 	logPath := db + ".log"
 	if strings.HasPrefix(db, "postgres") {
