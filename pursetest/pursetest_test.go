@@ -1,15 +1,14 @@
 package pursetest_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
+	"github.com/purse-ledger/purse/internal/testkit"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -278,20 +277,5 @@ func TestWithLogger(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer that purse's goroutines may write to at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is testkit.SyncBuffer.
+type syncBuffer = testkit.SyncBuffer

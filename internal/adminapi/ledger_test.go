@@ -1,10 +1,8 @@
 package adminapi_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -427,9 +425,8 @@ func TestReplayAfterRestart(t *testing.T) {
 // the writer is logged below ERROR (it is not purse's fault), and the charge, once
 // queued, still commits: a retry with the same key gets its outcome.
 func TestClientHangUpIsNoError(t *testing.T) {
-	var logs bytes.Buffer
-	var mu sync.Mutex
-	log := slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var logs testkit.SyncBuffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s := testkit.Open(t, filepath.Join(t.TempDir(), "p.db"), testkit.Options{Log: log})
 	acc := funded(t, s, "100")
 	handler := s.Admin.Config.Handler
@@ -455,9 +452,7 @@ func TestClientHangUpIsNoError(t *testing.T) {
 	if closed == 0 {
 		t.Fatal("no request saw its client hang up")
 	}
-	mu.Lock()
 	out := logs.String()
-	mu.Unlock()
 	if strings.Contains(out, "level=ERROR") {
 		t.Errorf("a hang-up was logged as an error:\n%s", out)
 	}
@@ -481,17 +476,6 @@ func TestClientHangUpIsNoError(t *testing.T) {
 	}
 	t.Logf("%d of 50 requests saw the hang-up; %d charges had committed before their retry", closed, charged)
 	mustCheck(t, s)
-}
-
-type lockedWriter struct {
-	w  io.Writer
-	mu *sync.Mutex
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 // TestChargeServiceType: a charge names what it pays for; free messages are SMS

@@ -32,26 +32,7 @@ var spec struct {
 	err  error
 }
 
-// moduleRoot walks up from the test's working directory (the package directory)
-// to the directory holding go.mod, so the spec's path does not depend on how deep
-// the package sits.
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's working directory")
-		}
-		dir = parent
-	}
-}
+func moduleRoot(t *testing.T) string { return testkit.ModuleRoot(t) }
 
 // loadSpec loads and validates Infobip's document once per test binary. Without
 // the file a developer's run skips, but CI (CI=true) fails: there the file is
