@@ -40,11 +40,11 @@ var tableMaps = map[string]struct {
 
 // entryColumns are the columns of PostgreSQL's entries, in the order entryRow fills them.
 var entryColumns = []string{"seq", "movement_id", "account_id", "kind", "amount", "balance_after", "reference",
-	"idempotency_key", "created_at", "metadata", "related_id", "free_message"}
+	"idempotency_key", "created_at", "metadata", "related_id", "free_message", "sub_account_id"}
 
 func entryRow(e ledger.Entry) []any {
 	return []any{e.Seq, e.MovementID, e.AccountID, string(e.Kind), int64(e.Amount), int64(e.BalanceAfter), e.Reference,
-		e.IdempotencyKey, e.CreatedAt.UnixMicro(), codec.Metadata(e.Metadata), e.RelatedID, e.FreeMessage}
+		e.IdempotencyKey, e.CreatedAt.UnixMicro(), codec.Metadata(e.Metadata), e.RelatedID, e.FreeMessage, e.SubAccountID}
 }
 
 // tableCopy is the plan for one source table.

@@ -27,9 +27,12 @@ import (
 // not written: a block is one account's, and an outcome writes it before the entry.
 // Times are kept to the microsecond, as both stores keep them (the engine's clock
 // is truncated to it, so an answer and its replay show the same instant).
-const EntryVersion = 1
+//
+// Version 2 (sub-accounts): version 1, then the sub-account id (the shared-funding
+// sub-account that spent the entry, or empty). Readers of version 1 stay.
+const EntryVersion = 2
 
-// AppendEntry appends e's version-1 encoding, its sequence relative to prevSeq
+// AppendEntry appends e's current-version encoding, its sequence relative to prevSeq
 // (which must not be above it) and its time to baseAt (Unix microseconds).
 func AppendEntry(b []byte, e *ledger.Entry, prevSeq, baseAt int64) []byte {
 	b = binary.AppendUvarint(b, uint64(e.Seq-prevSeq))
@@ -42,12 +45,18 @@ func AppendEntry(b []byte, e *ledger.Entry, prevSeq, baseAt int64) []byte {
 	b = binary.AppendVarint(b, e.CreatedAt.UnixMicro()-baseAt)
 	b = AppendString(b, Metadata(e.Metadata))
 	b = AppendString(b, e.RelatedID)
-	return appendBool(b, e.FreeMessage)
+	b = appendBool(b, e.FreeMessage)
+	return AppendString(b, e.SubAccountID)
 }
 
 // ReadEntry reads an entry AppendEntry wrote with the same prevSeq and baseAt. The
 // account is the caller's to set. Damage sets r.Bad; unreadable metadata too.
 func (r *Reader) ReadEntry(prevSeq, baseAt int64) ledger.Entry {
+	return r.ReadEntryVersion(EntryVersion, prevSeq, baseAt)
+}
+
+// ReadEntryVersion reads an entry written in version v (1 or 2).
+func (r *Reader) ReadEntryVersion(v byte, prevSeq, baseAt int64) ledger.Entry {
 	var e ledger.Entry
 	e.Seq = prevSeq + int64(r.Uvarint())
 	e.MovementID = r.Str()
@@ -66,6 +75,9 @@ func (r *Reader) ReadEntry(prevSeq, baseAt int64) ledger.Entry {
 	}
 	e.RelatedID = r.Str()
 	e.FreeMessage = r.Bool()
+	if v >= 2 {
+		e.SubAccountID = r.Str()
+	}
 	return e
 }
 

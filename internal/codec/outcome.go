@@ -32,7 +32,10 @@ import (
 //
 // Amounts and integers are varints; times a byte (0: the zero time) and varint
 // Unix nanoseconds.
-const OutcomeVersion = 1
+//
+// Version 2 (sub-accounts): version 1 with entries in entry version 2, and the
+// account followed by its parent id, funding mode and disabled byte.
+const OutcomeVersion = 2
 
 var outcomeMagic = []byte{0, 'O'}
 
@@ -78,10 +81,10 @@ func DecodeOutcome(body []byte) (ledger.Outcome, int, error) {
 		return ledger.Outcome{}, 0, fmt.Errorf("%w: no magic", ErrBadOutcome)
 	}
 	version := int(body[len(outcomeMagic)])
-	if version != 1 {
+	if version < 1 || version > OutcomeVersion {
 		return ledger.Outcome{}, version, fmt.Errorf("%w: version %d is newer than this purse", ErrBadOutcome, version)
 	}
-	r := &Reader{B: body[len(outcomeMagic)+1:]}
+	r := &Reader{B: body[len(outcomeMagic)+1:], outcomeVersion: byte(version)}
 	o := r.outcome(0)
 	if r.Bad || len(r.B) != 0 {
 		return ledger.Outcome{}, version, fmt.Errorf("%w (%d bytes)", ErrBadOutcome, len(body))
@@ -148,6 +151,9 @@ func appendOutcome(b []byte, o *ledger.Outcome) []byte {
 		}
 		b = appendTime(b, a.CreatedAt)
 		b = appendTime(b, a.UpdatedAt)
+		b = AppendString(b, a.ParentID)
+		b = AppendString(b, string(a.Funding))
+		b = appendBool(b, a.Disabled)
 	}
 	if u := o.User; u != nil {
 		b = AppendString(b, u.Username)
@@ -200,7 +206,11 @@ func (r *Reader) outcome(depth int) ledger.Outcome {
 	}
 	if parts&partEntry != 0 {
 		acc := r.Str()
-		e := r.ReadEntry(0, 0)
+		ev := byte(EntryVersion)
+		if r.outcomeVersion == 1 {
+			ev = 1
+		}
+		e := r.ReadEntryVersion(ev, 0, 0)
 		e.AccountID = acc
 		o.Entry = &e
 	}
@@ -222,6 +232,9 @@ func (r *Reader) outcome(depth int) ledger.Outcome {
 		}
 		a.FreeMessages, a.Seq, a.Version = r.Varint(), r.Varint(), r.Varint()
 		a.CreatedAt, a.UpdatedAt = r.time(), r.time()
+		if r.outcomeVersion >= 2 {
+			a.ParentID, a.Funding, a.Disabled = r.Str(), ledger.FundingMode(r.Str()), r.Bool()
+		}
 		o.Account = &a
 	}
 	if parts&partUser != 0 {

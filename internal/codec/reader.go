@@ -8,6 +8,8 @@ import "encoding/binary"
 type Reader struct {
 	B   []byte
 	Bad bool // a read ran past the end or met a malformed varint
+
+	outcomeVersion byte // of the outcome being read (DecodeOutcome)
 }
 
 func (r *Reader) fail() {

@@ -44,6 +44,25 @@ const (
 	KindRevenue  AccountKind = "revenue"
 )
 
+// FundingMode is how a sub-account's charges and holds are paid.
+type FundingMode string
+
+// Funding modes of a sub-account (docs/subaccounts.md).
+const (
+	// FundingOwn: the sub-account has its own balance; money moves between it and
+	// its parent only by a transfer.
+	FundingOwn FundingMode = "own"
+	// FundingShared: its charges and holds draw on the parent's balance and
+	// limits; each entry names the sub-account (Entry.SubAccountID).
+	FundingShared FundingMode = "shared"
+)
+
+// Valid reports whether m is a funding mode of a sub-account.
+func (m FundingMode) Valid() bool { return m == FundingOwn || m == FundingShared }
+
+// IsSub reports whether a is a sub-account.
+func (a *Account) IsSub() bool { return a.ParentID != "" }
+
 // SystemAccountID is the id of the platform account of that kind and currency.
 func SystemAccountID(kind AccountKind, currency string) string {
 	return "sys_" + string(kind) + "_" + currency
@@ -58,6 +77,7 @@ func SystemAccountID(kind AccountKind, currency string) string {
 type Account struct {
 	ID              string
 	Kind            AccountKind
+	ParentID        string // the parent account's ID; "" for a main account
 	Name            string
 	Currency        string
 	Status          AccountStatus
@@ -75,6 +95,14 @@ type Account struct {
 	Version   int64
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// Funding is how a sub-account pays (FundingOwn or FundingShared); "" for a
+	// main account. Like ParentID it never changes after creation.
+	Funding FundingMode
+	// Disabled is the parent's switch (Infobip's `enabled`, inverted so that the
+	// zero value of every account made before sub-accounts existed is enabled). It
+	// is apart from Status, which only the operator sets: a customer who
+	// re-enables a sub-account cannot undo an operator's suspension.
+	Disabled bool
 }
 
 // MonthOf is the yyyymm number of t's UTC calendar month.
@@ -134,6 +162,10 @@ const (
 	// EntrySettlement is the platform side of a batch: one entry per platform
 	// account per commit, the sum of that batch's movements.
 	EntrySettlement EntryKind = "settlement"
+	// EntryTransfer is one side of a transfer between a parent and its own-funded
+	// sub-account: both sides share the movement id, each names the other account
+	// in RelatedID, and their amounts sum to zero (no platform account takes part).
+	EntryTransfer EntryKind = "transfer"
 )
 
 // Entry is one immutable side of a movement on one account. Entries are only ever
@@ -151,12 +183,15 @@ type Entry struct {
 	FreeMessage    bool   // a charge paid with a free message (Amount 0)
 	IdempotencyKey string
 	CreatedAt      time.Time
+	// SubAccountID names the shared-funding sub-account that spent this entry of
+	// its parent's ("" otherwise).
+	SubAccountID string
 }
 
 // ValidEntryKind reports whether k names a kind of entry.
 func ValidEntryKind(k string) bool {
 	switch EntryKind(k) {
-	case EntryTopUp, EntryCharge, EntryCapture, EntryRefund, EntryAdjustment, EntrySettlement:
+	case EntryTopUp, EntryCharge, EntryCapture, EntryRefund, EntryAdjustment, EntrySettlement, EntryTransfer:
 		return true
 	}
 	return false

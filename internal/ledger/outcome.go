@@ -49,6 +49,8 @@ const (
 	OpRevokeAPIKey      Op = "revoke_api_key"
 	OpCreateOAuthClient Op = "create_oauth_client"
 	OpRevokeOAuthClient Op = "revoke_oauth_client"
+	OpTransfer          Op = "transfer"
+	OpUpdateSubAccount  Op = "update_sub_account"
 )
 
 // BatchOutcome is a /v1/batch answer: one outcome per operation, and whether the

@@ -281,11 +281,11 @@ func (b *batchTx) write(ctx context.Context, bt *ledger.Batch) (changed []string
 	q.Queue(`SET LOCAL synchronous_commit TO off`)
 	if len(bt.Accounts) > 0 {
 		cols := struct {
-			id, kind, name, cur, status                                   []string
+			id, kind, name, cur, status, parent, funding                  []string
 			bal, seq, created, updated, held, minus, spent, free, version []int64
 			limit                                                         []*int64
 			month                                                         []int32
-			isNew                                                         []bool
+			isNew, disabled                                               []bool
 		}{}
 		for _, a := range bt.Accounts {
 			cols.id = append(cols.id, a.ID)
@@ -310,6 +310,8 @@ func (b *batchTx) write(ctx context.Context, bt *ledger.Batch) (changed []string
 			cols.free = append(cols.free, a.FreeMessages)
 			cols.version = append(cols.version, a.Version)
 			cols.isNew = append(cols.isNew, bt.Created[a.ID])
+			cols.parent, cols.funding = append(cols.parent, a.ParentID), append(cols.funding, string(a.Funding))
+			cols.disabled = append(cols.disabled, a.Disabled)
 			if a.Kind == ledger.KindCustomer {
 				changed = append(changed, a.ID)
 			}
@@ -319,34 +321,37 @@ func (b *batchTx) write(ctx context.Context, bt *ledger.Batch) (changed []string
 		// this transaction, so overwriting them is safe.
 		for i := range cols.id {
 			if cols.isNew[i] {
-				q.Queue(`INSERT INTO accounts (`+accountColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+				q.Queue(`INSERT INTO accounts (`+accountColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
 					cols.id[i], cols.kind[i], cols.name[i], cols.cur[i], cols.status[i], cols.bal[i], cols.seq[i], cols.created[i], cols.updated[i],
-					cols.held[i], cols.minus[i], cols.limit[i], cols.spent[i], cols.month[i], cols.free[i], cols.version[i])
+					cols.held[i], cols.minus[i], cols.limit[i], cols.spent[i], cols.month[i], cols.free[i], cols.version[i],
+					cols.parent[i], cols.funding[i], cols.disabled[i])
 			}
 		}
 		q.Queue(`UPDATE accounts AS a SET name = u.name, status = u.status, balance = u.balance, seq = u.seq,
 				updated_at = u.updated_at, held = u.held, allowed_minus = u.allowed_minus, monthly_limit = u.monthly_limit,
-				monthly_spent = u.monthly_spent, spent_month = u.spent_month, free_messages = u.free_messages, version = u.version
+				monthly_spent = u.monthly_spent, spent_month = u.spent_month, free_messages = u.free_messages, version = u.version,
+				disabled = u.disabled
 			FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[],
-				$9::bigint[], $10::bigint[], $11::int[], $12::bigint[], $13::bigint[], $14::bool[])
-				AS u(id, name, status, balance, seq, updated_at, held, allowed_minus, monthly_limit, monthly_spent, spent_month, free_messages, version, is_new)
+				$9::bigint[], $10::bigint[], $11::int[], $12::bigint[], $13::bigint[], $14::bool[], $15::bool[])
+				AS u(id, name, status, balance, seq, updated_at, held, allowed_minus, monthly_limit, monthly_spent, spent_month, free_messages, version, is_new, disabled)
 			WHERE a.id = u.id AND NOT u.is_new`,
 			cols.id, cols.name, cols.status, cols.bal, cols.seq, cols.updated, cols.held, cols.minus, cols.limit, cols.spent,
-			cols.month, cols.free, cols.version, cols.isNew)
+			cols.month, cols.free, cols.version, cols.isNew, cols.disabled)
 	}
 	if n := len(bt.Entries); n > 0 {
 		seqs, amounts, afters, created := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
-		movs, accs, kinds, refs, keys, metas, related := make([]string, n), make([]string, n), make([]string, n), make([]string, n),
-			make([]string, n), make([]string, n), make([]string, n)
+		movs, accs, kinds, refs, keys, metas, related, subs := make([]string, n), make([]string, n), make([]string, n), make([]string, n),
+			make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		free := make([]bool, n)
 		for i, e := range bt.Entries {
 			seqs[i], movs[i], accs[i], kinds[i], amounts[i], afters[i] = e.Seq, e.MovementID, e.AccountID, string(e.Kind), int64(e.Amount), int64(e.BalanceAfter)
 			refs[i], keys[i], created[i], metas[i], related[i], free[i] = e.Reference, e.IdempotencyKey, micros(e.CreatedAt), codec.Metadata(e.Metadata), e.RelatedID, e.FreeMessage
+			subs[i] = e.SubAccountID
 		}
 		q.Queue(`INSERT INTO entries (`+entryColumns+`)
 			SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::text[],
-				$9::bigint[], $10::text[], $11::text[], $12::bool[])`,
-			seqs, movs, accs, kinds, amounts, afters, refs, keys, created, metas, related, free)
+				$9::bigint[], $10::text[], $11::text[], $12::bool[], $13::text[])`,
+			seqs, movs, accs, kinds, amounts, afters, refs, keys, created, metas, related, free, subs)
 	}
 	if len(bt.Holds) > 0 {
 		var ids, accs, statuses, refs, chargeIDs []string

@@ -14,17 +14,21 @@ import (
 )
 
 const accountColumns = `id, kind, name, currency, status, balance, seq, created_at, updated_at,
-	held, allowed_minus, monthly_limit, monthly_spent, spent_month, free_messages, version`
+	held, allowed_minus, monthly_limit, monthly_spent, spent_month, free_messages, version,
+	parent_id, funding, disabled`
 
 func scanAccount(r pgx.Row) (ledger.Account, error) {
 	var a ledger.Account
 	var kind, status string
 	var balance, created, updated, held, minus, spent int64
 	var limit *int64
+	var funding string
 	if err := r.Scan(&a.ID, &kind, &a.Name, &a.Currency, &status, &balance, &a.Seq, &created, &updated,
-		&held, &minus, &limit, &spent, &a.SpentMonth, &a.FreeMessages, &a.Version); err != nil {
+		&held, &minus, &limit, &spent, &a.SpentMonth, &a.FreeMessages, &a.Version,
+		&a.ParentID, &funding, &a.Disabled); err != nil {
 		return a, err
 	}
+	a.Funding = ledger.FundingMode(funding)
 	a.Kind, a.Status, a.Balance = ledger.AccountKind(kind), ledger.AccountStatus(status), ledger.Amount(balance)
 	a.CreatedAt, a.UpdatedAt = fromMicros(created), fromMicros(updated)
 	a.Held, a.AllowedMinus, a.MonthlySpent = ledger.Amount(held), ledger.Amount(minus), ledger.Amount(spent)
@@ -100,14 +104,14 @@ func (s *Store) Idempotency(ctx context.Context, key string) (*ledger.Idempotenc
 }
 
 const entryColumns = `seq, movement_id, account_id, kind, amount, balance_after, reference, idempotency_key, created_at,
-	metadata, related_id, free_message`
+	metadata, related_id, free_message, sub_account_id`
 
 func scanEntry(r pgx.Row) (ledger.Entry, error) {
 	var e ledger.Entry
 	var kind, meta string
 	var amount, after, created int64
 	if err := r.Scan(&e.Seq, &e.MovementID, &e.AccountID, &kind, &amount, &after, &e.Reference, &e.IdempotencyKey, &created,
-		&meta, &e.RelatedID, &e.FreeMessage); err != nil {
+		&meta, &e.RelatedID, &e.FreeMessage, &e.SubAccountID); err != nil {
 		return e, err
 	}
 	e.Kind, e.Amount, e.BalanceAfter, e.CreatedAt = ledger.EntryKind(kind), ledger.Amount(amount), ledger.Amount(after), fromMicros(created)

@@ -270,10 +270,10 @@ func (b *batchTx) writeAccounts(ctx context.Context, bt *ledger.Batch) error {
 		}
 		if !bt.Created[a.ID] {
 			n, err := b.exec(ctx, moneyUpdate, int64(a.Balance), a.Seq, micros(a.UpdatedAt), int64(a.Held), int64(a.MonthlySpent),
-				a.SpentMonth, a.FreeMessages, a.Version, a.ID, a.Name, string(a.Status), int64(a.AllowedMinus), limit)
+				a.SpentMonth, a.FreeMessages, a.Version, a.ID, a.Name, string(a.Status), int64(a.AllowedMinus), limit, a.Disabled)
 			if err == nil && n == 0 {
 				n, err = b.exec(ctx, updateAccount, a.Name, string(a.Status), int64(a.Balance), a.Seq, micros(a.UpdatedAt),
-					int64(a.Held), int64(a.AllowedMinus), limit, int64(a.MonthlySpent), a.SpentMonth, a.FreeMessages, a.Version, a.ID)
+					int64(a.Held), int64(a.AllowedMinus), limit, int64(a.MonthlySpent), a.SpentMonth, a.FreeMessages, a.Version, a.Disabled, a.ID)
 			}
 			if err != nil {
 				return err
@@ -284,9 +284,10 @@ func (b *batchTx) writeAccounts(ctx context.Context, bt *ledger.Batch) error {
 			// Not there after all (a batch written by hand, an import): insert it.
 		}
 		inserts = append(inserts, []any{a.ID, string(a.Kind), a.Name, a.Currency, string(a.Status), int64(a.Balance), a.Seq, micros(a.CreatedAt), micros(a.UpdatedAt),
-			int64(a.Held), int64(a.AllowedMinus), limit, int64(a.MonthlySpent), a.SpentMonth, a.FreeMessages, a.Version})
+			int64(a.Held), int64(a.AllowedMinus), limit, int64(a.MonthlySpent), a.SpentMonth, a.FreeMessages, a.Version,
+			a.ParentID, string(a.Funding), a.Disabled})
 	}
-	return b.insertRows(ctx, `INSERT INTO accounts (`+accountColumns+`)`, 16, inserts, "")
+	return b.insertRows(ctx, `INSERT INTO accounts (`+accountColumns+`)`, 19, inserts, "")
 }
 
 // exec runs the cached statement q in the batch and returns the rows it changed.
@@ -305,8 +306,9 @@ func (b *batchTx) exec(ctx context.Context, q string, args ...any) (int64, error
 // moneyUpdate writes what batches change all the time, if the settings are as given.
 const moneyUpdate = `UPDATE accounts SET balance = ?, seq = ?, updated_at = ?, held = ?, monthly_spent = ?,
 	spent_month = ?, free_messages = ?, version = ?
-	WHERE id = ? AND name = ? AND status = ? AND allowed_minus = ? AND monthly_limit IS ?`
+	WHERE id = ? AND name = ? AND status = ? AND allowed_minus = ? AND monthly_limit IS ? AND disabled = ?`
 
 const updateAccount = `UPDATE accounts SET name = ?, status = ?, balance = ?, seq = ?, updated_at = ?,
-	held = ?, allowed_minus = ?, monthly_limit = ?, monthly_spent = ?, spent_month = ?, free_messages = ?, version = ?
+	held = ?, allowed_minus = ?, monthly_limit = ?, monthly_spent = ?, spent_month = ?, free_messages = ?, version = ?,
+	disabled = ?
 	WHERE id = ?`

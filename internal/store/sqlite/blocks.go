@@ -43,14 +43,16 @@ var errBadBlock = errors.New("corrupt entry block")
 
 // decodeBlock returns a block's n entries.
 func decodeBlock(accountID string, firstSeq, firstAt int64, n int, data []byte) ([]ledger.Entry, error) {
-	if len(data) == 0 || data[0] != codec.EntryVersion {
+	// Blocks written before sub-accounts are version 1; they stay as written.
+	if len(data) == 0 || data[0] < 1 || data[0] > codec.EntryVersion {
 		return nil, fmt.Errorf("entry block %d: %w (version)", firstSeq, errBadBlock)
 	}
+	v := data[0]
 	r := &codec.Reader{B: data[1:]}
 	out := make([]ledger.Entry, 0, n)
 	seq := firstSeq
 	for i := 0; i < n && !r.Bad; i++ {
-		e := r.ReadEntry(seq, firstAt)
+		e := r.ReadEntryVersion(v, seq, firstAt)
 		e.AccountID = accountID
 		seq = e.Seq
 		out = append(out, e)

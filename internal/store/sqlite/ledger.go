@@ -13,7 +13,8 @@ import (
 )
 
 const accountColumns = `id, kind, name, currency, status, balance, seq, created_at, updated_at,
-	held, allowed_minus, monthly_limit, monthly_spent, spent_month, free_messages, version`
+	held, allowed_minus, monthly_limit, monthly_spent, spent_month, free_messages, version,
+	parent_id, funding, disabled`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -22,10 +23,13 @@ func scanAccount(r scanner) (ledger.Account, error) {
 	var kind, status string
 	var balance, created, updated, held, minus, spent int64
 	var limit sql.NullInt64
+	var funding string
 	if err := r.Scan(&a.ID, &kind, &a.Name, &a.Currency, &status, &balance, &a.Seq, &created, &updated,
-		&held, &minus, &limit, &spent, &a.SpentMonth, &a.FreeMessages, &a.Version); err != nil {
+		&held, &minus, &limit, &spent, &a.SpentMonth, &a.FreeMessages, &a.Version,
+		&a.ParentID, &funding, &a.Disabled); err != nil {
 		return a, err
 	}
+	a.Funding = ledger.FundingMode(funding)
 	a.Kind, a.Status, a.Balance = ledger.AccountKind(kind), ledger.AccountStatus(status), ledger.Amount(balance)
 	a.CreatedAt, a.UpdatedAt = fromMicros(created), fromMicros(updated)
 	a.Held, a.AllowedMinus, a.MonthlySpent = ledger.Amount(held), ledger.Amount(minus), ledger.Amount(spent)
@@ -37,7 +41,8 @@ func scanAccount(r scanner) (ledger.Account, error) {
 // so that a separator inside it stays in it.
 const loadColumns = `id || '|' || kind || '|' || currency || '|' || status || '|' || balance || '|' || seq || '|' ||
 	created_at || '|' || updated_at || '|' || held || '|' || allowed_minus || '|' || coalesce(monthly_limit, '') || '|' ||
-	monthly_spent || '|' || spent_month || '|' || free_messages || '|' || version || '|' || name`
+	monthly_spent || '|' || spent_month || '|' || free_messages || '|' || version || '|' ||
+	parent_id || '|' || funding || '|' || disabled || '|' || name`
 
 // LoadAccounts returns every account with its stored balance. The engine calls it
 // once at start instead of replaying entries. Each row comes as one concatenated
@@ -96,19 +101,20 @@ func (s *Store) LoadAccounts(ctx context.Context) ([]ledger.Account, error) {
 // parseAccountLine reads one loadColumns value.
 func parseAccountLine(line string) (ledger.Account, error) {
 	var a ledger.Account
-	f := strings.SplitN(line, "|", 16)
-	if len(f) != 16 {
+	f := strings.SplitN(line, "|", 19)
+	if len(f) != 19 {
 		return a, fmt.Errorf("account row %q has %d fields", line, len(f))
 	}
-	ints := make([]int64, 16)
-	for _, i := range []int{4, 5, 6, 7, 8, 9, 11, 12, 13, 14} {
+	ints := make([]int64, 19)
+	for _, i := range []int{4, 5, 6, 7, 8, 9, 11, 12, 13, 14, 17} {
 		v, err := strconv.ParseInt(f[i], 10, 64)
 		if err != nil {
 			return a, fmt.Errorf("account %s field %d: %w", f[0], i, err)
 		}
 		ints[i] = v
 	}
-	a.ID, a.Kind, a.Currency, a.Status, a.Name = f[0], ledger.AccountKind(f[1]), f[2], ledger.AccountStatus(f[3]), f[15]
+	a.ID, a.Kind, a.Currency, a.Status, a.Name = f[0], ledger.AccountKind(f[1]), f[2], ledger.AccountStatus(f[3]), f[18]
+	a.ParentID, a.Funding, a.Disabled = f[15], ledger.FundingMode(f[16]), ints[17] != 0
 	a.Balance, a.Seq = ledger.Amount(ints[4]), ints[5]
 	a.CreatedAt, a.UpdatedAt = fromMicros(ints[6]), fromMicros(ints[7])
 	a.Held, a.AllowedMinus = ledger.Amount(ints[8]), ledger.Amount(ints[9])
