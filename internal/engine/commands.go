@@ -37,17 +37,31 @@ func checkPositive(v *ledger.ValidationError, field string, a ledger.Amount) {
 type CreateAccount struct {
 	ID       string // optional; NewID("acc") when empty
 	Name     string
-	Currency string
+	Currency string // a sub-account's is its parent's ("" takes it)
+	// Parent makes a sub-account of that main account, paid as Funding says
+	// (subaccounts.go).
+	Parent  string
+	Funding ledger.FundingMode
 }
 
 func (c CreateAccount) apply(t *txn) (any, error) {
 	v := &ledger.ValidationError{}
 	checkText(v, "name", c.Name, true)
+	parent, err := c.parent(t, v)
+	if err != nil {
+		return nil, err
+	}
+	if parent != nil && c.Currency == "" {
+		c.Currency = parent.Currency
+	}
 	if _, ok := ledger.LookupCurrency(c.Currency); !ok {
 		v.Add("currency", "is not an active ISO 4217 currency code (upper case, such as EUR)")
 	}
 	if err := v.Err(); err != nil {
 		return nil, err
+	}
+	if parent != nil && parent.Currency != c.Currency {
+		return nil, &ledger.ConflictError{Reason: fmt.Sprintf("a sub-account has its parent's currency %s", parent.Currency)}
 	}
 	id := c.ID
 	if id == "" {
@@ -64,7 +78,8 @@ func (c CreateAccount) apply(t *txn) (any, error) {
 		}
 	}
 	a := ledger.Account{ID: id, Kind: ledger.KindCustomer, Name: c.Name, Currency: c.Currency,
-		Status: ledger.StatusActive, SpentMonth: ledger.MonthOf(t.now), CreatedAt: t.now}
+		Status: ledger.StatusActive, SpentMonth: ledger.MonthOf(t.now), CreatedAt: t.now,
+		ParentID: c.Parent, Funding: c.Funding}
 	t.create(a)
 	return *t.accounts[id], nil
 }
@@ -75,7 +90,12 @@ func (c CreateAccount) refs(r *refs) {
 	if c.ID != "" {
 		r.account(c.ID)
 	}
-	r.currencies[c.Currency] = true
+	if c.Parent != "" {
+		r.account(c.Parent)
+	}
+	if c.Currency != "" {
+		r.currencies[c.Currency] = true
+	}
 }
 
 // UpdateAccount changes an account's settings; nil fields stay as they are. Its
@@ -271,11 +291,11 @@ func (c Charge) apply(t *txn) (any, error) {
 	if err := ledger.ValidateMetadata(c.Metadata); err != nil {
 		return nil, err
 	}
-	a, err := t.customer(c.AccountID)
+	a, sub, err := t.spender(c.AccountID)
 	if err != nil {
 		return nil, err
 	}
-	proto := ledger.Entry{Reference: c.Reference, Metadata: c.Metadata, IdempotencyKey: c.IdempotencyKey}
+	proto := ledger.Entry{Reference: c.Reference, Metadata: c.Metadata, IdempotencyKey: c.IdempotencyKey, SubAccountID: sub}
 	if c.UseFreeMessage {
 		if a.Status != ledger.StatusActive {
 			return nil, ledger.Refuse(ledger.ErrAccountNotActive, "account is %s", a.Status)
@@ -473,15 +493,17 @@ func (c CreateHold) apply(t *txn) (any, error) {
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	a, err := t.customer(c.AccountID)
+	a, _, err := t.spender(c.AccountID)
 	if err != nil {
 		return nil, err
 	}
 	if err := t.spend(&a, c.Amount); err != nil {
 		return nil, err
 	}
+	// A shared sub-account's hold is its own (AccountID), and reserves its
+	// parent's funds (a.Held): capture and release find the parent the same way.
 	a.Held += c.Amount
-	h := ledger.Hold{ID: ledger.NewID("hold"), AccountID: a.ID, Amount: c.Amount, Status: ledger.HoldActive,
+	h := ledger.Hold{ID: ledger.NewID("hold"), AccountID: c.AccountID, Amount: c.Amount, Status: ledger.HoldActive,
 		Reference: c.Reference, ExpiresAt: t.now.Add(c.ExpiresIn), CreatedAt: t.now}
 	t.put(a)
 	t.putHold(h)
@@ -542,13 +564,13 @@ func (c CaptureHold) apply(t *txn) (any, error) {
 	if amt > h.Amount {
 		return nil, ledger.Invalid("amount", fmt.Sprintf("exceeds the hold's %s", h.Amount))
 	}
-	a, err := t.customer(h.AccountID)
+	a, sub, err := t.funder(h.AccountID)
 	if err != nil {
 		return nil, err
 	}
 	a.Held -= h.Amount
 	e, err := t.move(&a, ledger.EntryCapture, -amt, ledger.KindRevenue,
-		ledger.Entry{Reference: h.Reference, RelatedID: h.ID, IdempotencyKey: c.IdempotencyKey})
+		ledger.Entry{Reference: h.Reference, RelatedID: h.ID, IdempotencyKey: c.IdempotencyKey, SubAccountID: sub})
 	if err != nil {
 		return nil, err
 	}
@@ -590,11 +612,10 @@ func (c VoidHold) refs(r *refs) { r.holds[c.HoldID] = true }
 
 // release ends an active hold without a charge (void or expiry).
 func (t *txn) release(h ledger.Hold, status ledger.HoldStatus) error {
-	acc, ok := t.account(h.AccountID)
-	if !ok {
-		return &ledger.NotFoundError{What: "account", ID: h.AccountID}
+	a, _, err := t.funder(h.AccountID)
+	if err != nil {
+		return err
 	}
-	a := *acc
 	a.Held -= h.Amount
 	t.put(a)
 	h.Status = status

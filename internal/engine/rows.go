@@ -119,6 +119,7 @@ func (l *rowLocking) load(t *txn, r *refs, keys []string, requests int) ([]strin
 	for _, acc := range owners {
 		r.accounts[acc] = true
 	}
+	l.addParents(r.accounts)
 	accts, sysAccts, recs, err := t.tx.Prefetch(t.ctx, sortedSet(r.accounts), sortedSet(platformIDs(l.knownCurrencies(r.accounts))), keys, 2*requests+2)
 	if err != nil {
 		return nil, err
@@ -133,7 +134,46 @@ func (l *rowLocking) load(t *txn, r *refs, keys []string, requests int) ([]strin
 	for i := range sysAccts {
 		t.base[sysAccts[i].ID] = &sysAccts[i]
 	}
+	if err := l.lockParents(t); err != nil {
+		return nil, err
+	}
 	return nil, l.lockPlatform(t, r.currencies)
+}
+
+// addParents adds the parents of the sub-accounts among accounts, as memory knows
+// them (a parent never changes), so that they are locked in the same sorted
+// query: a shared sub-account's charge changes its parent's row.
+func (l *rowLocking) addParents(accounts map[string]bool) {
+	l.e.mu.RLock()
+	defer l.e.mu.RUnlock()
+	for id := range accounts {
+		if a, ok := l.e.accounts[id]; ok && a.ParentID != "" {
+			accounts[a.ParentID] = true
+		}
+	}
+}
+
+// lockParents locks the parents that memory did not know of (a sub-account made
+// on another node a moment ago). Out of the sorted order: a deadlock it may cause
+// is detected by PostgreSQL, and the engine runs the batch again.
+func (l *rowLocking) lockParents(t *txn) error {
+	missing := map[string]bool{}
+	for _, a := range t.base {
+		if a.ParentID != "" && t.base[a.ParentID] == nil {
+			missing[a.ParentID] = true
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	more, err := t.tx.LockAccounts(t.ctx, sortedSet(missing))
+	if err != nil {
+		return err
+	}
+	for i := range more {
+		t.base[more[i].ID] = &more[i]
+	}
+	return nil
 }
 
 // knownCurrencies are the currencies memory knows the accounts by.

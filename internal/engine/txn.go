@@ -396,6 +396,8 @@ func setResult(o *ledger.Outcome, v any) {
 		o.Account = &x
 	case CaptureResult:
 		o.Hold, o.Entry = &x.Hold, &x.Entry
+	case TransferResult:
+		o.Entry = &x.From
 	case BatchResult:
 		b := &ledger.BatchOutcome{Committed: x.Committed, Results: make([]ledger.Outcome, len(x.Values))}
 		for i := range x.Values {
@@ -515,6 +517,9 @@ func (t *txn) remapResult(v any) any {
 		return r
 	case CaptureResult:
 		r.Entry.Seq = t.remapSeq(r.Entry.Seq)
+		return r
+	case TransferResult:
+		r.From.Seq, r.To.Seq = t.remapSeq(r.From.Seq), t.remapSeq(r.To.Seq)
 		return r
 	case BatchResult:
 		vals := make([]any, len(r.Values))

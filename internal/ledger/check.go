@@ -38,7 +38,11 @@ func (r *CheckReport) problem(format string, a ...any) {
 //   - each account's held amount equals its active holds;
 //   - no charge is refunded beyond its amount, and the refund entries of each
 //     charge add up to what it records as refunded;
-//   - no Idempotency-Key appears on two entries of an account.
+//   - no Idempotency-Key appears on two entries of an account;
+//   - sub-accounts hold together (check_sub.go): each transfer is two entries of
+//     one movement that mirror each other between a main account and its
+//     own-funded sub-account, and parents, funding and the entries that name a
+//     shared sub-account agree.
 func Check(ctx context.Context, src Records) (*CheckReport, error) {
 	r := &CheckReport{Problems: []string{}, Totals: map[string]string{}}
 	accts, err := src.LoadAccounts(ctx)
@@ -52,13 +56,13 @@ func Check(ctx context.Context, src Records) (*CheckReport, error) {
 		return nil, err
 	}
 	r.Holds = len(holds)
-	held := r.holds(holds)
+	held := r.holds(holds, payers(accts))
 	charges, err := src.Charges(ctx)
 	if err != nil {
 		return nil, err
 	}
 	r.Charges = len(charges)
-	seen := movements{refunded: map[string]Amount{}, charged: map[string]Amount{}}
+	seen := movements{refunded: map[string]Amount{}, charged: map[string]Amount{}, transfers: map[string][]Entry{}}
 	totals := map[string]Amount{}
 	for _, a := range accts {
 		entries, err := src.Entries(ctx, a.ID)
@@ -75,6 +79,7 @@ func Check(ctx context.Context, src Records) (*CheckReport, error) {
 		r.problem("active holds on unknown account %s", id)
 	}
 	r.charges(charges, seen)
+	r.subAccounts(accts, seen)
 	for cur, total := range totals {
 		r.Totals[cur] = total.String()
 		if total != 0 {
@@ -85,14 +90,24 @@ func Check(ctx context.Context, src Records) (*CheckReport, error) {
 }
 
 // movements are what the entries say of charges: refunded, by the charge's id,
-// and charged, by movement id.
-type movements struct{ refunded, charged map[string]Amount }
+// and charged, by movement id; and the transfers' entries and the entries that
+// name a sub-account.
+type movements struct {
+	refunded, charged map[string]Amount
+	transfers         map[string][]Entry
+	bySub             []Entry
+}
 
-// holds sums the active holds by account.
-func (r *CheckReport) holds(holds []Hold) map[string]Amount {
+// holds sums the active holds by the account whose funds they reserve (payer:
+// a shared sub-account's parent).
+func (r *CheckReport) holds(holds []Hold, payer map[string]string) map[string]Amount {
 	held := map[string]Amount{}
 	for _, h := range holds {
-		held[h.AccountID] += h.Amount
+		id := h.AccountID
+		if p, ok := payer[id]; ok {
+			id = p
+		}
+		held[id] += h.Amount
 		if h.Amount <= 0 {
 			r.problem("hold %s: amount %s is not positive", h.ID, h.Amount)
 		}
@@ -124,6 +139,11 @@ func (r *CheckReport) entries(a Account, entries []Entry, seen movements) Amount
 			seen.refunded[e.RelatedID] += e.Amount
 		case EntryCharge, EntryCapture:
 			seen.charged[e.MovementID] -= e.Amount
+		case EntryTransfer:
+			seen.transfers[e.MovementID] = append(seen.transfers[e.MovementID], e)
+		}
+		if e.SubAccountID != "" {
+			seen.bySub = append(seen.bySub, e)
 		}
 	}
 	return sum

@@ -63,6 +63,8 @@ type BatchStore interface {
 // admin API.
 type History interface {
 	ListAccounts(ctx context.Context, after string, limit int) ([]Account, error)
+	// SubAccounts returns the sub-accounts of an account, in id order.
+	SubAccounts(ctx context.Context, parentID string) ([]Account, error)
 	ListEntries(ctx context.Context, accountID string, f EntryFilter) ([]Entry, error)
 	LastEntryAt(ctx context.Context, accountID string, t time.Time) (*Entry, error)
 	Idempotency(ctx context.Context, key string) (*IdempotencyRecord, error)

@@ -60,6 +60,14 @@ func queryAccounts(ctx context.Context, q querier, sql string, args ...any) ([]l
 	return out, wrap("accounts", rows.Err())
 }
 
+// SubAccounts returns the sub-accounts of parentID, in id order (accounts_by_parent).
+func (s *Store) SubAccounts(ctx context.Context, parentID string) ([]ledger.Account, error) {
+	if parentID == "" {
+		return nil, nil
+	}
+	return queryAccounts(ctx, s.pool, `SELECT `+accountColumns+` FROM accounts WHERE parent_id = $1 ORDER BY id`, parentID)
+}
+
 // LoadAccounts returns every account with its stored balance.
 func (s *Store) LoadAccounts(ctx context.Context) ([]ledger.Account, error) {
 	return queryAccounts(ctx, s.pool, `SELECT `+accountColumns+` FROM accounts`)

@@ -137,6 +137,27 @@ func (s *Store) DueHolds(ctx context.Context, now time.Time, limit int) ([]strin
 	return nil, nil
 }
 
+// SubAccounts returns the sub-accounts of parentID, in id order (accounts_by_parent).
+func (s *Store) SubAccounts(ctx context.Context, parentID string) ([]ledger.Account, error) {
+	if parentID == "" {
+		return nil, nil
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE parent_id = ? ORDER BY id`, parentID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: sub-accounts: %w", err)
+	}
+	defer rows.Close()
+	var out []ledger.Account
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: sub-accounts: %w", err)
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
 // ListAccounts returns up to limit customer accounts with ids after the cursor
 // (an account id, or "" for the first page), in id order.
 func (s *Store) ListAccounts(ctx context.Context, after string, limit int) ([]ledger.Account, error) {

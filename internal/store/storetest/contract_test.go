@@ -120,3 +120,34 @@ func TestPostgresIdleNodeSyncsNothing(t *testing.T) {
 		t.Errorf("an idle node synced %d times in 300 ms", after-before)
 	}
 }
+
+// TestPostgresSubAccountsTwoNodes: two nodes on one database charge a parent, its
+// shared sub-account and its own-funded one, and transfer between them, at once:
+// the row-locking engine locks a shared sub-account's parent with it, so every
+// account ends exact and check passes.
+func TestPostgresSubAccountsTwoNodes(t *testing.T) {
+	u := FreshSchema(t)
+	clock := newClock(time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC))
+	open := postgresAt(t, u)
+	e1 := start(t, open, clock)
+	main := e1.account("main", "EUR")
+	shared := e1.sub(main, "shared", ledger.FundingShared)
+	own := e1.sub(main, "own", ledger.FundingOwn)
+	e1.must(engine.TopUp{AccountID: main, Amount: amt("50")})
+	e1.must(engine.Transfer{From: main, To: own, Amount: amt("20")})
+	e2 := start(t, open, clock)
+	ok := ConcurrentSubAccountLoad(t, []*engine.Engine{e1.eng, e2.eng}, main, shared, own)
+	if ok.main+ok.shared+ok.moved == 0 || ok.own == 0 {
+		t.Fatalf("nothing accepted: %+v", ok)
+	}
+	e1.stop()
+	e2.stop()
+	e := start(t, open, clock)
+	if got, want := e.balance(main), amt("30")-ok.main-ok.shared-ok.moved; got != want {
+		t.Errorf("main %s, want %s", got, want)
+	}
+	if got, want := e.balance(own), amt("20")-ok.own+ok.moved; got != want {
+		t.Errorf("own %s, want %s", got, want)
+	}
+	e.check()
+}

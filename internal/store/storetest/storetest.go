@@ -226,6 +226,10 @@ func Run(t *testing.T, newStore func(t *testing.T) func() Store) {
 		{"settings", testSettings},
 		{"change feed", testFeed},
 		{"sequence numbers", testSeqs},
+		{"sub-accounts", testSubAccounts},
+		{"transfers", testTransfers},
+		{"shared funding", testSharedFunding},
+		{"sub-accounts concurrent", testSubAccountsConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
