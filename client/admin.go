@@ -20,6 +20,11 @@ type Account struct {
 	FreeMessages int64   `json:"freeMessages"`
 	CreatedAt    string  `json:"createdAt"`
 	UpdatedAt    string  `json:"updatedAt"`
+	// A sub-account's parent, funding ("own" or "shared") and the parent's
+	// switch; empty (Enabled nil) on a main account.
+	Parent  string `json:"parent,omitempty"`
+	Funding string `json:"funding,omitempty"`
+	Enabled *bool  `json:"enabled,omitempty"`
 }
 
 // AccountPage is one page of ListAccounts; pass NextCursor to get the next one.
@@ -37,10 +42,14 @@ type AccountUpdate struct {
 	// ClearMonthlyLimit removes the monthly limit (sent as "monthlyLimit": null).
 	ClearMonthlyLimit bool   `json:"-"`
 	FreeMessages      *int64 `json:"freeMessages,omitempty"`
+	Enabled           *bool  `json:"enabled,omitempty"` // a sub-account's parent switch
 }
 
 func (u AccountUpdate) body() map[string]any {
 	m := map[string]any{}
+	if u.Enabled != nil {
+		m["enabled"] = *u.Enabled
+	}
 	if u.Name != nil {
 		m["name"] = *u.Name
 	}
@@ -104,7 +113,7 @@ type Entry struct {
 	ID             string            `json:"id"`
 	Sequence       int64             `json:"sequence"`
 	AccountID      string            `json:"accountId"`
-	Kind           string            `json:"kind"` // top_up, charge, capture, refund, adjustment
+	Kind           string            `json:"kind"` // top_up, charge, capture, refund, adjustment, transfer
 	Amount         string            `json:"amount"`
 	BalanceAfter   string            `json:"balanceAfter"`
 	Reference      string            `json:"reference"`
@@ -114,12 +123,56 @@ type Entry struct {
 	FreeMessage    bool              `json:"freeMessage,omitempty"`
 	IdempotencyKey string            `json:"idempotencyKey,omitempty"`
 	CreatedAt      string            `json:"createdAt"`
+	SubAccountID   string            `json:"subAccountId,omitempty"`   // the shared sub-account that spent it
+	CounterpartyID string            `json:"counterpartyId,omitempty"` // on transfers: the other account
 }
 
 // CreateAccount opens a customer account in an ISO 4217 currency.
 func (c *Client) CreateAccount(ctx context.Context, name, currency string) (Account, error) {
 	var out Account
 	err := c.do(ctx, call{method: http.MethodPost, path: "/v1/accounts", body: map[string]string{"name": name, "currency": currency}}, &out)
+	return out, err
+}
+
+// CreateSubAccount opens a sub-account of parent, in the parent's currency, with
+// funding "own" (its own balance, moved with Transfer) or "shared" (it spends its
+// parent's balance and limits).
+func (c *Client) CreateSubAccount(ctx context.Context, parent, name, funding string) (Account, error) {
+	var out Account
+	body := map[string]string{"name": name, "parent": parent, "funding": funding}
+	err := c.do(ctx, call{method: http.MethodPost, path: "/v1/accounts", body: body}, &out)
+	return out, err
+}
+
+// ListSubAccounts returns the sub-accounts of an account, in id order.
+func (c *Client) ListSubAccounts(ctx context.Context, id string) ([]Account, error) {
+	var out AccountPage
+	err := c.do(ctx, call{method: http.MethodGet, path: accountPath(id, "/sub-accounts")}, &out)
+	return out.Accounts, err
+}
+
+// Transfer is a transfer between an account and its own-funded sub-account.
+type Transfer struct {
+	ID               string `json:"id"`
+	From             string `json:"from"`
+	To               string `json:"to"`
+	Amount           string `json:"amount"`
+	Reference        string `json:"reference"`
+	Sequence         int64  `json:"sequence"`
+	FromBalanceAfter string `json:"fromBalanceAfter"`
+	CreatedAt        string `json:"createdAt"`
+}
+
+// Transfer moves amount from one account to the other, a main account and its
+// own-funded sub-account in either direction, exactly once under
+// idempotencyKey ("" makes one for this call and its retries).
+func (c *Client) Transfer(ctx context.Context, from, to, amount, reference, idempotencyKey string) (Transfer, error) {
+	body := map[string]string{"from": from, "to": to, "amount": amount}
+	if reference != "" {
+		body["reference"] = reference
+	}
+	var out Transfer
+	err := c.do(ctx, call{method: http.MethodPost, path: "/v1/transfers", body: body, idemKey: orNewKey(idempotencyKey)}, &out)
 	return out, err
 }
 

@@ -18,6 +18,8 @@ func (a *API) createAccount(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Name     *string `json:"name"`
 		Currency *string `json:"currency"`
+		Parent   string  `json:"parent"`  // a sub-account of this main account
+		Funding  string  `json:"funding"` // own or shared, with parent
 	}
 	body, err := decode(r, &req)
 	if err != nil {
@@ -28,7 +30,7 @@ func (a *API) createAccount(w http.ResponseWriter, r *http.Request) {
 	if req.Name == nil {
 		v.Add("name", "is required")
 	}
-	if req.Currency == nil {
+	if req.Currency == nil && req.Parent == "" {
 		v.Add("currency", "is required, an ISO 4217 code such as EUR")
 	}
 	key, hash, err := idempotency(r, body, false)
@@ -40,8 +42,35 @@ func (a *API) createAccount(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	a.do(w, r, engine.CreateAccount{Name: *req.Name, Currency: *req.Currency}, key, hash, http.StatusCreated,
-		func(v any) any { return toAccountJSON(v.(ledger.Account)) })
+	cmd := engine.CreateAccount{Name: *req.Name, Parent: req.Parent, Funding: ledger.FundingMode(req.Funding)}
+	if req.Currency != nil {
+		cmd.Currency = *req.Currency
+	}
+	a.do(w, r, cmd, key, hash, http.StatusCreated, func(v any) any { return toAccountJSON(v.(ledger.Account)) })
+}
+
+// listSubAccounts lists an account's sub-accounts (a sub-account has none).
+func (a *API) listSubAccounts(w http.ResponseWriter, r *http.Request) {
+	acc, err := a.customer(r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	subs, err := a.cfg.Store.SubAccounts(r.Context(), acc.ID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := struct {
+		Accounts []accountJSON `json:"accounts"`
+	}{Accounts: []accountJSON{}}
+	for _, s := range subs {
+		if live, ok := a.cfg.Engine.Account(s.ID); ok {
+			s = live
+		}
+		out.Accounts = append(out.Accounts, toAccountJSON(s))
+	}
+	a.reply(w, http.StatusOK, out)
 }
 
 func (a *API) listAccounts(w http.ResponseWriter, r *http.Request) {
@@ -99,6 +128,7 @@ func (a *API) patchAccount(w http.ResponseWriter, r *http.Request) {
 		AllowedMinus *string         `json:"allowedMinus"`
 		MonthlyLimit json.RawMessage `json:"monthlyLimit"` // a decimal string, or null to remove the limit
 		FreeMessages *int64          `json:"freeMessages"`
+		Enabled      *bool           `json:"enabled"` // sub-accounts only
 	}
 	body, err := decode(r, &req)
 	if err != nil {
@@ -110,7 +140,7 @@ func (a *API) patchAccount(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	cmd := engine.UpdateAccount{ID: r.PathValue("id"), Name: req.Name, FreeMessages: req.FreeMessages}
+	cmd := engine.UpdateAccount{ID: r.PathValue("id"), Name: req.Name, FreeMessages: req.FreeMessages, Enabled: req.Enabled}
 	v := &ledger.ValidationError{}
 	if req.Status != nil {
 		st := ledger.AccountStatus(*req.Status)
@@ -137,8 +167,8 @@ func (a *API) patchAccount(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	if req.Name == nil && req.Status == nil && req.AllowedMinus == nil && req.MonthlyLimit == nil && req.FreeMessages == nil {
-		v.Add("body", "names no field to change (name, status, allowedMinus, monthlyLimit, freeMessages)")
+	if req.Name == nil && req.Status == nil && req.AllowedMinus == nil && req.MonthlyLimit == nil && req.FreeMessages == nil && req.Enabled == nil {
+		v.Add("body", "names no field to change (name, status, allowedMinus, monthlyLimit, freeMessages, enabled)")
 	}
 	if err := v.Err(); err != nil {
 		a.fail(w, r, err)
@@ -245,7 +275,7 @@ func entryFilter(q url.Values) (ledger.EntryFilter, error) {
 	}
 	if k := q.Get("kind"); k != "" {
 		if !ledger.ValidEntryKind(k) || k == string(ledger.EntrySettlement) {
-			v.Add("kind", "must be one of top_up, charge, capture, refund, adjustment")
+			v.Add("kind", "must be one of top_up, charge, capture, refund, adjustment, transfer")
 		}
 		f.Kind = ledger.EntryKind(k)
 	}

@@ -75,6 +75,14 @@ func (e entryJSON) appendJSON(b []byte) []byte {
 	}
 	b = append(b, `,"createdAt":`...)
 	b = appendJSONString(b, e.CreatedAt)
+	if e.SubAccountID != "" {
+		b = append(b, `,"subAccountId":`...)
+		b = appendJSONString(b, e.SubAccountID)
+	}
+	if e.CounterpartyID != "" {
+		b = append(b, `,"counterpartyId":`...)
+		b = appendJSONString(b, e.CounterpartyID)
+	}
 	return append(b, '}')
 }
 

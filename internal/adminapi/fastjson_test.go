@@ -32,6 +32,12 @@ func TestFastJSONMatchesEncodingJSON(t *testing.T) {
 		if rng.IntN(3) == 0 {
 			e.HoldID = str()
 		}
+		if rng.IntN(3) == 0 {
+			e.SubAccountID = str()
+		}
+		if rng.IntN(3) == 0 {
+			e.CounterpartyID = str()
+		}
 		switch rng.IntN(3) {
 		case 0:
 			e.Metadata = map[string]string{str(): str(), str(): str()}

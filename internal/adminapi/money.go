@@ -74,6 +74,28 @@ func (a *API) topUp(w http.ResponseWriter, r *http.Request) {
 		key, hash, http.StatusCreated, renderEntry)
 }
 
+// transfer moves money between an account and its own-funded sub-account.
+func (a *API) transfer(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		From      string  `json:"from"`
+		To        string  `json:"to"`
+		Amount    *string `json:"amount"`
+		Reference string  `json:"reference"`
+	}
+	key, hash, ok := a.movementRequest(w, r, &req)
+	if !ok {
+		return
+	}
+	v := &ledger.ValidationError{}
+	amt := requiredAmount("amount", req.Amount, v)
+	if err := v.Err(); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.do(w, r, engine.Transfer{From: req.From, To: req.To, Amount: amt, Reference: req.Reference, IdempotencyKey: key},
+		key, hash, http.StatusCreated, func(v any) any { return toTransferJSON(v.(engine.TransferResult).From) })
+}
+
 func (a *API) charge(w http.ResponseWriter, r *http.Request) {
 	var req chargeRequest
 	key, hash, ok := a.movementRequest(w, r, &req)

@@ -60,6 +60,10 @@ func renderMovement(o *ledger.Outcome) (status int, body []byte, ok bool) {
 		if o.Batch != nil {
 			return http.StatusOK, mustJSON(batchView(o.Batch)), true
 		}
+	case ledger.OpTransfer:
+		if o.Entry != nil {
+			return http.StatusCreated, mustJSON(toTransferJSON(*o.Entry)), true
+		}
 	}
 	return 0, nil, false
 }
@@ -69,7 +73,7 @@ func renderMovement(o *ledger.Outcome) (status int, body []byte, ok bool) {
 // operation needs.
 func renderSetup(o *ledger.Outcome) (status int, body []byte, ok bool) {
 	switch o.Op {
-	case ledger.OpCreateAccount, ledger.OpUpdateAccount:
+	case ledger.OpCreateAccount, ledger.OpUpdateAccount, ledger.OpUpdateSubAccount:
 		if o.Account != nil {
 			status := http.StatusOK
 			if o.Op == ledger.OpCreateAccount {

@@ -23,6 +23,11 @@ type accountJSON struct {
 	FreeMessages int64   `json:"freeMessages"`
 	CreatedAt    string  `json:"createdAt"`
 	UpdatedAt    string  `json:"updatedAt"`
+	// A sub-account's: absent on main accounts, so their JSON (and every replay of
+	// an answer stored before sub-accounts) is what it was.
+	Parent  string `json:"parent,omitempty"`
+	Funding string `json:"funding,omitempty"`
+	Enabled *bool  `json:"enabled,omitempty"`
 }
 
 func monthlyLimit(a ledger.Account) *string {
@@ -34,9 +39,14 @@ func monthlyLimit(a ledger.Account) *string {
 }
 
 func toAccountJSON(a ledger.Account) accountJSON {
-	return accountJSON{ID: a.ID, Name: a.Name, Currency: a.Currency, Status: string(a.Status), Balance: a.Balance.String(),
+	j := accountJSON{ID: a.ID, Name: a.Name, Currency: a.Currency, Status: string(a.Status), Balance: a.Balance.String(),
 		AllowedMinus: a.AllowedMinus.String(), MonthlyLimit: monthlyLimit(a), FreeMessages: a.FreeMessages,
 		CreatedAt: ts(a.CreatedAt), UpdatedAt: ts(a.UpdatedAt)}
+	if a.IsSub() {
+		enabled := !a.Disabled
+		j.Parent, j.Funding, j.Enabled = a.ParentID, string(a.Funding), &enabled
+	}
+	return j
 }
 
 type balanceJSON struct {
@@ -84,19 +94,42 @@ type entryJSON struct {
 	FreeMessage    bool              `json:"freeMessage,omitempty"`
 	IdempotencyKey string            `json:"idempotencyKey,omitempty"`
 	CreatedAt      string            `json:"createdAt"`
+	SubAccountID   string            `json:"subAccountId,omitempty"`   // a shared sub-account's spending of its parent's
+	CounterpartyID string            `json:"counterpartyId,omitempty"` // on transfers: the other account
 }
 
 func toEntryJSON(e ledger.Entry) entryJSON {
 	j := entryJSON{ID: e.MovementID, Sequence: e.Seq, AccountID: e.AccountID, Kind: string(e.Kind), Amount: e.Amount.String(),
 		BalanceAfter: e.BalanceAfter.String(), Reference: e.Reference, Metadata: e.Metadata, FreeMessage: e.FreeMessage,
-		IdempotencyKey: e.IdempotencyKey, CreatedAt: ts(e.CreatedAt)}
+		IdempotencyKey: e.IdempotencyKey, CreatedAt: ts(e.CreatedAt), SubAccountID: e.SubAccountID}
 	switch e.Kind {
 	case ledger.EntryRefund:
 		j.ChargeID = e.RelatedID
 	case ledger.EntryCapture:
 		j.HoldID = e.RelatedID
+	case ledger.EntryTransfer:
+		j.CounterpartyID = e.RelatedID
 	}
 	return j
+}
+
+// transferJSON is a transfer, from its payer's entry (the outcome keeps that one;
+// the payee's is its mirror).
+type transferJSON struct {
+	ID               string `json:"id"`
+	From             string `json:"from"`
+	To               string `json:"to"`
+	Amount           string `json:"amount"`
+	Reference        string `json:"reference"`
+	Sequence         int64  `json:"sequence"`
+	FromBalanceAfter string `json:"fromBalanceAfter"`
+	CreatedAt        string `json:"createdAt"`
+}
+
+func toTransferJSON(e ledger.Entry) transferJSON {
+	amt, _ := e.Amount.Neg() // the payer's side is negative and never the minimum
+	return transferJSON{ID: e.MovementID, From: e.AccountID, To: e.RelatedID, Amount: amt.String(), Reference: e.Reference,
+		Sequence: e.Seq, FromBalanceAfter: e.BalanceAfter.String(), CreatedAt: ts(e.CreatedAt)}
 }
 
 type holdJSON struct {

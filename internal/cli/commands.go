@@ -85,6 +85,22 @@ func accountCommands() []Command {
 				return x.Client.CreateAccount(ctx, x.Str("name"), strings.ToUpper(x.Str("currency")))
 			},
 			Print: text(printAccount), ID: id(func(a client.Account) string { return a.ID })},
+		{Name: "sub-accounts create", Args: "PARENT", Summary: "open a sub-account of an account", Admin: true,
+			Help: "Opens a sub-account of PARENT (a main account), in PARENT's currency. With --funding own it has its\nown balance, moved with purse transfer; with --funding shared its charges and holds draw on PARENT's\nbalance and limits. With -q it prints only the new account's id.",
+			Flags: declare(func(fs *flag.FlagSet) {
+				fs.String("name", "", "account name")
+				fs.String("funding", "", "own or shared")
+			}),
+			Call: func(ctx context.Context, x *Inv) (any, error) {
+				return x.Client.CreateSubAccount(ctx, x.Arg(0), x.Str("name"), x.Str("funding"))
+			},
+			Print: text(printAccount), ID: id(func(a client.Account) string { return a.ID })},
+		{Name: "sub-accounts list", Args: "ACCOUNT", Summary: "list an account's sub-accounts", Admin: true,
+			Call: func(ctx context.Context, x *Inv) (any, error) {
+				subs, err := x.Client.ListSubAccounts(ctx, x.Arg(0))
+				return client.AccountPage{Accounts: subs}, err
+			},
+			Print: text(printSubAccounts)},
 		{Name: "accounts list", Summary: "list accounts", Admin: true,
 			Flags: declare(pageFlags("accounts", "the last page")),
 			Call:  accountsList, Print: text(printAccounts)},
@@ -99,6 +115,7 @@ func accountCommands() []Command {
 				fs.String("allowed-minus", "", "how far below zero the balance may go")
 				fs.String("monthly-limit", "", `most charged per UTC calendar month, or "none"`)
 				fs.String("free-messages", "", "set the count of free messages")
+				fs.String("enabled", "", "a sub-account's parent switch: true or false")
 			}),
 			Call: accountsUpdate, Print: text(printAccount)},
 		{Name: "users add", Args: "ACCOUNT", Summary: "add a Basic/IBSSO login to an account", Admin: true,
@@ -182,6 +199,13 @@ func moneyCommands() []Command {
 				return x.Client.Adjust(ctx, x.Arg(0), x.Arg(1), x.Str("reason"), x.Str("idempotency-key"))
 			},
 			Print: text(printEntry), ID: entryID},
+		{Name: "transfer", Args: "FROM TO AMOUNT", Summary: "move money between an account and its own-funded sub-account", Admin: true,
+			Help:  "Moves AMOUNT from FROM to TO in one commit: a main account and its own-funded sub-account, either way.",
+			Flags: declare(func(fs *flag.FlagSet) { fs.String("reference", "", "your reference for the transfer") }, idempotencyFlag("transfer")),
+			Call: func(ctx context.Context, x *Inv) (any, error) {
+				return x.Client.Transfer(ctx, x.Arg(0), x.Arg(1), x.Arg(2), x.Str("reference"), x.Str("idempotency-key"))
+			},
+			Print: text(printTransfer), ID: id(func(t client.Transfer) string { return t.ID })},
 		{Name: "hold create", Args: "ACCOUNT AMOUNT", Summary: "reserve money for a later capture", Admin: true,
 			Flags: declare(func(fs *flag.FlagSet) {
 				fs.Duration("expires-in", 10*time.Minute, "how long the hold lasts unless captured or voided (whole seconds)")
@@ -227,7 +251,7 @@ func historyCommands() []Command {
 			Flags: declare(pageFlags("entries", "the oldest entry"), func(fs *flag.FlagSet) {
 				fs.String("from", "", "only entries at or after this RFC 3339 time")
 				fs.String("to", "", "only entries before this RFC 3339 time")
-				fs.String("kind", "", "only this kind: top_up, charge, capture, refund, adjustment")
+				fs.String("kind", "", "only this kind: top_up, charge, capture, refund, adjustment, transfer")
 			}),
 			Call: entries, Print: text(printEntries)},
 		{Name: "audit", Summary: "the admin actions, newest first", Admin: true,
@@ -313,6 +337,13 @@ func accountsUpdate(ctx context.Context, x *Inv) (any, error) {
 			return nil, Usagef("--free-messages %q: want a count, 0 or more", v)
 		}
 		u.FreeMessages = &free
+	}
+	if v := x.Str("enabled"); v != "" {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			return nil, Usagef("--enabled %q: want true or false", v)
+		}
+		u.Enabled = &on
 	}
 	return x.Client.UpdateAccount(ctx, x.Arg(0), u)
 }

@@ -19,6 +19,24 @@ func printAccount(w io.Writer, a client.Account) {
 	}
 	tprintf(w, "id\t%s\nname\t%s\ncurrency\t%s\nstatus\t%s\nbalance\t%s\nallowed minus\t%s\nmonthly limit\t%s\nfree messages\t%d\ncreated\t%s\n",
 		a.ID, a.Name, a.Currency, a.Status, a.Balance, a.AllowedMinus, limit, a.FreeMessages, a.CreatedAt)
+	if a.Parent != "" {
+		tprintf(w, "parent\t%s\nfunding\t%s\nenabled\t%t\n", a.Parent, a.Funding, a.Enabled != nil && *a.Enabled)
+	}
+}
+
+func printSubAccounts(w io.Writer, page client.AccountPage) {
+	fmt.Fprintln(w, "ID\tNAME\tFUNDING\tENABLED\tSTATUS\tBALANCE")
+	for _, a := range page.Accounts {
+		tprintf(w, "%s\t%s\t%s\t%t\t%s\t%s\n", a.ID, a.Name, a.Funding, a.Enabled != nil && *a.Enabled, a.Status, a.Balance)
+	}
+}
+
+func printTransfer(w io.Writer, t client.Transfer) {
+	tprintf(w, "%s\t%s -> %s\t%s\t%s's balance %s", t.ID, t.From, t.To, t.Amount, t.From, t.FromBalanceAfter)
+	if t.Reference != "" {
+		tprintf(w, "\treference %s", t.Reference)
+	}
+	fmt.Fprintln(w)
 }
 
 func printAccounts(w io.Writer, page client.AccountPage) {
@@ -78,6 +96,12 @@ func printEntry(w io.Writer, e client.Entry) {
 	}
 	if e.HoldID != "" {
 		tprintf(w, "\thold %s", e.HoldID)
+	}
+	if e.SubAccountID != "" {
+		tprintf(w, "\tsub-account %s", e.SubAccountID)
+	}
+	if e.CounterpartyID != "" {
+		tprintf(w, "\twith %s", e.CounterpartyID)
 	}
 	if e.Reference != "" {
 		tprintf(w, "\treference %s", e.Reference)

@@ -108,6 +108,7 @@ type UpdateAccount struct {
 	MonthlyLimit      *ledger.Amount
 	ClearMonthlyLimit bool
 	FreeMessages      *int64
+	Enabled           *bool // a sub-account's parent switch (UpdateSubAccount)
 }
 
 // MaxFreeMessages bounds a grant of free messages.
@@ -119,6 +120,9 @@ func (c UpdateAccount) apply(t *txn) (any, error) {
 		return nil, err
 	}
 	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	if err := c.validateFor(a); err != nil {
 		return nil, err
 	}
 	if err := c.allowed(a); err != nil {
@@ -148,6 +152,15 @@ func (c UpdateAccount) validate() error {
 		v.Add("freeMessages", fmt.Sprintf("must be a whole number from 0 to %d", MaxFreeMessages))
 	}
 	return v.Err()
+}
+
+// validateFor checks the fields that depend on the account: enabled is a
+// sub-account's only.
+func (c UpdateAccount) validateFor(a ledger.Account) error {
+	if c.Enabled != nil && !a.IsSub() {
+		return ledger.Invalid("enabled", "is only for a sub-account")
+	}
+	return nil
 }
 
 // allowed checks the change against the account's state.
@@ -184,6 +197,9 @@ func (c UpdateAccount) set(a *ledger.Account) {
 	}
 	if c.FreeMessages != nil {
 		a.FreeMessages = *c.FreeMessages
+	}
+	if c.Enabled != nil {
+		a.Disabled = !*c.Enabled
 	}
 }
 

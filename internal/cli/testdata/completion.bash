@@ -3,9 +3,9 @@
 _purse() {
     local cur=${COMP_WORDS[COMP_CWORD]} cmd=${COMP_WORDS[1]} words=
     if (( COMP_CWORD == 1 )); then
-        words="accounts adjust admin-token api-keys audit balance batch charge check completion demo entries faults help hold migrate oauth-clients oauth-key refund reset serve top-up users version"
+        words="accounts adjust admin-token api-keys audit balance batch charge check completion demo entries faults help hold migrate oauth-clients oauth-key refund reset serve sub-accounts top-up transfer users version"
     elif [[ $cmd == help && COMP_CWORD -eq 2 ]]; then
-        words="accounts adjust admin-token api-keys audit balance batch charge check completion demo entries faults help hold migrate oauth-clients oauth-key refund reset serve top-up users version"
+        words="accounts adjust admin-token api-keys audit balance batch charge check completion demo entries faults help hold migrate oauth-clients oauth-key refund reset serve sub-accounts top-up transfer users version"
     elif [[ $cmd == completion && COMP_CWORD -eq 2 ]]; then
         words="bash zsh"
     else
@@ -18,7 +18,7 @@ _purse() {
                 create) words="--admin-token --admin-token-file --admin-url --currency --db --json --name -q --tls-ca --help" ;;
                 list) words="--admin-token --admin-token-file --admin-url --all --cursor --db --json --limit --tls-ca --help" ;;
                 get) words="--admin-token --admin-token-file --admin-url --db --json --tls-ca --help" ;;
-                update) words="--admin-token --admin-token-file --admin-url --allowed-minus --db --free-messages --json --monthly-limit --name --status --tls-ca --help" ;;
+                update) words="--admin-token --admin-token-file --admin-url --allowed-minus --db --enabled --free-messages --json --monthly-limit --name --status --tls-ca --help" ;;
                 esac
             fi ;;
         admin-token)
@@ -88,6 +88,15 @@ _purse() {
                 reset) words="--db --json --help" ;;
                 esac
             fi ;;
+        sub-accounts)
+            if (( COMP_CWORD == 2 )); then
+                words="create list"
+            elif [[ $cur == -* ]]; then
+                case ${COMP_WORDS[2]} in
+                create) words="--admin-token --admin-token-file --admin-url --db --funding --json --name -q --tls-ca --help" ;;
+                list) words="--admin-token --admin-token-file --admin-url --db --json --tls-ca --help" ;;
+                esac
+            fi ;;
         users)
             if (( COMP_CWORD == 2 )); then
                 words="add list remove"
@@ -110,6 +119,7 @@ _purse() {
         reset) [[ $cur == -* ]] && words="--admin-token --admin-token-file --admin-url --db --json --tls-ca --help" ;;
         serve) [[ $cur == -* ]] && words="--db --demo --help" ;;
         top-up) [[ $cur == -* ]] && words="--admin-token --admin-token-file --admin-url --db --idempotency-key --json -q --reference --tls-ca --help" ;;
+        transfer) [[ $cur == -* ]] && words="--admin-token --admin-token-file --admin-url --db --idempotency-key --json -q --reference --tls-ca --help" ;;
         esac
     fi
     COMPREPLY=($(compgen -W "$words" -- "$cur"))

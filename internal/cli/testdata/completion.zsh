@@ -25,7 +25,9 @@ _purse() {
         'refund:give back a charge, all of it or AMOUNT'
         'reset:put an emulator'\''s store back to its seed and end every fault rule'
         'serve:run purse: the Infobip-compatible API and the admin API'
+        'sub-accounts:sub-accounts commands: create, list'
         'top-up:add money to an account'
+        'transfer:move money between an account and its own-funded sub-account'
         'users:users commands: add, list, remove'
         'version:purse'\''s version, the commit it was built from and its Go version'
     )
@@ -43,7 +45,7 @@ _purse() {
             create) words_=(--admin-token --admin-token-file --admin-url --currency --db --json --name -q --tls-ca --help) ;;
             list) words_=(--admin-token --admin-token-file --admin-url --all --cursor --db --json --limit --tls-ca --help) ;;
             get) words_=(--admin-token --admin-token-file --admin-url --db --json --tls-ca --help) ;;
-            update) words_=(--admin-token --admin-token-file --admin-url --allowed-minus --db --free-messages --json --monthly-limit --name --status --tls-ca --help) ;;
+            update) words_=(--admin-token --admin-token-file --admin-url --allowed-minus --db --enabled --free-messages --json --monthly-limit --name --status --tls-ca --help) ;;
             esac
         fi ;;
     admin-token)
@@ -113,6 +115,15 @@ _purse() {
             reset) words_=(--db --json --help) ;;
             esac
         fi ;;
+    sub-accounts)
+        if (( CURRENT == 3 )); then
+            words_=(create list)
+        else
+            case ${words[3]} in
+            create) words_=(--admin-token --admin-token-file --admin-url --db --funding --json --name -q --tls-ca --help) ;;
+            list) words_=(--admin-token --admin-token-file --admin-url --db --json --tls-ca --help) ;;
+            esac
+        fi ;;
     users)
         if (( CURRENT == 3 )); then
             words_=(add list remove)
@@ -135,6 +146,7 @@ _purse() {
     reset) words_=(--admin-token --admin-token-file --admin-url --db --json --tls-ca --help) ;;
     serve) words_=(--db --demo --help) ;;
     top-up) words_=(--admin-token --admin-token-file --admin-url --db --idempotency-key --json -q --reference --tls-ca --help) ;;
+    transfer) words_=(--admin-token --admin-token-file --admin-url --db --idempotency-key --json -q --reference --tls-ca --help) ;;
     esac
     if (( CURRENT == 3 )) && [[ -n ${words_[1]} && ${words_[1]} != -* ]]; then
         compadd -a words_
