@@ -276,18 +276,28 @@ func (e *Engine) Account(id string) (ledger.Account, bool) {
 	return *a, true
 }
 
-// Balance returns an account's committed balance and currency without copying the
-// whole account: the public read path.
-func (e *Engine) Balance(id string) (ledger.Amount, string, ledger.AccountStatus, bool) {
+// Balance returns the committed balance and currency an account's credentials
+// read, without copying the whole account: the public read path. A shared
+// sub-account reads the balance it draws on, its parent's, and is as active as
+// the parent while it is active itself (docs/subaccounts.md). disabled is the
+// parent's switch of a sub-account.
+func (e *Engine) Balance(id string) (bal ledger.Amount, cur string, st ledger.AccountStatus, disabled, ok bool) {
 	e.mu.RLock()
+	defer e.mu.RUnlock()
 	a, ok := e.accounts[id]
 	if !ok {
-		e.mu.RUnlock()
-		return 0, "", "", false
+		return 0, "", "", false, false
 	}
-	bal, cur, st := a.Balance, a.Currency, a.Status
-	e.mu.RUnlock()
-	return bal, cur, st, true
+	bal, cur, st, disabled = a.Balance, a.Currency, a.Status, a.Disabled
+	if a.Funding == ledger.FundingShared {
+		if p, found := e.accounts[a.ParentID]; found {
+			bal = p.Balance
+			if st == ledger.StatusActive {
+				st = p.Status
+			}
+		}
+	}
+	return bal, cur, st, disabled, true
 }
 
 // Hold returns a hold's committed state: active holds from memory, others (and, on

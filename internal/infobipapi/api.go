@@ -23,7 +23,9 @@ import (
 
 // Balances reads committed state from memory (the engine).
 type Balances interface {
-	Balance(id string) (ledger.Amount, string, ledger.AccountStatus, bool)
+	// Balance is what an account's credentials read (a shared sub-account: its
+	// parent's balance), and whether its parent disabled it.
+	Balance(id string) (bal ledger.Amount, cur string, status ledger.AccountStatus, disabled, ok bool)
 	Account(id string) (ledger.Account, bool)
 	Now() time.Time
 	Fresh() error // ledger.ErrUnavailable while this node cannot know its cache is current
@@ -47,6 +49,10 @@ type API struct {
 	// the admin listener), so that a load balancer in front of the public listener
 	// can take a node out of rotation without reaching the private one.
 	Ready func(ctx context.Context) error
+
+	// Accounts, when set, serves the sub-account routes (subaccounts.go); without
+	// it a caller has none.
+	Accounts SubAccounts
 }
 
 // New returns the public handler.
@@ -61,6 +67,7 @@ var (
 	errMissingScope      = errors.New("missing scope")
 	errAccountNotActive  = errors.New("account not active")
 	errAccountNotPresent = errors.New("account of credential missing")
+	errAccountDisabled   = errors.New("sub-account disabled by its parent")
 	errBadRequest        = errors.New("bad request")
 	errUnsupportedGrant  = errors.New("unsupported grant type")
 )
@@ -89,6 +96,10 @@ func statusOf(err error) (int, httpkit.ServiceException) {
 		return http.StatusForbidden, httpkit.ServiceException{MessageID: "FORBIDDEN", Text: "Forbidden: the credential lacks the account-management:manage scope"}
 	case errors.Is(err, errAccountNotActive):
 		return http.StatusForbidden, httpkit.ServiceException{MessageID: "FORBIDDEN", Text: "Forbidden: the account is not active"}
+	case errors.Is(err, errAccountDisabled):
+		// 403, not 401: the credential is right, its account is switched off
+		// (docs/subaccounts.md).
+		return http.StatusForbidden, httpkit.ServiceException{MessageID: "FORBIDDEN", Text: "Forbidden: the account is disabled by its parent account"}
 	case errors.Is(err, errBadRequest):
 		return http.StatusBadRequest, httpkit.ServiceException{MessageID: "BAD_REQUEST", Text: "Bad request: send {\"username\": \"…\", \"password\": \"…\"} as JSON"}
 	case errors.Is(err, errUnsupportedGrant):
@@ -220,7 +231,7 @@ func (a *API) route(path, method string) (h func(http.ResponseWriter, *http.Requ
 			h = a.deleteSession
 		}
 	default:
-		return nil, "", false
+		return a.accountsRoute(path, method)
 	}
 	return h, allow, true
 }
@@ -283,8 +294,11 @@ func Route(r *http.Request) string {
 	p = strings.TrimSuffix(strings.TrimSuffix(p, ".json"), ".xml")
 	switch p {
 	case "/account/1/balance", "/account/1/total-balance", "/account/1/free-messages", "/auth/1/session", "/auth/1/oauth2/token",
-		"/healthz", "/readyz":
+		"/healthz", "/readyz", accountsPath:
 		return p
+	}
+	if accountKeyRoute(p) {
+		return accountsPath + "/{accountKey}"
 	}
 	return "other"
 }
@@ -320,11 +334,13 @@ func (a *API) account(w http.ResponseWriter, r *http.Request) (ledger.Amount, st
 	if err := a.balances.Fresh(); err != nil {
 		return 0, "", err
 	}
-	bal, cur, status, ok := a.balances.Balance(p.AccountID)
-	if !ok {
+	bal, cur, status, disabled, ok := a.balances.Balance(p.AccountID)
+	switch {
+	case !ok:
 		return 0, "", errAccountNotPresent
-	}
-	if status != ledger.StatusActive {
+	case disabled:
+		return 0, "", errAccountDisabled
+	case status != ledger.StatusActive:
 		return 0, "", errAccountNotActive
 	}
 	return bal, cur, nil

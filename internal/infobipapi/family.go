@@ -14,8 +14,26 @@ import (
 // The rest of Infobip's account family: total balance and free messages. Same
 // credentials, scope and errors as /account/1/balance.
 
-// fullAccount authenticates and returns the caller's whole committed account.
+// fullAccount authenticates and returns the whole committed account the caller
+// draws on: its own, or a shared sub-account's parent's.
 func (a *API) fullAccount(w http.ResponseWriter, r *http.Request) (ledger.Account, error) {
+	acc, err := a.callerAccount(w, r)
+	if err != nil || acc.Funding != ledger.FundingShared {
+		return acc, err
+	}
+	parent, ok := a.balances.Account(acc.ParentID)
+	if !ok {
+		return acc, errAccountNotPresent
+	}
+	if parent.Status != ledger.StatusActive {
+		return acc, errAccountNotActive
+	}
+	return parent, nil
+}
+
+// callerAccount authenticates and returns the caller's own committed account,
+// refused when it is not active or its parent disabled it.
+func (a *API) callerAccount(w http.ResponseWriter, r *http.Request) (ledger.Account, error) {
 	p, err := a.principal(w, r)
 	if err != nil {
 		return ledger.Account{}, err
@@ -24,10 +42,12 @@ func (a *API) fullAccount(w http.ResponseWriter, r *http.Request) (ledger.Accoun
 		return ledger.Account{}, err
 	}
 	acc, ok := a.balances.Account(p.AccountID)
-	if !ok {
+	switch {
+	case !ok:
 		return acc, errAccountNotPresent
-	}
-	if acc.Status != ledger.StatusActive {
+	case acc.Disabled:
+		return acc, errAccountDisabled
+	case acc.Status != ledger.StatusActive:
 		return acc, errAccountNotActive
 	}
 	return acc, nil

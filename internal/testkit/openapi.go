@@ -232,8 +232,12 @@ func xmlValue(n xmlNode, ref *openapi3.SchemaRef) any {
 	case s.Type.Is("object"):
 		out := map[string]any{}
 		ap := s.AdditionalProperties.Schema
+		lists := xmlLists(s, out)
 		for _, c := range n.Children {
 			switch {
+			case lists[c.XMLName.Local] != "":
+				prop := lists[c.XMLName.Local]
+				out[prop] = append(out[prop].([]any), xmlValue(c, s.Properties[prop].Value.Items))
 			case s.Properties[c.XMLName.Local] != nil:
 				out[c.XMLName.Local] = xmlValue(c, s.Properties[c.XMLName.Local])
 			case ap != nil && ap.Value != nil && ap.Value.Type.Is("array") && c.XMLName.Local == "field":
@@ -257,6 +261,26 @@ func xmlValue(n xmlNode, ref *openapi3.SchemaRef) any {
 		}
 	}
 	return n.Text // a string, or text the schema's type refuses
+}
+
+// xmlLists maps the element name of each array property's items (their
+// xml.name, else the property's name) to the property, and starts each list empty
+// in out: an array is its items' elements repeated inside the object's element,
+// without a wrapper (<accounts><account>…</account></accounts>).
+func xmlLists(s *openapi3.Schema, out map[string]any) map[string]string {
+	lists := map[string]string{}
+	for name, p := range s.Properties {
+		if p.Value == nil || !p.Value.Type.Is("array") || p.Value.Items == nil || p.Value.Items.Value == nil {
+			continue
+		}
+		item := name
+		if x := p.Value.Items.Value.XML; x != nil && x.Name != "" {
+			item = x.Name
+		}
+		lists[item] = name
+		out[name] = []any{}
+	}
+	return lists
 }
 
 func attr(n xmlNode, name string) string {
