@@ -29,6 +29,13 @@ func TestMigrateToPostgres(t *testing.T) {
 	var h struct{ ID string }
 	json.Unmarshal([]byte(mustCLI(t, s, "hold", "create", acc.ID, "1", "--json")), &h)
 	mustCLI(t, s, "users", "add", acc.ID, "--username", "mig", "--password", "password1")
+	// Sub-accounts: their parent, funding and switch, a transfer and a shared
+	// sub-account's charge naming it come along, and the copy passes check.
+	own := strings.TrimSpace(mustCLI(t, s, "sub-accounts", "create", acc.ID, "-q", "--name", "own", "--funding", "own"))
+	shared := strings.TrimSpace(mustCLI(t, s, "sub-accounts", "create", acc.ID, "-q", "--name", "shared", "--funding", "shared"))
+	mustCLI(t, s, "transfer", acc.ID, own, "1.5", "--idempotency-key", "m3")
+	mustCLI(t, s, "charge", shared, "0.25", "--idempotency-key", "m4")
+	mustCLI(t, s, "accounts", "update", shared, "--enabled", "false")
 	if err := s.stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +54,7 @@ func TestMigrateToPostgres(t *testing.T) {
 		t.Errorf("demo account on PostgreSQL: %d %s", status, body)
 	}
 	status, body, _ = get(t, n.public+"/account/1/balance", map[string]string{"Authorization": "Basic " + b64("mig:password1")})
-	if status != 200 || body != `{"balance":10.25,"currency":"USD"}` {
+	if status != 200 || body != `{"balance":8.5,"currency":"USD"}` {
 		t.Errorf("migrated user: %d %s", status, body)
 	}
 	// The admin token in force came along too (the flag given to the node does not
@@ -57,6 +64,28 @@ func TestMigrateToPostgres(t *testing.T) {
 	}
 	tok := mustRead(t, db+".admin-token")
 	auth := map[string]string{"Authorization": "Bearer " + tok}
+	var subs struct {
+		Accounts []struct {
+			ID, Parent, Funding, Balance string
+			Enabled                      *bool
+		}
+	}
+	mustAdmin(t, n.admin, 200, "GET", "/v1/accounts/"+acc.ID+"/sub-accounts", "", auth).JSON(t, &subs)
+	if len(subs.Accounts) != 2 {
+		t.Fatalf("sub-accounts on PostgreSQL: %+v", subs)
+	}
+	for _, sa := range subs.Accounts {
+		wantFunding, wantEnabled, wantBalance := "own", true, "1.5"
+		if sa.ID == shared {
+			wantFunding, wantEnabled, wantBalance = "shared", false, "0"
+		}
+		if sa.Parent != acc.ID || sa.Funding != wantFunding || sa.Enabled == nil || *sa.Enabled != wantEnabled || sa.Balance != wantBalance {
+			t.Errorf("sub-account on PostgreSQL: %+v", sa)
+		}
+	}
+	if r := adminReq(t, n.admin, "GET", "/v1/accounts/"+acc.ID+"/entries?kind=charge", "", auth); !strings.Contains(string(r.Body), `"subAccountId":"`+shared+`"`) {
+		t.Errorf("the shared sub-account's charge lost its name on the way: %s", r.Body)
+	}
 	// The idempotency record came along: the same charge replays, it is not applied again.
 	r := adminReq(t, n.admin, "POST", "/v1/accounts/"+acc.ID+"/charges", `{"amount":"2.25"}`, map[string]string{"Idempotency-Key": "m2", "Authorization": "Bearer " + tok})
 	if r.Status != 201 || r.Header.Get("Idempotent-Replayed") != "true" {
@@ -66,7 +95,7 @@ func TestMigrateToPostgres(t *testing.T) {
 	mustAdmin(t, n.admin, 200, "POST", "/v1/holds/"+h.ID+"/capture", "", map[string]string{"Idempotency-Key": "cap", "Authorization": "Bearer " + tok})
 	var bal struct{ Balance, Held string }
 	mustAdmin(t, n.admin, 200, "GET", "/v1/accounts/"+acc.ID+"/balance", "", auth).JSON(t, &bal)
-	if bal.Balance != "9.25" || bal.Held != "0" {
+	if bal.Balance != "7.5" || bal.Held != "0" {
 		t.Errorf("after capture on PostgreSQL: %+v", bal)
 	}
 	n.stop(t)
