@@ -227,3 +227,39 @@ func BenchmarkEntryBlock(b *testing.B) {
 		}
 	})
 }
+
+// TestVersionOneStillReads: entries and outcomes written before sub-accounts
+// (entry and outcome version 1, which lack the sub-account fields) are read as
+// they were, with those fields empty. Version 1 is version 2 without the fields
+// added at the end, so the old bytes are made by cutting them off.
+func TestVersionOneStillReads(t *testing.T) {
+	e := filled[ledger.Entry]()
+	e.SubAccountID = ""
+	v2 := AppendEntry(nil, &e, 0, 0)
+	v1 := v2[:len(v2)-1] // the empty sub-account id: one length byte
+	r := &Reader{B: v1}
+	got := r.ReadEntryVersion(1, 0, 0)
+	got.AccountID = e.AccountID
+	if r.Bad || len(r.B) != 0 || !cmp.Equal(got, e) {
+		t.Errorf("entry version 1: bad=%v rest=%d\n%s", r.Bad, len(r.B), cmp.Diff(got, e))
+	}
+	a := filled[ledger.Account]()
+	a.ParentID, a.Funding, a.Disabled = "", "", false
+	o := ledger.Outcome{Op: ledger.OpCreateAccount, Account: &a, Entry: &e}
+	b := EncodeOutcome(&o)
+	b[len(outcomeMagic)] = 1
+	// The account part ends the body: cut its three new fields, and the entry's
+	// sub-account id, which ends the entry part just before the account's.
+	old := append([]byte{}, b[:len(b)-3]...)
+	entryEnd := len(EncodeOutcome(&ledger.Outcome{Op: ledger.OpCreateAccount, Entry: &e})) // the same bytes up to there
+	old = append(old[:entryEnd-1:entryEnd-1], old[entryEnd:]...)
+	dec, version, err := DecodeOutcome(old)
+	if err != nil || version != 1 || !cmp.Equal(dec, o) {
+		t.Errorf("outcome version 1: %v %d\n%s", err, version, cmp.Diff(dec, o))
+	}
+	// A version newer than this purse is refused, never guessed at.
+	b[len(outcomeMagic)] = OutcomeVersion + 1
+	if _, _, err := DecodeOutcome(b); err == nil {
+		t.Error("an outcome of a newer version was read")
+	}
+}

@@ -62,7 +62,7 @@ func Check(ctx context.Context, src Records) (*CheckReport, error) {
 		return nil, err
 	}
 	r.Charges = len(charges)
-	seen := movements{refunded: map[string]Amount{}, charged: map[string]Amount{}, transfers: map[string][]Entry{}}
+	seen := movements{refunded: map[string]Amount{}, charged: map[string]Amount{}, transfers: map[string][]Entry{}, bySub: map[int64]Entry{}}
 	totals := map[string]Amount{}
 	for _, a := range accts {
 		entries, err := src.Entries(ctx, a.ID)
@@ -95,7 +95,7 @@ func Check(ctx context.Context, src Records) (*CheckReport, error) {
 type movements struct {
 	refunded, charged map[string]Amount
 	transfers         map[string][]Entry
-	bySub             []Entry
+	bySub             map[int64]Entry // by sequence (a map: movements is passed by value)
 }
 
 // holds sums the active holds by the account whose funds they reserve (payer:
@@ -143,7 +143,7 @@ func (r *CheckReport) entries(a Account, entries []Entry, seen movements) Amount
 			seen.transfers[e.MovementID] = append(seen.transfers[e.MovementID], e)
 		}
 		if e.SubAccountID != "" {
-			seen.bySub = append(seen.bySub, e)
+			seen.bySub[e.Seq] = e
 		}
 	}
 	return sum

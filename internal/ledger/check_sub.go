@@ -25,7 +25,13 @@ func (r *CheckReport) subAccounts(accts []Account, seen movements) {
 	for i := range accts {
 		r.subAccount(&accts[i], byID)
 	}
-	for _, e := range seen.bySub {
+	seqs := make([]int64, 0, len(seen.bySub))
+	for seq := range seen.bySub {
+		seqs = append(seqs, seq)
+	}
+	sort.Slice(seqs, func(i, j int) bool { return seqs[i] < seqs[j] })
+	for _, seq := range seqs {
+		e := seen.bySub[seq]
 		sub := byID[e.SubAccountID]
 		if sub == nil || sub.Funding != FundingShared || sub.ParentID != e.AccountID {
 			r.problem("entry %d of account %s names %s, which is not a shared sub-account of it", e.Seq, e.AccountID, e.SubAccountID)
