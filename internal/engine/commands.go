@@ -168,6 +168,9 @@ func (c UpdateAccount) allowed(a ledger.Account) error {
 	if a.Status == ledger.StatusClosed {
 		return &ledger.ConflictError{Reason: "account is closed; a closed account cannot change"}
 	}
+	if a.Funding == ledger.FundingShared && (c.AllowedMinus != nil || c.MonthlyLimit != nil || c.ClearMonthlyLimit || c.FreeMessages != nil) {
+		return &ledger.ConflictError{Reason: "a shared sub-account draws on its parent's limits and free messages; change them on the parent"}
+	}
 	if c.Status != nil && *c.Status == ledger.StatusClosed && (a.Balance != 0 || a.Held != 0) {
 		return &ledger.ConflictError{Reason: fmt.Sprintf("account holds %s with %s on hold; settle it before closing", a.Balance, a.Held)}
 	}
@@ -228,12 +231,9 @@ func (c TopUp) apply(t *txn) (any, error) {
 	if err := ledger.ValidateMetadata(c.Metadata); err != nil {
 		return nil, err
 	}
-	a, err := t.customer(c.AccountID)
+	a, err := t.holder(c.AccountID)
 	if err != nil {
 		return nil, err
-	}
-	if a.Status == ledger.StatusClosed {
-		return nil, &ledger.ConflictError{Reason: "account is closed"}
 	}
 	e, err := t.move(&a, ledger.EntryTopUp, c.Amount, ledger.KindFunding,
 		ledger.Entry{Reference: c.Reference, Metadata: c.Metadata, IdempotencyKey: c.IdempotencyKey})
@@ -455,12 +455,9 @@ func (c Adjust) apply(t *txn) (any, error) {
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	a, err := t.customer(c.AccountID)
+	a, err := t.holder(c.AccountID)
 	if err != nil {
 		return nil, err
-	}
-	if a.Status == ledger.StatusClosed {
-		return nil, &ledger.ConflictError{Reason: "account is closed"}
 	}
 	if c.Amount < 0 {
 		debit, err := c.Amount.Neg()

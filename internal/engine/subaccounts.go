@@ -83,6 +83,21 @@ func (t *txn) funder(id string) (ledger.Account, string, error) {
 	return p, a.ID, err
 }
 
+// holder returns a copy of an account that may hold money of its own (a top-up,
+// an adjustment): open, and not a shared sub-account, whose money is its parent's.
+func (t *txn) holder(id string) (ledger.Account, error) {
+	a, err := t.customer(id)
+	switch {
+	case err != nil:
+		return a, err
+	case a.Status == ledger.StatusClosed:
+		return a, &ledger.ConflictError{Reason: "account is closed"}
+	case a.Funding == ledger.FundingShared:
+		return a, &ledger.ConflictError{Reason: fmt.Sprintf("sub-account %s draws on its parent's balance (shared funding) and holds no money of its own; move money on %s", a.ID, a.ParentID)}
+	}
+	return a, nil
+}
+
 // Transfer moves money between a main account and its own-funded sub-account, in
 // either direction: the payer's debit and the payee's credit are two entries of
 // one movement in one commit, with no platform account in between. The payer's

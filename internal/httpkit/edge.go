@@ -142,7 +142,7 @@ func ParseCORS(list string) (*CORS, error) {
 
 // corsMaxAge lets a browser keep a preflight answer for 10 minutes.
 var (
-	corsMethods = []string{"GET, HEAD, POST, DELETE"}
+	corsMethods = []string{"GET, HEAD, POST, PUT, DELETE"} // PUT: /settings/1/accounts/{accountKey}
 	corsHeaders = []string{"Authorization, Accept, Content-Type"}
 	corsMaxAge  = []string{"600"}
 	corsVary    = "Origin"

@@ -131,6 +131,12 @@ func testSharedFunding(t *testing.T, open func() Store) {
 		t.Fatalf("capture: %+v", capt.Entry)
 	}
 	e.must(engine.Refund{AccountID: main, ChargeID: ch.MovementID, Amount: ptr(amt("1"))})
+	// Its money is its parent's: nothing is booked on it, and its parent's limits
+	// are changed on the parent.
+	e.refused(engine.TopUp{AccountID: shared, Amount: amt("1")}, ledger.ErrConflict)
+	e.refused(engine.Adjust{AccountID: shared, Amount: amt("1"), Reason: "x"}, ledger.ErrConflict)
+	e.refused(engine.Refund{AccountID: shared, ChargeID: ch.MovementID}, ledger.ErrNotFound)
+	e.refused(engine.UpdateAccount{ID: shared, AllowedMinus: ptr(amt("1"))}, ledger.ErrConflict)
 	if e.balance(main) != amt("7") || e.balance(shared) != 0 {
 		t.Fatalf("main %s, shared %s; want 7 and 0", e.balance(main), e.balance(shared))
 	}
