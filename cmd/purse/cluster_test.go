@@ -439,3 +439,40 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 }
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+// TestClusterSubAccountSwitchReachesOtherNode: a parent disables its sub-account
+// through node A's public API; node B refuses the sub-account's credentials (403)
+// as soon as the change feed brings the row, and serves them again once enabled.
+// A shared sub-account charged on node B takes its parent's money, and node A
+// reads it.
+func TestClusterSubAccountSwitchReachesOtherNode(t *testing.T) {
+	db := storetest.FreshSchema(t)
+	a := startNode(t, db)
+	b := startNode(t, db)
+	var acc, sub struct{ ID string }
+	mustAdmin(t, a.admin, 201, "POST", "/v1/accounts", `{"name":"parent","currency":"EUR"}`, nil).JSON(t, &acc)
+	mustAdmin(t, a.admin, 201, "POST", "/v1/accounts", `{"name":"team","parent":"`+acc.ID+`","funding":"shared"}`, nil).JSON(t, &sub)
+	mustAdmin(t, a.admin, 201, "POST", "/v1/accounts/"+acc.ID+"/users", `{"username":"boss","password":"password1"}`, nil)
+	mustAdmin(t, a.admin, 201, "POST", "/v1/accounts/"+sub.ID+"/users", `{"username":"team","password":"password1"}`, nil)
+	mustAdmin(t, a.admin, 201, "POST", "/v1/accounts/"+acc.ID+"/top-ups", `{"amount":"10"}`, map[string]string{"Idempotency-Key": "t"})
+	boss := map[string]string{"Authorization": "Basic " + b64("boss:password1"), "Content-Type": "application/json"}
+	team := map[string]string{"Authorization": "Basic " + b64("team:password1")}
+	read := func(base string) testkit.Response { return testkit.Do(t, "GET", base+"/account/1/balance", team, nil) }
+	eventually(t, time.Second, "node B serves the sub-account", func() bool { return read(b.public).Status == 200 })
+	mustAdmin(t, b.admin, 201, "POST", "/v1/accounts/"+sub.ID+"/charges", `{"amount":"2.5"}`, map[string]string{"Idempotency-Key": "c"})
+	eventually(t, time.Second, "node A reads the parent's balance after the shared charge", func() bool {
+		return string(read(a.public).Body) == `{"balance":7.5,"currency":"EUR"}`
+	})
+	if r := testkit.Do(t, "PUT", a.public+"/settings/1/accounts/"+sub.ID, boss, []byte(`{"enabled":false}`)); r.Status != 200 {
+		t.Fatalf("disable on node A: %d %s", r.Status, r.Body)
+	}
+	d := eventually(t, time.Second, "node B refuses the disabled sub-account", func() bool { return read(b.public).Status == 403 })
+	t.Logf("the switch reached node B in %v", d)
+	if r := adminReq(t, b.admin, "POST", "/v1/accounts/"+sub.ID+"/charges", `{"amount":"1"}`, map[string]string{"Idempotency-Key": "c2"}); r.Status != 409 {
+		t.Errorf("charge of the disabled sub-account on node B: %d %s", r.Status, r.Body)
+	}
+	if r := testkit.Do(t, "PUT", b.public+"/settings/1/accounts/"+sub.ID, boss, []byte(`{"enabled":true}`)); r.Status != 200 {
+		t.Fatalf("enable on node B: %d %s", r.Status, r.Body)
+	}
+	eventually(t, time.Second, "node A serves it again", func() bool { return read(a.public).Status == 200 })
+}
