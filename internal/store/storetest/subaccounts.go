@@ -3,6 +3,8 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -196,54 +198,67 @@ func testSubAccountsConcurrent(t *testing.T, open func() Store) {
 // Accepted sums what the concurrent load's accepted operations took.
 type Accepted struct{ main, shared, own, moved ledger.Amount }
 
-// ConcurrentSubAccountLoad charges main, shared and own (0.1 each, until refused
-// for funds) and transfers 0.1 from main to own, from many goroutines spread over
-// the engines (one per node), and returns what was accepted. Only refusals for
-// funds are expected.
+// ConcurrentSubAccountLoad charges main, shared and own 0.1 each, holds 0.1 on
+// shared and captures it (the hold names the sub-account, the capture locks its
+// parent), and transfers 0.1 from main to own, from many goroutines spread over
+// the engines (one per node), until funds run out; it returns what was accepted.
+// Only refusals for funds are expected.
 func ConcurrentSubAccountLoad(t *testing.T, engines []*engine.Engine, main, shared, own string) Accepted {
 	t.Helper()
 	var mu sync.Mutex
 	var acc Accepted
 	var wg sync.WaitGroup
 	step := amt("0.1")
-	kinds := []string{"main", "shared", "own", "transfer"}
+	ops := []struct {
+		name string
+		sum  func(*Accepted) *ledger.Amount
+		run  func(eng *engine.Engine) error
+	}{
+		{"main", func(a *Accepted) *ledger.Amount { return &a.main }, func(eng *engine.Engine) error {
+			_, err := eng.Do(context.Background(), engine.Charge{AccountID: main, Amount: step}, nil)
+			return err
+		}},
+		{"shared", func(a *Accepted) *ledger.Amount { return &a.shared }, func(eng *engine.Engine) error {
+			_, err := eng.Do(context.Background(), engine.Charge{AccountID: shared, Amount: step}, nil)
+			return err
+		}},
+		{"own", func(a *Accepted) *ledger.Amount { return &a.own }, func(eng *engine.Engine) error {
+			_, err := eng.Do(context.Background(), engine.Charge{AccountID: own, Amount: step}, nil)
+			return err
+		}},
+		{"transfer", func(a *Accepted) *ledger.Amount { return &a.moved }, func(eng *engine.Engine) error {
+			_, err := eng.Do(context.Background(), engine.Transfer{From: main, To: own, Amount: step}, nil)
+			return err
+		}},
+		{"shared hold", func(a *Accepted) *ledger.Amount { return &a.shared }, func(eng *engine.Engine) error {
+			r, err := eng.Do(context.Background(), engine.CreateHold{AccountID: shared, Amount: step, ExpiresIn: time.Hour}, nil)
+			if err != nil {
+				return err
+			}
+			_, err = eng.Do(context.Background(), engine.CaptureHold{HoldID: r.Value.(ledger.Hold).ID}, nil)
+			if errors.Is(err, ledger.ErrInsufficientFunds) {
+				return fmt.Errorf("capture refused for funds: %w", err) // a hold's funds are reserved
+			}
+			return err
+		}},
+	}
 	for g := 0; g < 16; g++ {
 		wg.Add(1)
 		go func(g int) {
 			defer wg.Done()
 			eng := engines[g%len(engines)]
 			for i := 0; i < 40; i++ {
-				kind := kinds[(g+i)%len(kinds)]
-				var cmd engine.Command
-				switch kind {
-				case "main":
-					cmd = engine.Charge{AccountID: main, Amount: step}
-				case "shared":
-					cmd = engine.Charge{AccountID: shared, Amount: step}
-				case "own":
-					cmd = engine.Charge{AccountID: own, Amount: step}
-				default:
-					cmd = engine.Transfer{From: main, To: own, Amount: step}
-				}
-				_, err := eng.Do(context.Background(), cmd, nil)
-				if errors.Is(err, ledger.ErrInsufficientFunds) {
+				op := ops[(g+i)%len(ops)]
+				err := op.run(eng)
+				if errors.Is(err, ledger.ErrInsufficientFunds) && !strings.HasPrefix(err.Error(), "capture") {
 					continue
 				}
 				if err != nil {
-					t.Errorf("%s: %v", kind, err)
+					t.Errorf("%s: %v", op.name, err)
 					return
 				}
 				mu.Lock()
-				switch kind {
-				case "main":
-					acc.main += step
-				case "shared":
-					acc.shared += step
-				case "own":
-					acc.own += step
-				default:
-					acc.moved += step
-				}
+				*op.sum(&acc) += step
 				mu.Unlock()
 			}
 		}(g)
