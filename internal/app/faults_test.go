@@ -46,7 +46,7 @@ func newEmulator(t *testing.T) *emulator {
 }
 
 // passwords are the seed's.
-var passwords = map[string]string{"shop": "shop-password", "bystander": "bystander-password"}
+var passwords = map[string]string{"shop": "shop-password", "shop-eu": "shop-eu-password", "bystander": "bystander-password"}
 
 func basic(user string) string {
 	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+passwords[user]))

@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -65,6 +66,25 @@ func TestSeedTwice(t *testing.T) {
 	if got, want := s.Balance("acc_shop")["balance"], "10"; got != want {
 		t.Errorf("acc_shop balance = %v, want %v", got, want)
 	}
+	// The sub-accounts: an own-funded one with its own 2 EUR, a shared one that
+	// reads (and spends) its parent's balance.
+	for _, c := range []struct{ auth, want string }{
+		{basic("shop-eu"), `{"balance":2,"currency":"EUR"}`},
+		{"App test-key-shop-app-0123456789", `{"balance":10,"currency":"EUR"}`},
+	} {
+		r := testkit.Do(t, "GET", s.Public.URL+"/account/1/balance", map[string]string{"Authorization": c.auth}, nil)
+		if got := string(r.Body); r.Status != 200 || got != c.want {
+			t.Errorf("sub-account balance with %.12s...: %d %s, want 200 %s", c.auth, r.Status, got, c.want)
+		}
+	}
+	var subs struct {
+		Accounts []struct{ ID, Funding string } `json:"accounts"`
+	}
+	s.MustAdmin(200, "GET", "/v1/accounts/acc_shop/sub-accounts", "", nil).JSON(t, &subs)
+	if got, want := fmt.Sprint(subs.Accounts), "[{acc_shop_app shared} {acc_shop_eu own}]"; got != want {
+		t.Errorf("acc_shop's sub-accounts = %s, want %s", got, want)
+	}
+
 	var acc map[string]any
 	s.MustAdmin(200, "GET", "/v1/accounts/acc_shop", "", nil).JSON(t, &acc)
 	if acc["monthlyLimit"] != "500" || acc["freeMessages"] != 100.0 || acc["allowedMinus"] != "0" {
@@ -143,6 +163,12 @@ func TestSeedBadFiles(t *testing.T) {
 		{"short key", `{"accounts":[{"id":"acc_a","name":"A","currency":"EUR","apiKeys":[{"id":"key_a","name":"k","key":"short"}]}]}`, "apiKeys[0]"},
 		{"id twice", `{"accounts":[{"id":"acc_a","name":"A","currency":"EUR"},{"id":"acc_a","name":"B","currency":"EUR"}]}`, "given twice"},
 		{"two objects", `{"accounts":[]} {}`, "more after"},
+		{"parent later in the file", `{"accounts":[{"id":"acc_b","name":"B","currency":"EUR","parent":"acc_a"},{"id":"acc_a","name":"A","currency":"EUR"}]}`, `accounts[0]: parent "acc_a" is not an account given earlier`},
+		{"two levels", `{"accounts":[{"id":"acc_a","name":"A","currency":"EUR"},{"id":"acc_b","name":"B","currency":"EUR","parent":"acc_a"},{"id":"acc_c","name":"C","currency":"EUR","parent":"acc_b"}]}`, "accounts[2]: parent \"acc_b\" is itself a sub-account"},
+		{"parent's currency", `{"accounts":[{"id":"acc_a","name":"A","currency":"EUR"},{"id":"acc_b","name":"B","currency":"USD","parent":"acc_a"}]}`, "accounts[1]: currency USD differs"},
+		{"bad funding", `{"accounts":[{"id":"acc_a","name":"A","currency":"EUR"},{"id":"acc_b","name":"B","currency":"EUR","parent":"acc_a","funding":"pooled"}]}`, `funding "pooled"`},
+		{"funding without parent", `{"accounts":[{"id":"acc_a","name":"A","currency":"EUR","funding":"own"}]}`, "funding is for sub-accounts"},
+		{"shared with a balance", `{"accounts":[{"id":"acc_a","name":"A","currency":"EUR"},{"id":"acc_b","name":"B","currency":"EUR","parent":"acc_a","funding":"shared","balance":"1"}]}`, "accounts[1]: a shared sub-account spends its parent's money"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := seed.Parse([]byte(tt.file))
@@ -193,5 +219,26 @@ func TestReset(t *testing.T) {
 	e.MustAdmin(200, "GET", "/v1/accounts/acc_shop/entries", "", nil).JSON(t, &entries)
 	if len(entries.Entries) != 1 {
 		t.Errorf("acc_shop's entries after reset: %d, want the seed's one top-up", len(entries.Entries))
+	}
+}
+
+// TestSeedSubAccountNeverChanges: a seed whose sub-account's funding (or parent)
+// differs from the store's is refused, not applied as a change: neither ever
+// changes once the account exists.
+func TestSeedSubAccountNeverChanges(t *testing.T) {
+	f, err := seed.Load(exampleSeed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := testkit.Open(t, filepath.Join(t.TempDir(), "purse.db"), testkit.Options{Emulator: true, Seed: f})
+	for i := range f.Accounts {
+		if f.Accounts[i].ID == "acc_shop_eu" {
+			f.Accounts[i].Funding = "shared"
+			f.Accounts[i].Balance = ""
+		}
+	}
+	_, err = seed.Apply(context.Background(), f, s.Engine, s.Auth, s.Store, discard())
+	if err == nil || !strings.Contains(err.Error(), `seed account acc_shop_eu: the store's account has parent "acc_shop" and funding "own"`) {
+		t.Errorf("Apply with acc_shop_eu's funding changed: %v, want a refusal naming the store's funding", err)
 	}
 }

@@ -80,7 +80,7 @@ func applyAccount(ctx context.Context, a Account, eng *engine.Engine, authn *aut
 func ensureAccount(ctx context.Context, a Account, eng *engine.Engine) (ledger.Account, bool, error) {
 	created := false
 	if _, ok := eng.Account(a.ID); !ok {
-		_, err := eng.Do(ctx, engine.CreateAccount{ID: a.ID, Name: a.Name, Currency: a.Currency}, nil)
+		_, err := eng.Do(ctx, engine.CreateAccount{ID: a.ID, Name: a.Name, Currency: a.Currency, Parent: a.Parent, Funding: a.funding()}, nil)
 		var c *ledger.ConflictError
 		if err != nil && !errors.As(err, &c) { // a conflict: another node made it first
 			return ledger.Account{}, false, err
@@ -97,8 +97,23 @@ func ensureAccount(ctx context.Context, a Account, eng *engine.Engine) (ledger.A
 		return acc, false, fmt.Errorf("the store's account is in %s, the seed's in %s; a currency never changes: use another id", acc.Currency, a.Currency)
 	case acc.Status == ledger.StatusClosed:
 		return acc, false, errors.New("the account is closed in this store; a closed account never opens again: use another id or a new store")
+	case acc.ParentID != a.Parent || acc.Funding != a.funding():
+		return acc, false, fmt.Errorf("the store's account has parent %q and funding %q, the seed's %q and %q; neither ever changes: use another id",
+			acc.ParentID, acc.Funding, a.Parent, a.funding())
 	}
 	return acc, created, nil
+}
+
+// funding is the account's funding mode: "" for a main account, own by default
+// for a sub-account.
+func (a Account) funding() ledger.FundingMode {
+	switch {
+	case a.Parent == "":
+		return ""
+	case a.Funding == "":
+		return ledger.FundingOwn
+	}
+	return ledger.FundingMode(a.Funding)
 }
 
 // settings is the update that puts the seed's settings in force, if one is needed.

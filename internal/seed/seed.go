@@ -6,9 +6,8 @@
 // that need it.
 //
 // The file is JSON: YAML would need a dependency, and a seed is short enough to
-// write as JSON by hand. Sub-accounts, OAuth2 clients and webhooks have no place
-// in it yet (purse has no sub-accounts or webhooks; OAuth2 clients' secrets are
-// made by purse).
+// write as JSON by hand. A sub-account names its parent, which comes earlier in
+// the file. OAuth2 clients have no place in it (purse makes their secrets).
 package seed
 
 import (
@@ -37,6 +36,11 @@ type Account struct {
 	ID       string `json:"id"`
 	Name     string `json:"name"`
 	Currency string `json:"currency"`
+	// Parent, when set, makes a sub-account of that account (given earlier in the
+	// file), paid as Funding says: "own" (the default) or "shared"
+	// (docs/subaccounts.md). Neither changes once the account exists.
+	Parent  string `json:"parent,omitempty"`
+	Funding string `json:"funding,omitempty"`
 	// Balance is the money the seed puts in, as a decimal string: the first
 	// application tops the account up by it; a later one with a higher Balance
 	// tops up the difference; a lower one changes nothing (purse never takes
@@ -124,6 +128,7 @@ func (f *File) Check(secretsAllowed bool) error {
 // check validates what can be checked without a store.
 func (f *File) check() error {
 	ids, users, keys := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	parents := map[string]Account{}
 	for i, a := range f.Accounts {
 		at := fmt.Sprintf("accounts[%d]", i)
 		if err := checkAccount(a); err != nil {
@@ -132,7 +137,11 @@ func (f *File) check() error {
 		if ids[a.ID] {
 			return fmt.Errorf("%s: id %s is given twice", at, a.ID)
 		}
+		if err := checkParent(a, parents); err != nil {
+			return fmt.Errorf("%s: %w", at, err)
+		}
 		ids[a.ID] = true
+		parents[a.ID] = a
 		for j, u := range a.Users {
 			if err := auth.ValidateUsername(u.Username); err != nil {
 				return fmt.Errorf("%s.users[%d].username: %w", at, j, err)
@@ -190,6 +199,32 @@ func checkAccount(a Account) error {
 	}
 	if a.Status != "" && a.Status != string(ledger.StatusActive) && a.Status != string(ledger.StatusSuspended) {
 		return errors.New(`status must be "active" or "suspended"`)
+	}
+	return nil
+}
+
+// checkParent checks a sub-account against the accounts before it: its parent
+// is one of them, a main account in the same currency, and a shared sub-account
+// holds no money or limits of its own (it spends its parent's).
+func checkParent(a Account, before map[string]Account) error {
+	if a.Parent == "" {
+		if a.Funding != "" {
+			return errors.New("funding is for sub-accounts: give parent too")
+		}
+		return nil
+	}
+	p, ok := before[a.Parent]
+	switch {
+	case !ok:
+		return fmt.Errorf("parent %q is not an account given earlier in the file", a.Parent)
+	case p.Parent != "":
+		return fmt.Errorf("parent %q is itself a sub-account (one level only)", a.Parent)
+	case p.Currency != a.Currency:
+		return fmt.Errorf("currency %s differs from the parent's %s", a.Currency, p.Currency)
+	case a.Funding != "" && !ledger.FundingMode(a.Funding).Valid():
+		return fmt.Errorf(`funding %q: want "own" or "shared"`, a.Funding)
+	case a.Funding == string(ledger.FundingShared) && (a.Balance != "" || a.AllowedMinus != "" || a.MonthlyLimit != nil || a.FreeMessages != 0):
+		return errors.New("a shared sub-account spends its parent's money: give it no balance, allowedMinus, monthlyLimit or freeMessages")
 	}
 	return nil
 }
