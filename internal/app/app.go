@@ -111,19 +111,20 @@ type Config struct {
 // App is a purse: the store, the engine and everything that serves them. New
 // builds it, Start (or Serve) serves it, Close stops it.
 type App struct {
-	cfg      Config
-	log      *slog.Logger
-	store    ledger.Store
-	ownStore bool
-	eng      *engine.Engine
-	auth     *auth.Authenticator
-	token    *auth.AdminToken
-	audit    *audit.Auditor
-	metrics  *metrics.Metrics
-	tls      *tls.Config
-	stopFeed context.CancelFunc
-	faults   *fault.Set // with Config.Emulator
-	live     live       // with Config.Emulator: the surfaces in force, swapped by a reset
+	cfg       Config
+	log       *slog.Logger
+	store     ledger.Store
+	ownStore  bool
+	eng       *engine.Engine
+	auth      *auth.Authenticator
+	token     *auth.AdminToken
+	operators *auth.Operators
+	audit     *audit.Auditor
+	metrics   *metrics.Metrics
+	tls       *tls.Config
+	stopFeed  context.CancelFunc
+	faults    *fault.Set // with Config.Emulator
+	live      live       // with Config.Emulator: the surfaces in force, swapped by a reset
 
 	public, admin *http.Server
 	serving       chan error // each listener's end, once Start has run
@@ -218,6 +219,10 @@ func (a *App) openCore(ctx context.Context) error {
 		return err
 	}
 	a.auth = authn
+	if a.operators, err = auth.NewOperators(a.store, auth.Options{Limits: a.cfg.AuthLimits, Now: a.cfg.Now,
+		CheapPasswordHashes: a.cfg.CheapPasswordHashes}); err != nil {
+		return err
+	}
 	return prepareTokenKey(ctx, authn)
 }
 

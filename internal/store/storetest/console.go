@@ -51,6 +51,11 @@ func testOperators(t *testing.T, open func() Store) {
 	if err := st.UpdateOperator(ctx, ledger.Operator{Name: "nobody", Role: ledger.RoleViewer}); !errors.Is(err, ledger.ErrNotFound) {
 		t.Errorf("update nobody: %v", err)
 	}
+	removeOperators(t, st)
+}
+
+func removeOperators(t *testing.T, st Store) {
+	ctx := context.Background()
 	if err := st.DeleteOperator(ctx, "bob"); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,293 @@
+package console
+
+import (
+	"bytes"
+	"context"
+	"html/template"
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/purse-ledger/purse/internal/ledger"
+)
+
+// page is what every template gets.
+type page struct {
+	Title  string
+	Who    *who
+	Error  string
+	Notice string
+	Data   any
+}
+
+// CanMove reports whether the operator may move money and suspend.
+func (p page) CanMove() bool { return p.Who != nil && p.Who.op.Role.Allows(ledger.RoleOperator) }
+
+// IsAdmin reports whether the operator manages credentials and operators.
+func (p page) IsAdmin() bool { return p.Who != nil && p.Who.op.Role.Allows(ledger.RoleAdmin) }
+
+// CSRF is the session's token for the forms.
+func (p page) CSRF() string {
+	if p.Who == nil {
+		return ""
+	}
+	return p.Who.csrf
+}
+
+// Operator is the logged-in operator's name and role.
+func (p page) Operator() string {
+	if p.Who == nil {
+		return ""
+	}
+	return p.Who.op.Name + " (" + string(p.Who.op.Role) + ")"
+}
+
+func parseTemplates() map[string]*template.Template {
+	funcs := template.FuncMap{
+		"key": newKey,
+		"ts":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") },
+		"day": func(t time.Time) string { return t.UTC().Format("2006-01-02") },
+		"neg": func(a ledger.Amount) bool { return a < 0 },
+	}
+	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/parts.html", "templates/entries.html"))
+	out := map[string]*template.Template{}
+	for _, name := range []string{"login", "dashboard", "accounts", "account", "audit", "error", "confirm"} {
+		t := template.Must(base.Clone())
+		out[name] = template.Must(t.ParseFS(files, "templates/"+name+".html"))
+	}
+	out["entries"] = base
+	return out
+}
+
+// newKey is a fresh Idempotency-Key, made when a money form is rendered: a
+// double click or a resubmit sends the same key and moves money once.
+func newKey() string { return "console-" + randomHex()[:32] }
+
+func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
+	var buf bytes.Buffer
+	var err error
+	if name == "entries" { // htmx's partial: the table alone
+		err = c.tmpl[name].ExecuteTemplate(&buf, "entries", p.Data)
+	} else {
+		err = c.tmpl[name].ExecuteTemplate(&buf, "layout.html", p)
+	}
+	if err != nil {
+		c.cfg.Log.ErrorContext(r.Context(), "console template", "page", name, "err", err)
+		http.Error(w, "The page could not be drawn.", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+func (c *Console) errorPage(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	c.render(w, r, status, "error", page{Title: http.StatusText(status), Error: msg})
+}
+
+// customers lists every customer account with its live balance (the engine's).
+func (c *Console) customers(ctx context.Context) ([]ledger.Account, error) {
+	var out []ledger.Account
+	after := ""
+	for {
+		batch, err := c.cfg.Store.ListAccounts(ctx, after, 500)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range batch {
+			if live, ok := c.cfg.Engine.Account(a.ID); ok {
+				a = live
+			}
+			if a.Kind == ledger.KindCustomer || a.Kind == "" {
+				out = append(out, a)
+			}
+		}
+		if len(batch) < 500 {
+			return out, nil
+		}
+		after = batch[len(batch)-1].ID
+	}
+}
+
+type currencyTotals struct {
+	Currency                        string
+	Accounts                        int
+	Balance, Held, Available        ledger.Amount
+	ChargedToday, ToppedUpToday     ledger.Amount
+	ChargedMonth, ToppedUpMonth     ledger.Amount
+	ChargesToday, ChargesMonth      int64
+	depletedCount, overflowed, seen int
+}
+
+type dashboardData struct {
+	Totals   []*currencyTotals
+	Depleted []ledger.Account
+	// Sections are the dashboard's further sections; other features add theirs
+	// (the accounts below their low-balance threshold, webhook deliveries).
+	Sections []string
+}
+
+// dashboard: per currency the customers' balances, held and available, today's
+// and this month's charges and top-ups (from the hourly series), and the
+// depleted accounts (available at or below zero).
+func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, u who) {
+	accs, err := c.customers(r.Context())
+	if err != nil {
+		c.storeError(w, r, err)
+		return
+	}
+	now := c.cfg.Now().UTC()
+	dayStart := now.Truncate(24 * time.Hour)
+	monthStart := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	by := map[string]*currencyTotals{}
+	d := dashboardData{}
+	for _, a := range accs {
+		t := by[a.Currency]
+		if t == nil {
+			t = &currencyTotals{Currency: a.Currency}
+			by[a.Currency] = t
+			d.Totals = append(d.Totals, t)
+		}
+		t.Accounts++
+		t.Balance += a.Balance
+		t.Held += a.Held
+		t.Available += a.Available()
+		if a.Available() <= 0 && a.Status != ledger.StatusClosed {
+			d.Depleted = append(d.Depleted, a)
+		}
+		if err := c.addActivity(r.Context(), t, a.ID, monthStart, dayStart, now); err != nil {
+			c.storeError(w, r, err)
+			return
+		}
+	}
+	sort.Slice(d.Totals, func(i, j int) bool { return d.Totals[i].Currency < d.Totals[j].Currency })
+	c.render(w, r, http.StatusOK, "dashboard", page{Title: "Dashboard", Who: &u, Data: d})
+}
+
+func (c *Console) addActivity(ctx context.Context, t *currencyTotals, id string, monthStart, dayStart, now time.Time) error {
+	s, err := c.cfg.Store.BalanceSeries(ctx, id, monthStart, now, 24*time.Hour)
+	if err != nil {
+		return err
+	}
+	for _, p := range s.Points {
+		t.ChargedMonth += p.Charged
+		t.ToppedUpMonth += p.ToppedUp
+		t.ChargesMonth += p.Charges
+		if !p.At.Before(dayStart) {
+			t.ChargedToday += p.Charged
+			t.ToppedUpToday += p.ToppedUp
+			t.ChargesToday += p.Charges
+		}
+	}
+	return nil
+}
+
+func (c *Console) storeError(w http.ResponseWriter, r *http.Request, err error) {
+	c.cfg.Log.ErrorContext(r.Context(), "console", "path", r.URL.Path, "err", err)
+	c.errorPage(w, r, http.StatusServiceUnavailable, "The store did not answer. Try again.")
+}
+
+type accountsData struct {
+	Q, Status, Currency, Sort string
+	Currencies                []string
+	Accounts                  []ledger.Account
+	Page, Pages, Total        int
+	Prev, Next                string
+	NewName                   string
+}
+
+const accountsPerPage = 25
+
+// accounts: search by name or id, filter by status and currency, sort by
+// balance or name, paged.
+func (c *Console) accounts(w http.ResponseWriter, r *http.Request, u who) {
+	q := r.URL.Query()
+	d := accountsData{Q: strings.TrimSpace(q.Get("q")), Status: q.Get("status"), Currency: q.Get("currency"), Sort: q.Get("sort")}
+	all, err := c.customers(r.Context())
+	if err != nil {
+		c.storeError(w, r, err)
+		return
+	}
+	var list []ledger.Account
+	for _, a := range all {
+		if !slices.Contains(d.Currencies, a.Currency) {
+			d.Currencies = append(d.Currencies, a.Currency)
+		}
+		if d.matches(a) {
+			list = append(list, a)
+		}
+	}
+	sort.Strings(d.Currencies)
+	d.sort(list)
+	d.Total = len(list)
+	d.Pages = max(1, (len(list)+accountsPerPage-1)/accountsPerPage)
+	d.Page, _ = strconv.Atoi(q.Get("page"))
+	d.Page = min(max(d.Page, 1), d.Pages)
+	lo := (d.Page - 1) * accountsPerPage
+	d.Accounts = list[lo:min(lo+accountsPerPage, len(list))]
+	d.Prev, d.Next = d.pageURL(d.Page-1), d.pageURL(d.Page+1)
+	c.render(w, r, http.StatusOK, "accounts", page{Title: "Accounts", Who: &u, Data: d})
+}
+
+func (d *accountsData) matches(a ledger.Account) bool {
+	if d.Status != "" && string(a.Status) != d.Status || d.Currency != "" && a.Currency != d.Currency {
+		return false
+	}
+	q := strings.ToLower(d.Q)
+	return q == "" || strings.Contains(strings.ToLower(a.Name), q) || strings.Contains(strings.ToLower(a.ID), q)
+}
+
+func (d *accountsData) sort(list []ledger.Account) {
+	switch d.Sort {
+	case "balance":
+		sort.SliceStable(list, func(i, j int) bool { return list[i].Balance < list[j].Balance })
+	case "-balance":
+		sort.SliceStable(list, func(i, j int) bool { return list[i].Balance > list[j].Balance })
+	default:
+		sort.SliceStable(list, func(i, j int) bool { return strings.ToLower(list[i].Name) < strings.ToLower(list[j].Name) })
+	}
+}
+
+func (d *accountsData) pageURL(n int) string {
+	if n < 1 || n > d.Pages {
+		return ""
+	}
+	v := url.Values{"q": {d.Q}, "status": {d.Status}, "currency": {d.Currency}, "sort": {d.Sort}, "page": {strconv.Itoa(n)}}
+	return "/console/accounts?" + v.Encode()
+}
+
+type auditData struct {
+	Actor, Action string
+	Records       []ledger.AuditRecord
+	Next          string
+}
+
+// audit: the audit log, newest first, by actor and action.
+func (c *Console) audit(w http.ResponseWriter, r *http.Request, u who) {
+	q := r.URL.Query()
+	d := auditData{Actor: q.Get("actor"), Action: q.Get("action")}
+	f := ledger.AuditFilter{Limit: 51, Actor: d.Actor, Action: d.Action}
+	f.BeforeSeq, _ = strconv.ParseInt(q.Get("before"), 10, 64)
+	if c.cfg.Flush != nil {
+		if err := c.cfg.Flush(r.Context()); err != nil {
+			c.storeError(w, r, err)
+			return
+		}
+	}
+	recs, err := c.cfg.Store.ListAudit(r.Context(), f)
+	if err != nil {
+		c.storeError(w, r, err)
+		return
+	}
+	if len(recs) > 50 {
+		recs = recs[:50]
+		v := url.Values{"actor": {d.Actor}, "action": {d.Action}, "before": {strconv.FormatInt(recs[49].Seq, 10)}}
+		d.Next = "/console/audit?" + v.Encode()
+	}
+	d.Records = recs
+	c.render(w, r, http.StatusOK, "audit", page{Title: "Audit log", Who: &u, Data: d})
+}
