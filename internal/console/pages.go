@@ -193,7 +193,7 @@ func (c *Console) storeError(w http.ResponseWriter, r *http.Request, err error) 
 
 type accountsData struct {
 	Q, Status, Currency, Sort string
-	Currencies                []string
+	Currencies, Statuses      []string
 	Accounts                  []ledger.Account
 	Page, Pages, Total        int
 	Prev, Next                string
@@ -206,7 +206,8 @@ const accountsPerPage = 25
 // balance or name, paged.
 func (c *Console) accounts(w http.ResponseWriter, r *http.Request, u who) {
 	q := r.URL.Query()
-	d := accountsData{Q: strings.TrimSpace(q.Get("q")), Status: q.Get("status"), Currency: q.Get("currency"), Sort: q.Get("sort")}
+	d := accountsData{Q: strings.TrimSpace(q.Get("q")), Status: q.Get("status"), Currency: q.Get("currency"), Sort: q.Get("sort"),
+		Statuses: []string{"active", "suspended", "closed"}}
 	all, err := c.customers(r.Context())
 	if err != nil {
 		c.storeError(w, r, err)
