@@ -228,10 +228,8 @@ func run() error {
 	p.stop()
 
 	// --- the console's account page on a big account ---
-	if want("console") {
-		if err := consoleTarget(bin, dir); err != nil {
-			return err
-		}
+	if err := consoleTarget(bin, dir); err != nil {
+		return err
 	}
 
 	// --- reads spread over 10,000 accounts ---
