@@ -23,6 +23,7 @@ import (
 
 	"github.com/purse-ledger/purse/internal/audit"
 	"github.com/purse-ledger/purse/internal/auth"
+	"github.com/purse-ledger/purse/internal/console"
 	"github.com/purse-ledger/purse/internal/engine"
 	"github.com/purse-ledger/purse/internal/fault"
 	"github.com/purse-ledger/purse/internal/httpkit"
@@ -119,6 +120,7 @@ type App struct {
 	auth      *auth.Authenticator
 	token     *auth.AdminToken
 	operators *auth.Operators
+	rate      *console.Rate // the charges per minute the console's dashboard draws
 	audit     *audit.Auditor
 	metrics   *metrics.Metrics
 	tls       *tls.Config
@@ -200,9 +202,13 @@ func (a *App) openCore(ctx context.Context) error {
 			func() float64 { _, mi := a.auth.CacheStats(); return float64(mi) })
 	}
 	m := a.metrics
+	if a.rate == nil {
+		a.rate = &console.Rate{}
+	}
 	eng, err := engine.Open(ctx, a.store, engine.Options{Logger: a.log, Now: a.cfg.Now, ExpiryInterval: a.cfg.ExpiryInterval,
 		OnBatch:       func(n int, d time.Duration) { m.BatchSize.Observe(float64(n)); m.CommitDuration.Observe(d.Seconds()) },
 		OnRetry:       m.BatchRetries.Inc,
+		OnEntries:     a.rate.Record,
 		MaxQueueDelay: a.cfg.MaxQueueDelay,
 	})
 	if err != nil {

@@ -62,7 +62,7 @@ func (a *App) surfaces(hosts *httpkit.Hosts) (public, admin http.Handler) {
 		Operators: a.operators,
 	})
 	con := console.New(console.Config{Engine: a.eng, Store: a.store, Operators: a.operators, Auth: a.auth, Admin: adm,
-		Flush: a.audit.Flush, Hosts: hosts, TLS: a.tls != nil, Log: a.log, Now: a.cfg.Now})
+		Flush: a.audit.Flush, Hosts: hosts, TLS: a.tls != nil, Log: a.log, Now: a.cfg.Now, Rate: a.rate})
 	admin = withConsole(con, adm)
 	if a.faults == nil {
 		return pub, admin

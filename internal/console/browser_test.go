@@ -229,6 +229,13 @@ func TestBrowser(t *testing.T) {
 		if !strings.Contains(text(t, ctx, "#depleted"), "Empty Co") {
 			t.Error("the empty account is not listed as depleted")
 		}
+		// c3 and the two charges of 30: this hour's charges, on a chart of 60 minutes.
+		if got := text(t, ctx, "#rate-summary"); !strings.HasPrefix(got, "3 charges in the last hour") {
+			t.Errorf("rate summary %q", got)
+		}
+		if drawn := eval[string](t, ctx, `document.getElementById("rate-chart").getAttribute("data-drawn")`); drawn != "60" {
+			t.Errorf("the rate chart drew %q points, want 60", drawn)
+		}
 		screenshot(t, ctx, "dashboard.png")
 	})
 

@@ -52,6 +52,9 @@ type Config struct {
 	// ConfirmAbove is the adjustment (either sign) above which the console asks
 	// for a confirmation; 0: 1000.
 	ConfirmAbove ledger.Amount
+	// Rate is this node's charges per minute (the engine's OnEntries feeds it);
+	// nil: the dashboard has no such chart.
+	Rate *Rate
 }
 
 // Console serves /console.

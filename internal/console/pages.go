@@ -126,9 +126,15 @@ type currencyTotals struct {
 type dashboardData struct {
 	Totals   []*currencyTotals
 	Depleted []ledger.Account
-	// Sections are the dashboard's further sections; other features add theirs
-	// (the accounts below their low-balance threshold, webhook deliveries).
-	Sections []string
+	// Rate is the charges per minute over the last hour (x: minute starts).
+	Rate        *rateData
+	ChargesHour int64
+	PeakMinute  int64
+}
+
+type rateData struct {
+	X []int64 `json:"x"`
+	Y []int64 `json:"y"`
 }
 
 // dashboard: per currency the customers' balances, held and available, today's
@@ -165,6 +171,14 @@ func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, u who) {
 		}
 	}
 	sort.Slice(d.Totals, func(i, j int) bool { return d.Totals[i].Currency < d.Totals[j].Currency })
+	if c.cfg.Rate != nil {
+		x, y := c.cfg.Rate.LastHour(now)
+		d.Rate = &rateData{X: x, Y: y}
+		for _, n := range y {
+			d.ChargesHour += n
+			d.PeakMinute = max(d.PeakMinute, n)
+		}
+	}
 	c.render(w, r, http.StatusOK, "dashboard", page{Title: "Dashboard", Who: &u, Data: d})
 }
 

@@ -20,5 +20,20 @@
     // What the tests read back from the DOM: the points the chart holds.
     box.setAttribute("data-drawn", String(plot.data[0].length));
   }
+  // The dashboard's charges per minute over the last hour.
+  function drawRate() {
+    var box = document.getElementById("rate-chart");
+    var data = document.getElementById("rate-data");
+    if (!box || !data || typeof uPlot === "undefined") return;
+    var d = JSON.parse(data.textContent);
+    var width = Math.max(300, Math.min(box.clientWidth || 900, 1100));
+    var plot = new uPlot({
+      width: width, height: 200,
+      scales: { x: { time: true } },
+      series: [{}, { label: "Charges per minute", stroke: "#1f5f99", width: 2, fill: "rgba(31,95,153,0.12)" }]
+    }, [d.x, d.y], box);
+    box.setAttribute("data-drawn", String(plot.data[0].length));
+  }
   document.addEventListener("DOMContentLoaded", draw);
+  document.addEventListener("DOMContentLoaded", drawRate);
 })();
