@@ -2,12 +2,9 @@ package console
 
 import (
 	"bytes"
-	"context"
 	"html/template"
 	"net/http"
 	"net/url"
-	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -89,42 +86,8 @@ func (c *Console) errorPage(w http.ResponseWriter, r *http.Request, status int, 
 	c.render(w, r, status, "error", page{Title: http.StatusText(status), Error: msg})
 }
 
-// customers lists every customer account with its live balance (the engine's).
-func (c *Console) customers(ctx context.Context) ([]ledger.Account, error) {
-	var out []ledger.Account
-	after := ""
-	for {
-		batch, err := c.cfg.Store.ListAccounts(ctx, after, 500)
-		if err != nil {
-			return nil, err
-		}
-		for _, a := range batch {
-			if live, ok := c.cfg.Engine.Account(a.ID); ok {
-				a = live
-			}
-			if a.Kind == ledger.KindCustomer || a.Kind == "" {
-				out = append(out, a)
-			}
-		}
-		if len(batch) < 500 {
-			return out, nil
-		}
-		after = batch[len(batch)-1].ID
-	}
-}
-
-type currencyTotals struct {
-	Currency                        string
-	Accounts                        int
-	Balance, Held, Available        ledger.Amount
-	ChargedToday, ToppedUpToday     ledger.Amount
-	ChargedMonth, ToppedUpMonth     ledger.Amount
-	ChargesToday, ChargesMonth      int64
-	depletedCount, overflowed, seen int
-}
-
 type dashboardData struct {
-	Totals   []*currencyTotals
+	Totals   []ledger.CurrencyTotal
 	Depleted []ledger.Account
 	// Rate is the charges per minute over the last hour (x: minute starts).
 	Rate        *rateData
@@ -137,40 +100,26 @@ type rateData struct {
 	Y []int64 `json:"y"`
 }
 
+// maxDepleted bounds the dashboard's list of depleted accounts.
+const maxDepleted = 50
+
 // dashboard: per currency the customers' balances, held and available, today's
-// and this month's charges and top-ups (from the hourly series), and the
-// depleted accounts (available at or below zero).
+// and this month's charges and top-ups, charges per minute over the last hour,
+// and the depleted accounts (available at or below zero). The store sums them
+// (CurrencyTotals, Depleted): no account is read one by one.
 func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, u who) {
-	accs, err := c.customers(r.Context())
+	now := c.cfg.Now().UTC()
+	dayStart := now.Truncate(24 * time.Hour)
+	monthStart := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	var d dashboardData
+	var err error
+	if d.Totals, err = c.cfg.Store.CurrencyTotals(r.Context(), dayStart, monthStart); err == nil {
+		d.Depleted, err = c.cfg.Store.Depleted(r.Context(), maxDepleted)
+	}
 	if err != nil {
 		c.storeError(w, r, err)
 		return
 	}
-	now := c.cfg.Now().UTC()
-	dayStart := now.Truncate(24 * time.Hour)
-	monthStart := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
-	by := map[string]*currencyTotals{}
-	d := dashboardData{}
-	for _, a := range accs {
-		t := by[a.Currency]
-		if t == nil {
-			t = &currencyTotals{Currency: a.Currency}
-			by[a.Currency] = t
-			d.Totals = append(d.Totals, t)
-		}
-		t.Accounts++
-		t.Balance += a.Balance
-		t.Held += a.Held
-		t.Available += a.Available()
-		if a.Available() <= 0 && a.Status != ledger.StatusClosed {
-			d.Depleted = append(d.Depleted, a)
-		}
-		if err := c.addActivity(r.Context(), t, a.ID, monthStart, dayStart, now); err != nil {
-			c.storeError(w, r, err)
-			return
-		}
-	}
-	sort.Slice(d.Totals, func(i, j int) bool { return d.Totals[i].Currency < d.Totals[j].Currency })
 	if c.cfg.Rate != nil {
 		x, y := c.cfg.Rate.LastHour(now)
 		d.Rate = &rateData{X: x, Y: y}
@@ -180,24 +129,6 @@ func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, u who) {
 		}
 	}
 	c.render(w, r, http.StatusOK, "dashboard", page{Title: "Dashboard", Who: &u, Data: d})
-}
-
-func (c *Console) addActivity(ctx context.Context, t *currencyTotals, id string, monthStart, dayStart, now time.Time) error {
-	s, err := c.cfg.Store.BalanceSeries(ctx, id, monthStart, now, 24*time.Hour)
-	if err != nil {
-		return err
-	}
-	for _, p := range s.Points {
-		t.ChargedMonth += p.Charged
-		t.ToppedUpMonth += p.ToppedUp
-		t.ChargesMonth += p.Charges
-		if !p.At.Before(dayStart) {
-			t.ChargedToday += p.Charged
-			t.ToppedUpToday += p.ToppedUp
-			t.ChargesToday += p.Charges
-		}
-	}
-	return nil
 }
 
 func (c *Console) storeError(w http.ResponseWriter, r *http.Request, err error) {
@@ -217,54 +148,37 @@ type accountsData struct {
 const accountsPerPage = 25
 
 // accounts: search by name or id, filter by status and currency, sort by
-// balance or name, paged.
+// balance or name, paged; the store does the searching (SearchAccounts).
 func (c *Console) accounts(w http.ResponseWriter, r *http.Request, u who) {
 	q := r.URL.Query()
 	d := accountsData{Q: strings.TrimSpace(q.Get("q")), Status: q.Get("status"), Currency: q.Get("currency"), Sort: q.Get("sort"),
 		Statuses: []string{"active", "suspended", "closed"}}
-	all, err := c.customers(r.Context())
+	totals, err := c.cfg.Store.CurrencyTotals(r.Context(), time.Time{}, c.cfg.Now())
 	if err != nil {
 		c.storeError(w, r, err)
 		return
 	}
-	var list []ledger.Account
-	for _, a := range all {
-		if !slices.Contains(d.Currencies, a.Currency) {
-			d.Currencies = append(d.Currencies, a.Currency)
-		}
-		if d.matches(a) {
-			list = append(list, a)
+	for _, t := range totals {
+		d.Currencies = append(d.Currencies, t.Currency)
+	}
+	d.Page, _ = strconv.Atoi(q.Get("page"))
+	d.Page = max(d.Page, 1)
+	aq := ledger.AccountQuery{Text: d.Q, Status: ledger.AccountStatus(d.Status), Currency: d.Currency, Sort: d.Sort,
+		Offset: (d.Page - 1) * accountsPerPage, Limit: accountsPerPage}
+	if d.Accounts, d.Total, err = c.cfg.Store.SearchAccounts(r.Context(), aq); err != nil {
+		c.accountError(w, r, statusOf(err), err)
+		return
+	}
+	d.Pages = max(1, (d.Total+accountsPerPage-1)/accountsPerPage)
+	if d.Page > d.Pages { // past the end (the list shrank, or a hand-made link): the last page
+		d.Page, aq.Offset = d.Pages, (d.Pages-1)*accountsPerPage
+		if d.Accounts, d.Total, err = c.cfg.Store.SearchAccounts(r.Context(), aq); err != nil {
+			c.accountError(w, r, statusOf(err), err)
+			return
 		}
 	}
-	sort.Strings(d.Currencies)
-	d.sort(list)
-	d.Total = len(list)
-	d.Pages = max(1, (len(list)+accountsPerPage-1)/accountsPerPage)
-	d.Page, _ = strconv.Atoi(q.Get("page"))
-	d.Page = min(max(d.Page, 1), d.Pages)
-	lo := (d.Page - 1) * accountsPerPage
-	d.Accounts = list[lo:min(lo+accountsPerPage, len(list))]
 	d.Prev, d.Next = d.pageURL(d.Page-1), d.pageURL(d.Page+1)
 	c.render(w, r, http.StatusOK, "accounts", page{Title: "Accounts", Who: &u, Data: d})
-}
-
-func (d *accountsData) matches(a ledger.Account) bool {
-	if d.Status != "" && string(a.Status) != d.Status || d.Currency != "" && a.Currency != d.Currency {
-		return false
-	}
-	q := strings.ToLower(d.Q)
-	return q == "" || strings.Contains(strings.ToLower(a.Name), q) || strings.Contains(strings.ToLower(a.ID), q)
-}
-
-func (d *accountsData) sort(list []ledger.Account) {
-	switch d.Sort {
-	case "balance":
-		sort.SliceStable(list, func(i, j int) bool { return list[i].Balance < list[j].Balance })
-	case "-balance":
-		sort.SliceStable(list, func(i, j int) bool { return list[i].Balance > list[j].Balance })
-	default:
-		sort.SliceStable(list, func(i, j int) bool { return strings.ToLower(list[i].Name) < strings.ToLower(list[j].Name) })
-	}
 }
 
 func (d *accountsData) pageURL(n int) string {

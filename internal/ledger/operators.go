@@ -84,11 +84,42 @@ type BalanceSeries struct {
 // row per hour of it, however many entries the account has.
 const SeriesHour = time.Hour
 
-// Charts is the history the console draws, aggregated by the store.
+// Charts is what the console reads, aggregated by the store so that no page
+// reads every account or every entry.
 type Charts interface {
 	// BalanceSeries returns an account's buckets of width bucket (a whole number
 	// of hours, at least one) from from (rounded down to the hour) to to.
 	BalanceSeries(ctx context.Context, accountID string, from, to time.Time, bucket time.Duration) (BalanceSeries, error)
+	// SearchAccounts returns a page of the customer accounts q selects, and how
+	// many it selects in all.
+	SearchAccounts(ctx context.Context, q AccountQuery) ([]Account, int, error)
+	// CurrencyTotals sums the customer accounts per currency, with their charges
+	// and top-ups since dayStart and since monthStart (whole hours).
+	CurrencyTotals(ctx context.Context, dayStart, monthStart time.Time) ([]CurrencyTotal, error)
+	// Depleted lists up to limit customer accounts, not closed, with nothing
+	// available (balance + allowed minus - held <= 0), lowest first.
+	Depleted(ctx context.Context, limit int) ([]Account, error)
+}
+
+// AccountQuery selects customer accounts for the console's list.
+type AccountQuery struct {
+	Text     string // in the name or the id, any case; "" for all
+	Status   AccountStatus
+	Currency string
+	Sort     string // "name" (default), "balance" (lowest first) or "-balance"
+	Offset   int
+	Limit    int
+}
+
+// CurrencyTotal is one currency's customer accounts summed.
+type CurrencyTotal struct {
+	Currency                    string
+	Accounts                    int64
+	Balance, Held, Available    Amount
+	ChargedToday, ToppedUpToday Amount
+	ChargesToday                int64
+	ChargedMonth, ToppedUpMonth Amount
+	ChargesMonth                int64
 }
 
 // HourTotal is what one batch adds to one account's hour of history.

@@ -161,3 +161,81 @@ func (s *Store) BalanceSeries(ctx context.Context, accountID string, from, to ti
 	}
 	return out, wrap("balance series", rows.Err())
 }
+
+// accountOrders are the sorts SearchAccounts knows (a whitelist: they are SQL).
+var accountOrders = map[string]string{"": "lower(name), id", "name": "lower(name), id", "balance": "balance, id", "-balance": "balance DESC, id"}
+
+// SearchAccounts pages the customer accounts q selects.
+func (s *Store) SearchAccounts(ctx context.Context, q ledger.AccountQuery) ([]ledger.Account, int, error) {
+	order, ok := accountOrders[q.Sort]
+	if !ok {
+		return nil, 0, ledger.Invalid("sort", "must be name, balance or -balance")
+	}
+	where := ` FROM accounts WHERE kind = 'customer' AND ($1 = '' OR strpos(lower(name), lower($1)) > 0 OR strpos(lower(id), lower($1)) > 0)
+		AND ($2 = '' OR status = $2) AND ($3 = '' OR currency = $3)`
+	args := []any{q.Text, string(q.Status), q.Currency}
+	var total int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*)`+where, args...).Scan(&total); err != nil {
+		return nil, 0, wrap("search accounts", err)
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+accountColumns+where+` ORDER BY `+order+` LIMIT $4 OFFSET $5`, append(args, q.Limit, q.Offset)...)
+	if err != nil {
+		return nil, 0, wrap("search accounts", err)
+	}
+	out, err := scanAccounts(rows)
+	return out, total, err
+}
+
+func scanAccounts(rows pgx.Rows) ([]ledger.Account, error) {
+	defer rows.Close()
+	var out []ledger.Account
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return nil, wrap("accounts", err)
+		}
+		out = append(out, a)
+	}
+	return out, wrap("accounts", rows.Err())
+}
+
+// Depleted lists open customer accounts with nothing available, lowest first.
+func (s *Store) Depleted(ctx context.Context, limit int) ([]ledger.Account, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+accountColumns+` FROM accounts WHERE kind = 'customer' AND status <> 'closed'
+		AND balance + allowed_minus - held <= 0 ORDER BY balance + allowed_minus - held, id LIMIT $1`, limit)
+	if err != nil {
+		return nil, wrap("depleted accounts", err)
+	}
+	return scanAccounts(rows)
+}
+
+// CurrencyTotals sums the customer accounts per currency, and their hours of
+// the day and the month.
+func (s *Store) CurrencyTotals(ctx context.Context, dayStart, monthStart time.Time) ([]ledger.CurrencyTotal, error) {
+	rows, err := s.pool.Query(ctx, `SELECT a.currency, count(*), sum(a.balance)::bigint, sum(a.held)::bigint,
+		sum(a.balance + a.allowed_minus - a.held)::bigint,
+		coalesce(sum(h.cd), 0)::bigint, coalesce(sum(h.nd), 0)::bigint, coalesce(sum(h.td), 0)::bigint,
+		coalesce(sum(h.cm), 0)::bigint, coalesce(sum(h.nm), 0)::bigint, coalesce(sum(h.tm), 0)::bigint
+		FROM accounts a LEFT JOIN (
+			SELECT account_id,
+				sum(charged) FILTER (WHERE hour >= $1) AS cd, sum(charges) FILTER (WHERE hour >= $1) AS nd,
+				sum(topped_up) FILTER (WHERE hour >= $1) AS td, sum(charged) AS cm, sum(charges) AS nm, sum(topped_up) AS tm
+			FROM balance_hours WHERE hour >= $2 GROUP BY account_id) h ON h.account_id = a.id
+		WHERE a.kind = 'customer' GROUP BY a.currency ORDER BY a.currency`, ledger.HourOf(dayStart), ledger.HourOf(monthStart))
+	if err != nil {
+		return nil, wrap("currency totals", err)
+	}
+	defer rows.Close()
+	var out []ledger.CurrencyTotal
+	for rows.Next() {
+		var t ledger.CurrencyTotal
+		var bal, held, avail, cd, td, cm, tm int64
+		if err := rows.Scan(&t.Currency, &t.Accounts, &bal, &held, &avail, &cd, &t.ChargesToday, &td, &cm, &t.ChargesMonth, &tm); err != nil {
+			return nil, wrap("currency totals", err)
+		}
+		t.Balance, t.Held, t.Available = ledger.Amount(bal), ledger.Amount(held), ledger.Amount(avail)
+		t.ChargedToday, t.ToppedUpToday, t.ChargedMonth, t.ToppedUpMonth = ledger.Amount(cd), ledger.Amount(td), ledger.Amount(cm), ledger.Amount(tm)
+		out = append(out, t)
+	}
+	return out, wrap("currency totals", rows.Err())
+}

@@ -216,3 +216,100 @@ func (s *Store) backfillHours(ctx context.Context) error {
 	}
 	return tx.Commit()
 }
+
+// accountOrders are the sorts SearchAccounts knows (a whitelist: they are SQL).
+var accountOrders = map[string]string{"": "lower(name), id", "name": "lower(name), id", "balance": "balance, id", "-balance": "balance DESC, id"}
+
+// SearchAccounts pages the customer accounts q selects.
+func (s *Store) SearchAccounts(ctx context.Context, q ledger.AccountQuery) ([]ledger.Account, int, error) {
+	order, ok := accountOrders[q.Sort]
+	if !ok {
+		return nil, 0, ledger.Invalid("sort", "must be name, balance or -balance")
+	}
+	where := ` FROM accounts WHERE kind = 'customer' AND (? = '' OR instr(lower(name), lower(?)) > 0 OR instr(lower(id), lower(?)) > 0)
+		AND (? = '' OR status = ?) AND (? = '' OR currency = ?)`
+	args := []any{q.Text, q.Text, q.Text, string(q.Status), string(q.Status), q.Currency, q.Currency}
+	var total int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*)`+where, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("sqlite: search accounts: %w", err)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+accountColumns+where+` ORDER BY `+order+` LIMIT ? OFFSET ?`, append(args, q.Limit, q.Offset)...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("sqlite: search accounts: %w", err)
+	}
+	out, err := scanAccounts(rows)
+	return out, total, err
+}
+
+func scanAccounts(rows *sql.Rows) ([]ledger.Account, error) {
+	defer rows.Close()
+	var out []ledger.Account
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: accounts: %w", err)
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// Depleted lists open customer accounts with nothing available, lowest first.
+func (s *Store) Depleted(ctx context.Context, limit int) ([]ledger.Account, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE kind = 'customer' AND status <> 'closed'
+		AND balance + allowed_minus - held <= 0 ORDER BY balance + allowed_minus - held, id LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: depleted accounts: %w", err)
+	}
+	return scanAccounts(rows)
+}
+
+// CurrencyTotals sums the customer accounts per currency, and their hours of
+// the day and the month.
+func (s *Store) CurrencyTotals(ctx context.Context, dayStart, monthStart time.Time) ([]ledger.CurrencyTotal, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT currency, count(*), sum(balance), sum(held), sum(balance + allowed_minus - held)
+		FROM accounts WHERE kind = 'customer' GROUP BY currency ORDER BY currency`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: currency totals: %w", err)
+	}
+	var out []ledger.CurrencyTotal
+	idx := map[string]int{}
+	for rows.Next() {
+		var t ledger.CurrencyTotal
+		var bal, held, avail int64
+		if err := rows.Scan(&t.Currency, &t.Accounts, &bal, &held, &avail); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("sqlite: currency totals: %w", err)
+		}
+		t.Balance, t.Held, t.Available = ledger.Amount(bal), ledger.Amount(held), ledger.Amount(avail)
+		idx[t.Currency] = len(out)
+		out = append(out, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: currency totals: %w", err)
+	}
+	day := ledger.HourOf(dayStart)
+	rows, err = s.db.QueryContext(ctx, `SELECT a.currency,
+		sum(CASE WHEN h.hour >= ? THEN h.charged ELSE 0 END), sum(CASE WHEN h.hour >= ? THEN h.charges ELSE 0 END),
+		sum(CASE WHEN h.hour >= ? THEN h.topped_up ELSE 0 END), sum(h.charged), sum(h.charges), sum(h.topped_up)
+		FROM balance_hours h JOIN accounts a ON a.id = h.account_id
+		WHERE h.hour >= ? AND a.kind = 'customer' GROUP BY a.currency`, day, day, day, ledger.HourOf(monthStart))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: currency totals: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var cur string
+		var cd, nd, td, cm, nm, tm int64
+		if err := rows.Scan(&cur, &cd, &nd, &td, &cm, &nm, &tm); err != nil {
+			return nil, fmt.Errorf("sqlite: currency totals: %w", err)
+		}
+		if i, ok := idx[cur]; ok {
+			t := &out[i]
+			t.ChargedToday, t.ChargesToday, t.ToppedUpToday = ledger.Amount(cd), nd, ledger.Amount(td)
+			t.ChargedMonth, t.ChargesMonth, t.ToppedUpMonth = ledger.Amount(cm), nm, ledger.Amount(tm)
+		}
+	}
+	return out, rows.Err()
+}

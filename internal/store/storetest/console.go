@@ -107,3 +107,64 @@ func testBalanceSeries(t *testing.T, open func() Store) {
 		t.Errorf("unknown account: %+v %v", none, err)
 	}
 }
+
+// testConsoleReads: the console's searches and totals across accounts.
+func testConsoleReads(t *testing.T, open func() Store) {
+	day := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
+	c := newClock(day.Add(-48 * time.Hour))
+	e := start(t, open, c)
+	alpha := e.account("Alpha Shop", "EUR")
+	beta := e.account("beta", "EUR")
+	gamma := e.account("Gamma", "USD")
+	closed := e.account("Closed", "USD")
+	e.must(engine.TopUp{AccountID: alpha, Amount: amt("100")})
+	e.must(engine.TopUp{AccountID: gamma, Amount: amt("50")})
+	c.Set(day.Add(3 * time.Hour))
+	e.must(engine.Charge{AccountID: alpha, Amount: amt("10")})
+	e.must(engine.TopUp{AccountID: beta, Amount: amt("5")})
+	e.must(engine.Charge{AccountID: beta, Amount: amt("5")})
+	e.must(engine.UpdateAccount{ID: closed, Status: ptr(ledger.StatusClosed)})
+	ctx := context.Background()
+	names := func(accs []ledger.Account) (out []string) {
+		for _, a := range accs {
+			out = append(out, a.Name)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		q     ledger.AccountQuery
+		want  []string
+		total int
+	}{
+		{ledger.AccountQuery{Limit: 10}, []string{"Alpha Shop", "beta", "Closed", "Gamma"}, 4},
+		{ledger.AccountQuery{Text: "SHOP", Limit: 10}, []string{"Alpha Shop"}, 1},
+		{ledger.AccountQuery{Text: gamma[len(gamma)-6:], Limit: 10}, []string{"Gamma"}, 1},
+		{ledger.AccountQuery{Currency: "USD", Sort: "-balance", Limit: 10}, []string{"Gamma", "Closed"}, 2},
+		{ledger.AccountQuery{Status: ledger.StatusClosed, Limit: 10}, []string{"Closed"}, 1},
+		{ledger.AccountQuery{Sort: "balance", Limit: 2, Offset: 1}, []string{"Closed", "Gamma"}, 4},
+	} {
+		got, total, err := e.store.SearchAccounts(ctx, tc.q)
+		if err != nil || total != tc.total || !cmp.Equal(names(got), tc.want) {
+			t.Errorf("%+v: %v (%d) %v, want %v (%d)", tc.q, names(got), total, err, tc.want, tc.total)
+		}
+	}
+	if _, _, err := e.store.SearchAccounts(ctx, ledger.AccountQuery{Sort: "id; DROP TABLE accounts", Limit: 1}); !errors.As(err, new(*ledger.ValidationError)) {
+		t.Errorf("an unknown sort: %v", err)
+	}
+	dep, err := e.store.Depleted(ctx, 10)
+	if err != nil || !cmp.Equal(names(dep), []string{"beta"}) {
+		t.Errorf("depleted: %v %v", names(dep), err)
+	}
+	totals, err := e.store.CurrencyTotals(ctx, day, day.Add(-72*time.Hour))
+	if err != nil || len(totals) != 2 {
+		t.Fatalf("totals: %+v %v", totals, err)
+	}
+	want := ledger.CurrencyTotal{Currency: "EUR", Accounts: 2, Balance: amt("90"), Available: amt("90"),
+		ChargedToday: amt("15"), ChargesToday: 2, ToppedUpToday: amt("5"), ChargedMonth: amt("15"), ChargesMonth: 2, ToppedUpMonth: amt("105")}
+	if diff := cmp.Diff(totals[0], want); diff != "" {
+		t.Errorf("EUR totals (-got +want):\n%s", diff)
+	}
+	if totals[1].Currency != "USD" || totals[1].Accounts != 2 || totals[1].Balance != amt("50") || totals[1].ChargesToday != 0 || totals[1].ToppedUpMonth != amt("50") {
+		t.Errorf("USD totals: %+v", totals[1])
+	}
+}

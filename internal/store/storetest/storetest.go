@@ -228,6 +228,7 @@ func Run(t *testing.T, newStore func(t *testing.T) func() Store) {
 		{"sequence numbers", testSeqs},
 		{"operators", testOperators},
 		{"balance series", testBalanceSeries},
+		{"console reads", testConsoleReads},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })

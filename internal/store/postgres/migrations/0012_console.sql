@@ -20,6 +20,10 @@ CREATE TABLE balance_hours (
     top_ups    BIGINT NOT NULL,
     PRIMARY KEY (account_id, hour)
 );
+-- The dashboard's totals of a day and a month across accounts. Its entries change
+-- only when a new account-hour appears: later batches of the hour update columns
+-- it does not hold.
+CREATE INDEX balance_hours_by_hour ON balance_hours (hour);
 
 INSERT INTO balance_hours (account_id, hour, last_seq, balance, charged, charges, topped_up, top_ups)
 SELECT account_id, floor(created_at / 3600000000.0)::bigint, max(seq),

@@ -26,5 +26,9 @@ CREATE TABLE balance_hours (
     top_ups    INTEGER NOT NULL,
     PRIMARY KEY (account_id, hour)
 ) STRICT, WITHOUT ROWID;
+-- The dashboard's totals of a day and a month across accounts. Its entries change
+-- only when a new account-hour appears: later batches of the hour update columns
+-- it does not hold.
+CREATE INDEX balance_hours_by_hour ON balance_hours (hour);
 
 INSERT INTO settings (key, value) SELECT 'balance_hours_backfill', 'pending' WHERE EXISTS (SELECT 1 FROM entry_blocks);
