@@ -11,32 +11,30 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
+	"github.com/purse-ledger/purse/internal/app"
 	"github.com/purse-ledger/purse/internal/engine"
 	"github.com/purse-ledger/purse/internal/ledger"
-	"github.com/purse-ledger/purse/internal/store/sqlite"
 )
 
 var consoleEntries = flag.Int("console-entries", 1_000_000, "entries of the console target's account (spread over 30 days)")
 
 // seedConsole writes an account with n charges spread evenly over the 30 days
-// before now (batches of 1,000 through the engine, on a clock that moves), so
-// its balance_hours rows are those of a real month.
+// before now (batches of 1,000 through the engine of internal/app, on a clock
+// that moves), so its balance_hours rows are those of a real month.
 func seedConsole(path string, n int, now time.Time) (string, error) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, path)
-	if err != nil {
-		return "", err
-	}
-	defer st.Close()
 	start := now.Add(-30 * 24 * time.Hour)
-	clock := start
-	eng, err := engine.Open(ctx, st, engine.Options{Now: func() time.Time { return clock }})
+	var clock atomic.Int64 // the engine's writer reads it, its expiry ticker too
+	clock.Store(start.UnixNano())
+	a, err := app.New(ctx, app.Config{DB: path, AdminToken: token, Now: func() time.Time { return time.Unix(0, clock.Load()).UTC() }})
 	if err != nil {
 		return "", err
 	}
-	defer eng.Close()
+	defer a.Close()
+	eng := a.Engine()
 	r, err := eng.Do(ctx, engine.CreateAccount{Name: "Console bench", Currency: "EUR"}, nil)
 	if err != nil {
 		return "", err
@@ -51,8 +49,7 @@ func seedConsole(path string, n int, now time.Time) (string, error) {
 		ops[i] = engine.Charge{AccountID: id, Amount: ledger.MustParseAmount("0.001")}
 	}
 	for b := 0; b < batches; b++ {
-		// The engine is the clock's only reader, and runs one batch at a time.
-		clock = start.Add(time.Duration(b) * 30 * 24 * time.Hour / time.Duration(batches))
+		clock.Store(start.Add(time.Duration(b) * 30 * 24 * time.Hour / time.Duration(batches)).UnixNano())
 		if _, err := eng.Do(ctx, engine.Batch{Ops: ops}, nil); err != nil {
 			return "", err
 		}
