@@ -251,6 +251,10 @@ func noticeOf(done string) string {
 		return "Closed."
 	case "revoke-key", "revoke-client":
 		return "Revoked."
+	case "user":
+		return "User added."
+	case "remove-user":
+		return "User removed; their sessions have ended."
 	case "create":
 		return "Account created."
 	}

@@ -53,6 +53,10 @@ var actions = map[string]action{
 	"oauth-client": {method: "POST", path: "/oauth-clients", secret: true, body: func(f url.Values) any {
 		return map[string]any{"name": f.Get("name")}
 	}},
+	"user": {method: "POST", path: "/users", body: func(f url.Values) any {
+		return map[string]any{"username": f.Get("username"), "password": f.Get("password")}
+	}},
+	"remove-user":   {method: "DELETE", path: "/users/{ref}"},
 	"revoke-key":    {method: "DELETE", path: "/api-keys/{ref}"},
 	"revoke-client": {method: "DELETE", path: "/oauth-clients/{ref}"},
 }

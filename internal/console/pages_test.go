@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"encoding/base64"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -122,6 +123,22 @@ func TestPages(t *testing.T) {
 		}
 		if st, body := post("oauth-client", url.Values{"idempotency_key": {"o-1"}, "name": {"svc"}}); st != 201 || !strings.Contains(body, `id="secret"`) {
 			t.Errorf("oauth client: %d", st)
+		}
+		if st, _ := post("user", url.Values{"idempotency_key": {"u-1"}, "username": {"alpha-user"}, "password": {"alpha-password"}}); st != 303 {
+			t.Errorf("add user: %d", st)
+		}
+		basic := map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("alpha-user:alpha-password"))}
+		if r := testkit.Do(t, "GET", s.Public.URL+"/account/1/balance", basic, nil); r.Status != 200 {
+			t.Errorf("the new user reads the balance: %d", r.Status)
+		}
+		if st, body := post("user", url.Values{"idempotency_key": {"u-2"}, "username": {"short"}, "password": {"short"}}); st != 400 || !strings.Contains(body, "password") {
+			t.Errorf("a short password: %d", st)
+		}
+		if st, _ := post("remove-user", url.Values{"ref": {"alpha-user"}}); st != 303 {
+			t.Errorf("remove user: %d", st)
+		}
+		if r := testkit.Do(t, "GET", s.Public.URL+"/account/1/balance", basic, nil); r.Status != 401 {
+			t.Errorf("the removed user: %d", r.Status)
 		}
 	})
 	t.Run("operator may not manage credentials", func(t *testing.T) {
