@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/purse-ledger/purse/internal/auth"
+	"github.com/purse-ledger/purse/internal/httpkit"
 	"github.com/purse-ledger/purse/internal/ledger"
 )
 
@@ -136,6 +137,7 @@ func (c *Console) authed(h func(http.ResponseWriter, *http.Request, who)) http.H
 			return
 		}
 		u := who{op: op, csrf: s.csrf, cookie: ck.Value}
+		httpkit.SetPrincipal(w, auth.OperatorActor(op.Name)) // the request log's principal
 		if r.Method != http.MethodGet {
 			if err := c.checkCSRF(r, s.csrf); err != nil {
 				c.errorPage(w, r, http.StatusForbidden, err.Error())
