@@ -214,6 +214,24 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("entries filter in place", func(t *testing.T) {
+		do(t, ctx, chromedp.Navigate(base+"/console/accounts/"+id), chromedp.WaitVisible(chromedp.CSS("#kind")))
+		eval[bool](t, ctx, `window.__samePage = true`)
+		do(t, ctx, chromedp.SetValue(chromedp.CSS("#kind"), "charge"), chromedp.Click(chromedp.CSS("#entries button")))
+		// htmx swaps the table (no new page: the marker stays); only charges are left.
+		var kinds string
+		for i := 0; i < 100; i++ {
+			kinds = eval[string](t, ctx, `[...document.querySelectorAll("#entries tbody tr td:nth-child(3)")].map(td => td.textContent).join(" ")`)
+			if kinds == "charge charge" {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if kinds != "charge charge" || !eval[bool](t, ctx, `window.__samePage === true`) {
+			t.Errorf("after the filter: kinds %q, same page %v", kinds, eval[bool](t, ctx, `window.__samePage === true`))
+		}
+	})
+
 	t.Run("escaping", func(t *testing.T) {
 		do(t, ctx, chromedp.Navigate(base+"/console/accounts/"+xss), chromedp.WaitVisible(chromedp.CSS("#account-name")))
 		if got := text(t, ctx, "#account-name"); got != "<script>alert(1)</script>" {
