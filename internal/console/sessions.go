@@ -139,6 +139,7 @@ func (c *Console) authed(h func(http.ResponseWriter, *http.Request, who)) http.H
 		u := who{op: op, csrf: s.csrf, cookie: ck.Value}
 		httpkit.SetPrincipal(w, auth.OperatorActor(op.Name)) // the request log's principal
 		if r.Method != http.MethodGet {
+			r.Body = http.MaxBytesReader(w, r.Body, 64<<10) // a console form is a few fields
 			if err := c.checkCSRF(r, s.csrf); err != nil {
 				c.errorPage(w, r, http.StatusForbidden, err.Error())
 				return
