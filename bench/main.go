@@ -9,6 +9,7 @@
 //	go run ./bench                 # every target (a few minutes; -scale=false skips the 1M-account store)
 //	go run ./bench -d 3s -scale=false
 //	go run ./bench -only overload  # 2,000 connections charging one account, reads beside them
+//	go run ./bench -only console -console-entries 20000   # the console's account page, short
 //
 // PostgreSQL targets use -pg (default $PURSE_TEST_POSTGRES, else the local server).
 // This machine is shared and noisy: the ratios, measured in the same run, are what count.
@@ -45,7 +46,7 @@ var (
 	traceOut = flag.Bool("trace", false, "with -profile: save execution traces (go tool trace) instead of CPU profiles")
 	refAddr  = flag.String("ref", "", "internal: serve the reference handler on this address")
 	readsOf  = flag.String("reads-from", "", "internal: run the overload group's balance reads against this public address, print their figures as JSON")
-	only     = flag.String("only", "", "run only these groups, comma-separated: reads, writes, spread, overload, pg, scale (default all; scale compares with reads and writes, so name them too)")
+	only     = flag.String("only", "", "run only these groups, comma-separated: reads, writes, console, spread, overload, pg, scale (default all; scale compares with reads and writes, so name them too)")
 )
 
 // want reports whether a group of targets is to run.
@@ -225,6 +226,11 @@ func run() error {
 				charges.rps()/2, ms(halfCharge.p(0.5)), ms(halfRef.p(0.99)))})
 	}
 	p.stop()
+
+	// --- the console's account page on a big account ---
+	if err := consoleTarget(bin, dir); err != nil {
+		return err
+	}
 
 	// --- reads spread over 10,000 accounts ---
 	if err := spreadTarget(bin, dir); err != nil {

@@ -179,6 +179,7 @@ func TestMigrateCopiesEveryTable(t *testing.T) {
 	}
 	mustCLI(t, s, "refund", acc.ID, chargeID, "1")
 	mustCLI(t, s, "hold", "create", acc.ID, "2")
+	mustCLI(t, s, "operators", "add", "--name", "every-op", "--role", "admin", "--password", "every-op-password")
 	if r := testkit.Do(t, "POST", s.public+"/auth/1/session", map[string]string{"Content-Type": "application/json"},
 		[]byte(`{"username":"every","password":"every-password"}`)); r.Status != 200 {
 		t.Fatalf("session: %d %s", r.Status, r.Body)

@@ -61,6 +61,10 @@ type Config struct {
 	// Reset, when set (--emulator), serves POST /v1/reset: the store back to the
 	// seed it started with. nil: the route answers 404.
 	Reset func(ctx context.Context) error
+	// Operators, when set, are the people with personal tokens (and the console's
+	// users): served at /v1/operators; nil: those routes answer 404 and only the
+	// shared token is accepted.
+	Operators *auth.Operators
 }
 
 // API serves the admin listener.
@@ -118,6 +122,11 @@ func New(cfg Config) *API {
 	m.HandleFunc("POST /v1/holds/{id}/void", a.authed(a.voidHold))
 	m.HandleFunc("POST /v1/batch", a.authed(a.batch))
 	m.HandleFunc("GET /v1/audit", a.authed(a.listAudit))
+	m.HandleFunc("GET /v1/operators", a.authed(a.listOperators))
+	m.HandleFunc("POST /v1/operators", a.authed(a.addOperator))
+	m.HandleFunc("DELETE /v1/operators/{name}", a.authed(a.removeOperator))
+	m.HandleFunc("PUT /v1/operators/{name}/password", a.authed(a.setOperatorPassword))
+	m.HandleFunc("POST /v1/operators/{name}/token", a.authed(a.issueOperatorToken))
 	a.emulatorRoutes(m)
 	m.HandleFunc("/", a.notFound)
 	return a
@@ -173,6 +182,8 @@ func statusOf(err error) (int, httpkit.ServiceException) {
 		return http.StatusBadRequest, httpkit.ServiceException{MessageID: "BAD_REQUEST", Text: "Bad request", ValidationErrors: v.Fields}
 	case errors.Is(err, errUnauthorized):
 		return http.StatusUnauthorized, httpkit.ServiceException{MessageID: "UNAUTHORIZED", Text: "Invalid admin token"}
+	case errors.Is(err, errForbidden):
+		return http.StatusForbidden, httpkit.ServiceException{MessageID: "FORBIDDEN", Text: "Your role does not allow this"}
 	case errors.As(err, &nf):
 		return http.StatusNotFound, httpkit.ServiceException{MessageID: "NOT_FOUND", Text: capitalise(nf.Error())}
 	case errors.Is(err, errNotFound):
@@ -285,13 +296,17 @@ func (a *API) authed(h http.HandlerFunc) http.HandlerFunc {
 			a.fail(w, r, ledger.Invalid(name, httpkit.RepeatedHeaderError(name).Reason))
 			return
 		}
-		scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-		actor, ok := a.cfg.Token.Actor(tok)
-		if !strings.EqualFold(scheme, "Bearer") || !ok {
-			a.fail(w, r, errUnauthorized)
+		actor, role, err := a.caller(r)
+		if err != nil {
+			a.fail(w, r, err)
 			return
 		}
 		httpkit.SetPrincipal(w, actor)
+		setActor(w, actor)
+		if !role.Allows(RouteRole(r.Pattern)) {
+			a.fail(w, r, errForbidden)
+			return
+		}
 		h(w, r)
 	}
 }

@@ -13,7 +13,8 @@ import (
 type statusWriter struct {
 	http.ResponseWriter
 	status int
-	shed   bool // the engine shed the request: it never reached the ledger
+	shed   bool   // the engine shed the request: it never reached the ledger
+	actor  string // who the request acted for, once authed knows
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -50,10 +51,13 @@ func (a *API) audited(w http.ResponseWriter, r *http.Request, serve func(http.Re
 		// its refusals' rate and load the store that is already behind.
 		return
 	}
-	actor := "unauthenticated"
-	if scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " "); strings.EqualFold(scheme, "Bearer") {
-		if name, ok := a.cfg.Token.Actor(tok); ok {
-			actor = name
+	actor := sw.actor
+	if actor == "" {
+		actor = "unauthenticated"
+		if scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " "); strings.EqualFold(scheme, "Bearer") {
+			if name, ok := a.cfg.Token.Actor(tok); ok {
+				actor = name // a route that needs no token, or none at all
+			}
 		}
 	}
 	action := r.Pattern

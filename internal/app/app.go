@@ -23,6 +23,7 @@ import (
 
 	"github.com/purse-ledger/purse/internal/audit"
 	"github.com/purse-ledger/purse/internal/auth"
+	"github.com/purse-ledger/purse/internal/console"
 	"github.com/purse-ledger/purse/internal/engine"
 	"github.com/purse-ledger/purse/internal/fault"
 	"github.com/purse-ledger/purse/internal/httpkit"
@@ -111,19 +112,21 @@ type Config struct {
 // App is a purse: the store, the engine and everything that serves them. New
 // builds it, Start (or Serve) serves it, Close stops it.
 type App struct {
-	cfg      Config
-	log      *slog.Logger
-	store    ledger.Store
-	ownStore bool
-	eng      *engine.Engine
-	auth     *auth.Authenticator
-	token    *auth.AdminToken
-	audit    *audit.Auditor
-	metrics  *metrics.Metrics
-	tls      *tls.Config
-	stopFeed context.CancelFunc
-	faults   *fault.Set // with Config.Emulator
-	live     live       // with Config.Emulator: the surfaces in force, swapped by a reset
+	cfg       Config
+	log       *slog.Logger
+	store     ledger.Store
+	ownStore  bool
+	eng       *engine.Engine
+	auth      *auth.Authenticator
+	token     *auth.AdminToken
+	operators *auth.Operators
+	rate      *console.Rate // the charges per minute the console's dashboard draws
+	audit     *audit.Auditor
+	metrics   *metrics.Metrics
+	tls       *tls.Config
+	stopFeed  context.CancelFunc
+	faults    *fault.Set // with Config.Emulator
+	live      live       // with Config.Emulator: the surfaces in force, swapped by a reset
 
 	public, admin *http.Server
 	serving       chan error // each listener's end, once Start has run
@@ -199,9 +202,13 @@ func (a *App) openCore(ctx context.Context) error {
 			func() float64 { _, mi := a.auth.CacheStats(); return float64(mi) })
 	}
 	m := a.metrics
+	if a.rate == nil {
+		a.rate = &console.Rate{}
+	}
 	eng, err := engine.Open(ctx, a.store, engine.Options{Logger: a.log, Now: a.cfg.Now, ExpiryInterval: a.cfg.ExpiryInterval,
 		OnBatch:       func(n int, d time.Duration) { m.BatchSize.Observe(float64(n)); m.CommitDuration.Observe(d.Seconds()) },
 		OnRetry:       m.BatchRetries.Inc,
+		OnEntries:     a.rate.Record,
 		MaxQueueDelay: a.cfg.MaxQueueDelay,
 	})
 	if err != nil {
@@ -218,6 +225,10 @@ func (a *App) openCore(ctx context.Context) error {
 		return err
 	}
 	a.auth = authn
+	if a.operators, err = auth.NewOperators(a.store, auth.Options{Limits: a.cfg.AuthLimits, Now: a.cfg.Now,
+		CheapPasswordHashes: a.cfg.CheapPasswordHashes}); err != nil {
+		return err
+	}
 	return prepareTokenKey(ctx, authn)
 }
 

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"strings"
 
 	"github.com/purse-ledger/purse/internal/adminapi"
 	"github.com/purse-ledger/purse/internal/audit"
+	"github.com/purse-ledger/purse/internal/console"
 	"github.com/purse-ledger/purse/internal/httpkit"
 	"github.com/purse-ledger/purse/internal/infobipapi"
 	"github.com/purse-ledger/purse/internal/store/postgres"
@@ -58,15 +60,31 @@ func (a *App) surfaces(hosts *httpkit.Hosts) (public, admin http.Handler) {
 	adm := adminapi.New(adminapi.Config{
 		Token: a.token, Engine: a.eng, Auth: a.auth, Store: a.store, Log: a.log, Ready: ready, Metrics: a.metrics.Handler(), Audit: a.audit,
 		Pprof: a.cfg.Pprof, Cmdline: a.cfg.Cmdline, Hosts: hosts, Faults: a.faults, Reset: a.resetFunc(hosts),
+		Operators: a.operators,
 	})
+	con := console.New(console.Config{Engine: a.eng, Store: a.store, Operators: a.operators, Auth: a.auth, Admin: adm,
+		Flush: a.audit.Flush, Hosts: hosts, TLS: a.tls != nil, Log: a.log, Now: a.cfg.Now, Rate: a.rate})
+	admin = withConsole(con, adm)
 	if a.faults == nil {
-		return pub, adm
+		return pub, admin
 	}
 	// Inside the instrumentation: a faulted request's status is in the request
 	// log and metrics like any other (a reset or cut one has none: the fault's
 	// own log line and counter say what happened).
 	return a.faults.Handler("public", a.publicIdentity, nil, pub),
-		a.faults.Handler("admin", adminIdentity, adminapi.EmulatorRoute, adm)
+		a.faults.Handler("admin", adminIdentity, adminapi.EmulatorRoute, admin)
+}
+
+// withConsole serves the operator console at /console on the admin listener,
+// and the admin API everywhere else.
+func withConsole(con, api http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; p == "/console" || strings.HasPrefix(p, "/console/") {
+			con.ServeHTTP(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	})
 }
 
 // Start serves the public API on public and the admin API on admin, and returns

@@ -38,6 +38,9 @@ type Options struct {
 	// OnRetry each batch run again after losing a race (metrics).
 	OnBatch func(requests int, commit time.Duration)
 	OnRetry func()
+	// OnEntries, when set, sees each committed batch's entries (the console's
+	// charges per minute); it runs in the writer, so it must be quick.
+	OnEntries func(entries []ledger.Entry)
 	// MaxQueueDelay is how long a request waits for a place among the requests in
 	// flight before it is shed with ledger.ErrOverloaded (see shed.go); 0 never
 	// sheds, and admits without bound.
@@ -505,6 +508,9 @@ func (t *txn) commit(requests int) error {
 	t.wrote = true
 	if t.e.opts.OnBatch != nil {
 		t.e.opts.OnBatch(requests, time.Since(start))
+	}
+	if t.e.opts.OnEntries != nil && len(b.Entries) > 0 {
+		t.e.opts.OnEntries(b.Entries)
 	}
 	return nil
 }

@@ -25,10 +25,11 @@ func (r *recorder) WriteHeader(code int) {
 	r.ResponseWriter.WriteHeader(code)
 }
 
-// headers adds what depends on the answer: a Content-Security-Policy on HTML.
+// headers adds what depends on the answer: a Content-Security-Policy on HTML
+// that brought none of its own (the console's allows its own scripts).
 func (r *recorder) headers() {
 	h := r.ResponseWriter.Header()
-	if ct := h["Content-Type"]; len(ct) > 0 && strings.HasPrefix(ct[0], "text/html") {
+	if ct := h["Content-Type"]; len(ct) > 0 && strings.HasPrefix(ct[0], "text/html") && len(h["Content-Security-Policy"]) == 0 {
 		h["Content-Security-Policy"] = htmlCSP
 	}
 }

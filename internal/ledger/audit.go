@@ -19,4 +19,6 @@ type AuditRecord struct {
 type AuditFilter struct {
 	BeforeSeq int64
 	Limit     int
+	Actor     string // only this actor's records; "" for all
+	Action    string // only records whose action starts with this; "" for all
 }

@@ -27,6 +27,8 @@ type Store interface {
 	Records
 	Feed
 	Demo
+	Operators
+	Charts
 	// Ping reports whether the store answers (readiness).
 	Ping(ctx context.Context) error
 	Close() error

@@ -3,9 +3,9 @@
 _purse() {
     local cur=${COMP_WORDS[COMP_CWORD]} cmd=${COMP_WORDS[1]} words=
     if (( COMP_CWORD == 1 )); then
-        words="accounts adjust admin-token api-keys audit balance batch charge check completion demo entries faults help hold migrate oauth-clients oauth-key refund reset serve sub-accounts top-up transfer users version"
+        words="accounts adjust admin-token api-keys audit balance batch charge check completion demo entries faults help hold migrate oauth-clients oauth-key operators refund reset serve sub-accounts top-up transfer users version"
     elif [[ $cmd == help && COMP_CWORD -eq 2 ]]; then
-        words="accounts adjust admin-token api-keys audit balance batch charge check completion demo entries faults help hold migrate oauth-clients oauth-key refund reset serve sub-accounts top-up transfer users version"
+        words="accounts adjust admin-token api-keys audit balance batch charge check completion demo entries faults help hold migrate oauth-clients oauth-key operators refund reset serve sub-accounts top-up transfer users version"
     elif [[ $cmd == completion && COMP_CWORD -eq 2 ]]; then
         words="bash zsh"
     else
@@ -86,6 +86,18 @@ _purse() {
                 case ${COMP_WORDS[2]} in
                 rotate) words="--admin-token --admin-token-file --admin-url --db --json --tls-ca --help" ;;
                 reset) words="--db --json --help" ;;
+                esac
+            fi ;;
+        operators)
+            if (( COMP_CWORD == 2 )); then
+                words="add list remove passwd token"
+            elif [[ $cur == -* ]]; then
+                case ${COMP_WORDS[2]} in
+                add) words="--admin-token --admin-token-file --admin-url --db --json --name --password --role --tls-ca --help" ;;
+                list) words="--admin-token --admin-token-file --admin-url --db --json --tls-ca --help" ;;
+                remove) words="--admin-token --admin-token-file --admin-url --db --json --tls-ca --help" ;;
+                passwd) words="--admin-token --admin-token-file --admin-url --db --json --password --tls-ca --help" ;;
+                token) words="--admin-token --admin-token-file --admin-url --db --json --tls-ca --help" ;;
                 esac
             fi ;;
         sub-accounts)

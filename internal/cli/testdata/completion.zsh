@@ -22,6 +22,7 @@ _purse() {
         'migrate:copy the embedded store into an empty PostgreSQL database'
         'oauth-clients:oauth-clients commands: create, list, revoke'
         'oauth-key:oauth-key commands: rotate, reset'
+        'operators:operators commands: add, list, remove, passwd, token'
         'refund:give back a charge, all of it or AMOUNT'
         'reset:put an emulator'\''s store back to its seed and end every fault rule'
         'serve:run purse: the Infobip-compatible API and the admin API'
@@ -113,6 +114,18 @@ _purse() {
             case ${words[3]} in
             rotate) words_=(--admin-token --admin-token-file --admin-url --db --json --tls-ca --help) ;;
             reset) words_=(--db --json --help) ;;
+            esac
+        fi ;;
+    operators)
+        if (( CURRENT == 3 )); then
+            words_=(add list remove passwd token)
+        else
+            case ${words[3]} in
+            add) words_=(--admin-token --admin-token-file --admin-url --db --json --name --password --role --tls-ca --help) ;;
+            list) words_=(--admin-token --admin-token-file --admin-url --db --json --tls-ca --help) ;;
+            remove) words_=(--admin-token --admin-token-file --admin-url --db --json --tls-ca --help) ;;
+            passwd) words_=(--admin-token --admin-token-file --admin-url --db --json --password --tls-ca --help) ;;
+            token) words_=(--admin-token --admin-token-file --admin-url --db --json --tls-ca --help) ;;
             esac
         fi ;;
     sub-accounts)

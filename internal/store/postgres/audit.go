@@ -24,7 +24,9 @@ func (s *Store) ListAudit(ctx context.Context, f ledger.AuditFilter) ([]ledger.A
 	if before <= 0 {
 		before = 1<<63 - 1
 	}
-	rows, err := s.pool.Query(ctx, `SELECT seq, at, actor, action, target, remote, status FROM audit WHERE seq < $1 ORDER BY seq DESC LIMIT $2`, before, f.Limit)
+	// "" matches every actor, and every action as a prefix.
+	rows, err := s.pool.Query(ctx, `SELECT seq, at, actor, action, target, remote, status FROM audit
+		WHERE seq < $1 AND ($3 = '' OR actor = $3) AND starts_with(action, $4) ORDER BY seq DESC LIMIT $2`, before, f.Limit, f.Actor, f.Action)
 	if err != nil {
 		return nil, wrap("audit", err)
 	}

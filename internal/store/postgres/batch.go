@@ -352,6 +352,7 @@ func (b *batchTx) write(ctx context.Context, bt *ledger.Batch) (changed []string
 			SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::text[],
 				$9::bigint[], $10::text[], $11::text[], $12::bool[], $13::text[])`,
 			seqs, movs, accs, kinds, amounts, afters, refs, keys, created, metas, related, free, subs)
+		queueHours(q, bt.Entries)
 	}
 	if len(bt.Holds) > 0 {
 		var ids, accs, statuses, refs, chargeIDs []string

@@ -34,10 +34,19 @@ func (s *Store) AppendAudit(ctx context.Context, recs []ledger.AuditRecord) erro
 // ListAudit pages the audit log, newest first.
 func (s *Store) ListAudit(ctx context.Context, f ledger.AuditFilter) ([]ledger.AuditRecord, error) {
 	q := `SELECT seq, at, actor, action, target, remote, status FROM audit`
-	args := []any{}
-	if f.BeforeSeq > 0 {
-		q += ` WHERE seq < ?`
-		args = append(args, f.BeforeSeq)
+	before := f.BeforeSeq
+	if before <= 0 {
+		before = 1<<63 - 1
+	}
+	q += ` WHERE seq < ?`
+	args := []any{before}
+	if f.Actor != "" {
+		q += ` AND actor = ?`
+		args = append(args, f.Actor)
+	}
+	if f.Action != "" {
+		q += ` AND instr(action, ?) = 1`
+		args = append(args, f.Action)
 	}
 	q += ` ORDER BY seq DESC LIMIT ?`
 	args = append(args, f.Limit)

@@ -135,6 +135,9 @@ func (b *batchTx) Commit(ctx context.Context, bt *ledger.Batch) (err error) {
 	if err := b.insertBlocks(ctx, bt.Entries); err != nil {
 		return fmt.Errorf("sqlite: commit entries: %w", err)
 	}
+	if err := b.writeHours(ctx, bt.Entries); err != nil {
+		return fmt.Errorf("sqlite: commit balance hours: %w", err)
+	}
 	holds := make([][]any, len(bt.Holds))
 	for i, h := range bt.Holds {
 		holds[i] = []any{h.ID, h.AccountID, int64(h.Amount), int64(h.Captured), string(h.Status), h.Reference, h.ChargeID,

@@ -230,6 +230,9 @@ func Run(t *testing.T, newStore func(t *testing.T) func() Store) {
 		{"transfers", testTransfers},
 		{"shared funding", testSharedFunding},
 		{"sub-accounts concurrent", testSubAccountsConcurrent},
+		{"operators", testOperators},
+		{"balance series", testBalanceSeries},
+		{"console reads", testConsoleReads},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
@@ -550,6 +553,17 @@ func testAudit(t *testing.T, open func() Store) {
 	rest, err := st.ListAudit(ctx, ledger.AuditFilter{Limit: 10, BeforeSeq: page[2].Seq})
 	if err != nil || len(rest) != 2 || rest[1].Status != 201 {
 		t.Errorf("second page %+v %v", rest, err)
+	}
+	if err := st.AppendAudit(ctx, []ledger.AuditRecord{{At: at, Actor: "operator:ann", Action: "PATCH /v1/accounts/{id}", Target: "/v1/accounts/a", Status: 200}}); err != nil {
+		t.Fatal(err)
+	}
+	mine, err := st.ListAudit(ctx, ledger.AuditFilter{Limit: 10, Actor: "operator:ann"})
+	if err != nil || len(mine) != 1 || mine[0].Actor != "operator:ann" {
+		t.Errorf("by actor %+v %v", mine, err)
+	}
+	posts, err := st.ListAudit(ctx, ledger.AuditFilter{Limit: 10, Action: "POST "})
+	if err != nil || len(posts) != 5 {
+		t.Errorf("by action %d %v", len(posts), err)
 	}
 }
 
