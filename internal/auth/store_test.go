@@ -83,7 +83,7 @@ func testSessions(t *testing.T, e *env) {
 	if _, err := e.auth.AddUser(ctx, a, "s", "password1", nil); err != nil {
 		t.Fatal(err)
 	}
-	tok, err := e.auth.CreateSession(ctx, "s", "password1", "")
+	tok, _, err := e.auth.CreateSession(ctx, "s", "password1", "", false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,11 @@ import (
 //   - user: username, account, created (never the password hash);
 //   - API key: id, account, name, scopes, created, revoked (never the key's hash);
 //   - batch: a committed byte, a uvarint count, and each result as an outcome
-//     without magic and version.
+//     without magic and version;
+//   - API key restrictions (bit 6, only for a key that has any; added after
+//     version 1 without a new version, since a record without the bit reads as
+//     before): allowed addresses, valid-from and valid-to (a presence byte and a
+//     time each), disabled.
 //
 // Amounts and integers are varints; times a byte (0: the zero time) and varint
 // Unix nanoseconds.
@@ -44,6 +48,7 @@ const (
 	partUser
 	partAPIKey
 	partBatch
+	partKeyRule
 )
 
 // ErrBadOutcome reports a stored outcome that cannot be read.
@@ -111,7 +116,8 @@ func appendOutcome(b []byte, o *ledger.Outcome) []byte {
 		b = append(b, 0)
 	}
 	var parts byte
-	for bit, present := range []bool{o.Entry != nil, o.Hold != nil, o.Account != nil, o.User != nil, o.APIKey != nil, o.Batch != nil} {
+	rule := hasKeyRule(o.APIKey)
+	for bit, present := range []bool{o.Entry != nil, o.Hold != nil, o.Account != nil, o.User != nil, o.APIKey != nil, o.Batch != nil, rule} {
 		if present {
 			parts |= 1 << bit
 		}
@@ -174,7 +180,37 @@ func appendOutcome(b []byte, o *ledger.Outcome) []byte {
 			b = appendOutcome(b, &bo.Results[i])
 		}
 	}
-	return b
+	return appendKeyRule(b, o.APIKey, rule)
+}
+
+// hasKeyRule reports whether a key has restrictions to encode.
+func hasKeyRule(k *ledger.APIKey) bool {
+	return k != nil && (len(k.AllowedIPs) > 0 || k.ValidFrom != nil || k.ValidTo != nil || k.Disabled)
+}
+
+func appendKeyRule(b []byte, k *ledger.APIKey, rule bool) []byte {
+	if !rule {
+		return b
+	}
+	b = appendStrings(b, k.AllowedIPs)
+	b = appendOptTime(b, k.ValidFrom)
+	b = appendOptTime(b, k.ValidTo)
+	return appendBool(b, k.Disabled)
+}
+
+func appendOptTime(b []byte, t *time.Time) []byte {
+	if t == nil {
+		return append(b, 0)
+	}
+	return appendTime(append(b, 1), *t)
+}
+
+func (r *Reader) optTime() *time.Time {
+	if !r.Bool() {
+		return nil
+	}
+	t := r.time()
+	return &t
 }
 
 // maxDepth bounds nesting: a batch's results are outcomes, which hold no batch.
@@ -195,7 +231,7 @@ func (r *Reader) outcome(depth int) ledger.Outcome {
 		o.Refusal = f
 	}
 	parts := r.Byte()
-	if parts >= partBatch<<1 {
+	if badParts(parts) {
 		r.fail()
 	}
 	if parts&partEntry != 0 {
@@ -252,7 +288,21 @@ func (r *Reader) outcome(depth int) ledger.Outcome {
 		}
 		o.Batch = bo
 	}
+	if parts&partKeyRule != 0 {
+		r.keyRule(o.APIKey)
+	}
 	return o
+}
+
+// badParts: an unknown part, or key restrictions without a key.
+func badParts(parts byte) bool {
+	return parts >= partKeyRule<<1 || parts&partKeyRule != 0 && parts&partAPIKey == 0
+}
+
+func (r *Reader) keyRule(k *ledger.APIKey) {
+	k.AllowedIPs = r.strings()
+	k.ValidFrom, k.ValidTo = r.optTime(), r.optTime()
+	k.Disabled = r.Bool()
 }
 
 // count reads a uvarint count of items that take at least a byte each.

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/purse-ledger/purse/internal/auth"
 	"github.com/purse-ledger/purse/internal/httpkit"
 	"github.com/purse-ledger/purse/internal/ledger"
 )
@@ -15,11 +16,7 @@ import (
 // credentials, scope and errors as /account/1/balance.
 
 // fullAccount authenticates and returns the caller's whole committed account.
-func (a *API) fullAccount(w http.ResponseWriter, r *http.Request) (ledger.Account, error) {
-	p, err := a.principal(w, r)
-	if err != nil {
-		return ledger.Account{}, err
-	}
+func (a *API) fullAccount(p auth.Principal) (ledger.Account, error) {
 	if err := a.balances.Fresh(); err != nil {
 		return ledger.Account{}, err
 	}
@@ -98,8 +95,9 @@ type totalBalanceXML struct {
 	FreeMessages   freeMessagesByService `xml:"freeMessages"`
 }
 
-func (a *API) totalBalance(w http.ResponseWriter, r *http.Request, f httpkit.Format) {
-	acc, err := a.fullAccount(w, r)
+func (a *API) totalBalance(w http.ResponseWriter, r *http.Request, x *exchange) {
+	f := x.f
+	acc, err := a.fullAccount(x.p)
 	if err != nil {
 		a.fail(w, r, f, err)
 		return
@@ -143,8 +141,9 @@ func rawOrAbsent(s string) json.RawMessage {
 // freeMessages is GET /account/1/free-messages: {"remainingCount": n}, the SMS free
 // messages left (ledger.ServiceSMS), the same count total-balance reports under
 // freeMessages.SMS.
-func (a *API) freeMessages(w http.ResponseWriter, r *http.Request, f httpkit.Format) {
-	acc, err := a.fullAccount(w, r)
+func (a *API) freeMessages(w http.ResponseWriter, r *http.Request, x *exchange) {
+	f := x.f
+	acc, err := a.fullAccount(x.p)
 	if err != nil {
 		a.fail(w, r, f, err)
 		return

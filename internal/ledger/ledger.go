@@ -58,6 +58,7 @@ func SystemAccountID(kind AccountKind, currency string) string {
 type Account struct {
 	ID              string
 	Kind            AccountKind
+	ParentID        string // the parent account's ID; "" for a main account
 	Name            string
 	Currency        string
 	Status          AccountStatus
