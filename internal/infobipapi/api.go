@@ -161,9 +161,10 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt, allow := pick(rs, r.Method)
 	x := &exchange{f: fOr(f, ok), rt: rt}
 	if rt == nil {
+		// A method the path does not serve is answered like an unknown path, in
+		// the envelope, whatever the path's routes answer their own errors in.
 		w.Header().Set("Allow", allow)
-		x.rt = rs[0] // the path's error shape
-		a.failFor(w, r, x, errMethodNotAllowed)
+		a.fail(w, r, x.f, errMethodNotAllowed)
 		return
 	}
 	if rt.anyAccept {
