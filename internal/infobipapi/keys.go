@@ -465,7 +465,7 @@ type pagingV2 struct {
 
 type keysV2 struct {
 	XMLName xml.Name `json:"-" xml:"apiKeys"`
-	APIKeys []keyV2  `json:"apiKeys" xml:"apiKey"`
+	APIKeys []keyV2  `json:"apiKeys" xml:"apiKeys>apiKey"`
 	Paging  pagingV2 `json:"paging" xml:"paging"`
 }
 
@@ -542,7 +542,7 @@ func (a *API) keysV2Page(r *http.Request, x *exchange) (keysV2, error) {
 
 type keysV1 struct {
 	XMLName xml.Name `json:"-" xml:"apiKeys"`
-	APIKeys []keyV1  `json:"apiKeys" xml:"apiKey"`
+	APIKeys []keyV1  `json:"apiKeys" xml:"apiKeys>apiKey"`
 }
 
 func (a *API) listKeysV1(w http.ResponseWriter, r *http.Request, x *exchange) {
