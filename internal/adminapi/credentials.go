@@ -246,10 +246,10 @@ func (a *API) revokeSecret(kind secretCredential) http.HandlerFunc {
 // keyRulesJSON are an API key's restrictions as the admin API takes them. A
 // time is RFC 3339; in an update, null (or "") clears it and absence keeps it.
 type keyRulesJSON struct {
-	AllowedIPs *[]string        `json:"allowedIPs"`
-	ValidFrom  *json.RawMessage `json:"validFrom"`
-	ValidTo    *json.RawMessage `json:"validTo"`
-	Disabled   *bool            `json:"disabled"`
+	AllowedIPs *[]string       `json:"allowedIPs"`
+	ValidFrom  json.RawMessage `json:"validFrom"` // raw, so that null (clear) differs from absent (keep)
+	ValidTo    json.RawMessage `json:"validTo"`
+	Disabled   *bool           `json:"disabled"`
 }
 
 // apply sets the restrictions given on k; restricts is false for a credential
@@ -270,14 +270,14 @@ func (q keyRulesJSON) apply(k *ledger.APIKey, restricts bool) error {
 	}
 	for _, t := range []struct {
 		name string
-		raw  *json.RawMessage
+		raw  json.RawMessage
 		dst  **time.Time
 	}{{"validFrom", q.ValidFrom, &k.ValidFrom}, {"validTo", q.ValidTo, &k.ValidTo}} {
-		if t.raw == nil {
+		if len(t.raw) == 0 {
 			continue
 		}
 		var s *string
-		if err := json.Unmarshal(*t.raw, &s); err != nil {
+		if err := json.Unmarshal(t.raw, &s); err != nil {
 			v.Add(t.name, "must be an RFC 3339 time, or null")
 			continue
 		}

@@ -7,8 +7,9 @@ _purse() {
         'accounts:accounts commands: create, list, get, update'
         'adjust:correct a balance (AMOUNT may be negative)'
         'admin-token:admin-token commands: rotate, reset'
-        'api-keys:api-keys commands: create, list, revoke'
+        'api-keys:api-keys commands: create, list, revoke, update'
         'audit:the admin actions, newest first'
+        'audit-logs:your own account'\''s audit log, as a customer reads it (Infobip API)'
         'balance:an account'\''s balance (admin API), or your own (--url, Infobip API)'
         'batch:apply a JSON array of operations in one commit (FILE - is stdin)'
         'charge:take money from an account'
@@ -57,12 +58,13 @@ _purse() {
         fi ;;
     api-keys)
         if (( CURRENT == 3 )); then
-            words_=(create list revoke)
+            words_=(create list revoke update)
         else
             case ${words[3]} in
-            create) words_=(--admin-token --admin-token-file --admin-url --db --json --name -q --scope --tls-ca --help) ;;
+            create) words_=(--admin-token --admin-token-file --admin-url --allowed-ip --db --disabled --json --name -q --scope --tls-ca --valid-from --valid-to --help) ;;
             list) words_=(--admin-token --admin-token-file --admin-url --db --json --tls-ca --help) ;;
             revoke) words_=(--admin-token --admin-token-file --admin-url --db --json --tls-ca --help) ;;
+            update) words_=(--admin-token --admin-token-file --admin-url --allowed-ip --any-ip --db --disabled --enabled --json --name --scope --tls-ca --valid-from --valid-to --help) ;;
             esac
         fi ;;
     demo)
@@ -125,6 +127,7 @@ _purse() {
         fi ;;
     adjust) words_=(--admin-token --admin-token-file --admin-url --db --idempotency-key --json -q --reason --tls-ca --help) ;;
     audit) words_=(--admin-token --admin-token-file --admin-url --all --cursor --db --json --limit --tls-ca --help) ;;
+    audit-logs) words_=(--action --admin-token --admin-token-file --admin-url --api-key --csv --db --description --from --ip --item --json --limit --password --tls-ca --to --url --user --username --help) ;;
     balance) words_=(--admin-token --admin-token-file --admin-url --api-key --at --db --json --password --tls-ca --url --username --help) ;;
     batch) words_=(--admin-token --admin-token-file --admin-url --atomic --db --idempotency-key --json --tls-ca --help) ;;
     charge) words_=(--admin-token --admin-token-file --admin-url --db --free-message --idempotency-key --json --meta --no-fallback -q --reference --service-type --tls-ca --help) ;;
