@@ -245,6 +245,23 @@ func (a *API) ownedKey(r *http.Request, p auth.Principal, account, id string) (l
 	return k, nil
 }
 
+// writable refuses a key change on an account that is not active (suspended or
+// closed: 403, as its balance is): its keys could not be used anyway, and a
+// suspended customer should not be arming credentials meanwhile.
+func (a *API) writable(account string) error {
+	if err := a.balances.Fresh(); err != nil {
+		return err
+	}
+	acc, ok := a.balances.Account(account)
+	if !ok {
+		return errAccountNotPresent
+	}
+	if acc.Status != ledger.StatusActive {
+		return errAccountNotActive
+	}
+	return nil
+}
+
 // mainOf is the account whose owner may read account's audit records with it.
 func (a *API) mainOf(account string) string {
 	if acc, ok := a.balances.Account(account); ok && acc.ParentID != "" {
@@ -288,6 +305,9 @@ func (a *API) createKey(w http.ResponseWriter, r *http.Request, x *exchange, acc
 			return ledger.APIKey{}, "", err
 		}
 	}
+	if err := a.writable(account); err != nil {
+		return ledger.APIKey{}, "", err
+	}
 	k := ledger.APIKey{AccountID: account}
 	if err := req.apply(&k, permission); err != nil {
 		return ledger.APIKey{}, "", err
@@ -312,6 +332,9 @@ func (a *API) createKey(w http.ResponseWriter, r *http.Request, x *exchange, acc
 func (a *API) updateKey(w http.ResponseWriter, r *http.Request, x *exchange, account, id, permission string) (ledger.APIKey, error) {
 	k, err := a.ownedKey(r, x.p, account, id)
 	if err != nil {
+		return k, err
+	}
+	if err := a.writable(k.AccountID); err != nil {
 		return k, err
 	}
 	req, err := readKeyRequest(w, r)

@@ -161,6 +161,17 @@ func TestKeyLifecycleV2(t *testing.T) {
 	if r.Status != 200 || len(page.APIKeys) != 1 || page.APIKeys[0].ID != k.ID || strings.Contains(string(r.Body), k.APIKeySecret) {
 		t.Errorf("list by secret: %d %s", r.Status, r.Body)
 	}
+	// A suspended account's keys cannot be made or changed (403), only read.
+	s.MustAdmin(200, "PATCH", "/v1/accounts/"+c.id, `{"status":"suspended"}`, nil)
+	for _, rq := range []struct{ method, path, body string }{{"POST", "/settings/2/api-keys", `{"name":"x"}`}, {"PUT", "/settings/2/api-keys/" + k.ID, `{"name":"x"}`}} {
+		if r := c.do(t, rq.method, rq.path, rq.body, nil); r.Status != 403 {
+			t.Errorf("%s on a suspended account: %d %s", rq.method, r.Status, r.Body)
+		}
+	}
+	if r := c.do(t, "GET", "/settings/2/api-keys/"+k.ID, "", nil); r.Status != 200 {
+		t.Errorf("GET on a suspended account: %d %s", r.Status, r.Body)
+	}
+	s.MustAdmin(200, "PATCH", "/v1/accounts/"+c.id, `{"status":"active"}`, nil)
 	// A revoked key is gone for the customer.
 	s.MustAdmin(204, "DELETE", "/v1/accounts/"+c.id+"/api-keys/"+k.ID, "", nil)
 	if r := c.do(t, "GET", "/settings/2/api-keys/"+k.ID, "", nil); r.Status != 404 {
