@@ -129,3 +129,13 @@ func (a *Authenticator) KeyByID(ctx context.Context, id string) (ledger.APIKey, 
 func (a *Authenticator) KeyBySecret(ctx context.Context, secret string) (ledger.APIKey, error) {
 	return a.store.APIKeyByHash(ctx, HashAPIKey(secret))
 }
+
+// UserAccount returns the account of a username ("" and false when there is no
+// such user): where a failed login is recorded for its owner to read.
+func (a *Authenticator) UserAccount(ctx context.Context, username string) (string, bool) {
+	u, err := a.store.UserByName(ctx, username)
+	if err != nil {
+		return "", false
+	}
+	return u.AccountID, true
+}

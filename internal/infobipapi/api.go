@@ -40,6 +40,7 @@ type Authenticator interface {
 	APIKeys(ctx context.Context, accountID string) ([]ledger.APIKey, error)
 	KeyByID(ctx context.Context, id string) (ledger.APIKey, error)
 	KeyBySecret(ctx context.Context, secret string) (ledger.APIKey, error)
+	UserAccount(ctx context.Context, username string) (string, bool)
 }
 
 // CustomerAuditor queues customers' audit records (audit.Auditor.Customer).

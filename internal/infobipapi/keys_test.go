@@ -489,11 +489,25 @@ func TestAuditLogs(t *testing.T) {
 	s.MustAdmin(201, "POST", "/v1/accounts/"+c.id+"/users", `{"username":"=calc","password":"password-calc"}`, nil)
 	testkit.Do(t, "POST", s.Public.URL+"/auth/1/session", map[string]string{"Content-Type": "application/json"},
 		[]byte(`{"username":"=calc","password":"password-calc"}`))
+	for _, user := range []string{"fay", "nobody-at-all"} { // a wrong password; an unknown user
+		r := testkit.Do(t, "POST", s.Public.URL+"/auth/1/session", map[string]string{"Content-Type": "application/json"},
+			[]byte(`{"username":"`+user+`","password":"wrong-password"}`))
+		if r.Status != 401 {
+			t.Fatalf("wrong login: %d %s", r.Status, r.Body)
+		}
+	}
 	k := c.createKey(t, `{"name":"ci"}`)
 	c.updateKey(t, k.ID, `{"enabled":false}`)
+	if failed := waitAudit(t, c, "Unsuccessful", 1); len(failed) != 1 || failed[0]["username"] != "fay" || failed[0]["item"] != "User" {
+		t.Errorf("failed login records: %v", failed)
+	}
 	waitAudit(t, c, "Update", 1)
-	all := waitAudit(t, c, "", 4)
-	if len(all) != 4 || all[0]["action"] != "Login" || all[1]["action"] != "Login" || all[2]["action"] != "Create" || all[3]["action"] != "Update" {
+	all := waitAudit(t, c, "", 5)
+	if len(all) != 5 || all[0]["action"] != "Login" || all[1]["action"] != "Login" || all[2]["action"] != "Unsuccessful" {
+		t.Fatalf("records: %v", all)
+	}
+	all = append(all[:2], all[3:]...) // the rest of the test counts the others
+	if all[2]["action"] != "Create" || all[3]["action"] != "Update" {
 		t.Fatalf("records: %v", all)
 	}
 	for _, rec := range all[2:] {
@@ -512,9 +526,9 @@ func TestAuditLogs(t *testing.T) {
 	}
 	ts, _ := time.Parse(time.RFC3339Nano, all[2]["timestamp"].(string))
 	for q, want := range map[string]int{
-		"item=ApiKey": 2, "item=User": 2, "action=Login": 2, "ipAddress=127.0.0.1": 4, "ipAddress=10.0.0.1": 0,
-		"userKey=fay": 3, "userKey=nobody": 0, "description=updated": 1, "limit=2": 2,
-		"from=" + ts.Format(time.RFC3339Nano): 2, "to=" + ts.Format(time.RFC3339Nano): 2,
+		"item=ApiKey": 2, "item=User": 3, "action=Login": 2, "ipAddress=127.0.0.1": 5, "ipAddress=10.0.0.1": 0,
+		"userKey=fay": 4, "userKey=nobody": 0, "description=updated": 1, "limit=2": 2,
+		"from=" + ts.Format(time.RFC3339Nano): 2, "to=" + ts.Format(time.RFC3339Nano): 3,
 	} {
 		if got := count(q); got != want {
 			t.Errorf("%s: %d records, want %d", q, got, want)

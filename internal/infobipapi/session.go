@@ -43,6 +43,7 @@ func (a *API) createSession(w http.ResponseWriter, r *http.Request, x *exchange)
 	}
 	token, p, err := a.auth.CreateSession(r.Context(), req.Username, req.Password, clientAddr(r), req.Unsafe)
 	if err != nil {
+		a.recordFailedLogin(r, req.Username, err)
 		a.fail(w, r, f, err)
 		return
 	}
@@ -57,6 +58,21 @@ func (a *API) createSession(w http.ResponseWriter, r *http.Request, x *exchange)
 		return
 	}
 	httpkit.Write(w, f, http.StatusOK, []byte(`{"token":"`+token+`"}`))
+}
+
+// recordFailedLogin puts a wrong password for an existing user in its
+// account's audit log (Unsuccessful, User), so the customer sees guesses at its
+// logins. An unknown username is recorded nowhere: there is no one to tell, and
+// the answer stays the same 401 either way. The failed-login limits bound how
+// many such records a guesser can cause.
+func (a *API) recordFailedLogin(r *http.Request, username string, err error) {
+	if !errors.Is(err, auth.ErrUnauthorized) || username == "" || a.Audit == nil {
+		return
+	}
+	if account, ok := a.auth.UserAccount(r.Context(), username); ok {
+		a.record(r, auth.Principal{Scheme: auth.SchemeBasic, Subject: username}, account, "Unsuccessful", "User",
+			fmt.Sprintf("Failed login of user '%s' (wrong password)", username))
+	}
 }
 
 // deleteSession is DELETE /auth/1/session with `Authorization: IBSSO <token>`.
