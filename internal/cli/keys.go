@@ -117,7 +117,7 @@ func printUpdatedAPIKey(w io.Writer, k client.APIKey) {
 
 // keyCommands are the rows added beside api-keys create/list/revoke.
 func keyCommands() []Command {
-	return []Command{
+	return append(customerKeyCommands(), []Command{
 		{Name: "api-keys update", Args: "ACCOUNT KEY_ID", Summary: "change an API key's name, scopes, allowed addresses, validity or state", Admin: true,
 			Help: "Only the flags given change; the change takes effect on every node at once. --scope replaces the scopes.",
 			Flags: declare(func(fs *flag.FlagSet) {
@@ -130,10 +130,7 @@ func keyCommands() []Command {
 				"logouts and API key changes of the account and its sub-accounts, oldest first. The credential needs\n" +
 				"audit-logs:read and account-management:manage. --csv prints /audit/1/logs/export instead.",
 			Flags: func(fs *flag.FlagSet, e Env) {
-				fs.String("url", EnvOr(e, "PURSE_URL", ""), "Infobip-compatible base URL, such as http://localhost:8080 (env PURSE_URL)")
-				fs.String("username", "", "Basic user")
-				fs.String("password", EnvOr(e, "PURSE_PASSWORD", ""), "Basic password (env PURSE_PASSWORD)")
-				fs.String("api-key", EnvOr(e, "PURSE_API_KEY", ""), "API key (env PURSE_API_KEY)")
+				customerFlags(true)(fs, e)
 				fs.String("action", "", "only this action (Login, Logout, Create, Update, ...)")
 				fs.String("item", "", "only this item (User, ApiKey, Account, ...)")
 				fs.String("ip", "", "only records made from this address")
@@ -146,7 +143,132 @@ func keyCommands() []Command {
 			},
 			Customer: func(*Inv) bool { return true },
 			Call:     auditLogs, Print: text(printAuditLogs)},
+	}...)
+}
+
+// has reports whether the command declares a flag.
+func (x *Inv) has(name string) bool { return x.fs.Lookup(name) != nil }
+
+// customerFlags are the Infobip API's base URL and a customer's credential.
+func customerFlags(apiKey bool) func(fs *flag.FlagSet, e Env) {
+	return func(fs *flag.FlagSet, e Env) {
+		fs.String("url", EnvOr(e, "PURSE_URL", ""), "Infobip-compatible base URL, such as http://localhost:8080 (env PURSE_URL)")
+		fs.String("username", "", "Basic user")
+		fs.String("password", EnvOr(e, "PURSE_PASSWORD", ""), "Basic password (env PURSE_PASSWORD)")
+		if apiKey {
+			fs.String("api-key", EnvOr(e, "PURSE_API_KEY", ""), "API key (env PURSE_API_KEY)")
+		}
 	}
+}
+
+// customerKeyFlags are a key's fields as Infobip's /settings/2/api-keys takes them.
+func customerKeyFlags(fs *flag.FlagSet) {
+	fs.String("name", "", "the key's name")
+	fs.String("account", "", "one of your sub-accounts (default: your own account)")
+	fs.Var(&multiFlag{}, "scope", "scope the key carries; repeat for several (default account-management:manage)")
+	fs.Var(&multiFlag{}, "allowed-ip", "address or CIDR range (IPv4, IPv6) the key may be used from; repeat for several")
+	fs.String("valid-from", "", "the key is refused before this RFC 3339 time")
+	fs.String("valid-to", "", "the key is refused from this RFC 3339 time on (default on create: a year)")
+	fs.String("enabled", "", "true or false")
+}
+
+// customerKeyRequest reads customerKeyFlags; flags not given are left out.
+func customerKeyRequest(x *Inv) (client.CustomerAPIKeyRequest, error) {
+	var req client.CustomerAPIKeyRequest
+	for flag, dst := range map[string]**string{"name": &req.Name, "account": &req.AccountID, "valid-from": &req.ValidFrom, "valid-to": &req.ValidTo} {
+		if v := x.Str(flag); v != "" {
+			*dst = ptrTo(v)
+		}
+	}
+	if v := x.list("scope"); v != nil {
+		req.ScopeGuids = &v
+	}
+	if v := x.list("allowed-ip"); v != nil {
+		req.AllowedIPs = &v
+	}
+	switch x.Str("enabled") {
+	case "":
+	case "true":
+		req.Enabled = ptrTo(true)
+	case "false":
+		req.Enabled = ptrTo(false)
+	default:
+		return req, Usagef("--enabled %q: want true or false", x.Str("enabled"))
+	}
+	return req, nil
+}
+
+func printCustomerKey(w io.Writer, k client.CustomerAPIKey) {
+	tprintf(w, "id\t%s\naccount\t%s\nname\t%s\nscopes\t%s\nenabled\t%v\n", k.ID, k.AccountID, k.Name, strings.Join(k.ScopeGuids, " "), k.Enabled)
+	if len(k.AllowedIPs) > 0 {
+		tprintf(w, "allowed ips\t%s\n", strings.Join(k.AllowedIPs, " "))
+	}
+	tprintf(w, "valid from\t%s\n", k.ValidFrom)
+	if k.ValidTo != "" {
+		tprintf(w, "valid to\t%s\n", k.ValidTo)
+	}
+	if k.APIKeySecret != "" {
+		tprintf(w, "key\t%s\n", k.APIKeySecret)
+		fmt.Fprintln(w, "The key is shown only now; use it as: Authorization: App <key>")
+	}
+}
+
+func printCustomerKeys(w io.Writer, p client.CustomerAPIKeyPage) {
+	fmt.Fprintln(w, "ID\tACCOUNT\tNAME\tENABLED\tSCOPES\tALLOWED IPS\tVALID TO")
+	for _, k := range p.APIKeys {
+		tprintf(w, "%s\t%s\t%s\t%v\t%s\t%s\t%s\n", k.ID, k.AccountID, k.Name, k.Enabled, strings.Join(k.ScopeGuids, " "), strings.Join(k.AllowedIPs, " "), k.ValidTo)
+	}
+}
+
+// customerKeyCommands manage one's own keys over the Infobip API, as a customer.
+func customerKeyCommands() []Command {
+	always := func(*Inv) bool { return true }
+	const help = "With your own Basic login (the Infobip API's key routes take no API key):\n" +
+		"purse my-api-keys create --url URL --username U --password P --name NAME [--scope S ...] [--allowed-ip IP ...]"
+	return []Command{
+		{Name: "my-api-keys list", Summary: "your own API keys, as a customer (Infobip API)", Admin: true, Help: help,
+			Flags: func(fs *flag.FlagSet, e Env) {
+				customerFlags(false)(fs, e)
+				fs.String("account", "", "one of your sub-accounts (default: your own account)")
+			},
+			Customer: always, Print: text(printCustomerKeys),
+			Call: func(ctx context.Context, x *Inv) (any, error) {
+				cl, err := customerClient(x)
+				if err != nil {
+					return nil, err
+				}
+				return cl.CustomerAPIKeys(ctx, client.CustomerAPIKeyFilter{AccountID: x.Str("account")})
+			}},
+		{Name: "my-api-keys create", Summary: "make an API key as a customer (shown only once)", Admin: true, Help: help,
+			Flags:    func(fs *flag.FlagSet, e Env) { customerFlags(false)(fs, e); customerKeyFlags(fs) },
+			Customer: always, Print: text(printCustomerKey), ID: id(func(k client.CustomerAPIKey) string { return k.ID }),
+			Call: func(ctx context.Context, x *Inv) (any, error) {
+				cl, req, err := customerKeyCall(x)
+				if err != nil {
+					return nil, err
+				}
+				return cl.CreateCustomerAPIKey(ctx, req)
+			}},
+		{Name: "my-api-keys update", Args: "KEY_ID", Summary: "change one of your API keys as a customer", Admin: true, Help: help,
+			Flags:    func(fs *flag.FlagSet, e Env) { customerFlags(false)(fs, e); customerKeyFlags(fs) },
+			Customer: always, Print: text(printCustomerKey),
+			Call: func(ctx context.Context, x *Inv) (any, error) {
+				cl, req, err := customerKeyCall(x)
+				if err != nil {
+					return nil, err
+				}
+				return cl.UpdateCustomerAPIKey(ctx, x.Arg(0), req)
+			}},
+	}
+}
+
+func customerKeyCall(x *Inv) (*client.Client, client.CustomerAPIKeyRequest, error) {
+	req, err := customerKeyRequest(x)
+	if err != nil {
+		return nil, req, err
+	}
+	cl, err := customerClient(x)
+	return cl, req, err
 }
 
 // customerClient is a client of the Infobip API with the invocation's customer
@@ -158,7 +280,7 @@ func customerClient(x *Inv) (*client.Client, error) {
 	}
 	var opt client.Option
 	switch {
-	case x.Str("api-key") != "":
+	case x.has("api-key") && x.Str("api-key") != "":
 		opt = client.WithAPIKey(x.Str("api-key"))
 	case x.Str("username") != "":
 		opt = client.WithBasicAuth(x.Str("username"), x.Str("password"))

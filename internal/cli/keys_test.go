@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/base64"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -68,3 +69,35 @@ func TestAPIKeyRulesAndAuditLogs(t *testing.T) {
 }
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+// TestMyAPIKeys: a customer makes, lists and changes its own keys with its
+// Basic login, without an admin token.
+func TestMyAPIKeys(t *testing.T) {
+	a := against{t: t, stack: testkit.New(t)}
+	id := strings.TrimSpace(a.must("accounts", "create", "-q", "--name", "Mine", "--currency", "EUR"))
+	a.must("users", "add", id, "--username", "me", "--password", "me-password")
+	cust := func(args ...string) (string, error) {
+		t.Helper()
+		full := append(args, "--url", a.stack.Public.URL, "--username", "me", "--password", "me-password")
+		var out, errb strings.Builder
+		err := Run(t.Context(), full, Env{Stdout: &out, Stderr: &errb, Stdin: strings.NewReader(""), Getenv: func(string) string { return "" }}, stubServe)
+		return out.String() + errb.String(), err
+	}
+	out, err := cust("my-api-keys", "create", "--name", "laptop", "--allowed-ip", "127.0.0.1", "--scope", "account-management:manage", "-q")
+	key := strings.TrimSpace(out)
+	if err != nil || !strings.HasPrefix(key, "key_") {
+		t.Fatalf("create: %v %s", err, out)
+	}
+	if out, err := cust("my-api-keys", "update", key, "--enabled", "false"); err != nil || !regexp.MustCompile(`enabled\s+false`).MatchString(out) {
+		t.Errorf("update: %v %s", err, out)
+	}
+	if out, err := cust("my-api-keys", "list"); err != nil || !strings.Contains(out, key) || !strings.Contains(out, "laptop") {
+		t.Errorf("list: %v %s", err, out)
+	}
+	if out, err := cust("my-api-keys", "update", key, "--enabled", "maybe"); err == nil {
+		t.Errorf("--enabled maybe accepted: %s", out)
+	}
+	if out, err := cust("my-api-keys", "list", "--account", "acc_someone_else"); err == nil || !strings.Contains(out+err.Error(), "E404") {
+		t.Errorf("another account: %v %s", err, out)
+	}
+}

@@ -3,9 +3,9 @@
 _purse() {
     local cur=${COMP_WORDS[COMP_CWORD]} cmd=${COMP_WORDS[1]} words=
     if (( COMP_CWORD == 1 )); then
-        words="accounts adjust admin-token api-keys audit audit-logs balance batch charge check completion demo entries faults help hold migrate oauth-clients oauth-key refund reset serve top-up users version"
+        words="accounts adjust admin-token api-keys audit audit-logs balance batch charge check completion demo entries faults help hold migrate my-api-keys oauth-clients oauth-key refund reset serve top-up users version"
     elif [[ $cmd == help && COMP_CWORD -eq 2 ]]; then
-        words="accounts adjust admin-token api-keys audit audit-logs balance batch charge check completion demo entries faults help hold migrate oauth-clients oauth-key refund reset serve top-up users version"
+        words="accounts adjust admin-token api-keys audit audit-logs balance batch charge check completion demo entries faults help hold migrate my-api-keys oauth-clients oauth-key refund reset serve top-up users version"
     elif [[ $cmd == completion && COMP_CWORD -eq 2 ]]; then
         words="bash zsh"
     else
@@ -68,6 +68,16 @@ _purse() {
                 capture) words="--admin-token --admin-token-file --admin-url --db --idempotency-key --json -q --tls-ca --help" ;;
                 void) words="--admin-token --admin-token-file --admin-url --db --idempotency-key --json --tls-ca --help" ;;
                 get) words="--admin-token --admin-token-file --admin-url --db --json --tls-ca --help" ;;
+                esac
+            fi ;;
+        my-api-keys)
+            if (( COMP_CWORD == 2 )); then
+                words="list create update"
+            elif [[ $cur == -* ]]; then
+                case ${COMP_WORDS[2]} in
+                list) words="--account --admin-token --admin-token-file --admin-url --db --json --password --tls-ca --url --username --help" ;;
+                create) words="--account --admin-token --admin-token-file --admin-url --allowed-ip --db --enabled --json --name --password -q --scope --tls-ca --url --username --valid-from --valid-to --help" ;;
+                update) words="--account --admin-token --admin-token-file --admin-url --allowed-ip --db --enabled --json --name --password --scope --tls-ca --url --username --valid-from --valid-to --help" ;;
                 esac
             fi ;;
         oauth-clients)

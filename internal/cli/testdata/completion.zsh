@@ -21,6 +21,7 @@ _purse() {
         'help:this list, or a command'\''s arguments and flags'
         'hold:hold commands: create, capture, void, get'
         'migrate:copy the embedded store into an empty PostgreSQL database'
+        'my-api-keys:my-api-keys commands: list, create, update'
         'oauth-clients:oauth-clients commands: create, list, revoke'
         'oauth-key:oauth-key commands: rotate, reset'
         'refund:give back a charge, all of it or AMOUNT'
@@ -94,6 +95,16 @@ _purse() {
             capture) words_=(--admin-token --admin-token-file --admin-url --db --idempotency-key --json -q --tls-ca --help) ;;
             void) words_=(--admin-token --admin-token-file --admin-url --db --idempotency-key --json --tls-ca --help) ;;
             get) words_=(--admin-token --admin-token-file --admin-url --db --json --tls-ca --help) ;;
+            esac
+        fi ;;
+    my-api-keys)
+        if (( CURRENT == 3 )); then
+            words_=(list create update)
+        else
+            case ${words[3]} in
+            list) words_=(--account --admin-token --admin-token-file --admin-url --db --json --password --tls-ca --url --username --help) ;;
+            create) words_=(--account --admin-token --admin-token-file --admin-url --allowed-ip --db --enabled --json --name --password -q --scope --tls-ca --url --username --valid-from --valid-to --help) ;;
+            update) words_=(--account --admin-token --admin-token-file --admin-url --allowed-ip --db --enabled --json --name --password --scope --tls-ca --url --username --valid-from --valid-to --help) ;;
             esac
         fi ;;
     oauth-clients)
