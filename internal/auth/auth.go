@@ -31,6 +31,8 @@ type Principal struct {
 	// rule is an API key's address list and validity, checked on every request
 	// (a cached key too: the address and the time change, the header does not).
 	rule *keyRule
+	// boundTo is the address a bound IBSSO session works from ("" for any).
+	boundTo string
 }
 
 // HasScope reports whether the principal carries scope s.
@@ -218,9 +220,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, header, client string)
 	if err != nil {
 		return Principal{}, err
 	}
-	if uncached || p.rule != nil && p.rule.clientBound() {
-		// A key bound to addresses is checked against each request's own; the
-		// cache would answer others waiting on the same header with this one's.
+	if uncached {
 		return p, nil
 	}
 	a.mu.Lock()

@@ -37,9 +37,6 @@ func newKeyRule(k ledger.APIKey) (*keyRule, error) {
 	return r, nil
 }
 
-// clientBound reports whether the rule depends on the client's address.
-func (r *keyRule) clientBound() bool { return len(r.prefixes) > 0 }
-
 // allows reports whether a request from client at now may use the key. An
 // unknown client address ("") is refused by an address list.
 func (r *keyRule) allows(client string, now time.Time) bool {
@@ -62,9 +59,11 @@ func (r *keyRule) allows(client string, now time.Time) bool {
 	return false
 }
 
-// admit applies a principal's key rule to this request.
+// admit applies a principal's key rule, or its session's binding, to this
+// request: every request, whether its principal came from the cache, from its
+// own check, or from another request's check of the same header.
 func (a *Authenticator) admit(p Principal, client string) error {
-	if p.rule != nil && !p.rule.allows(client, a.now()) {
+	if p.rule != nil && !p.rule.allows(client, a.now()) || p.boundTo != "" && p.boundTo != client {
 		return ErrUnauthorized
 	}
 	return nil

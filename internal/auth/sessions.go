@@ -125,10 +125,17 @@ func (a *Authenticator) session(ctx context.Context, token, client string) (Prin
 		e = &sessionEntry{p: Principal{AccountID: se.AccountID, Scheme: SchemeIBSSO, Subject: se.Username, Scopes: KnownScopes},
 			lastUsed: se.LastUsed, lastTouched: se.LastUsed, address: se.Address, unsafe: se.Unsafe}
 	}
-	if !e.unsafe && e.address != client {
-		// Refused before the use is counted: a stolen token used elsewhere must
-		// not keep the owner's session alive either.
-		return Principal{}, ErrUnauthorized
+	p := e.p
+	if !e.unsafe {
+		// admit refuses the request from another address, this one's and any
+		// waiting on this check alike (each by its own address), so the
+		// principal is returned bound rather than refused here.
+		p.boundTo = e.address
+		if e.address != client {
+			// Not counted as a use: a stolen token used elsewhere must not keep
+			// the owner's session alive.
+			return p, nil
+		}
 	}
 	a.mu.Lock()
 	e.lastUsed = now
@@ -140,7 +147,6 @@ func (a *Authenticator) session(ctx context.Context, token, client string) (Prin
 		clear(a.sessions)
 	}
 	a.sessions[hash] = e
-	p := e.p
 	a.mu.Unlock()
 	if touch {
 		if err := a.store.TouchSession(ctx, hash, now.UTC()); err != nil {
