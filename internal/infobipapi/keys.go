@@ -428,7 +428,7 @@ type keyFilter struct {
 	secret  string
 }
 
-func (kf keyFilter) keep(a *API, r *http.Request, k ledger.APIKey) bool {
+func (kf keyFilter) keep(k ledger.APIKey) bool {
 	if k.RevokedAt != nil || kf.name != "" && k.Name != kf.name || kf.enabled != nil && *kf.enabled == k.Disabled {
 		return false
 	}
@@ -443,7 +443,7 @@ func (a *API) listed(r *http.Request, account string, kf keyFilter) ([]ledger.AP
 	}
 	out := make([]ledger.APIKey, 0, len(all))
 	for _, k := range all {
-		if kf.keep(a, r, k) {
+		if kf.keep(k) {
 			out = append(out, k)
 		}
 	}
