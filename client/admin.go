@@ -95,15 +95,48 @@ type User struct {
 	CreatedAt string `json:"createdAt"`
 }
 
-// APIKey is an `App` key. Key is set only in CreateAPIKey's result.
+// APIKey is an `App` key. Key is set only in CreateAPIKey's result. AllowedIPs,
+// ValidFrom, ValidTo and Disabled are empty for a key without restrictions.
 type APIKey struct {
-	ID        string   `json:"id"`
-	AccountID string   `json:"accountId"`
-	Name      string   `json:"name"`
-	Scopes    []string `json:"scopes"`
-	Key       string   `json:"key,omitempty"`
-	CreatedAt string   `json:"createdAt"`
-	RevokedAt string   `json:"revokedAt,omitempty"`
+	ID         string   `json:"id"`
+	AccountID  string   `json:"accountId"`
+	Name       string   `json:"name"`
+	Scopes     []string `json:"scopes"`
+	AllowedIPs []string `json:"allowedIPs,omitempty"`
+	ValidFrom  string   `json:"validFrom,omitempty"`
+	ValidTo    string   `json:"validTo,omitempty"`
+	Disabled   bool     `json:"disabled,omitempty"`
+	Key        string   `json:"key,omitempty"`
+	CreatedAt  string   `json:"createdAt"`
+	RevokedAt  string   `json:"revokedAt,omitempty"`
+}
+
+// APIKeyRules are an API key's restrictions as the admin API takes them. In
+// CreateAPIKeyWith, nil fields are no restriction; in UpdateAPIKey, nil fields
+// keep the key's value, and an empty string clears a time.
+type APIKeyRules struct {
+	AllowedIPs *[]string // addresses and CIDR ranges, IPv4 and IPv6
+	ValidFrom  *string   // RFC 3339
+	ValidTo    *string   // RFC 3339
+	Disabled   *bool
+}
+
+func (r APIKeyRules) body(b map[string]any) {
+	if r.AllowedIPs != nil {
+		b["allowedIPs"] = *r.AllowedIPs
+	}
+	for name, v := range map[string]*string{"validFrom": r.ValidFrom, "validTo": r.ValidTo} {
+		switch {
+		case v == nil:
+		case *v == "":
+			b[name] = nil
+		default:
+			b[name] = *v
+		}
+	}
+	if r.Disabled != nil {
+		b["disabled"] = *r.Disabled
+	}
 }
 
 // Entry is one immutable entry of an account's history, and the result of every
@@ -243,6 +276,35 @@ func (c *Client) CreateAPIKey(ctx context.Context, accountID, name string, scope
 	}
 	var out APIKey
 	err := c.do(ctx, call{method: http.MethodPost, path: "/v1/accounts/" + url.PathEscape(accountID) + "/api-keys", body: body}, &out)
+	return out, err
+}
+
+// CreateAPIKeyWith creates an API key with restrictions (allowed addresses,
+// validity, disabled); the clear key is in the result's Key, once.
+func (c *Client) CreateAPIKeyWith(ctx context.Context, accountID, name string, scopes []string, rules APIKeyRules) (APIKey, error) {
+	body := map[string]any{"name": name}
+	if scopes != nil {
+		body["scopes"] = scopes
+	}
+	rules.body(body)
+	var out APIKey
+	err := c.do(ctx, call{method: http.MethodPost, path: "/v1/accounts/" + url.PathEscape(accountID) + "/api-keys", body: body}, &out)
+	return out, err
+}
+
+// UpdateAPIKey changes a key: the name and scopes when not empty, and the rules
+// given. It takes effect on every node at once.
+func (c *Client) UpdateAPIKey(ctx context.Context, accountID, keyID, name string, scopes []string, rules APIKeyRules) (APIKey, error) {
+	body := map[string]any{}
+	if name != "" {
+		body["name"] = name
+	}
+	if scopes != nil {
+		body["scopes"] = scopes
+	}
+	rules.body(body)
+	var out APIKey
+	err := c.do(ctx, call{method: http.MethodPatch, path: "/v1/accounts/" + url.PathEscape(accountID) + "/api-keys/" + url.PathEscape(keyID), body: body}, &out)
 	return out, err
 }
 

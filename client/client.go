@@ -31,6 +31,9 @@ type Client struct {
 	authz  string
 	tries  int
 	backof time.Duration
+	// unsafeSessions makes CreateSession ask for a session usable from any
+	// address (WithUnsafeSessions).
+	unsafeSessions bool
 }
 
 // Option configures a Client.
@@ -57,6 +60,13 @@ func WithIBSSO(token string) Option {
 // WithBearer authenticates public calls with an OAuth2 access token (see OAuthToken).
 func WithBearer(token string) Option {
 	return func(c *Client) { c.authz = "Bearer " + token }
+}
+
+// WithUnsafeSessions makes CreateSession ask for "unsafe" sessions, which work
+// from any address; without it a session works only from the address that made
+// it (for a client behind a NAT pool or a changing egress address).
+func WithUnsafeSessions() Option {
+	return func(c *Client) { c.unsafeSessions = true }
 }
 
 // WithAdminToken authenticates admin calls with purse's admin bearer token.
@@ -252,6 +262,10 @@ func (c *Client) roundTrip(req *http.Request, cl call, out any, retryAfter *time
 	if out == nil || len(body) == 0 {
 		return false, nil
 	}
+	if raw, ok := out.(*[]byte); ok { // a body that is not JSON (the audit export's CSV)
+		*raw = body
+		return false, nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if err := dec.Decode(out); err != nil {
@@ -281,6 +295,9 @@ func decodeError(status int, body []byte) error {
 		} `json:"requestError"`
 	}
 	e := &Error{StatusCode: status}
+	if decodeAPIError(body, e) {
+		return e
+	}
 	if json.Unmarshal(body, &env) == nil && env.RequestError.ServiceException.MessageID != "" {
 		ex := env.RequestError.ServiceException
 		e.MessageID, e.Text, e.ValidationErrors = ex.MessageID, ex.Text, ex.ValidationErrors
@@ -288,6 +305,31 @@ func decodeError(status int, body []byte) error {
 		e.MessageID, e.Text = http.StatusText(status), strings.TrimSpace(string(body))
 	}
 	return e
+}
+
+// decodeAPIError reads Infobip's newer ApiError body (the API key routes'):
+// MessageID is its errorCode (E400, E401, ...), Text its description, and its
+// violations become ValidationErrors.
+func decodeAPIError(body []byte, e *Error) bool {
+	var ae struct {
+		ErrorCode   string `json:"errorCode"`
+		Description string `json:"description"`
+		Violations  []struct {
+			Property  string `json:"property"`
+			Violation string `json:"violation"`
+		} `json:"violations"`
+	}
+	if json.Unmarshal(body, &ae) != nil || ae.ErrorCode == "" {
+		return false
+	}
+	e.MessageID, e.Text = ae.ErrorCode, ae.Description
+	for _, v := range ae.Violations {
+		if e.ValidationErrors == nil {
+			e.ValidationErrors = map[string][]string{}
+		}
+		e.ValidationErrors[v.Property] = append(e.ValidationErrors[v.Property], v.Violation)
+	}
+	return true
 }
 
 // NewIdempotencyKey returns a random key for a money movement.
@@ -377,13 +419,15 @@ func (c *Client) FreeMessages(ctx context.Context) (int64, error) {
 
 // CreateSession logs in with a Basic user's username and password (POST
 // /auth/1/session) and returns an IBSSO token; the client uses it from then on.
+// The session works only from this client's address unless the client was made
+// WithUnsafeSessions.
 func (c *Client) CreateSession(ctx context.Context, username, password string) (string, error) {
 	var out struct {
 		Token string `json:"token"`
 	}
 	saved := c.authz
 	c.authz = ""
-	err := c.do(ctx, call{method: http.MethodPost, path: "/auth/1/session", body: map[string]string{"username": username, "password": password}}, &out)
+	err := c.do(ctx, call{method: http.MethodPost, path: "/auth/1/session", body: map[string]any{"username": username, "password": password, "unsafe": c.unsafeSessions}}, &out)
 	c.authz = saved
 	if err != nil {
 		return "", err

@@ -245,6 +245,31 @@ func TestClusterChangesReachOtherNode(t *testing.T) {
 	d := eventually(t, time.Second, "revoked key refused on node B", func() bool { return status(appAuth) == 401 })
 	t.Logf("API key revocation reached node B in %v", d)
 
+	// A key the customer makes on node A works on node B, and every change to
+	// its restrictions, made on A, holds on B at once (the change feed drops B's
+	// credential cache).
+	r := testkit.Do(t, "POST", a.public+"/settings/2/api-keys", map[string]string{"Authorization": bobAuth["Authorization"], "Content-Type": "application/json"},
+		[]byte(`{"name":"customer's"}`))
+	var ck struct{ ID, APIKeySecret string }
+	r.JSON(t, &ck)
+	if r.Status != 200 {
+		t.Fatalf("customer key on node A: %d %s", r.Status, r.Body)
+	}
+	custAuth := map[string]string{"Authorization": "App " + ck.APIKeySecret}
+	eventually(t, time.Second, "node B takes the customer's new key", func() bool { return status(custAuth) == 200 })
+	for _, step := range []struct {
+		body string
+		want int
+	}{{`{"enabled":false}`, 401}, {`{"enabled":true}`, 200}, {`{"allowedIPs":["192.0.2.0/24"]}`, 401}, {`{"allowedIPs":["127.0.0.1"]}`, 200},
+		{`{"validTo":"2020-01-01T00:00:00Z","validFrom":"2019-01-01T00:00:00Z"}`, 401}} {
+		r := testkit.Do(t, "PUT", a.public+"/settings/2/api-keys/"+ck.ID, map[string]string{"Authorization": bobAuth["Authorization"], "Content-Type": "application/json"}, []byte(step.body))
+		if r.Status != 200 {
+			t.Fatalf("update %s on node A: %d %s", step.body, r.Status, r.Body)
+		}
+		d := eventually(t, time.Second, "key update "+step.body+" holds on node B", func() bool { return status(custAuth) == step.want })
+		t.Logf("key update %s reached node B in %v", step.body, d)
+	}
+
 	mustAdmin(t, a.admin, 200, "PATCH", "/v1/accounts/"+acc.ID, `{"status":"suspended"}`, nil)
 	d = eventually(t, time.Second, "suspension seen on node B", func() bool { return status(bobAuth) == 403 })
 	t.Logf("suspension reached node B in %v", d)
@@ -258,7 +283,7 @@ func TestClusterChangesReachOtherNode(t *testing.T) {
 	d = eventually(t, time.Second, "old admin token refused on node B", func() bool {
 		return adminReq(t, b.admin, "GET", "/v1/accounts", "", nil).Status == 401
 	})
-	r := testkit.Do(t, "GET", b.admin+"/v1/accounts", map[string]string{"Authorization": "Bearer " + rot.Token}, nil)
+	r = testkit.Do(t, "GET", b.admin+"/v1/accounts", map[string]string{"Authorization": "Bearer " + rot.Token}, nil)
 	if r.Status != 200 {
 		t.Errorf("new token on node B: %d", r.Status)
 	}

@@ -108,6 +108,7 @@ func New(cfg Config) *API {
 	m.HandleFunc("POST /v1/accounts/{id}/api-keys", a.authed(a.createSecret(apiKeys)))
 	m.HandleFunc("GET /v1/accounts/{id}/api-keys", a.authed(a.listSecrets(apiKeys)))
 	m.HandleFunc("DELETE /v1/accounts/{id}/api-keys/{keyId}", a.authed(a.revokeSecret(apiKeys)))
+	m.HandleFunc("PATCH /v1/accounts/{id}/api-keys/{keyId}", a.authed(a.updateAPIKey))
 	m.HandleFunc("POST /v1/accounts/{id}/oauth-clients", a.authed(a.createSecret(oauthClients)))
 	m.HandleFunc("GET /v1/accounts/{id}/oauth-clients", a.authed(a.listSecrets(oauthClients)))
 	m.HandleFunc("DELETE /v1/accounts/{id}/oauth-clients/{clientId}", a.authed(a.revokeSecret(oauthClients)))

@@ -1,8 +1,10 @@
 package adminapi
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/purse-ledger/purse/internal/ledger"
 )
@@ -138,7 +140,8 @@ type secretCredential struct {
 	listField string // the list's JSON field
 	idParam   string // the path parameter naming one
 	view      func(c ledger.APIKey, secret string) any
-	create    func(a *API, r *http.Request, accountID, name string, scopes []string, idem *ledger.IdempotencyRequest) (ledger.APIKey, string, error)
+	create    func(a *API, r *http.Request, spec ledger.APIKey, idem *ledger.IdempotencyRequest) (ledger.APIKey, string, error)
+	restricts bool // takes allowedIPs, validFrom, validTo and disabled (API keys)
 	list      func(a *API, r *http.Request, accountID string) ([]ledger.APIKey, error)
 	revoke    func(a *API, r *http.Request, accountID, id string, idem *ledger.IdempotencyRequest) error
 }
@@ -146,9 +149,10 @@ type secretCredential struct {
 var apiKeys = secretCredential{
 	listField: "apiKeys", idParam: "keyId",
 	view: func(c ledger.APIKey, secret string) any { return toAPIKeyJSON(c, secret) },
-	create: func(a *API, r *http.Request, acc, name string, scopes []string, idem *ledger.IdempotencyRequest) (ledger.APIKey, string, error) {
-		return a.cfg.Auth.CreateAPIKey(r.Context(), acc, name, scopes, idem)
+	create: func(a *API, r *http.Request, spec ledger.APIKey, idem *ledger.IdempotencyRequest) (ledger.APIKey, string, error) {
+		return a.cfg.Auth.CreateKey(r.Context(), spec, idem)
 	},
+	restricts: true,
 	list: func(a *API, r *http.Request, acc string) ([]ledger.APIKey, error) {
 		return a.cfg.Auth.APIKeys(r.Context(), acc)
 	},
@@ -172,9 +176,15 @@ func (a *API) createSecret(kind secretCredential) http.HandlerFunc {
 		var req struct {
 			Name   *string  `json:"name"`
 			Scopes []string `json:"scopes"`
+			keyRulesJSON
 		}
 		body, err := decode(r, &req)
 		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		spec := ledger.APIKey{AccountID: acc.ID, Name: deref(req.Name), Scopes: req.Scopes}
+		if err := req.keyRulesJSON.apply(&spec, kind.restricts); err != nil {
 			a.fail(w, r, err)
 			return
 		}
@@ -189,7 +199,7 @@ func (a *API) createSecret(kind secretCredential) http.HandlerFunc {
 			if acc.Status == ledger.StatusClosed { // after the key's replay, as for users
 				return nil, &ledger.ConflictError{Reason: "account is closed"}
 			}
-			c, secret, err := kind.create(a, r, acc.ID, deref(req.Name), req.Scopes, idem)
+			c, secret, err := kind.create(a, r, spec, idem)
 			return newSecret{c, secret}, err
 		})
 	}
@@ -231,4 +241,101 @@ func (a *API) revokeSecret(kind secretCredential) http.HandlerFunc {
 			return nil, kind.revoke(a, r, acc.ID, r.PathValue(kind.idParam), idem)
 		})
 	}
+}
+
+// keyRulesJSON are an API key's restrictions as the admin API takes them. A
+// time is RFC 3339; in an update, null (or "") clears it and absence keeps it.
+type keyRulesJSON struct {
+	AllowedIPs *[]string       `json:"allowedIPs"`
+	ValidFrom  json.RawMessage `json:"validFrom"` // raw, so that null (clear) differs from absent (keep)
+	ValidTo    json.RawMessage `json:"validTo"`
+	Disabled   *bool           `json:"disabled"`
+}
+
+// apply sets the restrictions given on k; restricts is false for a credential
+// that takes none (an OAuth2 client), which then refuses them.
+func (q keyRulesJSON) apply(k *ledger.APIKey, restricts bool) error {
+	v := &ledger.ValidationError{}
+	if !restricts {
+		if q.AllowedIPs != nil || q.ValidFrom != nil || q.ValidTo != nil || q.Disabled != nil {
+			v.Add("allowedIPs", "OAuth2 clients take no allowedIPs, validFrom, validTo or disabled; API keys do")
+		}
+		return v.Err()
+	}
+	if q.AllowedIPs != nil {
+		k.AllowedIPs = *q.AllowedIPs
+	}
+	if q.Disabled != nil {
+		k.Disabled = *q.Disabled
+	}
+	for _, t := range []struct {
+		name string
+		raw  json.RawMessage
+		dst  **time.Time
+	}{{"validFrom", q.ValidFrom, &k.ValidFrom}, {"validTo", q.ValidTo, &k.ValidTo}} {
+		if len(t.raw) == 0 {
+			continue
+		}
+		var s *string
+		if err := json.Unmarshal(t.raw, &s); err != nil {
+			v.Add(t.name, "must be an RFC 3339 time, or null")
+			continue
+		}
+		if s == nil || *s == "" {
+			*t.dst = nil
+			continue
+		}
+		at, err := time.Parse(time.RFC3339Nano, *s)
+		if err != nil {
+			v.Add(t.name, "must be an RFC 3339 time such as 2026-01-01T00:00:00Z")
+			continue
+		}
+		*t.dst = &at
+	}
+	return v.Err()
+}
+
+// updateAPIKey is PATCH /v1/accounts/{id}/api-keys/{keyId}: the fields given
+// replace the key's (name, scopes, allowedIPs, validFrom, validTo, disabled),
+// on every node at once. It answers the key as it now is.
+func (a *API) updateAPIKey(w http.ResponseWriter, r *http.Request) {
+	acc, err := a.customer(r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	var req struct {
+		Name   *string   `json:"name"`
+		Scopes *[]string `json:"scopes"`
+		keyRulesJSON
+	}
+	body, err := decode(r, &req)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	key, hash, err := idempotency(r, body, false)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.direct(w, r, key, hash, http.StatusOK, func(v any) any { return toAPIKeyJSON(v.(ledger.APIKey), "") }, func(idem *ledger.IdempotencyRequest) (any, error) {
+		k, err := a.cfg.Auth.APIKey(r.Context(), acc.ID, r.PathValue("keyId"))
+		if err != nil {
+			return nil, err
+		}
+		if k.RevokedAt != nil {
+			return nil, &ledger.ConflictError{Reason: "api key is revoked"}
+		}
+		if req.Name != nil {
+			k.Name = *req.Name
+		}
+		if req.Scopes != nil {
+			k.Scopes = *req.Scopes
+		}
+		if err := req.keyRulesJSON.apply(&k, true); err != nil {
+			return nil, err
+		}
+		return a.cfg.Auth.UpdateKey(r.Context(), k, idem)
+	})
 }

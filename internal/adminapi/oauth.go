@@ -30,8 +30,8 @@ func toOAuthClientJSON(c ledger.APIKey, secret string) oauthClientJSON {
 var oauthClients = secretCredential{
 	listField: "oauthClients", idParam: "clientId",
 	view: func(c ledger.APIKey, secret string) any { return toOAuthClientJSON(c, secret) },
-	create: func(a *API, r *http.Request, acc, name string, scopes []string, idem *ledger.IdempotencyRequest) (ledger.APIKey, string, error) {
-		return a.cfg.Auth.CreateOAuthClient(r.Context(), acc, name, scopes, idem)
+	create: func(a *API, r *http.Request, spec ledger.APIKey, idem *ledger.IdempotencyRequest) (ledger.APIKey, string, error) {
+		return a.cfg.Auth.CreateOAuthClient(r.Context(), spec.AccountID, spec.Name, spec.Scopes, idem)
 	},
 	list: func(a *API, r *http.Request, acc string) ([]ledger.APIKey, error) {
 		return a.cfg.Auth.OAuthClients(r.Context(), acc)

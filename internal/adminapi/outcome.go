@@ -93,6 +93,10 @@ func renderSetup(o *ledger.Outcome) (status int, body []byte, ok bool) {
 			}
 			return http.StatusCreated, mustJSON(kind.view(*o.APIKey, "")), true
 		}
+	case ledger.OpUpdateAPIKey:
+		if o.APIKey != nil {
+			return http.StatusOK, mustJSON(toAPIKeyJSON(*o.APIKey, "")), true
+		}
 	case ledger.OpRemoveUser, ledger.OpRevokeAPIKey, ledger.OpRevokeOAuthClient:
 		return http.StatusNoContent, nil, true
 	}

@@ -166,20 +166,34 @@ type userJSON struct {
 	CreatedAt string `json:"createdAt"`
 }
 
+// apiKeyJSON is a key on the admin API. The restrictions are left out when a
+// key has none (and disabled when it is enabled), so the answer for a key made
+// before they existed, and every replay of one, is what it always was.
 type apiKeyJSON struct {
-	ID        string   `json:"id"`
-	AccountID string   `json:"accountId"`
-	Name      string   `json:"name"`
-	Scopes    []string `json:"scopes"`
-	Key       string   `json:"key,omitempty"` // only in the response that created it
-	CreatedAt string   `json:"createdAt"`
-	RevokedAt string   `json:"revokedAt,omitempty"`
+	ID         string   `json:"id"`
+	AccountID  string   `json:"accountId"`
+	Name       string   `json:"name"`
+	Scopes     []string `json:"scopes"`
+	AllowedIPs []string `json:"allowedIPs,omitempty"`
+	ValidFrom  string   `json:"validFrom,omitempty"`
+	ValidTo    string   `json:"validTo,omitempty"`
+	Disabled   bool     `json:"disabled,omitempty"`
+	Key        string   `json:"key,omitempty"` // only in the response that created it
+	CreatedAt  string   `json:"createdAt"`
+	RevokedAt  string   `json:"revokedAt,omitempty"`
 }
 
 func toAPIKeyJSON(k ledger.APIKey, clear string) apiKeyJSON {
-	out := apiKeyJSON{ID: k.ID, AccountID: k.AccountID, Name: k.Name, Scopes: k.Scopes, Key: clear, CreatedAt: ts(k.CreatedAt)}
+	out := apiKeyJSON{ID: k.ID, AccountID: k.AccountID, Name: k.Name, Scopes: k.Scopes, AllowedIPs: k.AllowedIPs, Disabled: k.Disabled,
+		Key: clear, CreatedAt: ts(k.CreatedAt)}
 	if k.RevokedAt != nil {
 		out.RevokedAt = ts(*k.RevokedAt)
+	}
+	if k.ValidFrom != nil {
+		out.ValidFrom = ts(*k.ValidFrom)
+	}
+	if k.ValidTo != nil {
+		out.ValidTo = ts(*k.ValidTo)
 	}
 	return out
 }

@@ -25,8 +25,9 @@ type Auditor struct {
 	store ledger.AuditAppender
 	log   *slog.Logger
 
-	mu      sync.Mutex
-	pending []ledger.AuditRecord
+	mu       sync.Mutex
+	pending  []ledger.AuditRecord
+	customer []ledger.CustomerAuditRecord // the customers' log, written with the operator's
 	// Requests without a valid token, this minute, by address (see Unauthenticated).
 	unauth       map[string]*unauthCount
 	unauthMinute time.Time
@@ -139,15 +140,49 @@ func (a *Auditor) pendLocked(r ledger.AuditRecord) {
 	a.pending = append(a.pending, r)
 }
 
+// Customer queues one record of the customers' audit log (Infobip's
+// /audit/1/logs), written with the next flush like the operator's records. This
+// is the one way to add to that log: code that does something to a customer's
+// account that the customer should be able to read back (a sub-account change,
+// a transfer) calls it with the account acted on, its main account (the parent,
+// or the account itself), Infobip's Action and Item names, a description, who
+// acted and from where. A record without ID or time gets them here.
+func (a *Auditor) Customer(r ledger.CustomerAuditRecord) {
+	if r.ID == "" {
+		r.ID = ledger.NewID("aud")
+	}
+	if r.At.IsZero() {
+		r.At = a.now().UTC()
+	}
+	if r.MainAccountID == "" {
+		r.MainAccountID = r.AccountID
+	}
+	a.mu.Lock()
+	if len(a.customer) >= maxPendingAudit {
+		a.customer = a.customer[1:]
+		a.log.Warn("audit: store unreachable for long; oldest customer record dropped")
+	}
+	a.customer = append(a.customer, r)
+	a.mu.Unlock()
+}
+
 // Flush writes what is queued.
 func (a *Auditor) Flush(ctx context.Context) error {
 	a.flushMu.Lock()
 	defer a.flushMu.Unlock()
 	a.mu.Lock()
 	a.rollLocked(a.now())
-	recs := a.pending
-	a.pending = nil
+	recs, cust := a.pending, a.customer
+	a.pending, a.customer = nil, nil
 	a.mu.Unlock()
+	if len(cust) > 0 {
+		if err := a.store.AppendCustomerAudit(ctx, cust); err != nil {
+			a.mu.Lock()
+			a.customer = append(cust, a.customer...)
+			a.mu.Unlock()
+			a.log.Warn("audit: customer records' write failed; will retry", "records", len(cust), "err", err)
+		}
+	}
 	if len(recs) == 0 {
 		return nil
 	}

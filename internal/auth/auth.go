@@ -28,6 +28,11 @@ type Principal struct {
 	Scheme    Scheme
 	Subject   string // username or api key id
 	Scopes    []string
+	// rule is an API key's address list and validity, checked on every request
+	// (a cached key too: the address and the time change, the header does not).
+	rule *keyRule
+	// boundTo is the address a bound IBSSO session works from ("" for any).
+	boundTo string
 }
 
 // HasScope reports whether the principal carries scope s.
@@ -173,7 +178,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, header, client string)
 	a.mu.RUnlock()
 	if ok {
 		a.hits.Add(1)
-		return p, nil
+		return p, a.admit(p, client)
 	}
 	a.misses.Add(1)
 	cred, perr := ParseAuthorization(header) // parsed once; perr is answered by check
@@ -192,12 +197,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, header, client string)
 	a.flightMu.Lock()
 	if f, ok := a.inflight[k]; ok {
 		a.flightMu.Unlock()
-		select {
-		case <-f.done:
-			return f.p, f.err
-		case <-ctx.Done():
-			return Principal{}, ctx.Err()
-		}
+		return a.await(ctx, f, client)
 	}
 	f := &flight{done: make(chan struct{})}
 	a.inflight[k] = f
@@ -208,8 +208,11 @@ func (a *Authenticator) Authenticate(ctx context.Context, header, client string)
 		a.flightMu.Unlock()
 		close(f.done)
 	}()
-	p, err := a.check(ctx, cred, perr)
+	p, err := a.check(ctx, cred, perr, client)
 	f.p, f.err = p, err
+	if err == nil {
+		err = a.admit(p, client)
+	}
 	if errors.Is(err, ErrUnauthorized) {
 		a.byIP.fail(client)
 		a.byUser.fail(user)
@@ -231,7 +234,21 @@ func (a *Authenticator) Authenticate(ctx context.Context, header, client string)
 	return p, nil
 }
 
-func (a *Authenticator) check(ctx context.Context, cred Credential, parseErr error) (Principal, error) {
+// await waits for another request's check of the same header, and applies
+// this request's own address and time to its answer.
+func (a *Authenticator) await(ctx context.Context, f *flight, client string) (Principal, error) {
+	select {
+	case <-f.done:
+		if f.err != nil {
+			return Principal{}, f.err
+		}
+		return f.p, a.admit(f.p, client)
+	case <-ctx.Done():
+		return Principal{}, ctx.Err()
+	}
+}
+
+func (a *Authenticator) check(ctx context.Context, cred Credential, parseErr error, client string) (Principal, error) {
 	if parseErr != nil {
 		return Principal{}, ErrUnauthorized
 	}
@@ -241,7 +258,7 @@ func (a *Authenticator) check(ctx context.Context, cred Credential, parseErr err
 	case SchemeApp:
 		return a.apiKey(ctx, cred.Token)
 	case SchemeIBSSO:
-		return a.session(ctx, cred.Token)
+		return a.session(ctx, cred.Token, client)
 	case SchemeBearer:
 		return a.bearer(ctx, cred.Token)
 	}
@@ -285,10 +302,18 @@ func (a *Authenticator) apiKey(ctx context.Context, clear string) (Principal, er
 	if err != nil {
 		return Principal{}, err
 	}
-	if k.RevokedAt != nil {
+	if k.RevokedAt != nil || k.Disabled {
 		return Principal{}, ErrUnauthorized
 	}
-	return Principal{AccountID: k.AccountID, Scheme: SchemeApp, Subject: k.ID, Scopes: k.Scopes}, nil
+	rule, err := newKeyRule(k)
+	if err != nil { // a stored address list this build cannot read: refuse, never widen
+		return Principal{}, ErrUnauthorized
+	}
+	scopes := k.Scopes
+	if len(scopes) == 0 {
+		scopes = legacyScopes
+	}
+	return Principal{AccountID: k.AccountID, Scheme: SchemeApp, Subject: k.ID, Scopes: scopes, rule: rule}, nil
 }
 
 // ValidateUsername checks a new username: 1-100 bytes of text as
@@ -359,7 +384,14 @@ func (a *Authenticator) Users(ctx context.Context, accountID string) ([]ledger.U
 // CreateAPIKey makes a key for an account and returns it with its clear text, which
 // is not kept anywhere, nor in idem's outcome.
 func (a *Authenticator) CreateAPIKey(ctx context.Context, accountID, name string, scopes []string, idem *ledger.IdempotencyRequest) (ledger.APIKey, string, error) {
-	scopes, err := validateKey(name, scopes)
+	return a.CreateKey(ctx, ledger.APIKey{AccountID: accountID, Name: name, Scopes: scopes}, idem)
+}
+
+// CreateKey makes a key as spec says (account, name, scopes, allowed addresses,
+// validity, disabled; its ID, hash and times are made here) and returns it with
+// its clear text, which is not kept anywhere, nor in idem's outcome.
+func (a *Authenticator) CreateKey(ctx context.Context, spec ledger.APIKey, idem *ledger.IdempotencyRequest) (ledger.APIKey, string, error) {
+	k, err := checkKey(spec)
 	if err != nil {
 		return ledger.APIKey{}, "", err
 	}
@@ -367,12 +399,72 @@ func (a *Authenticator) CreateAPIKey(ctx context.Context, accountID, name string
 	if err != nil {
 		return ledger.APIKey{}, "", err
 	}
-	k := ledger.APIKey{ID: ledger.NewID("key"), AccountID: accountID, Name: name, Hash: hash, Scopes: scopes, CreatedAt: time.Now().UTC()}
+	k.ID, k.Hash, k.CreatedAt, k.RevokedAt = ledger.NewID("key"), hash, a.now().UTC(), nil
 	if err := a.store.InsertAPIKey(ctx, k, codec.Record(idem, &ledger.Outcome{Op: ledger.OpCreateAPIKey, APIKey: &k}, k.CreatedAt)); err != nil {
 		return ledger.APIKey{}, "", err
 	}
 	a.Invalidate()
 	return k, clearKey, nil
+}
+
+// UpdateKey replaces the changeable fields of key k.ID of k.AccountID (name,
+// scopes, allowed addresses, validity, disabled) with k's, and returns the key
+// as stored. The change reaches every node's cache at once: this node's here,
+// the others' through the store's change feed.
+func (a *Authenticator) UpdateKey(ctx context.Context, k ledger.APIKey, idem *ledger.IdempotencyRequest) (ledger.APIKey, error) {
+	k, err := checkKey(k)
+	if err != nil {
+		return ledger.APIKey{}, err
+	}
+	if err := a.store.UpdateAPIKey(ctx, k, codec.Record(idem, &ledger.Outcome{Op: ledger.OpUpdateAPIKey, APIKey: &k}, a.now().UTC())); err != nil {
+		return ledger.APIKey{}, err
+	}
+	a.Invalidate()
+	return a.APIKey(ctx, k.AccountID, k.ID)
+}
+
+// APIKey returns key id of an account, or a NotFoundError (also when the key is
+// another account's: which keys exist is nobody else's business).
+func (a *Authenticator) APIKey(ctx context.Context, accountID, id string) (ledger.APIKey, error) {
+	keys, err := a.store.APIKeysOf(ctx, accountID)
+	if err != nil {
+		return ledger.APIKey{}, err
+	}
+	for _, k := range keys {
+		if k.ID == id {
+			return k, nil
+		}
+	}
+	return ledger.APIKey{}, &ledger.NotFoundError{What: "api key", ID: id}
+}
+
+// checkKey validates a key's name, scopes, addresses and validity, and returns
+// it with the addresses in canonical prefix form and the times in UTC.
+func checkKey(k ledger.APIKey) (ledger.APIKey, error) {
+	scopes, err := validateKey(k.Name, k.Scopes)
+	v := &ledger.ValidationError{}
+	var ve *ledger.ValidationError
+	if errors.As(err, &ve) {
+		v = ve
+	} else if err != nil {
+		return k, err
+	}
+	k.Scopes = scopes
+	if k.AllowedIPs, err = CanonicalPrefixes(k.AllowedIPs); err != nil {
+		v.Add("allowedIPs", err.Error())
+	}
+	if k.ValidFrom != nil {
+		t := k.ValidFrom.UTC().Truncate(time.Microsecond)
+		k.ValidFrom = &t
+	}
+	if k.ValidTo != nil {
+		t := k.ValidTo.UTC().Truncate(time.Microsecond)
+		k.ValidTo = &t
+	}
+	if k.ValidFrom != nil && k.ValidTo != nil && !k.ValidTo.After(*k.ValidFrom) {
+		v.Add("validTo", "must be after validFrom")
+	}
+	return k, v.Err()
 }
 
 // validateKey checks the name and scopes of a new API key or OAuth client; nil
@@ -395,7 +487,7 @@ func validateKey(name string, scopes []string) ([]string, error) {
 	seen := map[string]bool{}
 	for _, s := range scopes {
 		if !ValidScope(s) {
-			v.Add("scopes", fmt.Sprintf("unknown scope %q (known: %s)", s, strings.Join(KnownScopes, ", ")))
+			v.Add("scopes", fmt.Sprintf("unknown scope %q (the known ones are Infobip's, as its API documents name them, such as %q)", s, ScopeAccountManage))
 		} else if seen[s] {
 			v.Add("scopes", fmt.Sprintf("scope %q is listed twice", s))
 		}

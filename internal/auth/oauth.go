@@ -263,7 +263,7 @@ func (a *Authenticator) bearer(ctx context.Context, token string) (Principal, er
 	if c.RevokedAt != nil || c.AccountID != parts[1] {
 		return Principal{}, ErrUnauthorized
 	}
-	var scopes []string
+	scopes := legacyScopes
 	if parts[2] != "" {
 		scopes = strings.Split(parts[2], ",")
 	}

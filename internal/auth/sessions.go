@@ -25,6 +25,8 @@ const touchEvery = time.Minute
 type sessionEntry struct {
 	p                     Principal
 	lastUsed, lastTouched time.Time
+	address               string // where it was made; "" with unsafe
+	unsafe                bool
 }
 
 // sessionRate allows 10 session requests per second per user, as at Infobip.
@@ -56,30 +58,36 @@ func (s *sessionRate) wait(user string, now time.Time) time.Duration {
 }
 
 // CreateSession logs a Basic user in (with the same checks, cache and failure
-// limits as a Basic request from client) and returns a new IBSSO token.
-func (a *Authenticator) CreateSession(ctx context.Context, username, password, client string) (string, error) {
+// limits as a Basic request from client) and returns a new IBSSO token. Unless
+// unsafe, the session is bound to client: from any other address it is refused
+// as an unknown token would be (Infobip's create-session "unsafe").
+func (a *Authenticator) CreateSession(ctx context.Context, username, password, client string, unsafe bool) (string, Principal, error) {
 	if d := a.sessionRate.wait(username, a.now()); d > 0 {
-		return "", &TooManyAttemptsError{RetryAfter: d}
+		return "", Principal{}, &TooManyAttemptsError{RetryAfter: d}
 	}
 	if username == "" || password == "" {
-		return "", ErrUnauthorized
+		return "", Principal{}, ErrUnauthorized
 	}
 	header := "Basic " + base64.StdEncoding.EncodeToString([]byte(username+":"+password))
 	p, err := a.Authenticate(ctx, header, client)
 	if err != nil {
-		return "", err
+		return "", Principal{}, err
 	}
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
-		return "", err
+		return "", Principal{}, err
 	}
 	token := base64.RawURLEncoding.EncodeToString(raw)
 	now := a.now().UTC()
-	if err := a.store.InsertSession(ctx, ledger.Session{Hash: HashAPIKey(token), AccountID: p.AccountID, Username: p.Subject,
-		CreatedAt: now, LastUsed: now}); err != nil {
-		return "", err
+	addr := client
+	if unsafe {
+		addr = ""
 	}
-	return token, nil
+	if err := a.store.InsertSession(ctx, ledger.Session{Hash: HashAPIKey(token), AccountID: p.AccountID, Username: p.Subject,
+		CreatedAt: now, LastUsed: now, Address: addr, Unsafe: unsafe}); err != nil {
+		return "", Principal{}, err
+	}
+	return token, p, nil
 }
 
 // DeleteSession ends the session of an IBSSO token.
@@ -94,7 +102,7 @@ func (a *Authenticator) DeleteSession(ctx context.Context, token string) error {
 
 // session resolves an IBSSO token. Unlike other credentials it is not kept in the
 // header cache: every use moves its idle deadline.
-func (a *Authenticator) session(ctx context.Context, token string) (Principal, error) {
+func (a *Authenticator) session(ctx context.Context, token, client string) (Principal, error) {
 	hash := HashAPIKey(token)
 	now := a.now()
 	a.mu.Lock()
@@ -115,7 +123,19 @@ func (a *Authenticator) session(ctx context.Context, token string) (Principal, e
 			return Principal{}, ErrUnauthorized
 		}
 		e = &sessionEntry{p: Principal{AccountID: se.AccountID, Scheme: SchemeIBSSO, Subject: se.Username, Scopes: KnownScopes},
-			lastUsed: se.LastUsed, lastTouched: se.LastUsed}
+			lastUsed: se.LastUsed, lastTouched: se.LastUsed, address: se.Address, unsafe: se.Unsafe}
+	}
+	p := e.p
+	if !e.unsafe {
+		// admit refuses the request from another address, this one's and any
+		// waiting on this check alike (each by its own address), so the
+		// principal is returned bound rather than refused here.
+		p.boundTo = e.address
+		if e.address != client {
+			// Not counted as a use: a stolen token used elsewhere must not keep
+			// the owner's session alive.
+			return p, nil
+		}
 	}
 	a.mu.Lock()
 	e.lastUsed = now
@@ -127,7 +147,6 @@ func (a *Authenticator) session(ctx context.Context, token string) (Principal, e
 		clear(a.sessions)
 	}
 	a.sessions[hash] = e
-	p := e.p
 	a.mu.Unlock()
 	if touch {
 		if err := a.store.TouchSession(ctx, hash, now.UTC()); err != nil {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,6 +37,7 @@ func TestAuthenticatorOnStores(t *testing.T) {
 		{"credentials", testCredentials},
 		{"sessions", testSessions},
 		{"oauth2", testOAuth},
+		{"bound credentials under concurrency", testBoundConcurrently},
 	}
 	for _, st := range stores {
 		for _, tt := range tests {
@@ -83,7 +86,7 @@ func testSessions(t *testing.T, e *env) {
 	if _, err := e.auth.AddUser(ctx, a, "s", "password1", nil); err != nil {
 		t.Fatal(err)
 	}
-	tok, err := e.auth.CreateSession(ctx, "s", "password1", "")
+	tok, _, err := e.auth.CreateSession(ctx, "s", "password1", "", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,5 +179,51 @@ func testOAuth(t *testing.T, e *env) {
 	list, err := e.auth.OAuthClients(ctx, a)
 	if err != nil || len(list) != 1 || list[0].RevokedAt == nil {
 		t.Errorf("clients %+v %v", list, err)
+	}
+}
+
+// testBoundConcurrently: requests with the same header from several addresses
+// at once (so that some wait on another's check, or hit the cache it filled)
+// are each judged by their own address: a bound session and an address-bound
+// key never answer for an address they do not allow.
+func testBoundConcurrently(t *testing.T, e *env) {
+	a := e.account(t, "bound")
+	ctx := context.Background()
+	if _, err := e.auth.AddUser(ctx, a, "b", "password1", nil); err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := e.auth.CreateSession(ctx, "b", "password1", "192.0.2.1", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, clearKey, err := e.auth.CreateKey(ctx, ledger.APIKey{AccountID: a, Name: "k", AllowedIPs: []string{"192.0.2.1"}}, nil)
+	if err != nil || len(k.AllowedIPs) != 1 {
+		t.Fatal(k, err)
+	}
+	for _, header := range []string{"IBSSO " + tok, "App " + clearKey} {
+		for round := 0; round < 20; round++ {
+			e.auth.Invalidate() // every round starts uncached, so requests meet in flight
+			var wg sync.WaitGroup
+			errs := make(chan string, 16)
+			for i := 0; i < 16; i++ {
+				client := "192.0.2.1"
+				if i%2 == 1 {
+					client = "198.51.100.1"
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, err := e.auth.Authenticate(ctx, header, client)
+					if ok := err == nil; ok != (client == "192.0.2.1") {
+						errs <- fmt.Sprintf("%s from %s: %v", header[:5], client, err)
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for msg := range errs {
+				t.Error(msg)
+			}
+		}
 	}
 }

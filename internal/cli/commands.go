@@ -32,7 +32,7 @@ func table(serve Command) []Command {
 func groups(serve Command) []group {
 	return []group{
 		{"Server", []Command{serve}},
-		{"Accounts and their credentials", accountCommands()},
+		{"Accounts and their credentials", append(accountCommands(), keyCommands()...)},
 		{"Money", moneyCommands()},
 		{"History", historyCommands()},
 		{"Operators (the console's people, with roles)", operatorCommands()},
@@ -136,10 +136,8 @@ func accountCommands() []Command {
 			},
 			Print: text(func(w io.Writer, m map[string]string) { tprintf(w, "user %s removed\n", m["removed"]) })},
 		{Name: "api-keys create", Args: "ACCOUNT", Summary: "make an API key (shown only once)", Admin: true,
-			Flags: declare(scopeFlags("key")),
-			Call: func(ctx context.Context, x *Inv) (any, error) {
-				return x.Client.CreateAPIKey(ctx, x.Arg(0), x.Str("name"), x.list("scope"))
-			},
+			Flags: declare(scopeFlags("key"), keyRuleFlags(false)),
+			Call:  apiKeysCreate,
 			Print: text(printAPIKey), ID: id(func(k client.APIKey) string { return k.ID })},
 		{Name: "api-keys list", Args: "ACCOUNT", Summary: "list an account's API keys", Admin: true,
 			Call:  func(ctx context.Context, x *Inv) (any, error) { return x.Client.ListAPIKeys(ctx, x.Arg(0)) },

@@ -62,6 +62,7 @@ func printUsers(w io.Writer, users []client.User) {
 
 func printAPIKey(w io.Writer, k client.APIKey) {
 	tprintf(w, "id\t%s\nname\t%s\nscopes\t%s\nkey\t%s\n", k.ID, k.Name, strings.Join(k.Scopes, " "), k.Key)
+	printKeyRules(w, k)
 	fmt.Fprintln(w, "The key is shown only now; use it as: Authorization: App <key>")
 }
 

@@ -28,7 +28,11 @@ import (
 //   - user: username, account, created (never the password hash);
 //   - API key: id, account, name, scopes, created, revoked (never the key's hash);
 //   - batch: a committed byte, a uvarint count, and each result as an outcome
-//     without magic and version.
+//     without magic and version;
+//   - API key restrictions (bit 6, only for a key that has any; added after
+//     version 1 without a new version, since a record without the bit reads as
+//     before): allowed addresses, valid-from and valid-to (a presence byte and a
+//     time each), disabled.
 //
 // Amounts and integers are varints; times a byte (0: the zero time) and varint
 // Unix nanoseconds.
@@ -47,6 +51,7 @@ const (
 	partUser
 	partAPIKey
 	partBatch
+	partKeyRule
 )
 
 // ErrBadOutcome reports a stored outcome that cannot be read.
@@ -114,7 +119,8 @@ func appendOutcome(b []byte, o *ledger.Outcome) []byte {
 		b = append(b, 0)
 	}
 	var parts byte
-	for bit, present := range []bool{o.Entry != nil, o.Hold != nil, o.Account != nil, o.User != nil, o.APIKey != nil, o.Batch != nil} {
+	rule := hasKeyRule(o.APIKey)
+	for bit, present := range []bool{o.Entry != nil, o.Hold != nil, o.Account != nil, o.User != nil, o.APIKey != nil, o.Batch != nil, rule} {
 		if present {
 			parts |= 1 << bit
 		}
@@ -180,7 +186,67 @@ func appendOutcome(b []byte, o *ledger.Outcome) []byte {
 			b = appendOutcome(b, &bo.Results[i])
 		}
 	}
-	return b
+	return appendKeyRule(b, o.APIKey, rule)
+}
+
+// hasKeyRule reports whether a key has restrictions to encode.
+func hasKeyRule(k *ledger.APIKey) bool {
+	return k != nil && (len(k.AllowedIPs) > 0 || k.ValidFrom != nil || k.ValidTo != nil || k.Disabled)
+}
+
+func appendKeyRule(b []byte, k *ledger.APIKey, rule bool) []byte {
+	if !rule {
+		return b
+	}
+	b = appendStrings(b, k.AllowedIPs)
+	b = appendOptTime(b, k.ValidFrom)
+	b = appendOptTime(b, k.ValidTo)
+	return appendBool(b, k.Disabled)
+}
+
+func appendOptTime(b []byte, t *time.Time) []byte {
+	if t == nil {
+		return append(b, 0)
+	}
+	return appendTime(append(b, 1), *t)
+}
+
+func (r *Reader) optTime() *time.Time {
+	if !r.Bool() {
+		return nil
+	}
+	t := r.time()
+	return &t
+}
+
+func (r *Reader) refusal() *ledger.Refusal {
+	f := &ledger.Refusal{Code: ledger.RefusalCode(r.Str()), What: r.Str(), ID: r.Str(), Detail: r.Str()}
+	if n := r.count(); n > 0 {
+		f.Fields = make(map[string][]string, n)
+		for ; n > 0 && !r.Bad; n-- {
+			k := r.Str()
+			f.Fields[k] = r.strings()
+		}
+	}
+	return f
+}
+
+func (r *Reader) account() *ledger.Account {
+	a := ledger.Account{ID: r.Str(), Kind: ledger.AccountKind(r.Str()), Name: r.Str(), Currency: r.Str(), Status: ledger.AccountStatus(r.Str())}
+	a.Balance, a.Held, a.AllowedMinus, a.MonthlyLimit = ledger.Amount(r.Varint()), ledger.Amount(r.Varint()), ledger.Amount(r.Varint()), ledger.Amount(r.Varint())
+	a.HasMonthlyLimit = r.Bool()
+	a.MonthlySpent = ledger.Amount(r.Varint())
+	if m := r.Varint(); m >= math.MinInt32 && m <= math.MaxInt32 {
+		a.SpentMonth = int(m)
+	} else {
+		r.fail()
+	}
+	a.FreeMessages, a.Seq, a.Version = r.Varint(), r.Varint(), r.Varint()
+	a.CreatedAt, a.UpdatedAt = r.time(), r.time()
+	if r.outcomeVersion >= 2 {
+		a.ParentID, a.Funding, a.Disabled = r.Str(), ledger.FundingMode(r.Str()), r.Bool()
+	}
+	return &a
 }
 
 // maxDepth bounds nesting: a batch's results are outcomes, which hold no batch.
@@ -190,18 +256,10 @@ func (r *Reader) outcome(depth int) ledger.Outcome {
 	var o ledger.Outcome
 	o.Op = ledger.Op(r.Str())
 	if r.Bool() {
-		f := &ledger.Refusal{Code: ledger.RefusalCode(r.Str()), What: r.Str(), ID: r.Str(), Detail: r.Str()}
-		if n := r.count(); n > 0 {
-			f.Fields = make(map[string][]string, n)
-			for ; n > 0 && !r.Bad; n-- {
-				k := r.Str()
-				f.Fields[k] = r.strings()
-			}
-		}
-		o.Refusal = f
+		o.Refusal = r.refusal()
 	}
 	parts := r.Byte()
-	if parts >= partBatch<<1 {
+	if badParts(parts) {
 		r.fail()
 	}
 	if parts&partEntry != 0 {
@@ -221,21 +279,7 @@ func (r *Reader) outcome(depth int) ledger.Outcome {
 		o.Hold = &h
 	}
 	if parts&partAccount != 0 {
-		a := ledger.Account{ID: r.Str(), Kind: ledger.AccountKind(r.Str()), Name: r.Str(), Currency: r.Str(), Status: ledger.AccountStatus(r.Str())}
-		a.Balance, a.Held, a.AllowedMinus, a.MonthlyLimit = ledger.Amount(r.Varint()), ledger.Amount(r.Varint()), ledger.Amount(r.Varint()), ledger.Amount(r.Varint())
-		a.HasMonthlyLimit = r.Bool()
-		a.MonthlySpent = ledger.Amount(r.Varint())
-		if m := r.Varint(); m >= math.MinInt32 && m <= math.MaxInt32 {
-			a.SpentMonth = int(m)
-		} else {
-			r.fail()
-		}
-		a.FreeMessages, a.Seq, a.Version = r.Varint(), r.Varint(), r.Varint()
-		a.CreatedAt, a.UpdatedAt = r.time(), r.time()
-		if r.outcomeVersion >= 2 {
-			a.ParentID, a.Funding, a.Disabled = r.Str(), ledger.FundingMode(r.Str()), r.Bool()
-		}
-		o.Account = &a
+		o.Account = r.account()
 	}
 	if parts&partUser != 0 {
 		u := ledger.User{Username: r.Str(), AccountID: r.Str()}
@@ -265,7 +309,21 @@ func (r *Reader) outcome(depth int) ledger.Outcome {
 		}
 		o.Batch = bo
 	}
+	if parts&partKeyRule != 0 {
+		r.keyRule(o.APIKey)
+	}
 	return o
+}
+
+// badParts: an unknown part, or key restrictions without a key.
+func badParts(parts byte) bool {
+	return parts >= partKeyRule<<1 || parts&partKeyRule != 0 && parts&partAPIKey == 0
+}
+
+func (r *Reader) keyRule(k *ledger.APIKey) {
+	k.AllowedIPs = r.strings()
+	k.ValidFrom, k.ValidTo = r.optTime(), r.optTime()
+	k.Disabled = r.Bool()
 }
 
 // count reads a uvarint count of items that take at least a byte each.

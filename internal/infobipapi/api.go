@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -34,9 +33,21 @@ type Balances interface {
 // Authenticator resolves an Authorization header.
 type Authenticator interface {
 	Authenticate(ctx context.Context, header, client string) (auth.Principal, error)
-	CreateSession(ctx context.Context, username, password, client string) (string, error)
+	CreateSession(ctx context.Context, username, password, client string, unsafe bool) (string, auth.Principal, error)
 	DeleteSession(ctx context.Context, token string) error
 	IssueToken(ctx context.Context, clientID, secret, client string) (string, time.Duration, error)
+	// The API keys customers manage (one set with the admin API's).
+	CreateKey(ctx context.Context, spec ledger.APIKey, idem *ledger.IdempotencyRequest) (ledger.APIKey, string, error)
+	UpdateKey(ctx context.Context, k ledger.APIKey, idem *ledger.IdempotencyRequest) (ledger.APIKey, error)
+	APIKeys(ctx context.Context, accountID string) ([]ledger.APIKey, error)
+	KeyByID(ctx context.Context, id string) (ledger.APIKey, error)
+	KeyBySecret(ctx context.Context, secret string) (ledger.APIKey, error)
+	UserAccount(ctx context.Context, username string) (string, bool)
+}
+
+// CustomerAuditor queues customers' audit records (audit.Auditor.Customer).
+type CustomerAuditor interface {
+	Customer(r ledger.CustomerAuditRecord)
 }
 
 // API serves the public listener.
@@ -44,6 +55,13 @@ type API struct {
 	balances Balances
 	auth     Authenticator
 	log      *slog.Logger
+	table    *table
+	limits   *limiters
+
+	// Audit, when set, receives the customers' audit records this surface makes
+	// (logins, logouts, key changes); AuditLog, when set, answers /audit/1/logs.
+	Audit    CustomerAuditor
+	AuditLog ledger.CustomerAudit
 
 	// Ready, when set, is asked by GET /readyz whether the store answers (as on
 	// the admin listener), so that a load balancer in front of the public listener
@@ -57,7 +75,9 @@ type API struct {
 
 // New returns the public handler.
 func New(b Balances, a Authenticator, log *slog.Logger) *API {
-	return &API{balances: b, auth: a, log: log}
+	api := &API{balances: b, auth: a, log: log, limits: newLimiters(b.Now)}
+	api.table = newTable(api.routes())
+	return api
 }
 
 var (
@@ -80,6 +100,9 @@ func (e *tokenRequestError) Error() string { return "bad token request: " + e.re
 
 // statusOf is the public API's one table from error to status and envelope.
 func statusOf(err error) (int, httpkit.ServiceException) {
+	if status, ex, ok := statusOfManaged(err); ok {
+		return status, ex
+	}
 	var badToken *tokenRequestError
 	var field *httpkit.FieldError
 	switch {
@@ -93,7 +116,7 @@ func statusOf(err error) (int, httpkit.ServiceException) {
 	case errors.Is(err, auth.ErrTooManyAttempts):
 		return http.StatusTooManyRequests, httpkit.ServiceException{MessageID: "TOO_MANY_REQUESTS", Text: "Too many failed login attempts; retry later"}
 	case errors.Is(err, errMissingScope):
-		return http.StatusForbidden, httpkit.ServiceException{MessageID: "FORBIDDEN", Text: "Forbidden: the credential lacks the account-management:manage scope"}
+		return http.StatusForbidden, httpkit.ServiceException{MessageID: "FORBIDDEN", Text: "Forbidden: the credential lacks the " + missingScope(err) + " scope"}
 	case errors.Is(err, errAccountNotActive):
 		return http.StatusForbidden, httpkit.ServiceException{MessageID: "FORBIDDEN", Text: "Forbidden: the account is not active"}
 	case errors.Is(err, errAccountDisabled):
@@ -125,16 +148,7 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, f httpkit.Format, err
 	if status >= 500 && !errors.Is(err, ledger.ErrOverloaded) {
 		a.log.ErrorContext(r.Context(), "public api error", "path", r.URL.Path, "err", err)
 	}
-	if status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Basic realm="purse", charset="UTF-8"`)
-	}
-	var tm *auth.TooManyAttemptsError
-	if errors.As(err, &tm) {
-		w.Header().Set("Retry-After", strconv.Itoa(tm.RetryAfterSeconds()))
-	}
-	if errors.Is(err, ledger.ErrOverloaded) {
-		w.Header().Set("Retry-After", "1")
-	}
+	setErrorHeaders(w, status, err)
 	httpkit.WriteError(w, f, status, ex)
 }
 
@@ -151,25 +165,41 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	path, f, ok := requestFormat(r)
-	h, allow, found := a.route(path, r.Method)
-	if !found {
+	rs, params := a.table.find(path)
+	if rs == nil {
 		a.fail(w, r, fOr(f, ok), errNotFound)
 		return
 	}
-	if h == nil {
+	rt, allow := pick(rs, r.Method)
+	x := &exchange{f: fOr(f, ok), rt: rt}
+	if rt == nil {
+		// A method the path does not serve is answered like an unknown path, in
+		// the envelope, whatever the path's routes answer their own errors in.
 		w.Header().Set("Allow", allow)
-		a.fail(w, r, fOr(f, ok), errMethodNotAllowed)
+		a.fail(w, r, x.f, errMethodNotAllowed)
 		return
 	}
+	if rt.anyAccept {
+		x.f, ok = httpkit.JSON, true
+	}
 	if !ok {
-		a.fail(w, r, httpkit.JSON, errNotAcceptable)
+		a.failFor(w, r, x, errNotAcceptable)
 		return
 	}
 	if name := httpkit.RepeatedHeader(r.Header); name != "" {
-		a.fail(w, r, f, httpkit.RepeatedHeaderError(name))
+		a.failFor(w, r, x, httpkit.RepeatedHeaderError(name))
 		return
 	}
-	h(w, r, f)
+	for k, v := range params {
+		r.SetPathValue(k, v)
+	}
+	if rt.scopes != nil {
+		if err := a.admit(w, r, x); err != nil {
+			a.failFor(w, r, x, err)
+			return
+		}
+	}
+	rt.h(w, r, x)
 }
 
 // requestFormat is the request's path, without slashes doubled and without a
@@ -188,52 +218,6 @@ func requestFormat(r *http.Request) (path string, f httpkit.Format, ok bool) {
 	}
 	f, ok = negotiate(r.Header.Get("Accept"))
 	return path, f, ok
-}
-
-// route finds the handler of a path and method. found is false for a path that is
-// not a route; h is nil for a method the route does not serve, and allow lists the
-// methods it does.
-func (a *API) route(path, method string) (h func(http.ResponseWriter, *http.Request, httpkit.Format), allow string, found bool) {
-	allow = "GET, HEAD"
-	read := method == http.MethodGet || method == http.MethodHead
-	switch path {
-	case "/healthz", "/readyz":
-		if read {
-			h = a.health
-		}
-	case openapiPath:
-		if read {
-			h = a.openapiDoc
-		}
-	case "/account/1/balance":
-		if read {
-			h = a.balance
-		}
-	case "/account/1/total-balance":
-		if read {
-			h = a.totalBalance
-		}
-	case "/account/1/free-messages":
-		if read {
-			h = a.freeMessages
-		}
-	case "/auth/1/oauth2/token":
-		allow = "POST"
-		if method == http.MethodPost {
-			h = a.issueToken
-		}
-	case "/auth/1/session":
-		allow = "POST, DELETE"
-		switch method {
-		case http.MethodPost:
-			h = a.createSession
-		case http.MethodDelete:
-			h = a.deleteSession
-		}
-	default:
-		return a.accountsRoute(path, method)
-	}
-	return h, allow, true
 }
 
 // mergeSlashes treats a run of slashes in a path as one, as nginx does by default
@@ -291,16 +275,7 @@ func Route(r *http.Request) string {
 	if p == openapiPath {
 		return p
 	}
-	p = strings.TrimSuffix(strings.TrimSuffix(p, ".json"), ".xml")
-	switch p {
-	case "/account/1/balance", "/account/1/total-balance", "/account/1/free-messages", "/auth/1/session", "/auth/1/oauth2/token",
-		"/healthz", "/readyz", accountsPath:
-		return p
-	}
-	if accountKeyRoute(p) {
-		return accountsPath + "/{accountKey}"
-	}
-	return "other"
+	return routeLabel(strings.TrimSuffix(strings.TrimSuffix(p, ".json"), ".xml"))
 }
 
 func fOr(f httpkit.Format, ok bool) httpkit.Format {
@@ -310,27 +285,9 @@ func fOr(f httpkit.Format, ok bool) httpkit.Format {
 	return httpkit.JSON
 }
 
-// principal authenticates the request and checks the scope every account endpoint
-// needs. The request log line names who it is (principalName).
-func (a *API) principal(w http.ResponseWriter, r *http.Request) (auth.Principal, error) {
-	p, err := a.auth.Authenticate(r.Context(), r.Header.Get("Authorization"), clientAddr(r))
-	if err != nil {
-		return p, err
-	}
-	httpkit.SetPrincipal(w, principalName(p))
-	if !p.HasScope(auth.ScopeAccountManage) {
-		return p, errMissingScope
-	}
-	return p, nil
-}
-
 // account returns the caller's committed balance and currency: the hot path, which
 // copies three fields rather than the whole account.
-func (a *API) account(w http.ResponseWriter, r *http.Request) (ledger.Amount, string, error) {
-	p, err := a.principal(w, r)
-	if err != nil {
-		return 0, "", err
-	}
+func (a *API) account(p auth.Principal) (ledger.Amount, string, error) {
 	if err := a.balances.Fresh(); err != nil {
 		return 0, "", err
 	}
@@ -348,19 +305,19 @@ func (a *API) account(w http.ResponseWriter, r *http.Request) (ledger.Amount, st
 
 // balance is GET /account/1/balance: {"balance":47.79134,"currency":"EUR"}, the
 // balance an exact JSON number.
-func (a *API) balance(w http.ResponseWriter, r *http.Request, f httpkit.Format) {
-	bal, cur, err := a.account(w, r)
+func (a *API) balance(w http.ResponseWriter, r *http.Request, x *exchange) {
+	bal, cur, err := a.account(x.p)
 	if err != nil {
-		a.fail(w, r, f, err)
+		a.fail(w, r, x.f, err)
 		return
 	}
-	httpkit.Write(w, f, http.StatusOK, encodeBalance(f, bal, cur))
+	httpkit.Write(w, x.f, http.StatusOK, encodeBalance(x.f, bal, cur))
 }
 
 // health answers /healthz (the process serves) and /readyz (this node's balances
 // are current and its store answers), always in JSON: a load balancer sends no
 // Accept. Why a node is not ready is logged, not told to the public.
-func (a *API) health(w http.ResponseWriter, r *http.Request, f httpkit.Format) {
+func (a *API) health(w http.ResponseWriter, r *http.Request, _ *exchange) {
 	if r.URL.Path == "/healthz" {
 		httpkit.Write(w, httpkit.JSON, http.StatusOK, []byte(`{"status":"ok"}`))
 		return
@@ -386,7 +343,7 @@ const openapiPath = "/openapi.json"
 // openapiDoc serves the public OpenAPI document (docs/openapi/public.json), always
 // in JSON and without a credential: it is published with purse and holds no
 // state of this one.
-func (a *API) openapiDoc(w http.ResponseWriter, r *http.Request, _ httpkit.Format) {
+func (a *API) openapiDoc(w http.ResponseWriter, r *http.Request, _ *exchange) {
 	httpkit.Write(w, httpkit.JSON, http.StatusOK, openapi.Public)
 }
 

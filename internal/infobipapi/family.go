@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/purse-ledger/purse/internal/auth"
 	"github.com/purse-ledger/purse/internal/httpkit"
 	"github.com/purse-ledger/purse/internal/ledger"
 )
@@ -14,10 +15,10 @@ import (
 // The rest of Infobip's account family: total balance and free messages. Same
 // credentials, scope and errors as /account/1/balance.
 
-// fullAccount authenticates and returns the whole committed account the caller
-// draws on: its own, or a shared sub-account's parent's.
-func (a *API) fullAccount(w http.ResponseWriter, r *http.Request) (ledger.Account, error) {
-	acc, err := a.callerAccount(w, r)
+// fullAccount returns the whole committed account the caller draws on: its own,
+// or a shared sub-account's parent's.
+func (a *API) fullAccount(p auth.Principal) (ledger.Account, error) {
+	acc, err := a.callerAccount(p)
 	if err != nil || acc.Funding != ledger.FundingShared {
 		return acc, err
 	}
@@ -31,13 +32,9 @@ func (a *API) fullAccount(w http.ResponseWriter, r *http.Request) (ledger.Accoun
 	return parent, nil
 }
 
-// callerAccount authenticates and returns the caller's own committed account,
-// refused when it is not active or its parent disabled it.
-func (a *API) callerAccount(w http.ResponseWriter, r *http.Request) (ledger.Account, error) {
-	p, err := a.principal(w, r)
-	if err != nil {
-		return ledger.Account{}, err
-	}
+// callerAccount returns the caller's own committed account, refused when it is
+// not active or its parent disabled it.
+func (a *API) callerAccount(p auth.Principal) (ledger.Account, error) {
 	if err := a.balances.Fresh(); err != nil {
 		return ledger.Account{}, err
 	}
@@ -118,8 +115,9 @@ type totalBalanceXML struct {
 	FreeMessages   freeMessagesByService `xml:"freeMessages"`
 }
 
-func (a *API) totalBalance(w http.ResponseWriter, r *http.Request, f httpkit.Format) {
-	acc, err := a.fullAccount(w, r)
+func (a *API) totalBalance(w http.ResponseWriter, r *http.Request, x *exchange) {
+	f := x.f
+	acc, err := a.fullAccount(x.p)
 	if err != nil {
 		a.fail(w, r, f, err)
 		return
@@ -163,8 +161,9 @@ func rawOrAbsent(s string) json.RawMessage {
 // freeMessages is GET /account/1/free-messages: {"remainingCount": n}, the SMS free
 // messages left (ledger.ServiceSMS), the same count total-balance reports under
 // freeMessages.SMS.
-func (a *API) freeMessages(w http.ResponseWriter, r *http.Request, f httpkit.Format) {
-	acc, err := a.fullAccount(w, r)
+func (a *API) freeMessages(w http.ResponseWriter, r *http.Request, x *exchange) {
+	f := x.f
+	acc, err := a.fullAccount(x.p)
 	if err != nil {
 		a.fail(w, r, f, err)
 		return

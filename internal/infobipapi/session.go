@@ -3,6 +3,7 @@ package infobipapi
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -16,7 +17,8 @@ import (
 // createSession is POST /auth/1/session {"username","password"} -> {"token"}: an
 // IBSSO token for `Authorization: IBSSO <token>` on every public endpoint, valid
 // until deleted or unused for the idle timeout (an hour by default).
-func (a *API) createSession(w http.ResponseWriter, r *http.Request, f httpkit.Format) {
+func (a *API) createSession(w http.ResponseWriter, r *http.Request, x *exchange) {
+	f := x.f
 	// The public listener has no whole-request read timeout (no other route reads a
 	// body), so this route sets its own.
 	http.NewResponseController(w).SetReadDeadline(time.Now().Add(10 * time.Second))
@@ -24,6 +26,9 @@ func (a *API) createSession(w http.ResponseWriter, r *http.Request, f httpkit.Fo
 	var req struct {
 		Username string `json:"username"`
 		Password string `json:"password"`
+		// Unsafe, as at Infobip, makes a session that works from any address;
+		// without it the session is bound to the address that made it.
+		Unsafe bool `json:"unsafe"`
 	}
 	if err != nil || len(body) > httpkit.MaxBodyBytes || json.Unmarshal(body, &req) != nil {
 		a.fail(w, r, f, errBadRequest)
@@ -36,11 +41,17 @@ func (a *API) createSession(w http.ResponseWriter, r *http.Request, f httpkit.Fo
 		a.fail(w, r, f, err)
 		return
 	}
-	token, err := a.auth.CreateSession(r.Context(), req.Username, req.Password, clientAddr(r))
+	token, p, err := a.auth.CreateSession(r.Context(), req.Username, req.Password, clientAddr(r), req.Unsafe)
 	if err != nil {
+		a.recordFailedLogin(r, req.Username, err)
 		a.fail(w, r, f, err)
 		return
 	}
+	desc := fmt.Sprintf("User '%s' logged in (IBSSO session bound to %s)", p.Subject, clientAddr(r))
+	if req.Unsafe {
+		desc = fmt.Sprintf("User '%s' logged in (IBSSO session usable from any address)", p.Subject)
+	}
+	a.record(r, p, p.AccountID, "Login", "User", desc)
 	w.Header().Set("Cache-Control", "no-store")
 	if f == httpkit.XML {
 		httpkit.Write(w, f, http.StatusOK, []byte("<session><token>"+token+"</token></session>"))
@@ -49,17 +60,41 @@ func (a *API) createSession(w http.ResponseWriter, r *http.Request, f httpkit.Fo
 	httpkit.Write(w, f, http.StatusOK, []byte(`{"token":"`+token+`"}`))
 }
 
+// recordFailedLogin puts a wrong password for an existing user in its
+// account's audit log (Unsuccessful, User), so the customer sees guesses at its
+// logins. An unknown username is recorded nowhere: there is no one to tell, and
+// the answer stays the same 401 either way. The failed-login limits bound how
+// many such records a guesser can cause.
+func (a *API) recordFailedLogin(r *http.Request, username string, err error) {
+	if !errors.Is(err, auth.ErrUnauthorized) || username == "" || a.Audit == nil {
+		return
+	}
+	if account, ok := a.auth.UserAccount(r.Context(), username); ok {
+		a.record(r, auth.Principal{Scheme: auth.SchemeBasic, Subject: username}, account, "Unsuccessful", "User",
+			fmt.Sprintf("Failed login of user '%s' (wrong password)", username))
+	}
+}
+
 // deleteSession is DELETE /auth/1/session with `Authorization: IBSSO <token>`.
-func (a *API) deleteSession(w http.ResponseWriter, r *http.Request, f httpkit.Format) {
+func (a *API) deleteSession(w http.ResponseWriter, r *http.Request, x *exchange) {
+	f := x.f
 	cred, err := auth.ParseAuthorization(r.Header.Get("Authorization"))
 	if err != nil || cred.Scheme != auth.SchemeIBSSO {
 		a.fail(w, r, f, auth.ErrUnauthorized)
+		return
+	}
+	// Authenticated first: a session bound to an address is ended only from
+	// there, and the logout is recorded for its account.
+	p, err := a.auth.Authenticate(r.Context(), r.Header.Get("Authorization"), clientAddr(r))
+	if err != nil {
+		a.fail(w, r, f, err)
 		return
 	}
 	if err := a.auth.DeleteSession(r.Context(), cred.Token); err != nil {
 		a.fail(w, r, f, err)
 		return
 	}
+	a.record(r, p, p.AccountID, "Logout", "User", fmt.Sprintf("User '%s' logged out", p.Subject))
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -69,7 +104,7 @@ func (a *API) deleteSession(w http.ResponseWriter, r *http.Request, f httpkit.Fo
 // form body, in the query string, or both (see tokenRequest); the client may
 // instead authenticate with HTTP Basic. Errors are the spec's OAuthApiException
 // (see failOAuth).
-func (a *API) issueToken(w http.ResponseWriter, r *http.Request, _ httpkit.Format) {
+func (a *API) issueToken(w http.ResponseWriter, r *http.Request, _ *exchange) {
 	http.NewResponseController(w).SetReadDeadline(time.Now().Add(10 * time.Second))
 	r.Body = http.MaxBytesReader(w, r.Body, httpkit.MaxBodyBytes)
 	id, secret, err := tokenRequest(r)

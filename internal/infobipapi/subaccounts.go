@@ -18,7 +18,7 @@ import (
 
 // Infobip's sub-account routes (docs/subaccounts.md): GET /settings/1/accounts
 // and PUT /settings/1/accounts/{accountKey}. Both need the spec's x-scopes,
-// account-management:manage, which principal checks for every account route.
+// account-management:manage, which the route table (routes.go) checks.
 //
 // A credential sees only its own account's sub-accounts: the list holds them and
 // not the account itself (the spec's "Get all sub accounts"), and any other key,
@@ -99,8 +99,9 @@ func (f accountsFilter) keeps(a ledger.Account) bool {
 
 // listSubAccounts is GET /settings/1/accounts: the caller's sub-accounts, in id
 // order, filtered by exact name and enabled, at most limit of them.
-func (a *API) listSubAccounts(w http.ResponseWriter, r *http.Request, f httpkit.Format) {
-	caller, err := a.callerAccount(w, r)
+func (a *API) listSubAccounts(w http.ResponseWriter, r *http.Request, x *exchange) {
+	f := x.f
+	caller, err := a.callerAccount(x.p)
 	if err != nil {
 		a.fail(w, r, f, err)
 		return
@@ -135,8 +136,9 @@ type updateRequest struct {
 
 // updateSubAccount is PUT /settings/1/accounts/{accountKey}: renames, enables or
 // disables one of the caller's sub-accounts.
-func (a *API) updateSubAccount(w http.ResponseWriter, r *http.Request, f httpkit.Format) {
-	caller, err := a.callerAccount(w, r)
+func (a *API) updateSubAccount(w http.ResponseWriter, r *http.Request, x *exchange) {
+	f := x.f
+	caller, err := a.callerAccount(x.p)
 	if err != nil {
 		a.fail(w, r, f, err)
 		return
@@ -146,9 +148,7 @@ func (a *API) updateSubAccount(w http.ResponseWriter, r *http.Request, f httpkit
 		a.fail(w, r, f, err)
 		return
 	}
-	key := strings.TrimPrefix(mergeSlashes(r.URL.Path), accountsPath+"/")
-	key = strings.TrimSuffix(strings.TrimSuffix(key, ".json"), ".xml")
-	acc, err := a.subAccounts().UpdateSubAccount(r.Context(), caller.ID, key, req.Name, req.Enabled)
+	acc, err := a.subAccounts().UpdateSubAccount(r.Context(), caller.ID, r.PathValue("accountKey"), req.Name, req.Enabled)
 	if err != nil {
 		a.fail(w, r, f, subAccountError(err))
 		return
@@ -225,32 +225,4 @@ func (noSubAccounts) SubAccounts(context.Context, string) ([]ledger.Account, err
 
 func (noSubAccounts) UpdateSubAccount(_ context.Context, _, id string, _ *string, _ *bool) (ledger.Account, error) {
 	return ledger.Account{}, &ledger.NotFoundError{What: "account", ID: id}
-}
-
-// accountsRoute routes the sub-account paths, as route does the others. Both
-// need account-management:manage (the spec's x-scopes), which principal checks.
-func (a *API) accountsRoute(path, method string) (h func(http.ResponseWriter, *http.Request, httpkit.Format), allow string, found bool) {
-	switch {
-	case path == accountsPath:
-		if method == http.MethodGet {
-			h = a.listSubAccounts
-		}
-		return h, "GET", true
-	case accountKeyRoute(path):
-		if method == http.MethodPut {
-			h = a.updateSubAccount
-		}
-		return h, "PUT", true
-	}
-	return nil, "", false
-}
-
-// accountsPath is the sub-account routes' prefix.
-const accountsPath = "/settings/1/accounts"
-
-// accountKeyRoute reports whether path is /settings/1/accounts/{accountKey}
-// (one non-empty segment; the API-key routes below it are not this route).
-func accountKeyRoute(path string) bool {
-	key, ok := strings.CutPrefix(path, accountsPath+"/")
-	return ok && key != "" && !strings.Contains(key, "/")
 }

@@ -47,6 +47,7 @@ const (
 	OpRemoveUser        Op = "remove_user"
 	OpCreateAPIKey      Op = "create_api_key"
 	OpRevokeAPIKey      Op = "revoke_api_key"
+	OpUpdateAPIKey      Op = "update_api_key"
 	OpCreateOAuthClient Op = "create_oauth_client"
 	OpRevokeOAuthClient Op = "revoke_oauth_client"
 	OpTransfer          Op = "transfer"

@@ -24,6 +24,7 @@ type Store interface {
 	History
 	Credentials
 	AuditAppender
+	CustomerAudit
 	Records
 	Feed
 	Demo
@@ -95,7 +96,12 @@ type Credentials interface {
 	InsertAPIKey(ctx context.Context, k APIKey, rec *IdempotencyRecord) error
 	APIKeyByHash(ctx context.Context, hash string) (APIKey, error)
 	APIKeysOf(ctx context.Context, accountID string) ([]APIKey, error)
+	// APIKeyByID finds a key, revoked or not, by its id (a NotFoundError when none).
+	APIKeyByID(ctx context.Context, id string) (APIKey, error)
 	RevokeAPIKey(ctx context.Context, accountID, keyID string, at time.Time, rec *IdempotencyRecord) error
+	// UpdateAPIKey replaces the changeable fields of key k.ID of k.AccountID (name,
+	// scopes, allowed addresses, validity, disabled) and tells every node.
+	UpdateAPIKey(ctx context.Context, k APIKey, rec *IdempotencyRecord) error
 	InsertSession(ctx context.Context, s Session) error
 	SessionByHash(ctx context.Context, hash string) (Session, error)
 	// TouchSession moves a session's last use forward to at (never back).
@@ -107,9 +113,16 @@ type Credentials interface {
 	RevokeOAuthClient(ctx context.Context, accountID, id string, at time.Time, rec *IdempotencyRecord) error
 }
 
-// AuditAppender appends records to the admin audit log (ListAudit reads them).
+// AuditAppender appends records to the admin audit log (ListAudit reads them)
+// and to the customers' audit log (ListCustomerAudit reads them).
 type AuditAppender interface {
 	AppendAudit(ctx context.Context, recs []AuditRecord) error
+	AppendCustomerAudit(ctx context.Context, recs []CustomerAuditRecord) error
+}
+
+// CustomerAudit reads the customers' audit log (Infobip's /audit/1/logs).
+type CustomerAudit interface {
+	ListCustomerAudit(ctx context.Context, f CustomerAuditFilter) ([]CustomerAuditRecord, error)
 }
 
 // Records is the whole stored ledger read back, for Check.

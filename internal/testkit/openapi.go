@@ -251,6 +251,13 @@ func xmlValue(n xmlNode, ref *openapi3.SchemaRef) any {
 			}
 		}
 		return out
+	case s.Type.Is("array"):
+		// A wrapped list: an element per item inside the list's element.
+		out := []any{}
+		for _, c := range n.Children {
+			out = append(out, xmlValue(c, s.Items))
+		}
+		return out
 	case s.Type.Is("number"), s.Type.Is("integer"):
 		if f, err := strconv.ParseFloat(n.Text, 64); err == nil {
 			return f

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"path/filepath"
 	"testing"
 	"time"
@@ -59,6 +60,9 @@ type Options struct {
 	Emulator bool
 	// Seed is purse serve --seed's file, applied at start.
 	Seed *seed.File
+	// TrustedProxies is purse serve --trusted-proxies: the peers whose
+	// X-Forwarded-For names the client (tests send from 127.0.0.1).
+	TrustedProxies []netip.Prefix
 }
 
 // New starts a stack on a fresh database file; it stops when the test ends.
@@ -76,7 +80,7 @@ func Open(t testing.TB, path string, opts Options) *Stack {
 	}
 	a, err := app.New(context.Background(), app.Config{DB: path, Log: opts.Log, AdminToken: AdminToken,
 		MaxQueueDelay: opts.MaxQueueDelay, Now: opts.Now, AuthLimits: limits, ExpiryInterval: 10 * time.Millisecond,
-		Emulator: opts.Emulator, Seed: opts.Seed})
+		Emulator: opts.Emulator, Seed: opts.Seed, TrustedProxies: opts.TrustedProxies})
 	if err != nil {
 		t.Fatalf("start purse: %v", err)
 	}

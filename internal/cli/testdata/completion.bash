@@ -3,9 +3,9 @@
 _purse() {
     local cur=${COMP_WORDS[COMP_CWORD]} cmd=${COMP_WORDS[1]} words=
     if (( COMP_CWORD == 1 )); then
-        words="accounts adjust admin-token api-keys audit balance batch charge check completion demo entries faults help hold migrate oauth-clients oauth-key operators refund reset serve sub-accounts top-up transfer users version"
+        words="accounts adjust admin-token api-keys audit audit-logs balance batch charge check completion demo entries faults help hold migrate my-api-keys oauth-clients oauth-key operators refund reset serve sub-accounts top-up transfer users version"
     elif [[ $cmd == help && COMP_CWORD -eq 2 ]]; then
-        words="accounts adjust admin-token api-keys audit balance batch charge check completion demo entries faults help hold migrate oauth-clients oauth-key operators refund reset serve sub-accounts top-up transfer users version"
+        words="accounts adjust admin-token api-keys audit audit-logs balance batch charge check completion demo entries faults help hold migrate my-api-keys oauth-clients oauth-key operators refund reset serve sub-accounts top-up transfer users version"
     elif [[ $cmd == completion && COMP_CWORD -eq 2 ]]; then
         words="bash zsh"
     else
@@ -32,12 +32,13 @@ _purse() {
             fi ;;
         api-keys)
             if (( COMP_CWORD == 2 )); then
-                words="create list revoke"
+                words="create list revoke update"
             elif [[ $cur == -* ]]; then
                 case ${COMP_WORDS[2]} in
-                create) words="--admin-token --admin-token-file --admin-url --db --json --name -q --scope --tls-ca --help" ;;
+                create) words="--admin-token --admin-token-file --admin-url --allowed-ip --db --disabled --json --name -q --scope --tls-ca --valid-from --valid-to --help" ;;
                 list) words="--admin-token --admin-token-file --admin-url --db --json --tls-ca --help" ;;
                 revoke) words="--admin-token --admin-token-file --admin-url --db --json --tls-ca --help" ;;
+                update) words="--admin-token --admin-token-file --admin-url --allowed-ip --any-ip --db --disabled --enabled --json --name --scope --tls-ca --valid-from --valid-to --help" ;;
                 esac
             fi ;;
         demo)
@@ -67,6 +68,16 @@ _purse() {
                 capture) words="--admin-token --admin-token-file --admin-url --db --idempotency-key --json -q --tls-ca --help" ;;
                 void) words="--admin-token --admin-token-file --admin-url --db --idempotency-key --json --tls-ca --help" ;;
                 get) words="--admin-token --admin-token-file --admin-url --db --json --tls-ca --help" ;;
+                esac
+            fi ;;
+        my-api-keys)
+            if (( COMP_CWORD == 2 )); then
+                words="list create update"
+            elif [[ $cur == -* ]]; then
+                case ${COMP_WORDS[2]} in
+                list) words="--account --admin-token --admin-token-file --admin-url --db --json --password --tls-ca --url --username --help" ;;
+                create) words="--account --admin-token --admin-token-file --admin-url --allowed-ip --db --enabled --json --name --password -q --scope --tls-ca --url --username --valid-from --valid-to --help" ;;
+                update) words="--account --admin-token --admin-token-file --admin-url --allowed-ip --db --enabled --json --name --password --scope --tls-ca --url --username --valid-from --valid-to --help" ;;
                 esac
             fi ;;
         oauth-clients)
@@ -121,6 +132,7 @@ _purse() {
             fi ;;
         adjust) [[ $cur == -* ]] && words="--admin-token --admin-token-file --admin-url --db --idempotency-key --json -q --reason --tls-ca --help" ;;
         audit) [[ $cur == -* ]] && words="--admin-token --admin-token-file --admin-url --all --cursor --db --json --limit --tls-ca --help" ;;
+        audit-logs) [[ $cur == -* ]] && words="--action --admin-token --admin-token-file --admin-url --api-key --csv --db --description --from --ip --item --json --limit --password --tls-ca --to --url --user --username --help" ;;
         balance) [[ $cur == -* ]] && words="--admin-token --admin-token-file --admin-url --api-key --at --db --json --password --tls-ca --url --username --help" ;;
         batch) [[ $cur == -* ]] && words="--admin-token --admin-token-file --admin-url --atomic --db --idempotency-key --json --tls-ca --help" ;;
         charge) [[ $cur == -* ]] && words="--admin-token --admin-token-file --admin-url --db --free-message --idempotency-key --json --meta --no-fallback -q --reference --service-type --tls-ca --help" ;;

@@ -7,8 +7,9 @@ _purse() {
         'accounts:accounts commands: create, list, get, update'
         'adjust:correct a balance (AMOUNT may be negative)'
         'admin-token:admin-token commands: rotate, reset'
-        'api-keys:api-keys commands: create, list, revoke'
+        'api-keys:api-keys commands: create, list, revoke, update'
         'audit:the admin actions, newest first'
+        'audit-logs:your own account'\''s audit log, as a customer reads it (Infobip API)'
         'balance:an account'\''s balance (admin API), or your own (--url, Infobip API)'
         'batch:apply a JSON array of operations in one commit (FILE - is stdin)'
         'charge:take money from an account'
@@ -20,6 +21,7 @@ _purse() {
         'help:this list, or a command'\''s arguments and flags'
         'hold:hold commands: create, capture, void, get'
         'migrate:copy the embedded store into an empty PostgreSQL database'
+        'my-api-keys:my-api-keys commands: list, create, update'
         'oauth-clients:oauth-clients commands: create, list, revoke'
         'oauth-key:oauth-key commands: rotate, reset'
         'operators:operators commands: add, list, remove, passwd, token'
@@ -60,12 +62,13 @@ _purse() {
         fi ;;
     api-keys)
         if (( CURRENT == 3 )); then
-            words_=(create list revoke)
+            words_=(create list revoke update)
         else
             case ${words[3]} in
-            create) words_=(--admin-token --admin-token-file --admin-url --db --json --name -q --scope --tls-ca --help) ;;
+            create) words_=(--admin-token --admin-token-file --admin-url --allowed-ip --db --disabled --json --name -q --scope --tls-ca --valid-from --valid-to --help) ;;
             list) words_=(--admin-token --admin-token-file --admin-url --db --json --tls-ca --help) ;;
             revoke) words_=(--admin-token --admin-token-file --admin-url --db --json --tls-ca --help) ;;
+            update) words_=(--admin-token --admin-token-file --admin-url --allowed-ip --any-ip --db --disabled --enabled --json --name --scope --tls-ca --valid-from --valid-to --help) ;;
             esac
         fi ;;
     demo)
@@ -95,6 +98,16 @@ _purse() {
             capture) words_=(--admin-token --admin-token-file --admin-url --db --idempotency-key --json -q --tls-ca --help) ;;
             void) words_=(--admin-token --admin-token-file --admin-url --db --idempotency-key --json --tls-ca --help) ;;
             get) words_=(--admin-token --admin-token-file --admin-url --db --json --tls-ca --help) ;;
+            esac
+        fi ;;
+    my-api-keys)
+        if (( CURRENT == 3 )); then
+            words_=(list create update)
+        else
+            case ${words[3]} in
+            list) words_=(--account --admin-token --admin-token-file --admin-url --db --json --password --tls-ca --url --username --help) ;;
+            create) words_=(--account --admin-token --admin-token-file --admin-url --allowed-ip --db --enabled --json --name --password -q --scope --tls-ca --url --username --valid-from --valid-to --help) ;;
+            update) words_=(--account --admin-token --admin-token-file --admin-url --allowed-ip --db --enabled --json --name --password --scope --tls-ca --url --username --valid-from --valid-to --help) ;;
             esac
         fi ;;
     oauth-clients)
@@ -149,6 +162,7 @@ _purse() {
         fi ;;
     adjust) words_=(--admin-token --admin-token-file --admin-url --db --idempotency-key --json -q --reason --tls-ca --help) ;;
     audit) words_=(--admin-token --admin-token-file --admin-url --all --cursor --db --json --limit --tls-ca --help) ;;
+    audit-logs) words_=(--action --admin-token --admin-token-file --admin-url --api-key --csv --db --description --from --ip --item --json --limit --password --tls-ca --to --url --user --username --help) ;;
     balance) words_=(--admin-token --admin-token-file --admin-url --api-key --at --db --json --password --tls-ca --url --username --help) ;;
     batch) words_=(--admin-token --admin-token-file --admin-url --atomic --db --idempotency-key --json --tls-ca --help) ;;
     charge) words_=(--admin-token --admin-token-file --admin-url --db --free-message --idempotency-key --json --meta --no-fallback -q --reference --service-type --tls-ca --help) ;;

@@ -132,8 +132,10 @@ func (s *Store) InsertAPIKey(ctx context.Context, k ledger.APIKey, rec *ledger.I
 			v := micros(*k.RevokedAt)
 			revoked = &v
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO api_keys (id, account_id, name, key_hash, scopes, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			k.ID, k.AccountID, k.Name, k.Hash, strings.Join(k.Scopes, " "), micros(k.CreatedAt), revoked)
+		_, err := tx.Exec(ctx, `INSERT INTO api_keys (id, account_id, name, key_hash, scopes, created_at, revoked_at, allowed_ips, valid_from, valid_to, enabled)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			k.ID, k.AccountID, k.Name, k.Hash, strings.Join(k.Scopes, " "), micros(k.CreatedAt), revoked,
+			strings.Join(k.AllowedIPs, " "), optMicros(k.ValidFrom), optMicros(k.ValidTo), !k.Disabled)
 		if isUnique(err) {
 			return &ledger.ConflictError{Reason: "api key already exists"}
 		}
@@ -141,23 +143,60 @@ func (s *Store) InsertAPIKey(ctx context.Context, k ledger.APIKey, rec *ledger.I
 	})
 }
 
-const keyColumns = `id, account_id, name, key_hash, scopes, created_at, revoked_at`
+// keyColumns are an API key's; OAuth clients (oauthColumns) have no
+// restrictions and select constants in their place, so one scanKey reads both.
+const keyColumns = `id, account_id, name, key_hash, scopes, created_at, revoked_at, allowed_ips, valid_from, valid_to, enabled`
 
 func scanKey(r pgx.Row) (ledger.APIKey, error) {
 	var k ledger.APIKey
-	var scopes string
+	var scopes, allowed string
 	var created int64
-	var revoked *int64
-	if err := r.Scan(&k.ID, &k.AccountID, &k.Name, &k.Hash, &scopes, &created, &revoked); err != nil {
+	var revoked, from, to *int64
+	var enabled bool
+	if err := r.Scan(&k.ID, &k.AccountID, &k.Name, &k.Hash, &scopes, &created, &revoked, &allowed, &from, &to, &enabled); err != nil {
 		return k, err
 	}
 	k.Scopes = strings.Fields(scopes)
-	k.CreatedAt = fromMicros(created)
-	if revoked != nil {
-		t := fromMicros(*revoked)
-		k.RevokedAt = &t
+	if allowed != "" {
+		k.AllowedIPs = strings.Fields(allowed)
 	}
+	k.CreatedAt = fromMicros(created)
+	k.RevokedAt, k.ValidFrom, k.ValidTo = optTime(revoked), optTime(from), optTime(to)
+	k.Disabled = !enabled
 	return k, nil
+}
+
+func optTime(v *int64) *time.Time {
+	if v == nil {
+		return nil
+	}
+	t := fromMicros(*v)
+	return &t
+}
+
+func optMicros(t *time.Time) *int64 {
+	if t == nil {
+		return nil
+	}
+	v := micros(*t)
+	return &v
+}
+
+// UpdateAPIKey replaces a key's changeable fields and tells every node.
+func (s *Store) UpdateAPIKey(ctx context.Context, k ledger.APIKey, rec *ledger.IdempotencyRecord) error {
+	return s.withIdempotency(ctx, rec, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE api_keys SET name = $1, scopes = $2, allowed_ips = $3, valid_from = $4, valid_to = $5, enabled = $6
+			WHERE account_id = $7 AND id = $8`,
+			k.Name, strings.Join(k.Scopes, " "), strings.Join(k.AllowedIPs, " "), optMicros(k.ValidFrom), optMicros(k.ValidTo), !k.Disabled,
+			k.AccountID, k.ID)
+		if err != nil {
+			return wrap("update api key", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return &ledger.NotFoundError{What: "api key", ID: k.ID}
+		}
+		return nil
+	})
 }
 
 // APIKeyByHash finds a key, revoked or not, by the SHA-256 of its clear text.
@@ -184,6 +223,15 @@ func (s *Store) queryKeys(ctx context.Context, sql string, args ...any) ([]ledge
 		out = append(out, k)
 	}
 	return out, wrap("api keys", rows.Err())
+}
+
+// APIKeyByID finds a key, revoked or not, by its id.
+func (s *Store) APIKeyByID(ctx context.Context, id string) (ledger.APIKey, error) {
+	k, err := scanKey(s.pool.QueryRow(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return k, &ledger.NotFoundError{What: "api key", ID: id}
+	}
+	return k, wrap("api key", err)
 }
 
 // APIKeysOf lists an account's keys, revoked ones included.

@@ -12,8 +12,8 @@ import (
 
 // InsertSession stores a new session.
 func (s *Store) InsertSession(ctx context.Context, se ledger.Session) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO sessions (token_hash, account_id, username, created_at, last_used) VALUES ($1, $2, $3, $4, $5)`,
-		se.Hash, se.AccountID, se.Username, micros(se.CreatedAt), micros(se.LastUsed))
+	_, err := s.pool.Exec(ctx, `INSERT INTO sessions (token_hash, account_id, username, created_at, last_used, address, unsafe) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		se.Hash, se.AccountID, se.Username, micros(se.CreatedAt), micros(se.LastUsed), se.Address, se.Unsafe)
 	return wrap("session", err)
 }
 
@@ -21,8 +21,8 @@ func (s *Store) InsertSession(ctx context.Context, se ledger.Session) error {
 func (s *Store) SessionByHash(ctx context.Context, hash string) (ledger.Session, error) {
 	se := ledger.Session{Hash: hash}
 	var created, used int64
-	err := s.pool.QueryRow(ctx, `SELECT account_id, username, created_at, last_used FROM sessions WHERE token_hash = $1`, hash).
-		Scan(&se.AccountID, &se.Username, &created, &used)
+	err := s.pool.QueryRow(ctx, `SELECT account_id, username, created_at, last_used, address, unsafe FROM sessions WHERE token_hash = $1`, hash).
+		Scan(&se.AccountID, &se.Username, &created, &used, &se.Address, &se.Unsafe)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return se, &ledger.NotFoundError{What: "session", ID: "(by hash)"}
 	}

@@ -121,8 +121,10 @@ func (s *Store) UsersOf(ctx context.Context, accountID string) ([]ledger.User, e
 // InsertAPIKey stores a new key (by its hash).
 func (s *Store) InsertAPIKey(ctx context.Context, k ledger.APIKey, rec *ledger.IdempotencyRecord) error {
 	return s.withIdempotency(ctx, rec, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO api_keys (id, account_id, name, key_hash, scopes, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			k.ID, k.AccountID, k.Name, k.Hash, strings.Join(k.Scopes, " "), micros(k.CreatedAt))
+		_, err := tx.ExecContext(ctx, `INSERT INTO api_keys (id, account_id, name, key_hash, scopes, created_at, allowed_ips, valid_from, valid_to, enabled)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			k.ID, k.AccountID, k.Name, k.Hash, strings.Join(k.Scopes, " "), micros(k.CreatedAt),
+			strings.Join(k.AllowedIPs, " "), optMicros(k.ValidFrom), optMicros(k.ValidTo), !k.Disabled)
 		if isConstraint(err) {
 			return &ledger.ConflictError{Reason: "api key already exists"}
 		}
@@ -133,23 +135,59 @@ func (s *Store) InsertAPIKey(ctx context.Context, k ledger.APIKey, rec *ledger.I
 	})
 }
 
-const keyColumns = `id, account_id, name, key_hash, scopes, created_at, revoked_at`
+// keyColumns are an API key's; OAuth clients (oauthColumns) have no
+// restrictions and select constants in their place, so one scanKey reads both.
+const keyColumns = `id, account_id, name, key_hash, scopes, created_at, revoked_at, allowed_ips, valid_from, valid_to, enabled`
 
 func scanKey(r scanner) (ledger.APIKey, error) {
 	var k ledger.APIKey
-	var scopes string
+	var scopes, allowed string
 	var created int64
-	var revoked sql.NullInt64
-	if err := r.Scan(&k.ID, &k.AccountID, &k.Name, &k.Hash, &scopes, &created, &revoked); err != nil {
+	var revoked, from, to sql.NullInt64
+	var enabled bool
+	if err := r.Scan(&k.ID, &k.AccountID, &k.Name, &k.Hash, &scopes, &created, &revoked, &allowed, &from, &to, &enabled); err != nil {
 		return k, err
 	}
 	k.Scopes = strings.Fields(scopes)
-	k.CreatedAt = fromMicros(created)
-	if revoked.Valid {
-		t := fromMicros(revoked.Int64)
-		k.RevokedAt = &t
+	if allowed != "" {
+		k.AllowedIPs = strings.Fields(allowed)
 	}
+	k.CreatedAt = fromMicros(created)
+	k.RevokedAt, k.ValidFrom, k.ValidTo = nullTime(revoked), nullTime(from), nullTime(to)
+	k.Disabled = !enabled
 	return k, nil
+}
+
+func nullTime(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMicros(v.Int64)
+	return &t
+}
+
+func optMicros(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return micros(*t)
+}
+
+// UpdateAPIKey replaces a key's changeable fields.
+func (s *Store) UpdateAPIKey(ctx context.Context, k ledger.APIKey, rec *ledger.IdempotencyRecord) error {
+	return s.withIdempotency(ctx, rec, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE api_keys SET name = ?, scopes = ?, allowed_ips = ?, valid_from = ?, valid_to = ?, enabled = ?
+			WHERE account_id = ? AND id = ?`,
+			k.Name, strings.Join(k.Scopes, " "), strings.Join(k.AllowedIPs, " "), optMicros(k.ValidFrom), optMicros(k.ValidTo), !k.Disabled,
+			k.AccountID, k.ID)
+		if err != nil {
+			return fmt.Errorf("sqlite: update api key: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return &ledger.NotFoundError{What: "api key", ID: k.ID}
+		}
+		return nil
+	})
 }
 
 // APIKeyByHash finds a key, revoked or not, by the SHA-256 of its clear text.
@@ -157,6 +195,18 @@ func (s *Store) APIKeyByHash(ctx context.Context, hash string) (ledger.APIKey, e
 	k, err := scanKey(s.db.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE key_hash = ?`, hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return k, &ledger.NotFoundError{What: "api key", ID: "(by hash)"}
+	}
+	if err != nil {
+		return k, fmt.Errorf("sqlite: api key: %w", err)
+	}
+	return k, nil
+}
+
+// APIKeyByID finds a key, revoked or not, by its id.
+func (s *Store) APIKeyByID(ctx context.Context, id string) (ledger.APIKey, error) {
+	k, err := scanKey(s.db.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return k, &ledger.NotFoundError{What: "api key", ID: id}
 	}
 	if err != nil {
 		return k, fmt.Errorf("sqlite: api key: %w", err)

@@ -11,7 +11,7 @@ import (
 	"github.com/purse-ledger/purse/internal/ledger"
 )
 
-const oauthColumns = `id, account_id, name, secret_hash, scopes, created_at, revoked_at`
+const oauthColumns = `id, account_id, name, secret_hash, scopes, created_at, revoked_at, '', NULL, NULL, true`
 
 // InsertOAuthClient stores a new OAuth client (Hash is its secret's SHA-256).
 func (s *Store) InsertOAuthClient(ctx context.Context, c ledger.APIKey, rec *ledger.IdempotencyRecord) error {

@@ -12,8 +12,8 @@ import (
 
 // InsertSession stores a new session.
 func (s *Store) InsertSession(ctx context.Context, se ledger.Session) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions (token_hash, account_id, username, created_at, last_used) VALUES (?, ?, ?, ?, ?)`,
-		se.Hash, se.AccountID, se.Username, micros(se.CreatedAt), micros(se.LastUsed))
+	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions (token_hash, account_id, username, created_at, last_used, address, unsafe) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		se.Hash, se.AccountID, se.Username, micros(se.CreatedAt), micros(se.LastUsed), se.Address, se.Unsafe)
 	if err != nil {
 		return fmt.Errorf("sqlite: session: %w", err)
 	}
@@ -24,8 +24,8 @@ func (s *Store) InsertSession(ctx context.Context, se ledger.Session) error {
 func (s *Store) SessionByHash(ctx context.Context, hash string) (ledger.Session, error) {
 	se := ledger.Session{Hash: hash}
 	var created, used int64
-	err := s.db.QueryRowContext(ctx, `SELECT account_id, username, created_at, last_used FROM sessions WHERE token_hash = ?`, hash).
-		Scan(&se.AccountID, &se.Username, &created, &used)
+	err := s.db.QueryRowContext(ctx, `SELECT account_id, username, created_at, last_used, address, unsafe FROM sessions WHERE token_hash = ?`, hash).
+		Scan(&se.AccountID, &se.Username, &created, &used, &se.Address, &se.Unsafe)
 	if errors.Is(err, sql.ErrNoRows) {
 		return se, &ledger.NotFoundError{What: "session", ID: "(by hash)"}
 	}

@@ -220,6 +220,8 @@ func Run(t *testing.T, newStore func(t *testing.T) func() Store) {
 		{"history", testHistory},
 		{"users", testUsers},
 		{"api keys", testAPIKeys},
+		{"api key restrictions", testAPIKeyRestrictions},
+		{"customer audit log", testCustomerAudit},
 		{"audit log", testAudit},
 		{"sessions", testSessions},
 		{"oauth2 clients", testOAuthClients},
@@ -527,6 +529,135 @@ func testAPIKeys(t *testing.T, open func() Store) {
 	keys, err := st.APIKeysOf(ctx, a)
 	if err != nil || len(keys) != 1 || keys[0].RevokedAt == nil || !keys[0].RevokedAt.Equal(at.Add(time.Minute)) || !cmp.Equal(keys[0].Scopes, k.Scopes) {
 		t.Errorf("keys %+v %v", keys, err)
+	}
+}
+
+// testAPIKeyRestrictions: a key's addresses, validity and enabled flag persist,
+// an update replaces them (with its idempotency record in the same commit), and
+// a key stored without them reads back unrestricted.
+func testAPIKeyRestrictions(t *testing.T, open func() Store) {
+	c := newClock(time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC))
+	e := start(t, open, c)
+	a := e.account("rules", "EUR")
+	st := e.store
+	ctx := context.Background()
+	at := c.Now()
+	plain := ledger.APIKey{ID: "key_plain", AccountID: a, Name: "plain", Hash: "p1", Scopes: []string{"account-management:manage"}, CreatedAt: at}
+	from, to := at.Add(-time.Hour), at.Add(24*time.Hour)
+	ruled := ledger.APIKey{ID: "key_ruled", AccountID: a, Name: "ruled", Hash: "r1", Scopes: []string{"sms:send", "audit-logs:read"},
+		AllowedIPs: []string{"192.0.2.0/24", "2001:db8::1/128"}, ValidFrom: &from, ValidTo: &to, Disabled: true, CreatedAt: at}
+	for _, k := range []ledger.APIKey{plain, ruled} {
+		if err := st.InsertAPIKey(ctx, k, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, want := range []ledger.APIKey{plain, ruled} {
+		got, err := st.APIKeyByID(ctx, want.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(got, want); d != "" {
+			t.Errorf("APIKeyByID(%s) (-got +want)\n%s", want.ID, d)
+		}
+	}
+	if _, err := st.APIKeyByID(ctx, "key_none"); !errors.Is(err, ledger.ErrNotFound) {
+		t.Errorf("APIKeyByID of no key: %v", err)
+	}
+	upd := ruled
+	upd.Name, upd.AllowedIPs, upd.ValidFrom, upd.ValidTo, upd.Disabled, upd.Scopes = "renamed", nil, nil, nil, false, []string{"account-management:manage"}
+	rec := &ledger.IdempotencyRecord{Key: "upd-key", RequestHash: "h", Body: []byte("o"), CreatedAt: at}
+	if err := st.UpdateAPIKey(ctx, upd, rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.UpdateAPIKey(ctx, upd, rec); !errors.Is(err, ledger.ErrDuplicateIdempotencyKey) {
+		t.Errorf("second update under one key: %v", err)
+	}
+	got, err := st.APIKeyByHash(ctx, "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(got, upd); d != "" {
+		t.Errorf("after update (-got +want)\n%s", d)
+	}
+	other := upd
+	other.AccountID = e.account("rules-other", "EUR")
+	if err := st.UpdateAPIKey(ctx, other, nil); !errors.Is(err, ledger.ErrNotFound) {
+		t.Errorf("update through another account: %v", err)
+	}
+	// Sessions keep their address and unsafe flag.
+	if err := st.InsertUser(ctx, ledger.User{Username: "ru", AccountID: a, PasswordHash: "x", CreatedAt: at}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, se := range []ledger.Session{{Hash: "sb", AccountID: a, Username: "ru", CreatedAt: at, LastUsed: at, Address: "192.0.2.7"},
+		{Hash: "su", AccountID: a, Username: "ru", CreatedAt: at, LastUsed: at, Unsafe: true}} {
+		if err := st.InsertSession(ctx, se); err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.SessionByHash(ctx, se.Hash)
+		if err != nil || got.Address != se.Address || got.Unsafe != se.Unsafe {
+			t.Errorf("session %s = %+v, %v", se.Hash, got, err)
+		}
+	}
+}
+
+// testCustomerAudit: a customer's records are its account's and its
+// sub-accounts' (by main account), filtered as Infobip's /audit/1/logs filters.
+func testCustomerAudit(t *testing.T, open func() Store) {
+	st := open()
+	defer st.Close()
+	ctx := context.Background()
+	at := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	recs := []ledger.CustomerAuditRecord{
+		{ID: "aud_1", At: at, AccountID: "acc_a", MainAccountID: "acc_a", Action: "Login", Item: "User", Description: "User 'alice' logged in", Username: "alice", IPAddress: "192.0.2.1"},
+		{ID: "aud_2", At: at.Add(time.Second), AccountID: "acc_sub", MainAccountID: "acc_a", Action: "Create", Item: "ApiKey", Description: "API key 'ci' created", Username: "alice", IPAddress: "192.0.2.1"},
+		{ID: "aud_3", At: at.Add(2 * time.Second), AccountID: "acc_b", MainAccountID: "acc_b", Action: "Login", Item: "User", Description: "User 'bob' logged in", Username: "bob", IPAddress: "198.51.100.1"},
+		{ID: "aud_4", At: at.Add(3 * time.Second), AccountID: "acc_a", MainAccountID: "acc_a", Action: "Update", Item: "ApiKey", Description: "API key 'ci' updated", Username: "key:key_1", IPAddress: "2001:db8::1"},
+	}
+	if err := st.AppendCustomerAudit(ctx, recs[:2]); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AppendCustomerAudit(ctx, recs[2:]); err != nil {
+		t.Fatal(err)
+	}
+	ids := func(f ledger.CustomerAuditFilter) []string {
+		t.Helper()
+		if f.Limit == 0 {
+			f.Limit = 100
+		}
+		got, err := st.ListCustomerAudit(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, r := range got {
+			out = append(out, r.ID)
+		}
+		return out
+	}
+	from, to := at.Add(time.Second), at.Add(3*time.Second)
+	for _, c := range []struct {
+		f    ledger.CustomerAuditFilter
+		want []string
+	}{
+		{ledger.CustomerAuditFilter{Account: "acc_a"}, []string{"aud_1", "aud_2", "aud_4"}},
+		{ledger.CustomerAuditFilter{Account: "acc_sub"}, []string{"aud_2"}},
+		{ledger.CustomerAuditFilter{Account: "acc_b"}, []string{"aud_3"}},
+		{ledger.CustomerAuditFilter{Account: "acc_none"}, nil},
+		{ledger.CustomerAuditFilter{Account: "acc_a", Action: "Login"}, []string{"aud_1"}},
+		{ledger.CustomerAuditFilter{Account: "acc_a", Item: "ApiKey"}, []string{"aud_2", "aud_4"}},
+		{ledger.CustomerAuditFilter{Account: "acc_a", IPAddress: "2001:db8::1"}, []string{"aud_4"}},
+		{ledger.CustomerAuditFilter{Account: "acc_a", Username: "alice"}, []string{"aud_1", "aud_2"}},
+		{ledger.CustomerAuditFilter{Account: "acc_a", Description: "'ci'"}, []string{"aud_2", "aud_4"}},
+		{ledger.CustomerAuditFilter{Account: "acc_a", From: &from, To: &to}, []string{"aud_2"}},
+		{ledger.CustomerAuditFilter{Account: "acc_a", Limit: 2}, []string{"aud_1", "aud_2"}},
+	} {
+		if got := ids(c.f); !cmp.Equal(got, c.want) {
+			t.Errorf("%+v: got %v, want %v", c.f, got, c.want)
+		}
+	}
+	got, err := st.ListCustomerAudit(ctx, ledger.CustomerAuditFilter{Account: "acc_a", Limit: 1})
+	if err != nil || len(got) != 1 || !cmp.Equal(got[0], recs[0]) {
+		t.Errorf("a whole record: %+v, %v", got, err)
 	}
 }
 
