@@ -313,6 +313,17 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("operators", func(t *testing.T) {
+		do(t, ctx, chromedp.Navigate(base+"/console/"), chromedp.WaitVisible(chromedp.CSS("#operators-link")))
+		eval[bool](t, ctx, `window.__oldPage = true`)
+		do(t, ctx, chromedp.Click(chromedp.CSS("#operators-link")))
+		waitNewPage(t, ctx)
+		if got := text(t, ctx, "#operators tbody"); !strings.Contains(got, "ann (you)") || !strings.Contains(got, "vic") {
+			t.Errorf("the operators list reads %q", got)
+		}
+		screenshot(t, ctx, "operators.png")
+	})
+
 	t.Run("logout", func(t *testing.T) {
 		do(t, ctx, chromedp.Navigate(base+"/console/"), chromedp.WaitVisible(chromedp.CSS("#logout")))
 		eval[bool](t, ctx, `window.__oldPage = true`)
@@ -326,6 +337,9 @@ func TestBrowser(t *testing.T) {
 		do(t, ctx, chromedp.Navigate(base+"/console/accounts/"+id), chromedp.WaitVisible(chromedp.CSS("#read-only")))
 		if eval[bool](t, ctx, `document.querySelector("#actions form") !== null`) {
 			t.Error("the viewer sees a money form")
+		}
+		if eval[bool](t, ctx, `document.getElementById("operators-link") !== null`) {
+			t.Error("the viewer sees the Operators link")
 		}
 		before := balance(s, id)
 		status := eval[int](t, ctx, `(async () => { const p = new URLSearchParams({csrf: document.querySelector("input[name=csrf]").value, idempotency_key: "viewer-1", amount: "5"});
