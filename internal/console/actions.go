@@ -242,10 +242,12 @@ func actionBody(act action, acc ledger.Account, f url.Values) any {
 // so that both kinds of field error are shown the same way.
 func invalidAnswer(err error) *apiAnswer {
 	ans := &apiAnswer{status: http.StatusBadRequest, header: http.Header{}}
-	var v *ledger.ValidationError
-	errors.As(err, &v)
+	var fields map[string][]string
+	if v := (*ledger.ValidationError)(nil); errors.As(err, &v) {
+		fields = v.Fields
+	}
 	json.NewEncoder(&ans.body).Encode(map[string]any{"requestError": map[string]any{"serviceException": map[string]any{
-		"messageId": "BAD_REQUEST", "text": "Bad request", "validationErrors": v.Fields}}})
+		"messageId": "BAD_REQUEST", "text": "Bad request", "validationErrors": fields}}})
 	return ans
 }
 

@@ -162,6 +162,24 @@ func TestSubAccountsHTTP(t *testing.T) {
 		}
 	})
 
+	t.Run("create once", func(t *testing.T) {
+		_, _, p := olga.do("GET", "/console/accounts/"+parent, nil, nil)
+		f := url.Values{"csrf": {csrf}, "idempotency_key": {formKey(t, p, "sub-account-form")}, "name": {"Team C"}, "funding": {"own"}}
+		for i := 0; i < 2; i++ {
+			if st, _, body := olga.do("POST", "/console/accounts/"+parent+"/sub-account", f, nil); st != http.StatusSeeOther {
+				t.Fatalf("create %d: %d %s", i, st, body)
+			}
+		}
+		subs, _ := s.Store.SubAccounts(t.Context(), parent)
+		if n := len(subs); n != 3 {
+			t.Errorf("%d sub-accounts after a double-submitted third, want 3", n)
+		}
+		f = url.Values{"csrf": {csrf}, "idempotency_key": {"k-noname"}, "name": {""}, "funding": {"own"}}
+		if st, _, body := olga.do("POST", "/console/accounts/"+parent+"/sub-account", f, nil); st != http.StatusBadRequest || !strings.Contains(body, `id="sub-name-error"`) {
+			t.Errorf("a sub-account without a name: %d, field error shown %v", st, strings.Contains(body, "sub-name-error"))
+		}
+	})
+
 	t.Run("viewer and csrf", func(t *testing.T) {
 		vic := newBrowser(t, s)
 		vic.login("vic", "vic-password")
@@ -195,7 +213,7 @@ func TestSubAccountsHTTP(t *testing.T) {
 		if a, _ := s.Engine.Account(own); a.Disabled {
 			t.Errorf("a refused post disabled the sub-account")
 		}
-		if subs, _ := s.Store.SubAccounts(t.Context(), parent); len(subs) != 2 {
+		if subs, _ := s.Store.SubAccounts(t.Context(), parent); len(subs) != 3 {
 			t.Errorf("%d sub-accounts after refused posts", len(subs))
 		}
 	})
