@@ -201,11 +201,9 @@ func (c *Console) action(w http.ResponseWriter, r *http.Request, u who) {
 		c.askConfirm(w, r, u, name, acc, f)
 		return
 	}
-	if act.check != nil {
-		if err := act.check(f); err != nil {
-			c.actionFailed(w, r, u, name, invalidAnswer(err))
-			return
-		}
+	if err := checkForm(act, f); err != nil {
+		c.actionFailed(w, r, u, name, invalidAnswer(err))
+		return
 	}
 	ans := c.callAdmin(r, u, act.method, actionPath(act, id, f.Get("ref")), f.Get("idempotency_key"), actionBody(act, acc, f))
 	if ans.status >= 300 {
@@ -221,6 +219,19 @@ func (c *Console) action(w http.ResponseWriter, r *http.Request, u who) {
 		to += "#" + act.anchor
 	}
 	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// checkForm refuses what the console can tell is wrong before asking the API:
+// a row action without its row (an empty ref would make another path), and
+// the action's own check.
+func checkForm(act action, f url.Values) error {
+	if strings.Contains(act.path, "{ref}") && strings.TrimSpace(f.Get("ref")) == "" {
+		return ledger.Invalid("ref", "is required: the row this form acts on")
+	}
+	if act.check != nil {
+		return act.check(f)
+	}
+	return nil
 }
 
 func actionPath(act action, id, ref string) string {
@@ -293,7 +304,7 @@ func (c *Console) actionFailed(w http.ResponseWriter, r *http.Request, u who, fo
 		return
 	}
 	_, fields := problemFields(ans)
-	c.render(w, r, ans.status, "account", page{Title: d.Account.Name, Who: &u, Data: d, Error: problem(ans),
+	c.render(w, r, max(ans.status, http.StatusBadRequest), "account", page{Title: d.Account.Name, Who: &u, Data: d, Error: problem(ans),
 		Form: form, Fields: fields, Values: r.PostForm})
 }
 

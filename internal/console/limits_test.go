@@ -124,6 +124,11 @@ func TestHoldsHTTP(t *testing.T) {
 	if st, _, _ := olga.do("POST", "/console/accounts/"+id+"/void", url.Values{"csrf": {csrf}, "ref": {h1}}, map[string]string{"Origin": "https://evil.example"}); st != http.StatusForbidden {
 		t.Errorf("cross-site void: %d, want 403", st)
 	}
+	for _, action := range []string{"capture", "void"} {
+		if st, _, body := olga.do("POST", "/console/accounts/"+id+"/"+action, url.Values{"csrf": {csrf}, "idempotency_key": {"k-noref"}}, nil); st != http.StatusBadRequest || !strings.Contains(body, "ref is required") {
+			t.Errorf("%s without a hold: %d", action, st)
+		}
+	}
 	if st, _, body := olga.do("POST", "/console/accounts/"+id+"/capture", url.Values{"csrf": {csrf}, "ref": {h1}, "amount": {"x"}, "idempotency_key": {"k-bad"}}, nil); st != http.StatusBadRequest || !strings.Contains(body, `id="capture-amount-error"`) {
 		t.Errorf("capture of amount x: %d, field error shown %v", st, strings.Contains(body, "capture-amount-error"))
 	}

@@ -106,10 +106,8 @@ func (c *Console) operatorAction(w http.ResponseWriter, r *http.Request, u who) 
 		return
 	}
 	var ans *apiAnswer
-	if act.check != nil {
-		if err := act.check(f); err != nil {
-			ans = invalidAnswer(err)
-		}
+	if err := checkForm(action{path: act.path, check: act.check}, f); err != nil {
+		ans = invalidAnswer(err)
 	}
 	if ans == nil {
 		var body any
@@ -121,7 +119,7 @@ func (c *Console) operatorAction(w http.ResponseWriter, r *http.Request, u who) 
 	switch {
 	case ans.status >= 300:
 		_, fields := problemFields(ans)
-		c.showOperators(w, r, u, ans.status, page{Error: problem(ans), Form: name + ":" + f.Get("ref"), Fields: fields, Values: f}, &operatorsData{})
+		c.showOperators(w, r, u, max(ans.status, http.StatusBadRequest), page{Error: problem(ans), Form: name + ":" + f.Get("ref"), Fields: fields, Values: f}, &operatorsData{})
 	case name == "token":
 		var out struct {
 			Token string `json:"token"`

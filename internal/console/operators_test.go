@@ -82,6 +82,15 @@ func TestOperatorsHTTP(t *testing.T) {
 		}
 	})
 
+	t.Run("no operator named", func(t *testing.T) {
+		for _, action := range []string{"passwd", "token", "remove"} {
+			f := url.Values{"csrf": {csrf}, "confirm": {"yes"}, "password": {"new-password"}, "password2": {"new-password"}}
+			if st, _, body := ann.do("POST", "/console/operators/"+action, f, nil); st != http.StatusBadRequest || !strings.Contains(body, "ref is required") {
+				t.Errorf("%s without a name: %d", action, st)
+			}
+		}
+	})
+
 	t.Run("add, password, token, remove", func(t *testing.T) {
 		if st, body := add(ann, csrf, "bob", "viewer", "bob-password", "bob-password", nil); st != http.StatusSeeOther {
 			t.Fatalf("add bob: %d %s", st, body)
