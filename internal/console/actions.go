@@ -197,12 +197,12 @@ func (c *Console) action(w http.ResponseWriter, r *http.Request, u who) {
 		return
 	}
 	f := r.PostForm
-	if act.confirm != nil && f.Get("confirm") != "yes" && act.confirm(c, f) {
-		c.askConfirm(w, r, u, name, acc, f)
-		return
-	}
 	if err := checkForm(act, f); err != nil {
 		c.actionFailed(w, r, u, name, invalidAnswer(err))
+		return
+	}
+	if act.confirm != nil && f.Get("confirm") != "yes" && act.confirm(c, f) {
+		c.askConfirm(w, r, u, name, acc, f)
 		return
 	}
 	ans := c.callAdmin(r, u, act.method, actionPath(act, id, f.Get("ref")), f.Get("idempotency_key"), actionBody(act, acc, f))

@@ -99,15 +99,14 @@ func (c *Console) operatorAction(w http.ResponseWriter, r *http.Request, u who) 
 		return
 	}
 	f := r.PostForm
-	if act.confirm && f.Get("confirm") != "yes" {
+	var ans *apiAnswer
+	if err := checkForm(action{path: act.path, check: act.check}, f); err != nil {
+		ans = invalidAnswer(err)
+	} else if act.confirm && f.Get("confirm") != "yes" {
 		d := confirmData{Action: name, URL: "/console/operators/" + name, Back: "/console/operators", Fields: confirmFields(f),
 			Question: "Remove the operator " + f.Get("ref") + "? Their sessions and personal token end at once."}
 		c.render(w, r, http.StatusOK, "confirm", page{Title: "Confirm", Who: &u, Data: d})
 		return
-	}
-	var ans *apiAnswer
-	if err := checkForm(action{path: act.path, check: act.check}, f); err != nil {
-		ans = invalidAnswer(err)
 	}
 	if ans == nil {
 		var body any
