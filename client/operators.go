@@ -34,7 +34,7 @@ func (c *Client) ListOperators(ctx context.Context) ([]Operator, error) {
 }
 
 // RemoveOperator removes an operator: their console sessions and token stop
-// working at once.
+// working at once. Removing the last admin is refused (409 CONFLICT).
 func (c *Client) RemoveOperator(ctx context.Context, name string) error {
 	return c.do(ctx, call{method: http.MethodDelete, path: "/v1/operators/" + url.PathEscape(name)}, nil)
 }

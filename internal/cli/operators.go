@@ -38,6 +38,7 @@ func operatorCommands() []Command {
 			Call:  func(ctx context.Context, x *Inv) (any, error) { return x.Client.ListOperators(ctx) },
 			Print: text(printOperators)},
 		{Name: "operators remove", Args: "NAME", Summary: "remove an operator (their sessions and token stop at once)", Admin: true,
+			Help: "The last admin cannot be removed: add another admin first.",
 			Call: func(ctx context.Context, x *Inv) (any, error) {
 				return map[string]string{"removed": x.Arg(0)}, x.Client.RemoveOperator(ctx, x.Arg(0))
 			},

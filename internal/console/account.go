@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -43,8 +44,17 @@ type dayRow struct {
 }
 
 type accountData struct {
-	Account   ledger.Account
+	Account ledger.Account
+	// Figures is the account whose balance and limits the page shows: the
+	// account's own, or for a shared sub-account its parent's, which it spends
+	// (as Infobip's balance route answers its credentials).
+	Figures   ledger.Account
 	Available ledger.Amount
+	Parent    *ledger.Account  // a sub-account's parent
+	Shared    bool             // a sub-account that spends its parent's balance
+	Subs      []ledger.Account // a main account's sub-accounts
+	OwnSubs   []ledger.Account // those with money of their own: transfer counterparties
+	Holds     []holdRow
 	Ranges    []chartRange
 	Range     string
 	From, To  string // the custom range's inputs (yyyy-mm-dd)
@@ -52,7 +62,6 @@ type accountData struct {
 	Points    int
 	Days      []dayRow
 	Entries   entriesData
-	Holds     []ledger.Hold
 	Users     []ledger.User
 	APIKeys   []ledger.APIKey
 	Clients   []ledger.APIKey
@@ -60,6 +69,13 @@ type accountData struct {
 	// land later (sub-accounts, alerts, webhooks) add theirs here.
 	Sections []string
 	Secret   string // a secret just created, shown once
+}
+
+// holdRow is an active hold on the page: the account's own, or (on a parent's
+// page) one of a shared sub-account's, which reserves the parent's funds.
+type holdRow struct {
+	ledger.Hold
+	SubAccount string // the shared sub-account that made it; "" for the account's own
 }
 
 type entriesData struct {
@@ -96,7 +112,11 @@ func (c *Console) accountData(r *http.Request) (*accountData, int, error) {
 	if !ok || acc.Kind != ledger.KindCustomer {
 		return nil, http.StatusNotFound, errNoAccount
 	}
-	d := &accountData{Account: acc, Available: acc.Available(), Sections: []string{"balance", "chart", "actions", "entries", "holds", "credentials"}}
+	d := &accountData{Account: acc, Figures: acc, Sections: []string{"balance", "chart", "actions", "sub-accounts", "entries", "holds", "credentials"}}
+	if err := c.family(r.Context(), d); err != nil {
+		return nil, http.StatusServiceUnavailable, err
+	}
+	d.Available = d.Figures.Available()
 	if err := c.chart(r, d); err != nil {
 		return nil, http.StatusBadRequest, err
 	}
@@ -105,14 +125,8 @@ func (c *Console) accountData(r *http.Request) (*accountData, int, error) {
 	if d.Entries, err = c.entries(r, acc.ID); err != nil {
 		return nil, statusOf(err), err
 	}
-	holds, err := c.cfg.Store.ActiveHolds(ctx)
-	if err != nil {
+	if err := c.holds(ctx, d); err != nil {
 		return nil, http.StatusServiceUnavailable, err
-	}
-	for _, h := range holds {
-		if h.AccountID == acc.ID {
-			d.Holds = append(d.Holds, h)
-		}
 	}
 	if c.cfg.Auth != nil {
 		if d.Users, err = c.cfg.Auth.Users(ctx, acc.ID); err == nil {
@@ -125,6 +139,57 @@ func (c *Console) accountData(r *http.Request) (*accountData, int, error) {
 		}
 	}
 	return d, http.StatusOK, nil
+}
+
+// family reads a sub-account's parent, or a main account's sub-accounts (live
+// from the engine: the store's rows may be a batch behind).
+func (c *Console) family(ctx context.Context, d *accountData) error {
+	acc := d.Account
+	if acc.ParentID != "" {
+		if p, ok := c.cfg.Engine.Account(acc.ParentID); ok {
+			d.Parent = &p
+			if acc.Funding == ledger.FundingShared {
+				d.Shared, d.Figures = true, p
+			}
+		}
+		return nil
+	}
+	subs, err := c.cfg.Store.SubAccounts(ctx, acc.ID)
+	if err != nil {
+		return err
+	}
+	for _, s := range subs {
+		if live, ok := c.cfg.Engine.Account(s.ID); ok {
+			s = live
+		}
+		d.Subs = append(d.Subs, s)
+		if s.Funding == ledger.FundingOwn && s.Status != ledger.StatusClosed {
+			d.OwnSubs = append(d.OwnSubs, s)
+		}
+	}
+	return nil
+}
+
+// holds lists the account's active holds and, on a parent's page, those of its
+// shared sub-accounts (they reserve the parent's funds: its "held").
+func (c *Console) holds(ctx context.Context, d *accountData) error {
+	holds, err := c.cfg.Store.ActiveHolds(ctx)
+	if err != nil {
+		return err
+	}
+	shared := map[string]bool{}
+	for _, s := range d.Subs {
+		shared[s.ID] = s.Funding == ledger.FundingShared
+	}
+	for _, h := range holds {
+		switch {
+		case h.AccountID == d.Account.ID:
+			d.Holds = append(d.Holds, holdRow{Hold: h})
+		case shared[h.AccountID]:
+			d.Holds = append(d.Holds, holdRow{Hold: h, SubAccount: h.AccountID})
+		}
+	}
+	return nil
 }
 
 func statusOf(err error) int {
@@ -199,7 +264,7 @@ const entriesPerPage = 25
 // entries reads a page of the account's entries by kind, before a sequence.
 func (c *Console) entries(r *http.Request, id string) (entriesData, error) {
 	q := r.URL.Query()
-	d := entriesData{AccountID: id, Kind: q.Get("kind"), Kinds: []string{"top_up", "charge", "capture", "refund", "adjustment"}}
+	d := entriesData{AccountID: id, Kind: q.Get("kind"), Kinds: []string{"top_up", "charge", "capture", "refund", "adjustment", "transfer"}}
 	if d.Kind != "" && !ledger.ValidEntryKind(d.Kind) {
 		return d, ledger.Invalid("kind", "is not a kind of entry")
 	}
@@ -233,30 +298,30 @@ func (c *Console) entriesPartial(w http.ResponseWriter, r *http.Request, u who) 
 	c.render(w, r, http.StatusOK, "entries", page{Title: "Entries", Who: &u, Data: d})
 }
 
-func noticeOf(done string) string {
-	switch done {
-	case "top-up":
-		return "Topped up."
-	case "charge":
-		return "Charged."
-	case "adjust":
-		return "Adjusted."
-	case "refund":
-		return "Refunded."
-	case "suspend":
-		return "Suspended."
-	case "activate":
-		return "Activated."
-	case "close":
-		return "Closed."
-	case "revoke-key", "revoke-client":
-		return "Revoked."
-	case "user":
-		return "User added."
-	case "remove-user":
-		return "User removed; their sessions have ended."
-	case "create":
-		return "Account created."
-	}
-	return ""
+// notices are what a form says when it is done (the redirect's ?done=).
+var notices = map[string]string{
+	"top-up":        "Topped up.",
+	"charge":        "Charged.",
+	"adjust":        "Adjusted.",
+	"refund":        "Refunded.",
+	"suspend":       "Suspended.",
+	"activate":      "Activated.",
+	"close":         "Closed.",
+	"revoke-key":    "Revoked.",
+	"revoke-client": "Revoked.",
+	"user":          "User added.",
+	"remove-user":   "User removed; their sessions have ended.",
+	"create":        "Account created.",
+	"sub-account":   "Sub-account created.",
+	"transfer":      "Transferred.",
+	"enable":        "Sub-account enabled.",
+	"disable":       "Sub-account disabled: its credentials are refused until it is enabled.",
+	"limits":        "Limits saved.",
+	"capture":       "Hold captured.",
+	"void":          "Hold voided: its funds are free again.",
+	"op-add":        "Operator added.",
+	"op-passwd":     "Password set.",
+	"op-remove":     "Operator removed; their sessions and token have ended.",
 }
+
+func noticeOf(done string) string { return notices[done] }

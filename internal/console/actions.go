@@ -3,8 +3,12 @@ package console
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/purse-ledger/purse/internal/auth"
@@ -13,10 +17,17 @@ import (
 
 // An action is a console form that becomes one admin API request.
 type action struct {
-	method, path string // path under /v1/accounts/{id}, "" for the account itself
-	body         func(f url.Values) any
-	confirm      func(c *Console, f url.Values) bool // asks for a confirmation first
-	secret       bool                                // the answer holds a secret to show once
+	// path is under /v1/accounts/{id} ("" for the account itself), unless it
+	// starts with /v1/: then it is the whole path (transfers, holds, a new
+	// sub-account). {ref} is the form's ref field (a user, key, hold, sub-account).
+	method, path string
+	body         func(acc ledger.Account, f url.Values) any
+	// check refuses a field the admin API takes as a JSON number before the
+	// request is made, so that a form's text gets a field error, not a JSON one.
+	check   func(f url.Values) error
+	confirm func(c *Console, f url.Values) bool // asks for a confirmation first
+	secret  bool                                // the answer holds a secret to show once
+	anchor  string                              // the page's section to return to
 }
 
 func always(*Console, url.Values) bool { return true }
@@ -29,36 +40,76 @@ func optional(s string) *string {
 }
 
 var actions = map[string]action{
-	"top-up": {method: "POST", path: "/top-ups", body: func(f url.Values) any {
+	"top-up": {method: "POST", path: "/top-ups", body: func(_ ledger.Account, f url.Values) any {
 		return map[string]any{"amount": strings.TrimSpace(f.Get("amount")), "reference": f.Get("reference")}
 	}},
-	"charge": {method: "POST", path: "/charges", body: func(f url.Values) any {
+	"charge": {method: "POST", path: "/charges", body: func(_ ledger.Account, f url.Values) any {
 		return map[string]any{"amount": strings.TrimSpace(f.Get("amount")), "reference": f.Get("reference")}
 	}},
-	"adjust": {method: "POST", path: "/adjustments", body: func(f url.Values) any {
+	"adjust": {method: "POST", path: "/adjustments", body: func(_ ledger.Account, f url.Values) any {
 		return map[string]any{"amount": strings.TrimSpace(f.Get("amount")), "reason": f.Get("reason")}
 	}, confirm: func(c *Console, f url.Values) bool {
 		a, err := ledger.ParseAmount(strings.TrimSpace(f.Get("amount")))
 		return err == nil && (a > c.cfg.ConfirmAbove || a < -c.cfg.ConfirmAbove)
 	}},
-	"refund": {method: "POST", path: "/refunds", body: func(f url.Values) any {
+	"refund": {method: "POST", path: "/refunds", body: func(_ ledger.Account, f url.Values) any {
 		return map[string]any{"chargeId": strings.TrimSpace(f.Get("charge_id")), "amount": optional(f.Get("amount")), "reference": f.Get("reference")}
 	}},
-	"suspend":  {method: "PATCH", body: func(url.Values) any { return map[string]string{"status": "suspended"} }, confirm: always},
-	"activate": {method: "PATCH", body: func(url.Values) any { return map[string]string{"status": "active"} }},
-	"close":    {method: "PATCH", body: func(url.Values) any { return map[string]string{"status": "closed"} }, confirm: always},
-	"api-key": {method: "POST", path: "/api-keys", secret: true, body: func(f url.Values) any {
+	"suspend":  {method: "PATCH", body: func(ledger.Account, url.Values) any { return map[string]string{"status": "suspended"} }, confirm: always},
+	"activate": {method: "PATCH", body: func(ledger.Account, url.Values) any { return map[string]string{"status": "active"} }},
+	"close":    {method: "PATCH", body: func(ledger.Account, url.Values) any { return map[string]string{"status": "closed"} }, confirm: always},
+	"api-key": {method: "POST", path: "/api-keys", secret: true, body: func(_ ledger.Account, f url.Values) any {
 		return map[string]any{"name": f.Get("name")}
 	}},
-	"oauth-client": {method: "POST", path: "/oauth-clients", secret: true, body: func(f url.Values) any {
+	"oauth-client": {method: "POST", path: "/oauth-clients", secret: true, body: func(_ ledger.Account, f url.Values) any {
 		return map[string]any{"name": f.Get("name")}
 	}},
-	"user": {method: "POST", path: "/users", body: func(f url.Values) any {
+	"user": {method: "POST", path: "/users", body: func(_ ledger.Account, f url.Values) any {
 		return map[string]any{"username": f.Get("username"), "password": f.Get("password")}
 	}},
 	"remove-user":   {method: "DELETE", path: "/users/{ref}"},
 	"revoke-key":    {method: "DELETE", path: "/api-keys/{ref}"},
 	"revoke-client": {method: "DELETE", path: "/oauth-clients/{ref}"},
+	"sub-account": {method: "POST", path: "/v1/accounts", anchor: "sub-accounts", body: func(acc ledger.Account, f url.Values) any {
+		return map[string]any{"name": f.Get("name"), "parent": acc.ID, "funding": f.Get("funding")}
+	}},
+	"transfer": {method: "POST", path: "/v1/transfers", anchor: "sub-accounts", body: transferBody},
+	"enable": {method: "PATCH", path: "/v1/accounts/{ref}", anchor: "sub-accounts", confirm: always,
+		body: func(ledger.Account, url.Values) any { return map[string]bool{"enabled": true} }},
+	"disable": {method: "PATCH", path: "/v1/accounts/{ref}", anchor: "sub-accounts", confirm: always,
+		body: func(ledger.Account, url.Values) any { return map[string]bool{"enabled": false} }},
+	"limits": {method: "PATCH", anchor: "limits", body: limitsBody, check: checkLimits},
+	"capture": {method: "POST", path: "/v1/holds/{ref}/capture", anchor: "holds", body: func(_ ledger.Account, f url.Values) any {
+		return map[string]any{"amount": optional(f.Get("amount"))}
+	}},
+	"void": {method: "POST", path: "/v1/holds/{ref}/void", anchor: "holds"},
+}
+
+// transferBody moves money between the page's account and its counterparty (a
+// sub-account of its, or its parent): "out" pays the counterparty, "in" is paid.
+func transferBody(acc ledger.Account, f url.Values) any {
+	from, to := acc.ID, f.Get("counterparty")
+	if f.Get("direction") == "in" {
+		from, to = to, from
+	}
+	return map[string]any{"from": from, "to": to, "amount": strings.TrimSpace(f.Get("amount")), "reference": f.Get("reference")}
+}
+
+// limitsBody sets the three limits at once; an empty monthly limit removes it.
+func limitsBody(_ ledger.Account, f url.Values) any {
+	var monthly *string
+	if m := strings.TrimSpace(f.Get("monthly_limit")); m != "" {
+		monthly = &m
+	}
+	free, _ := strconv.ParseInt(strings.TrimSpace(f.Get("free_messages")), 10, 64)
+	return map[string]any{"allowedMinus": strings.TrimSpace(f.Get("allowed_minus")), "monthlyLimit": monthly, "freeMessages": free}
+}
+
+func checkLimits(f url.Values) error {
+	if _, err := strconv.ParseInt(strings.TrimSpace(f.Get("free_messages")), 10, 64); err != nil {
+		return ledger.Invalid("freeMessages", "must be a whole number, 0 or more")
+	}
+	return nil
 }
 
 // apiAnswer is the admin API's answer to an in-process request.
@@ -101,6 +152,15 @@ func (c *Console) callAdmin(r *http.Request, u who, method, path, key string, bo
 
 // problem is the text of an admin API error envelope, with its fields.
 func problem(ans *apiAnswer) string {
+	msg, fields := problemFields(ans)
+	for _, field := range slices.Sorted(maps.Keys(fields)) {
+		msg += "; " + field + " " + fields[field]
+	}
+	return msg
+}
+
+// problemFields is the text of an admin API error envelope and its field errors.
+func problemFields(ans *apiAnswer) (string, map[string]string) {
 	var env struct {
 		RequestError struct {
 			ServiceException struct {
@@ -110,18 +170,19 @@ func problem(ans *apiAnswer) string {
 		} `json:"requestError"`
 	}
 	if err := json.Unmarshal(ans.body.Bytes(), &env); err != nil {
-		return http.StatusText(ans.status)
+		return http.StatusText(ans.status), nil
 	}
 	ex := env.RequestError.ServiceException
-	msg := ex.Text
+	fields := map[string]string{}
 	for field, reasons := range ex.ValidationErrors {
-		msg += "; " + field + " " + strings.Join(reasons, ", ")
+		fields[field] = strings.Join(reasons, ", ")
 	}
-	return msg
+	return ex.Text, fields
 }
 
 type confirmData struct {
 	Action, AccountID, AccountName, Question string
+	URL, Back                                string // where the confirmed form goes, and the way back
 	Fields                                   map[string]string
 }
 
@@ -136,35 +197,93 @@ func (c *Console) action(w http.ResponseWriter, r *http.Request, u who) {
 		return
 	}
 	f := r.PostForm
+	if err := checkForm(act, f); err != nil {
+		c.actionFailed(w, r, u, name, invalidAnswer(err))
+		return
+	}
 	if act.confirm != nil && f.Get("confirm") != "yes" && act.confirm(c, f) {
 		c.askConfirm(w, r, u, name, acc, f)
 		return
 	}
-	path := "/v1/accounts/" + url.PathEscape(id) + strings.Replace(act.path, "{ref}", url.PathEscape(f.Get("ref")), 1)
-	var body any
-	if act.body != nil {
-		body = act.body(f)
-	}
-	ans := c.callAdmin(r, u, act.method, path, f.Get("idempotency_key"), body)
+	ans := c.callAdmin(r, u, act.method, actionPath(act, id, f.Get("ref")), f.Get("idempotency_key"), actionBody(act, acc, f))
 	if ans.status >= 300 {
-		c.actionFailed(w, r, u, ans)
+		c.actionFailed(w, r, u, name, ans)
 		return
 	}
 	if act.secret {
 		c.showSecret(w, r, u, ans)
 		return
 	}
-	http.Redirect(w, r, "/console/accounts/"+url.PathEscape(id)+"?done="+name, http.StatusSeeOther)
+	to := "/console/accounts/" + url.PathEscape(id) + "?done=" + name
+	if act.anchor != "" {
+		to += "#" + act.anchor
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// checkForm refuses what the console can tell is wrong before asking the API:
+// a row action without its row (an empty ref would make another path), and
+// the action's own check.
+func checkForm(act action, f url.Values) error {
+	if strings.Contains(act.path, "{ref}") && strings.TrimSpace(f.Get("ref")) == "" {
+		return ledger.Invalid("ref", "is required: the row this form acts on")
+	}
+	if act.check != nil {
+		return act.check(f)
+	}
+	return nil
+}
+
+func actionPath(act action, id, ref string) string {
+	p := strings.Replace(act.path, "{ref}", url.PathEscape(ref), 1)
+	if strings.HasPrefix(p, "/v1/") {
+		return p
+	}
+	return "/v1/accounts/" + url.PathEscape(id) + p
+}
+
+func actionBody(act action, acc ledger.Account, f url.Values) any {
+	if act.body == nil {
+		return nil
+	}
+	return act.body(acc, f)
+}
+
+// invalidAnswer is the admin API's 400 for a field the console refused itself,
+// so that both kinds of field error are shown the same way.
+func invalidAnswer(err error) *apiAnswer {
+	ans := &apiAnswer{status: http.StatusBadRequest, header: http.Header{}}
+	var fields map[string][]string
+	if v := (*ledger.ValidationError)(nil); errors.As(err, &v) {
+		fields = v.Fields
+	}
+	json.NewEncoder(&ans.body).Encode(map[string]any{"requestError": map[string]any{"serviceException": map[string]any{
+		"messageId": "BAD_REQUEST", "text": "Bad request", "validationErrors": fields}}})
+	return ans
+}
+
+// confirmFields are a form's fields, repeated by the confirmation's form (with
+// the same Idempotency-Key), but for the CSRF token, which the page adds anew.
+func confirmFields(f url.Values) map[string]string {
+	out := map[string]string{}
+	for k := range f {
+		if k != "csrf" && k != "confirm" {
+			out[k] = f.Get(k)
+		}
+	}
+	return out
 }
 
 func (c *Console) askConfirm(w http.ResponseWriter, r *http.Request, u who, name string, acc ledger.Account, f url.Values) {
-	d := confirmData{Action: name, AccountID: acc.ID, AccountName: acc.Name, Fields: map[string]string{}}
-	for k := range f {
-		if k != "csrf" && k != "confirm" {
-			d.Fields[k] = f.Get(k)
-		}
-	}
+	back := "/console/accounts/" + url.PathEscape(acc.ID)
+	d := confirmData{Action: name, AccountID: acc.ID, AccountName: acc.Name, URL: back + "/" + name, Back: back, Fields: confirmFields(f)}
 	switch name {
+	case "enable", "disable":
+		sub, _ := c.cfg.Engine.Account(f.Get("ref"))
+		d.Question = "Disable the sub-account " + sub.Name + " (" + f.Get("ref") + ")? Its credentials are refused and it cannot spend until it is enabled again."
+		if name == "enable" {
+			d.Question = "Enable the sub-account " + sub.Name + " (" + f.Get("ref") + ") again? Its credentials work and it can spend."
+		}
 	case "close":
 		d.Question = "Close this account for good? It can take no money afterwards."
 	case "suspend":
@@ -177,13 +296,16 @@ func (c *Console) askConfirm(w http.ResponseWriter, r *http.Request, u who, name
 
 // actionFailed shows the account page with the admin API's refusal, under the
 // refusal's own status (403 for a role that may not, 402 for missing funds...).
-func (c *Console) actionFailed(w http.ResponseWriter, r *http.Request, u who, ans *apiAnswer) {
+// The form's fields come back with their errors beside them.
+func (c *Console) actionFailed(w http.ResponseWriter, r *http.Request, u who, form string, ans *apiAnswer) {
 	d, status, err := c.accountData(r)
 	if err != nil {
 		c.accountError(w, r, status, err)
 		return
 	}
-	c.render(w, r, ans.status, "account", page{Title: d.Account.Name, Who: &u, Data: d, Error: problem(ans)})
+	_, fields := problemFields(ans)
+	c.render(w, r, max(ans.status, http.StatusBadRequest), "account", page{Title: d.Account.Name, Who: &u, Data: d, Error: problem(ans),
+		Form: form, Fields: fields, Values: r.PostForm})
 }
 
 // showSecret shows a new API key or OAuth2 client secret once, on the account

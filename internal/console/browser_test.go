@@ -214,6 +214,38 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("sub-account", func(t *testing.T) {
+		// Create an own-funded sub-account of the shop (50 EUR), transfer 10 to
+		// it, and read both balances: on the parent's page, its list and the
+		// sub-account's own page.
+		do(t, ctx, chromedp.Navigate(base+"/console/accounts/"+id), chromedp.WaitVisible(chromedp.CSS("#sub-name")))
+		submit(t, ctx, map[string]string{"#sub-name": "Browser Team", "#sub-funding": "own"}, "#sub-account-submit")
+		if got := text(t, ctx, "#sub-accounts-table tbody"); !strings.Contains(got, "Browser Team") || !strings.Contains(got, "own") {
+			t.Fatalf("the new sub-account is not listed: %q", got)
+		}
+		submit(t, ctx, map[string]string{"#transfer-amount": "10", "#transfer-direction": "out"}, "#transfer-submit")
+		if got := text(t, ctx, "#balance-value"); got != "40 EUR" {
+			t.Errorf("parent's balance reads %q, want 40 EUR", got)
+		}
+		row := text(t, ctx, "#sub-accounts-table tbody tr")
+		if !strings.Contains(row, "Browser Team") || !strings.Contains(row, "10 EUR") {
+			t.Errorf("the sub-account's row reads %q, want its 10 EUR", row)
+		}
+		screenshot(t, ctx, "sub-accounts.png")
+		eval[bool](t, ctx, `window.__oldPage = true`)
+		do(t, ctx, chromedp.Click(chromedp.CSS("#sub-accounts-table tbody a")))
+		waitNewPage(t, ctx)
+		if got := text(t, ctx, "#balance-value"); got != "10 EUR" {
+			t.Errorf("the sub-account's balance reads %q, want 10 EUR", got)
+		}
+		if got := text(t, ctx, "#parent-link"); got != "Browser Shop" {
+			t.Errorf("the sub-account's parent reads %q", got)
+		}
+		if b := balance(s, id); b != ledger.MustParseAmount("40") {
+			t.Errorf("the parent's balance in the engine: %s", b)
+		}
+	})
+
 	t.Run("entries filter in place", func(t *testing.T) {
 		do(t, ctx, chromedp.Navigate(base+"/console/accounts/"+id), chromedp.WaitVisible(chromedp.CSS("#kind")))
 		eval[bool](t, ctx, `window.__samePage = true`)
@@ -281,6 +313,17 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("operators", func(t *testing.T) {
+		do(t, ctx, chromedp.Navigate(base+"/console/"), chromedp.WaitVisible(chromedp.CSS("#operators-link")))
+		eval[bool](t, ctx, `window.__oldPage = true`)
+		do(t, ctx, chromedp.Click(chromedp.CSS("#operators-link")))
+		waitNewPage(t, ctx)
+		if got := text(t, ctx, "#operators tbody"); !strings.Contains(got, "ann (you)") || !strings.Contains(got, "vic") {
+			t.Errorf("the operators list reads %q", got)
+		}
+		screenshot(t, ctx, "operators.png")
+	})
+
 	t.Run("logout", func(t *testing.T) {
 		do(t, ctx, chromedp.Navigate(base+"/console/"), chromedp.WaitVisible(chromedp.CSS("#logout")))
 		eval[bool](t, ctx, `window.__oldPage = true`)
@@ -294,6 +337,9 @@ func TestBrowser(t *testing.T) {
 		do(t, ctx, chromedp.Navigate(base+"/console/accounts/"+id), chromedp.WaitVisible(chromedp.CSS("#read-only")))
 		if eval[bool](t, ctx, `document.querySelector("#actions form") !== null`) {
 			t.Error("the viewer sees a money form")
+		}
+		if eval[bool](t, ctx, `document.getElementById("operators-link") !== null`) {
+			t.Error("the viewer sees the Operators link")
 		}
 		before := balance(s, id)
 		status := eval[int](t, ctx, `(async () => { const p = new URLSearchParams({csrf: document.querySelector("input[name=csrf]").value, idempotency_key: "viewer-1", amount: "5"});

@@ -100,6 +100,8 @@ func New(cfg Config) *Console {
 	m.HandleFunc("GET /console/accounts/{id}/entries", c.authed(c.entriesPartial))
 	m.HandleFunc("POST /console/accounts/{id}/{action}", c.authed(c.action))
 	m.HandleFunc("GET /console/audit", c.authed(c.audit))
+	m.HandleFunc("GET /console/operators", c.authed(c.operatorsPage))
+	m.HandleFunc("POST /console/operators/{action}", c.authed(c.operatorAction))
 	m.HandleFunc("/console/", c.notFound)
 	return c
 }

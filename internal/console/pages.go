@@ -19,6 +19,28 @@ type page struct {
 	Error  string
 	Notice string
 	Data   any
+	// Form names the form that failed, Fields its field errors (by the admin
+	// API's field names) and Values what was typed, to show it again.
+	Form   string
+	Fields map[string]string
+	Values url.Values
+}
+
+// FieldError is the error of a field of a form, "" when the form did not fail
+// or the field is fine.
+func (p page) FieldError(form, field string) string {
+	if p.Form != form {
+		return ""
+	}
+	return p.Fields[field]
+}
+
+// Value is what was typed into a form's field when it failed, else def.
+func (p page) Value(form, field, def string) string {
+	if p.Form != form || p.Values == nil {
+		return def
+	}
+	return p.Values.Get(field)
 }
 
 // CanMove reports whether the operator may move money and suspend.
@@ -49,10 +71,13 @@ func parseTemplates() map[string]*template.Template {
 		"ts":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") },
 		"day": func(t time.Time) string { return t.UTC().Format("2006-01-02") },
 		"neg": func(a ledger.Amount) bool { return a < 0 },
+		// transferForm hands the transfer form its page and counterparty: the
+		// parent (on an own sub-account's page) or a sub-account (on a parent's).
+		"transferForm": func(p page, with string) map[string]any { return map[string]any{"Page": p, "With": with} },
 	}
-	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/parts.html", "templates/entries.html"))
+	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/parts.html", "templates/entries.html", "templates/subaccounts.html"))
 	out := map[string]*template.Template{}
-	for _, name := range []string{"login", "dashboard", "accounts", "account", "audit", "error", "confirm"} {
+	for _, name := range []string{"login", "dashboard", "accounts", "account", "audit", "error", "confirm", "operators"} {
 		t := template.Must(base.Clone())
 		out[name] = template.Must(t.ParseFS(files, "templates/"+name+".html"))
 	}

@@ -16,6 +16,9 @@ const (
 	RoleAdmin    Role = "admin"    // also manages credentials, operators and settings
 )
 
+// LastAdminReason is the ConflictError reason a store gives when it refuses to remove the last admin.
+const LastAdminReason = "the last admin cannot be removed: add another admin first"
+
 // Roles are the roles, weakest first.
 var Roles = []Role{RoleViewer, RoleOperator, RoleAdmin}
 
@@ -58,7 +61,10 @@ type Operators interface {
 	ListOperators(ctx context.Context) ([]Operator, error)
 	// UpdateOperator replaces an operator's role and hashes (a NotFoundError when none).
 	UpdateOperator(ctx context.Context, o Operator) error
-	// DeleteOperator removes an operator (a NotFoundError when none).
+	// DeleteOperator removes an operator (a NotFoundError when none). Removing
+	// the last admin is a ConflictError, decided in one transaction with the
+	// delete, so that two admins removed at once on two nodes leave one: with no
+	// admin left only the shared admin token could manage operators again.
 	DeleteOperator(ctx context.Context, name string) error
 }
 

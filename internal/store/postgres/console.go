@@ -86,10 +86,31 @@ func (s *Store) UpdateOperator(ctx context.Context, o ledger.Operator) error {
 	return changedOne(tag, err, "update operator", o.Name)
 }
 
-// DeleteOperator removes an operator.
+// DeleteOperator removes an operator, but not the last admin. The admins' rows
+// are locked first: a second node removing another admin at the same time
+// waits, then counts without the row this one deleted.
 func (s *Store) DeleteOperator(ctx context.Context, name string) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM operators WHERE name = $1`, name)
-	return changedOne(tag, err, "delete operator", name)
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return wrap("delete operator", err)
+	}
+	defer tx.Rollback(ctx)
+	rows, err := tx.Query(ctx, `SELECT name FROM operators WHERE role = 'admin' ORDER BY name FOR UPDATE`)
+	if err != nil {
+		return wrap("delete operator", err)
+	}
+	admins, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return wrap("delete operator", err)
+	}
+	if len(admins) == 1 && admins[0] == name {
+		return &ledger.ConflictError{Reason: ledger.LastAdminReason}
+	}
+	tag, err := tx.Exec(ctx, `DELETE FROM operators WHERE name = $1`, name)
+	if err = changedOne(tag, err, "delete operator", name); err != nil {
+		return err
+	}
+	return wrap("delete operator", tx.Commit(ctx))
 }
 
 func changedOne(tag pgconn.CommandTag, err error, op, name string) error {

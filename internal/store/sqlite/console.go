@@ -90,10 +90,18 @@ func (s *Store) UpdateOperator(ctx context.Context, o ledger.Operator) error {
 	return s.changedOne(res, err, "update operator", o.Name)
 }
 
-// DeleteOperator removes an operator.
+// DeleteOperator removes an operator, but not the last admin: one statement
+// counts and deletes, and SQLite runs one writer at a time.
 func (s *Store) DeleteOperator(ctx context.Context, name string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM operators WHERE name = ?`, name)
-	return s.changedOne(res, err, "delete operator", name)
+	res, err := s.db.ExecContext(ctx, `DELETE FROM operators WHERE name = ?
+		AND (role <> 'admin' OR (SELECT count(*) FROM operators WHERE role = 'admin') > 1)`, name)
+	err = s.changedOne(res, err, "delete operator", name)
+	if errors.Is(err, ledger.ErrNotFound) {
+		if _, gerr := s.Operator(ctx, name); gerr == nil {
+			return &ledger.ConflictError{Reason: ledger.LastAdminReason}
+		}
+	}
+	return err
 }
 
 func (s *Store) changedOne(res sql.Result, err error, op, name string) error {

@@ -66,6 +66,24 @@ func removeOperators(t *testing.T, st Store) {
 	if err != nil || len(list) != 1 || list[0].Name != "ann" {
 		t.Errorf("list: %+v %v", list, err)
 	}
+	// The last admin stays: removing it is a conflict, until another admin exists.
+	for _, name := range []string{"root", "root2"} {
+		if err := st.InsertOperator(ctx, ledger.Operator{Name: name, Role: ledger.RoleAdmin, PasswordHash: "$argon2id$x", CreatedAt: time.Now().UTC()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.DeleteOperator(ctx, "root"); err != nil {
+		t.Fatalf("removing one of two admins: %v", err)
+	}
+	if err := st.DeleteOperator(ctx, "root2"); !errors.Is(err, ledger.ErrConflict) {
+		t.Errorf("removing the last admin: %v, want a conflict", err)
+	}
+	if _, err := st.Operator(ctx, "root2"); err != nil {
+		t.Errorf("the last admin after a refused removal: %v", err)
+	}
+	if err := st.DeleteOperator(ctx, "ann"); err != nil { // not an admin: no rule
+		t.Errorf("removing an operator beside the last admin: %v", err)
+	}
 }
 
 // testBalanceSeries: the store's hourly history, grouped into buckets, gives each

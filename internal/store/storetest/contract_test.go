@@ -2,7 +2,10 @@ package storetest
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -150,4 +153,53 @@ func TestPostgresSubAccountsTwoNodes(t *testing.T) {
 		t.Errorf("own %s, want %s", got, want)
 	}
 	e.check()
+}
+
+// TestPostgresLastAdminTwoNodes: two nodes each remove one of the two admins at
+// the same moment; one removal wins and one admin is left, every round.
+func TestPostgresLastAdminTwoNodes(t *testing.T) {
+	u := FreshSchema(t)
+	open := postgresAt(t, u)
+	nodes := []Store{open(), open()}
+	for _, n := range nodes {
+		defer n.Close()
+	}
+	ctx := context.Background()
+	admin := func(name string) {
+		if err := nodes[0].InsertOperator(ctx, ledger.Operator{Name: name, Role: ledger.RoleAdmin, PasswordHash: "$argon2id$x", CreatedAt: time.Now().UTC()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	survivor := "first"
+	admin(survivor)
+	for round := 0; round < 20; round++ {
+		names := []string{survivor, fmt.Sprintf("admin%d", round)}
+		admin(names[1])
+		errs := make([]error, 2)
+		var wg sync.WaitGroup
+		for i := range nodes {
+			wg.Add(1)
+			go func() { defer wg.Done(); errs[i] = nodes[i].DeleteOperator(ctx, names[i]) }()
+		}
+		wg.Wait()
+		var removed, refused int
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				removed++
+			case errors.Is(err, ledger.ErrConflict):
+				refused++
+			default:
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+		ops, err := nodes[1].ListOperators(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if removed != 1 || refused != 1 || len(ops) != 1 || ops[0].Role != ledger.RoleAdmin {
+			t.Fatalf("round %d: %d removed, %d refused, left %+v", round, removed, refused, ops)
+		}
+		survivor = ops[0].Name
+	}
 }
