@@ -79,3 +79,104 @@ func TestSubAccountChangesInCustomerAudit(t *testing.T) {
 		t.Errorf("the customer's log shows the operator's: %s", b)
 	}
 }
+
+// TestSubAccountKeys: the parent makes keys for its sub-accounts (v2 accountId,
+// v1 path), reads, updates and lists them, and reads the sub-accounts' audit
+// records; a key made for a sub-account is the sub-account's (an own-funded one
+// reads its balance, a shared one its parent's); a sub-account's credential
+// gets 404 on its parent's and its sibling's keys, and the parent 404 on
+// another customer's sub-account.
+func TestSubAccountKeys(t *testing.T) {
+	s := subFixture(t)
+	acme := customer{s: s, id: "acc_acme", auth: basic("acme", "password1")}
+	teamA := customer{s: s, id: "acc_acme_team_a", auth: basic("teama", "password1")}
+	teamB := customer{s: s, id: "acc_acme_team_b", auth: basic("teamb", "password1")}
+	parentKey := acme.createKey(t, `{"name":"acme's own"}`)
+	ka := acme.createKey(t, `{"name":"for team a","accountId":"acc_acme_team_a"}`)
+	if ka.AccountID != "acc_acme_team_a" {
+		t.Errorf("v2 key for the sub-account: accountId %q", ka.AccountID)
+	}
+	r := acme.do(t, "POST", "/settings/1/accounts/acc_acme_team_b/api-keys", `{"name":"for team b"}`, nil)
+	var kb struct{ Key, PublicAPIKey, AccountKey, Name string }
+	r.JSON(t, &kb)
+	if r.Status != 201 || kb.AccountKey != "acc_acme_team_b" || kb.PublicAPIKey == "" {
+		t.Fatalf("v1 key for the sub-account: %d %s", r.Status, r.Body)
+	}
+	// Each key is its sub-account's: own funding reads its own balance, shared its parent's.
+	for _, c := range []struct{ secret, want string }{
+		{ka.APIKeySecret, `{"balance":7.5,"currency":"EUR"}`},
+		{kb.PublicAPIKey, `{"balance":40.29134,"currency":"EUR"}`},
+	} {
+		if r := balanceWith(t, s, "App "+c.secret, map[string]string{"Accept": "application/json"}); r.Status != 200 || string(r.Body) != c.want {
+			t.Errorf("balance with a sub-account's key: %d %s, want %s", r.Status, r.Body, c.want)
+		}
+	}
+	// The parent reads, updates and lists them.
+	if r := acme.do(t, "GET", "/settings/2/api-keys/"+ka.ID, "", nil); r.Status != 200 || !strings.Contains(string(r.Body), `"accountId":"acc_acme_team_a"`) {
+		t.Errorf("parent reads the sub-account's key: %d %s", r.Status, r.Body)
+	}
+	if k := acme.updateKey(t, ka.ID, `{"name":"team a ci"}`); k.Name != "team a ci" || k.AccountID != "acc_acme_team_a" {
+		t.Errorf("parent updates the sub-account's key: %+v", k)
+	}
+	if r := acme.do(t, "PUT", "/settings/1/accounts/acc_acme_team_b/api-keys/"+kb.Key, `{"name":"team b ci"}`, nil); r.Status != 200 || !strings.Contains(string(r.Body), "team b ci") {
+		t.Errorf("parent updates over v1: %d %s", r.Status, r.Body)
+	}
+	var list struct{ APIKeys []keyV2 }
+	acme.do(t, "GET", "/settings/2/api-keys?accountId=acc_acme_team_a", "", nil).JSON(t, &list)
+	if len(list.APIKeys) != 1 || list.APIKeys[0].ID != ka.ID {
+		t.Errorf("parent lists team a's keys: %+v", list)
+	}
+	if r := acme.do(t, "GET", "/settings/1/accounts/acc_acme_team_b/api-keys", "", nil); r.Status != 200 || !strings.Contains(string(r.Body), kb.Key) || strings.Contains(string(r.Body), parentKey.ID) {
+		t.Errorf("parent lists team b's keys over v1: %d %s", r.Status, r.Body)
+	}
+	// The parent reads the sub-accounts' records (key changes, a sub-account's login).
+	testkit.Do(t, "POST", s.Public.URL+"/auth/1/session", map[string]string{"Content-Type": "application/json"}, []byte(`{"username":"teama","password":"password1"}`))
+	if logins := waitAudit(t, acme, "Login", 1); logins[0]["username"] != "teama" {
+		t.Errorf("the sub-account's login in the parent's log: %v", logins)
+	}
+	keyRecs := waitAudit(t, acme, "", 0)
+	var aboutSubs int
+	for _, rec := range keyRecs {
+		if rec["item"] == "ApiKey" && (strings.Contains(rec["description"].(string), ka.ID) || strings.Contains(rec["description"].(string), kb.Key)) {
+			aboutSubs++
+		}
+	}
+	if aboutSubs != 4 {
+		t.Errorf("%d records of the sub-accounts' keys in the parent's log, want 4 (two creates, two updates): %v", aboutSubs, keyRecs)
+	}
+	// A sub-account's credential: 404 on its parent's keys and its sibling's.
+	for _, tt := range []struct {
+		c                  customer
+		method, path, body string
+	}{
+		{teamA, "GET", "/settings/2/api-keys/" + parentKey.ID, ""},
+		{teamA, "PUT", "/settings/2/api-keys/" + parentKey.ID, `{"enabled":false}`},
+		{teamA, "GET", "/settings/2/api-keys?accountId=acc_acme", ""},
+		{teamA, "GET", "/settings/1/accounts/acc_acme/api-keys", ""},
+		{teamA, "GET", "/settings/2/api-keys/" + ka.ID + "x", ""},
+		{teamB, "GET", "/settings/2/api-keys/" + ka.ID, ""},
+		{teamB, "GET", "/settings/2/api-keys?accountId=acc_acme_team_a", ""},
+		{teamB, "POST", "/settings/2/api-keys", `{"name":"planted","accountId":"acc_acme_team_a"}`},
+		{teamA, "GET", "/settings/1/accounts/acc_acme_team_b/api-keys/" + kb.Key, ""},
+		{teamA, "PUT", "/settings/1/accounts/acc_acme_team_b/api-keys/" + kb.Key, `{"enabled":false}`},
+		// Another customer's sub-account, to the parent.
+		{acme, "GET", "/settings/2/api-keys?accountId=acc_other_sub", ""},
+		{acme, "POST", "/settings/2/api-keys", `{"name":"planted","accountId":"acc_other_sub"}`},
+		{acme, "GET", "/settings/1/accounts/acc_other_sub/api-keys", ""},
+		{acme, "POST", "/settings/1/accounts/acc_other_sub/api-keys", `{"name":"planted"}`},
+	} {
+		r := tt.c.do(t, tt.method, tt.path, tt.body, nil)
+		var e struct{ ErrorCode string }
+		r.JSON(t, &e)
+		if r.Status != 404 || e.ErrorCode != "E404" {
+			t.Errorf("%s %s %s: %d %s, want E404", tt.c.id, tt.method, tt.path, r.Status, r.Body)
+		}
+	}
+	// The keys the refusals aimed at are untouched.
+	if r := acme.do(t, "GET", "/settings/2/api-keys/"+parentKey.ID, "", nil); !strings.Contains(string(r.Body), `"enabled":true`) {
+		t.Errorf("parent's key after the refusals: %s", r.Body)
+	}
+	if r := acme.do(t, "GET", "/settings/1/accounts/acc_acme_team_b/api-keys/"+kb.Key, "", nil); !strings.Contains(string(r.Body), `"enabled":true`) {
+		t.Errorf("team b's key after the refusals: %s", r.Body)
+	}
+}
