@@ -180,3 +180,118 @@ func TestSubAccountKeys(t *testing.T) {
 		t.Errorf("team b's key after the refusals: %s", r.Body)
 	}
 }
+
+// subCredentials are one sub-account's credentials of every kind, each with
+// the scopes the family's routes need.
+func subCredentials(t *testing.T, s *testkit.Stack, parent customer, account, user, password string) map[string]string {
+	t.Helper()
+	k := parent.createKey(t, `{"name":"all of `+account+`","accountId":"`+account+`","scopeGuids":["account-management:manage","audit-logs:read"]}`)
+	return map[string]string{"App": "App " + k.APIKeySecret, "Basic": basic(user, password),
+		"IBSSO": "IBSSO " + sessionToken(t, s, user, password), "Bearer": "Bearer " + oauthToken(t, s, account)}
+}
+
+func sessionToken(t *testing.T, s *testkit.Stack, user, password string) string {
+	t.Helper()
+	r := testkit.Do(t, "POST", s.Public.URL+"/auth/1/session", map[string]string{"Content-Type": "application/json"},
+		[]byte(`{"username":"`+user+`","password":"`+password+`"}`))
+	var sess struct{ Token string }
+	r.JSON(t, &sess)
+	if r.Status != 200 || sess.Token == "" {
+		t.Fatalf("session of %s: %d %s", user, r.Status, r.Body)
+	}
+	return sess.Token
+}
+
+// oauthToken makes an OAuth2 client of account (both scopes) and a token of it.
+func oauthToken(t *testing.T, s *testkit.Stack, account string) string {
+	t.Helper()
+	var oc struct{ ClientID, ClientSecret string }
+	s.MustAdmin(201, "POST", "/v1/accounts/"+account+"/oauth-clients", `{"name":"c","scopes":["account-management:manage","audit-logs:read"]}`, nil).JSON(t, &oc)
+	r := testkit.Do(t, "POST", s.Public.URL+"/auth/1/oauth2/token", map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
+		[]byte("grant_type=client_credentials&client_id="+oc.ClientID+"&client_secret="+oc.ClientSecret))
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	r.JSON(t, &tok)
+	if r.Status != 200 || tok.AccessToken == "" {
+		t.Fatalf("token of %s: %d %s", account, r.Status, r.Body)
+	}
+	return tok.AccessToken
+}
+
+// familyRoutes are the family's routes that take a credential, with a body
+// where they need one, and whether App keys may use them.
+var familyRoutes = []struct {
+	method, path, body string
+	app                bool
+}{
+	{"GET", "/account/1/balance", "", true},
+	{"GET", "/account/1/total-balance", "", true},
+	{"GET", "/account/1/free-messages", "", true},
+	{"GET", "/settings/1/accounts", "", true},
+	{"PUT", "/settings/1/accounts/acc_acme_team_a", `{"enabled":true}`, true},
+	{"GET", "/audit/1/logs", "", true},
+	{"GET", "/audit/1/logs/export", "", true},
+	{"GET", "/settings/2/api-keys", "", false},
+	{"POST", "/settings/2/api-keys", `{"name":"while off"}`, false},
+	{"GET", "/settings/2/api-keys/key_any", "", false},
+	{"PUT", "/settings/2/api-keys/key_any", `{"name":"x"}`, false},
+	{"GET", "/settings/1/accounts/_/api-keys", "", false},
+	{"POST", "/settings/1/accounts/_/api-keys", `{"name":"while off"}`, false},
+	{"GET", "/settings/1/accounts/_/api-keys/key_any", "", false},
+	{"PUT", "/settings/1/accounts/_/api-keys/key_any", `{"name":"x"}`, false},
+}
+
+// TestDisabledSubAccountEveryCredential: while its parent has it disabled, a
+// sub-account's API key, Basic user, session and OAuth2 token get 403 FORBIDDEN
+// ("disabled by its parent account") on every route of the family that takes a
+// credential, in the route's error shape, and change nothing; its charges and
+// holds are refused. A session and a token made while it is off work once it is
+// on again, as do the older ones, from the next request.
+func TestDisabledSubAccountEveryCredential(t *testing.T) {
+	s := subFixture(t)
+	acme := customer{s: s, id: "acc_acme", auth: basic("acme", "password1")}
+	creds := subCredentials(t, s, acme, "acc_acme_team_b", "teamb", "password1")
+	if r := acme.do(t, "PUT", "/settings/1/accounts/acc_acme_team_b", `{"enabled":false}`, nil); r.Status != 200 {
+		t.Fatalf("disable: %d %s", r.Status, r.Body)
+	}
+	// Logging in still works (docs/subaccounts.md); what it gives is refused too.
+	creds["IBSSO (made while off)"] = "IBSSO " + sessionToken(t, s, "teamb", "password1")
+	creds["Bearer (made while off)"] = "Bearer " + oauthToken(t, s, "acc_acme_team_b")
+	for kind, auth := range creds {
+		for _, rt := range familyRoutes {
+			h := map[string]string{"Authorization": auth, "Accept": "application/json"}
+			if rt.body != "" {
+				h["Content-Type"] = "application/json"
+			}
+			r := testkit.Do(t, rt.method, s.Public.URL+rt.path, h, []byte(rt.body))
+			if r.Status != 403 {
+				t.Errorf("%s %s %s: %d %s, want 403", kind, rt.method, rt.path, r.Status, r.Body)
+				continue
+			}
+			if (rt.app || kind != "App") && !strings.Contains(string(r.Body), "disabled by its parent account") {
+				t.Errorf("%s %s %s: 403 without the reason: %s", kind, rt.method, rt.path, r.Body)
+			}
+		}
+	}
+	for path, body := range map[string]string{"/charges": `{"amount":"1"}`, "/holds": `{"amount":"1","expiresIn":"60s"}`} {
+		r := s.AdminDo("POST", "/v1/accounts/acc_acme_team_b"+path, body, testkit.Key("off"+path[1:]))
+		if r.Status != 409 || !strings.Contains(string(r.Body), "ACCOUNT_NOT_ACTIVE") {
+			t.Errorf("%s on the disabled sub-account: %d %s", path, r.Status, r.Body)
+		}
+	}
+	var keys struct{ APIKeys []keyV2 }
+	acme.do(t, "GET", "/settings/2/api-keys?accountId=acc_acme_team_b", "", nil).JSON(t, &keys)
+	if len(keys.APIKeys) != 1 {
+		t.Errorf("keys made while off: %+v", keys.APIKeys)
+	}
+	if r := acme.do(t, "PUT", "/settings/1/accounts/acc_acme_team_b", `{"enabled":true}`, nil); r.Status != 200 {
+		t.Fatalf("enable: %d %s", r.Status, r.Body)
+	}
+	for kind, auth := range creds {
+		if r := balanceWith(t, s, auth, map[string]string{"Accept": "application/json"}); r.Status != 200 || string(r.Body) != `{"balance":40.29134,"currency":"EUR"}` {
+			t.Errorf("%s after enabling: %d %s", kind, r.Status, r.Body)
+		}
+	}
+	s.MustAdmin(201, "POST", "/v1/accounts/acc_acme_team_b/charges", `{"amount":"0.29134"}`, testkit.Key("on-charge"))
+}
