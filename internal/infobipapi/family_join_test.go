@@ -8,6 +8,13 @@ import (
 	"github.com/purse-ledger/purse/internal/testkit"
 )
 
+// onBothStores runs a test on the sub-account fixture on SQLite and on
+// PostgreSQL (skipped without PURSE_TEST_POSTGRES).
+func onBothStores(t *testing.T, test func(*testing.T, *testkit.Stack)) {
+	t.Run("sqlite", func(t *testing.T) { test(t, subFixture(t)) })
+	t.Run("postgres", func(t *testing.T) { test(t, subFixtureOn(t, testkit.NewPostgres(t))) })
+}
+
 // TestSubAccountChangesInCustomerAudit: a sub-account made by the operator, its
 // changes (the parent's PUT and the operator's PATCH) and transfers between it
 // and its parent are records of the customers' audit log, under the parent, so
@@ -15,7 +22,10 @@ import (
 // "operator" without an address; a retried transfer is one record; another
 // customer sees none of them.
 func TestSubAccountChangesInCustomerAudit(t *testing.T) {
-	s := subFixture(t)
+	onBothStores(t, subAccountChangesInCustomerAudit)
+}
+
+func subAccountChangesInCustomerAudit(t *testing.T, s *testkit.Stack) {
 	acme := customer{s: s, id: "acc_acme", auth: basic("acme", "password1")}
 	teamA := customer{s: s, id: "acc_acme_team_a", auth: basic("teama", "password1")}
 	other := customer{s: s, id: "acc_other", auth: basic("other", "password1")}
@@ -86,8 +96,9 @@ func TestSubAccountChangesInCustomerAudit(t *testing.T) {
 // reads its balance, a shared one its parent's); a sub-account's credential
 // gets 404 on its parent's and its sibling's keys, and the parent 404 on
 // another customer's sub-account.
-func TestSubAccountKeys(t *testing.T) {
-	s := subFixture(t)
+func TestSubAccountKeys(t *testing.T) { onBothStores(t, subAccountKeys) }
+
+func subAccountKeys(t *testing.T, s *testkit.Stack) {
 	acme := customer{s: s, id: "acc_acme", auth: basic("acme", "password1")}
 	teamA := customer{s: s, id: "acc_acme_team_a", auth: basic("teama", "password1")}
 	teamB := customer{s: s, id: "acc_acme_team_b", auth: basic("teamb", "password1")}
@@ -249,7 +260,10 @@ var familyRoutes = []struct {
 // holds are refused. A session and a token made while it is off work once it is
 // on again, as do the older ones, from the next request.
 func TestDisabledSubAccountEveryCredential(t *testing.T) {
-	s := subFixture(t)
+	onBothStores(t, disabledSubAccountEveryCredential)
+}
+
+func disabledSubAccountEveryCredential(t *testing.T, s *testkit.Stack) {
 	acme := customer{s: s, id: "acc_acme", auth: basic("acme", "password1")}
 	creds := subCredentials(t, s, acme, "acc_acme_team_b", "teamb", "password1")
 	if r := acme.do(t, "PUT", "/settings/1/accounts/acc_acme_team_b", `{"enabled":false}`, nil); r.Status != 200 {
