@@ -309,3 +309,43 @@ func disabledSubAccountEveryCredential(t *testing.T, s *testkit.Stack) {
 	}
 	s.MustAdmin(201, "POST", "/v1/accounts/acc_acme_team_b/charges", `{"amount":"0.29134"}`, testkit.Key("on-charge"))
 }
+
+// TestSubAccountRoutesScopes: the sub-account routes need
+// account-management:manage: an SMS-only key (sms:message:send) gets 403 naming
+// it and changes nothing, while every credential kind the spec's security list
+// allows for them (App, Basic, IBSSO, OAuth2) lists and updates.
+func TestSubAccountRoutesScopes(t *testing.T) { onBothStores(t, subAccountRoutesScopes) }
+
+func subAccountRoutesScopes(t *testing.T, s *testkit.Stack) {
+	acme := customer{s: s, id: "acc_acme", auth: basic("acme", "password1")}
+	sms := acme.createKey(t, `{"name":"sms only","scopeGuids":["sms:message:send"]}`)
+	for _, rt := range []struct{ method, path, body string }{
+		{"GET", "/settings/1/accounts", ""},
+		{"PUT", "/settings/1/accounts/acc_acme_team_a", `{"name":"by sms key","enabled":false}`},
+	} {
+		r := acme.do(t, rt.method, rt.path, rt.body, map[string]string{"Authorization": "App " + sms.APIKeySecret})
+		if r.Status != 403 || !strings.Contains(string(r.Body), "account-management:manage") || !strings.Contains(string(r.Body), `"messageId":"FORBIDDEN"`) {
+			t.Errorf("SMS-only key, %s %s: %d %s", rt.method, rt.path, r.Status, r.Body)
+		}
+	}
+	if a, _ := s.Engine.Account("acc_acme_team_a"); a.Name != "Team A" || a.Disabled {
+		t.Errorf("the SMS-only key changed the sub-account: %+v", a)
+	}
+	k := acme.createKey(t, `{"name":"manager","scopeGuids":["account-management:manage"]}`)
+	kinds := map[string]string{"App": "App " + k.APIKeySecret, "Basic": acme.auth,
+		"IBSSO": "IBSSO " + sessionToken(t, s, "acme", "password1"), "Bearer": "Bearer " + oauthToken(t, s, "acc_acme")}
+	for kind, auth := range kinds {
+		h := map[string]string{"Authorization": auth}
+		var list struct{ Accounts []struct{ Key, Name string } }
+		r := acme.do(t, "GET", "/settings/1/accounts", "", h)
+		r.JSON(t, &list)
+		if r.Status != 200 || len(list.Accounts) != 2 {
+			t.Errorf("%s lists: %d %s", kind, r.Status, r.Body)
+		}
+		if r := acme.do(t, "PUT", "/settings/1/accounts/acc_acme_team_a", `{"name":"Team A by `+kind+`"}`, h); r.Status != 200 {
+			t.Errorf("%s updates: %d %s", kind, r.Status, r.Body)
+		} else if a, _ := s.Engine.Account("acc_acme_team_a"); a.Name != "Team A by "+kind {
+			t.Errorf("%s's update did not take: %+v", kind, a)
+		}
+	}
+}
