@@ -467,7 +467,9 @@ func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) 
 
 // TestClusterSubAccountSwitchReachesOtherNode: a parent disables its sub-account
 // through node A's public API; node B refuses the sub-account's credentials (403)
-// as soon as the change feed brings the row, and serves them again once enabled.
+// as soon as the change feed brings the row (every kind: API key, Basic,
+// session, OAuth2 token; the balance, a key route, the audit log), refuses its
+// charges and holds, and serves them again once enabled on node B.
 // A shared sub-account charged on node B takes its parent's money, and node A
 // reads it.
 func TestClusterSubAccountSwitchReachesOtherNode(t *testing.T) {
@@ -484,6 +486,15 @@ func TestClusterSubAccountSwitchReachesOtherNode(t *testing.T) {
 	team := map[string]string{"Authorization": "Basic " + b64("team:password1")}
 	read := func(base string) testkit.Response { return testkit.Do(t, "GET", base+"/account/1/balance", team, nil) }
 	eventually(t, time.Second, "node B serves the sub-account", func() bool { return read(b.public).Status == 200 })
+	creds := subAccountCredentials(t, a, sub.ID, boss)
+	eventually(t, time.Second, "node B serves the sub-account's credentials", func() bool {
+		for _, auth := range creds {
+			if testkit.Do(t, "GET", b.public+"/account/1/balance", map[string]string{"Authorization": auth}, nil).Status != 200 {
+				return false
+			}
+		}
+		return true
+	})
 	mustAdmin(t, b.admin, 201, "POST", "/v1/accounts/"+sub.ID+"/charges", `{"amount":"2.5"}`, map[string]string{"Idempotency-Key": "c"})
 	eventually(t, time.Second, "node A reads the parent's balance after the shared charge", func() bool {
 		return string(read(a.public).Body) == `{"balance":7.5,"currency":"EUR"}`
@@ -493,11 +504,63 @@ func TestClusterSubAccountSwitchReachesOtherNode(t *testing.T) {
 	}
 	d := eventually(t, time.Second, "node B refuses the disabled sub-account", func() bool { return read(b.public).Status == 403 })
 	t.Logf("the switch reached node B in %v", d)
+	// Every kind of the sub-account's credential, made on node A, is refused on
+	// node B: the balance, a key route, the audit log.
+	for kind, auth := range creds {
+		for _, path := range []string{"/account/1/balance", "/settings/2/api-keys", "/audit/1/logs"} {
+			r := testkit.Do(t, "GET", b.public+path, map[string]string{"Authorization": auth}, nil)
+			if r.Status != 403 || kind != "App" && !strings.Contains(string(r.Body), "disabled by its parent") {
+				t.Errorf("%s on node B, %s: %d %s, want 403", kind, path, r.Status, r.Body)
+			}
+		}
+	}
 	if r := adminReq(t, b.admin, "POST", "/v1/accounts/"+sub.ID+"/charges", `{"amount":"1"}`, map[string]string{"Idempotency-Key": "c2"}); r.Status != 409 {
 		t.Errorf("charge of the disabled sub-account on node B: %d %s", r.Status, r.Body)
+	}
+	if r := adminReq(t, b.admin, "POST", "/v1/accounts/"+sub.ID+"/holds", `{"amount":"1","expiresIn":"60s"}`, map[string]string{"Idempotency-Key": "h2"}); r.Status != 409 {
+		t.Errorf("hold of the disabled sub-account on node B: %d %s", r.Status, r.Body)
 	}
 	if r := testkit.Do(t, "PUT", b.public+"/settings/1/accounts/"+sub.ID, boss, []byte(`{"enabled":true}`)); r.Status != 200 {
 		t.Fatalf("enable on node B: %d %s", r.Status, r.Body)
 	}
-	eventually(t, time.Second, "node A serves it again", func() bool { return read(a.public).Status == 200 })
+	d = eventually(t, time.Second, "node A serves every credential again", func() bool {
+		for _, auth := range creds {
+			if testkit.Do(t, "GET", a.public+"/account/1/balance", map[string]string{"Authorization": auth}, nil).Status != 200 {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("enabling reached node A in %v", d)
+	mustAdmin(t, a.admin, 201, "POST", "/v1/accounts/"+sub.ID+"/holds", `{"amount":"1","expiresIn":"60s"}`, map[string]string{"Idempotency-Key": "h3"})
+}
+
+// subAccountCredentials makes, on node n, one credential of each kind for the
+// sub-account whose user is team: an API key (by its parent, boss), the user's
+// Basic login, a session and an OAuth2 token, each with the family's scopes.
+func subAccountCredentials(t *testing.T, n *node, sub string, boss map[string]string) map[string]string {
+	t.Helper()
+	var k struct{ APIKeySecret string }
+	r := testkit.Do(t, "POST", n.public+"/settings/2/api-keys", boss,
+		[]byte(`{"name":"team's","accountId":"`+sub+`","scopeGuids":["account-management:manage","audit-logs:read"]}`))
+	r.JSON(t, &k)
+	if r.Status != 200 {
+		t.Fatalf("key for the sub-account: %d %s", r.Status, r.Body)
+	}
+	var sess struct{ Token string }
+	r = testkit.Do(t, "POST", n.public+"/auth/1/session", map[string]string{"Content-Type": "application/json"}, []byte(`{"username":"team","password":"password1"}`))
+	r.JSON(t, &sess)
+	var oc struct{ ClientID, ClientSecret string }
+	mustAdmin(t, n.admin, 201, "POST", "/v1/accounts/"+sub+"/oauth-clients", `{"name":"c","scopes":["account-management:manage","audit-logs:read"]}`, nil).JSON(t, &oc)
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	r = testkit.Do(t, "POST", n.public+"/auth/1/oauth2/token", map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
+		[]byte("grant_type=client_credentials&client_id="+oc.ClientID+"&client_secret="+oc.ClientSecret))
+	r.JSON(t, &tok)
+	if sess.Token == "" || tok.AccessToken == "" {
+		t.Fatalf("session %q, token %q", sess.Token, tok.AccessToken)
+	}
+	return map[string]string{"App": "App " + k.APIKeySecret, "Basic": "Basic " + b64("team:password1"),
+		"IBSSO": "IBSSO " + sess.Token, "Bearer": "Bearer " + tok.AccessToken}
 }

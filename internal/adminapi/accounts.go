@@ -46,7 +46,7 @@ func (a *API) createAccount(w http.ResponseWriter, r *http.Request) {
 	if req.Currency != nil {
 		cmd.Currency = *req.Currency
 	}
-	a.do(w, r, cmd, key, hash, http.StatusCreated, func(v any) any { return toAccountJSON(v.(ledger.Account)) })
+	a.doThen(w, r, cmd, key, hash, http.StatusCreated, func(v any) any { return toAccountJSON(v.(ledger.Account)) }, a.subAccountCreated)
 }
 
 // listSubAccounts lists an account's sub-accounts (a sub-account has none).
@@ -174,7 +174,8 @@ func (a *API) patchAccount(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	a.do(w, r, cmd, key, hash, http.StatusOK, func(v any) any { return toAccountJSON(v.(ledger.Account)) })
+	a.doThen(w, r, cmd, key, hash, http.StatusOK, func(v any) any { return toAccountJSON(v.(ledger.Account)) },
+		a.subAccountPatched(req.Name, req.Enabled))
 }
 
 func (a *API) getBalance(w http.ResponseWriter, r *http.Request) {

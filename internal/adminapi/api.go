@@ -491,6 +491,13 @@ func requestHash(method, path string, body []byte) string {
 // key, the answer is the request's outcome (answer); without one, render's view
 // of the result, or the refusal.
 func (a *API) do(w http.ResponseWriter, r *http.Request, cmd engine.Command, key, hash string, status int, render func(any) any) {
+	a.doThen(w, r, cmd, key, hash, status, render, nil)
+}
+
+// doThen is do, calling committed with the command's value when this request
+// made the change (not when it replays an earlier answer, nor on a refusal), so
+// that what follows a change happens once per change.
+func (a *API) doThen(w http.ResponseWriter, r *http.Request, cmd engine.Command, key, hash string, status int, render func(any) any, committed func(any)) {
 	var idem *engine.Idempotency
 	if key != "" {
 		idem = &ledger.IdempotencyRequest{Key: "admin:" + key, RequestHash: hash}
@@ -499,6 +506,9 @@ func (a *API) do(w http.ResponseWriter, r *http.Request, cmd engine.Command, key
 	if err != nil {
 		a.fail(w, r, err)
 		return
+	}
+	if committed != nil && res.Value != nil && !res.Replayed {
+		committed(res.Value)
 	}
 	if res.Outcome != nil || res.Legacy != nil {
 		a.answer(w, r, res.Outcome, res.Version, res.Replayed, res.Legacy)

@@ -92,8 +92,8 @@ func (a *API) transfer(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	a.do(w, r, engine.Transfer{From: req.From, To: req.To, Amount: amt, Reference: req.Reference, IdempotencyKey: key},
-		key, hash, http.StatusCreated, func(v any) any { return toTransferJSON(v.(engine.TransferResult).From) })
+	a.doThen(w, r, engine.Transfer{From: req.From, To: req.To, Amount: amt, Reference: req.Reference, IdempotencyKey: key},
+		key, hash, http.StatusCreated, func(v any) any { return toTransferJSON(v.(engine.TransferResult).From) }, a.transferred)
 }
 
 func (a *API) charge(w http.ResponseWriter, r *http.Request) {

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -168,6 +169,10 @@ func TestSeedBadFiles(t *testing.T) {
 		{"parent's currency", `{"accounts":[{"id":"acc_a","name":"A","currency":"EUR"},{"id":"acc_b","name":"B","currency":"USD","parent":"acc_a"}]}`, "accounts[1]: currency USD differs"},
 		{"bad funding", `{"accounts":[{"id":"acc_a","name":"A","currency":"EUR"},{"id":"acc_b","name":"B","currency":"EUR","parent":"acc_a","funding":"pooled"}]}`, `funding "pooled"`},
 		{"funding without parent", `{"accounts":[{"id":"acc_a","name":"A","currency":"EUR","funding":"own"}]}`, "funding is for sub-accounts"},
+		{"bad allowedIPs", `{"accounts":[{"id":"acc_a","name":"A","currency":"EUR","apiKeys":[{"id":"key_a","name":"k","key":"0123456789abcdef","allowedIPs":["10.0.0.1/8"]}]}]}`, "apiKeys[0]: allowedIPs"},
+		{"bad validTo", `{"accounts":[{"id":"acc_a","name":"A","currency":"EUR","apiKeys":[{"id":"key_a","name":"k","key":"0123456789abcdef","validTo":"tomorrow"}]}]}`, `apiKeys[0]: validTo "tomorrow"`},
+		{"window backwards", `{"accounts":[{"id":"acc_a","name":"A","currency":"EUR","apiKeys":[{"id":"key_a","name":"k","key":"0123456789abcdef","validFrom":"2030-01-01T00:00:00Z","validTo":"2029-01-01T00:00:00Z"}]}]}`, "validTo must be after validFrom"},
+		{"enabled not a bool", `{"accounts":[{"id":"acc_a","name":"A","currency":"EUR","apiKeys":[{"id":"key_a","name":"k","key":"0123456789abcdef","enabled":"no"}]}]}`, "enabled"},
 		{"shared with a balance", `{"accounts":[{"id":"acc_a","name":"A","currency":"EUR"},{"id":"acc_b","name":"B","currency":"EUR","parent":"acc_a","funding":"shared","balance":"1"}]}`, "accounts[1]: a shared sub-account spends its parent's money"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -240,5 +245,74 @@ func TestSeedSubAccountNeverChanges(t *testing.T) {
 	_, err = seed.Apply(context.Background(), f, s.Engine, s.Auth, s.Store, discard())
 	if err == nil || !strings.Contains(err.Error(), `seed account acc_shop_eu: the store's account has parent "acc_shop" and funding "own"`) {
 		t.Errorf("Apply with acc_shop_eu's funding changed: %v, want a refusal naming the store's funding", err)
+	}
+}
+
+// TestSeedKeyRestrictions: a seeded key carries allowedIPs, validFrom/validTo
+// and enabled as a customer's key does: each refusal is a wrong key's 401, the
+// customer sees the restrictions over /settings/2/api-keys, and a second
+// application (a restart) leaves a key the customer has changed as it is.
+func TestSeedKeyRestrictions(t *testing.T) {
+	f, err := seed.Parse([]byte(`{"accounts":[{"id":"acc_r","name":"R","currency":"EUR","balance":"3",
+		"users":[{"username":"r","password":"password-r"}],
+		"apiKeys":[
+			{"id":"key_local","name":"local","key":"key-local-0123456789","allowedIPs":["127.0.0.1","::1"],"validFrom":"2020-01-01T00:00:00Z","validTo":"2100-01-01T00:00:00Z","enabled":true},
+			{"id":"key_office","name":"office","key":"key-office-0123456789","allowedIPs":["192.0.2.0/24","2001:db8::/32"]},
+			{"id":"key_later","name":"later","key":"key-later-0123456789","validFrom":"2100-01-01T00:00:00Z"},
+			{"id":"key_expired","name":"expired","key":"key-expired-0123456789","validTo":"2020-01-01T00:00:00+01:00"},
+			{"id":"key_off","name":"off","key":"key-off-0123456789","enabled":false}]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(t.TempDir(), "purse.db")
+	s := testkit.Open(t, db, testkit.Options{Emulator: true, Seed: f})
+	balance := func(s *testkit.Stack, key string) testkit.Response {
+		return testkit.Do(t, "GET", s.Public.URL+"/account/1/balance", map[string]string{"Authorization": "App " + key}, nil)
+	}
+	wrong := balance(s, "no-such-key-0123456789")
+	for key, want := range map[string]int{"key-local-0123456789": 200, "key-office-0123456789": 401, "key-later-0123456789": 401,
+		"key-expired-0123456789": 401, "key-off-0123456789": 401} {
+		r := balance(s, key)
+		if r.Status != want || want == 401 && string(r.Body) != string(wrong.Body) {
+			t.Errorf("%s: %d %s, want %d (a wrong key's body when refused)", key, r.Status, r.Body, want)
+		}
+	}
+	user := map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("r:password-r"))}
+	var list struct {
+		APIKeys []struct {
+			ID, ValidFrom, ValidTo string
+			AllowedIPs             []string
+			Enabled                bool
+		}
+	}
+	testkit.Do(t, "GET", s.Public.URL+"/settings/2/api-keys?orderBy=name", user, nil).JSON(t, &list)
+	got := map[string]string{}
+	for _, k := range list.APIKeys {
+		got[k.ID] = fmt.Sprintf("%v %s..%s %v", k.AllowedIPs, k.ValidFrom, k.ValidTo, k.Enabled)
+	}
+	for id, want := range map[string]string{
+		"key_office":  "[192.0.2.0/24 2001:db8::/32]",
+		"key_local":   "[127.0.0.1 ::1] 2020-01-01T00:00:00",
+		"key_expired": "..2019-12-31T23:00:00",
+		"key_off":     "false",
+	} {
+		if !strings.Contains(got[id], want) {
+			t.Errorf("%s as the customer sees it: %q, want it to hold %q", id, got[id], want)
+		}
+	}
+	// The customer turns the seeded key on; a restart with the same seed keeps it on.
+	h := map[string]string{"Authorization": user["Authorization"], "Content-Type": "application/json"}
+	if r := testkit.Do(t, "PUT", s.Public.URL+"/settings/2/api-keys/key_off", h, []byte(`{"enabled":true}`)); r.Status != 200 {
+		t.Fatalf("enable the seeded key: %d %s", r.Status, r.Body)
+	}
+	s.Close()
+	s = testkit.Open(t, db, testkit.Options{Emulator: true, Seed: f})
+	if r := balance(s, "key-off-0123456789"); r.Status != 200 {
+		t.Errorf("the key the customer enabled, after a restart with the seed: %d %s", r.Status, r.Body)
+	}
+	// docs/examples/seed.json's office key is refused from here (loopback is not its range).
+	e := newEmulator(t)
+	if r := balance(e.Stack, "test-key-shop-office-0123456789"); r.Status != 401 || balance(e.Stack, "test-key-shop-0123456789").Status != 200 {
+		t.Errorf("the example's office-only key from loopback: %d %s", r.Status, r.Body)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 
 	"github.com/purse-ledger/purse/internal/testkit"
@@ -18,10 +19,18 @@ import (
 // validates every response, success and error alike, against Infobip's own
 // document with kin-openapi. docs/infobip-family.md lists the operations and
 // the one deliberate difference this test knows (DELETE /auth/1/session answers
-// 204 where the document says 200).
+// 204 where the document says 200). It runs on SQLite and on PostgreSQL (with
+// PURSE_TEST_POSTGRES).
 func TestEveryOperationMatchesInfobipSpec(t *testing.T) {
 	doc := loadSpec(t)
-	s := testkit.New(t)
+	t.Run("sqlite", func(t *testing.T) { everyOperation(t, doc, testkit.New(t)) })
+	t.Run("postgres", func(t *testing.T) { everyOperation(t, doc, testkit.NewPostgres(t)) })
+}
+
+// everyOperation calls each of the 18 operations on s, through every credential
+// kind its security list allows and with an error answer, and validates every
+// response against doc.
+func everyOperation(t *testing.T, doc *openapi3.T, s *testkit.Stack) {
 	c := newCustomer(t, s, "shown")
 	// Credentials of each kind, each carrying both scopes the family uses.
 	app := c.createKey(t, `{"name":"show","scopeGuids":["account-management:manage","audit-logs:read"]}`)

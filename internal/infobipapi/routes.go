@@ -186,8 +186,8 @@ func (e *missingScopeError) Error() string { return "missing scope " + e.scope }
 func (e *missingScopeError) Is(target error) bool { return target == errMissingScope }
 
 // admit authenticates a request for a route with scopes: the credential, its
-// kind against the spec's security list, every scope of x-scopes, then the
-// route's throttle for the credential's account.
+// kind against the spec's security list, every scope of x-scopes, the account's
+// enabled switch, then the route's throttle for the credential's account.
 func (a *API) admit(w http.ResponseWriter, r *http.Request, x *exchange) error {
 	p, err := a.auth.Authenticate(r.Context(), r.Header.Get("Authorization"), clientAddr(r))
 	if err != nil {
@@ -203,6 +203,11 @@ func (a *API) admit(w http.ResponseWriter, r *http.Request, x *exchange) error {
 		}
 	}
 	x.p = p
+	if _, _, _, disabled, ok := a.balances.Balance(p.AccountID); ok && disabled {
+		// A sub-account its parent switched off: 403 on every route with a
+		// credential, here so that no route can forget it (docs/subaccounts.md).
+		return errAccountDisabled
+	}
 	if d := a.limits.wait(x.rt.limit, p.AccountID); d > 0 {
 		return &throttledError{retryAfter: d}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -153,7 +154,26 @@ func (a *API) updateSubAccount(w http.ResponseWriter, r *http.Request, x *exchan
 		a.fail(w, r, f, subAccountError(err))
 		return
 	}
+	a.recordUpdate(r, x, acc, req)
 	a.writeValue(w, r, f, toSubAccountJSON(acc))
+}
+
+// recordUpdate writes the customers' audit records of a sub-account change:
+// here rather than behind the SubAccounts interface because here is where the
+// caller and its address are known. One record per field the request set
+// (Update for the name, Enable or Disable for the switch), read by the
+// sub-account and its parent.
+func (a *API) recordUpdate(r *http.Request, x *exchange, acc ledger.Account, req updateRequest) {
+	if req.Name != nil {
+		a.record(r, x.p, acc.ID, "Update", "Account", fmt.Sprintf("sub-account %s renamed to '%s'", acc.ID, acc.Name))
+	}
+	if req.Enabled != nil {
+		action, done := "Disable", "disabled"
+		if *req.Enabled {
+			action, done = "Enable", "enabled"
+		}
+		a.record(r, x.p, acc.ID, action, "Account", fmt.Sprintf("sub-account '%s' (%s) %s", acc.Name, acc.ID, done))
+	}
 }
 
 // readUpdate reads the JSON body of a PUT. Keys it does not know are ignored, as

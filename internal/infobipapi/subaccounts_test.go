@@ -15,7 +15,11 @@ import (
 // user teamb), and Other (acc_other, user other) with a sub-account of its own
 // (acc_other_sub). Ids are fixed so the golden bodies are stable.
 func subFixture(t *testing.T) *testkit.Stack {
-	s := testkit.New(t)
+	return subFixtureOn(t, testkit.New(t))
+}
+
+// subFixtureOn is subFixture on a given stack (testkit.NewPostgres for one).
+func subFixtureOn(t *testing.T, s *testkit.Stack) *testkit.Stack {
 	ctx := context.Background()
 	for _, c := range []engine.CreateAccount{
 		{ID: "acc_acme", Name: "Acme", Currency: "EUR"},

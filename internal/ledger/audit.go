@@ -25,8 +25,7 @@ type AuditFilter struct {
 
 // CustomerAuditRecord is one thing done on a customer's account that the
 // customer may read back through Infobip's /audit/1/logs: a login, a logout, an
-// API key created or changed (and, once they exist, sub-account changes and
-// transfers). It is a sibling of AuditRecord rather than an extension of it: the
+// API key created or changed, a sub-account created or changed, a transfer. It is a sibling of AuditRecord rather than an extension of it: the
 // operator's log is keyed by admin token and route and must never be shown to a
 // customer, while these records are keyed by account and carry Infobip's
 // vocabulary (Action, Item), so one table per audience keeps "whose records may

@@ -240,7 +240,12 @@ func ensureKey(ctx context.Context, accountID string, k APIKey, authn *auth.Auth
 	if scopes == nil {
 		scopes = []string{auth.ScopeAccountManage}
 	}
-	key := ledger.APIKey{ID: k.ID, AccountID: accountID, Name: k.Name, Hash: hash, Scopes: scopes, CreatedAt: time.Now().UTC()}
+	allowed, from, to, err := k.rules() // checked by Parse; a File built in code is checked here
+	if err != nil {
+		return fmt.Errorf("api key %s: %w", k.ID, err)
+	}
+	key := ledger.APIKey{ID: k.ID, AccountID: accountID, Name: k.Name, Hash: hash, Scopes: scopes, CreatedAt: time.Now().UTC(),
+		AllowedIPs: allowed, ValidFrom: from, ValidTo: to, Disabled: k.Enabled != nil && !*k.Enabled}
 	if err := store.InsertAPIKey(ctx, key, nil); err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/purse-ledger/purse/internal/auth"
 	"github.com/purse-ledger/purse/internal/ledger"
@@ -67,12 +68,50 @@ type User struct {
 	Password string `json:"password"`
 }
 
-// APIKey is an App key with a fixed secret: Authorization: App <Key>.
+// APIKey is an App key with a fixed secret: Authorization: App <Key>. Its
+// restrictions are the ones customers set over /settings/2/api-keys
+// (docs/api.md), so an emulator user can seed a key that is refused: used from
+// another address, outside its window, or while disabled, it gets a wrong key's
+// 401. Like FreeMessages they are set when the seed makes the key; later
+// applications leave the key as it is (its customer may have changed it over
+// the API, and a restart must not undo that).
 type APIKey struct {
 	ID     string   `json:"id"`
 	Name   string   `json:"name"`
 	Key    string   `json:"key"`
 	Scopes []string `json:"scopes,omitempty"` // default account-management:manage
+	// AllowedIPs are addresses and CIDR ranges, IPv4 or IPv6; none: any address.
+	AllowedIPs []string `json:"allowedIPs,omitempty"`
+	// ValidFrom and ValidTo bound the key's validity, RFC 3339; none: no bound.
+	ValidFrom string `json:"validFrom,omitempty"`
+	ValidTo   string `json:"validTo,omitempty"`
+	// Enabled false makes the key disabled; left out, it is enabled.
+	Enabled *bool `json:"enabled,omitempty"`
+}
+
+// rules returns the key's restrictions as the store keeps them.
+func (k APIKey) rules() (allowed []string, from, to *time.Time, err error) {
+	if allowed, err = auth.CanonicalPrefixes(k.AllowedIPs); err != nil {
+		return nil, nil, nil, fmt.Errorf("allowedIPs: %w", err)
+	}
+	for _, b := range []struct {
+		name, v string
+		at      **time.Time
+	}{{"validFrom", k.ValidFrom, &from}, {"validTo", k.ValidTo, &to}} {
+		if b.v == "" {
+			continue
+		}
+		t, perr := time.Parse(time.RFC3339Nano, b.v)
+		if perr != nil {
+			return nil, nil, nil, fmt.Errorf("%s %q: want RFC 3339, such as 2026-01-01T00:00:00Z", b.name, b.v)
+		}
+		t = t.UTC().Truncate(time.Microsecond)
+		*b.at = &t
+	}
+	if from != nil && to != nil && !to.After(*from) {
+		return nil, nil, nil, errors.New("validTo must be after validFrom")
+	}
+	return allowed, from, to, nil
 }
 
 // ErrFixedSecrets is Check's refusal of a seed with passwords or API keys in a
@@ -249,7 +288,8 @@ func checkKey(k APIKey) error {
 			return fmt.Errorf("unknown scope %q (known: %s)", s, strings.Join(auth.KnownScopes, ", "))
 		}
 	}
-	return nil
+	_, _, _, err := k.rules()
+	return err
 }
 
 func validID(id, prefix string) bool {

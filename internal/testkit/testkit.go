@@ -22,8 +22,10 @@ import (
 	"github.com/purse-ledger/purse/internal/audit"
 	"github.com/purse-ledger/purse/internal/auth"
 	"github.com/purse-ledger/purse/internal/engine"
+	"github.com/purse-ledger/purse/internal/ledger"
 	"github.com/purse-ledger/purse/internal/seed"
 	"github.com/purse-ledger/purse/internal/store/sqlite"
+	"github.com/purse-ledger/purse/internal/store/storetest"
 )
 
 // AdminToken is the admin bearer token of every Stack.
@@ -35,7 +37,8 @@ type Stack struct {
 	App    *app.App
 	Audit  *audit.Auditor
 	Path   string
-	Store  *sqlite.Store
+	Store  *sqlite.Store // nil on PostgreSQL (NewPostgres); Ledger is either
+	Ledger ledger.Store
 	Engine *engine.Engine
 	Auth   *auth.Authenticator
 	Public *Server
@@ -71,7 +74,15 @@ func New(t testing.TB) *Stack {
 	return Open(t, filepath.Join(t.TempDir(), "purse.db"), Options{})
 }
 
-// Open starts a stack on the database at path.
+// NewPostgres starts a stack on a fresh schema of the PostgreSQL server that
+// PURSE_TEST_POSTGRES names (the test is skipped without it), so that a test
+// written against a Stack runs on the scale-out store too.
+func NewPostgres(t testing.TB) *Stack {
+	t.Helper()
+	return Open(t, storetest.FreshSchema(t), Options{})
+}
+
+// Open starts a stack on the database at path (a file, or a postgres:// URL).
 func Open(t testing.TB, path string, opts Options) *Stack {
 	t.Helper()
 	limits := opts.AuthLimits
@@ -92,7 +103,8 @@ func Open(t testing.TB, path string, opts Options) *Stack {
 		t.Fatal(err)
 	}
 	pub, adm := a.Servers()
-	s := &Stack{T: t, App: a, Audit: a.Audit(), Path: path, Store: a.Store().(*sqlite.Store), Engine: a.Engine(), Auth: a.Auth(),
+	lite, _ := a.Store().(*sqlite.Store)
+	s := &Stack{T: t, App: a, Audit: a.Audit(), Path: path, Store: lite, Ledger: a.Store(), Engine: a.Engine(), Auth: a.Auth(),
 		Public: &Server{URL: "http://" + pl.Addr().String(), Config: pub},
 		Admin:  &Server{URL: "http://" + al.Addr().String(), Config: adm}}
 	t.Cleanup(s.Close)
