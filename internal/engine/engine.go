@@ -477,6 +477,7 @@ func (t *txn) serveAll(batch []*request) ([]response, error) {
 // commit settles the platform accounts and commits the batch (or rolls back one
 // that has nothing to write).
 func (t *txn) commit(requests int) error {
+	t.evaluateAlerts()
 	if err := t.settleSystem(); err != nil {
 		return err
 	}
@@ -488,6 +489,7 @@ func (t *txn) commit(requests int) error {
 	if err := t.assignSeqs(b); err != nil {
 		return err
 	}
+	b.Events = t.events(b)
 	start := time.Now()
 	if err := t.tx.Commit(t.ctx, b); err != nil {
 		return err

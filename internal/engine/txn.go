@@ -40,6 +40,8 @@ type txn struct {
 	sysBase  map[string]ledger.Amount // platform accounts' balances before the batch (addSys)
 	undo     []func()
 	remapSeq func(int64) int64
+
+	alertEvents []func(*eventBuilder) // thresholds crossed (alerts.go), written after the other events
 }
 
 // pendingRecord is a business answer this batch gives under an idempotency key:

@@ -58,6 +58,7 @@ func SystemAccountID(kind AccountKind, currency string) string {
 type Account struct {
 	ID              string
 	Kind            AccountKind
+	ParentID        string // the parent account's ID; "" for a main account
 	Name            string
 	Currency        string
 	Status          AccountStatus
@@ -75,6 +76,10 @@ type Account struct {
 	Version   int64
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// Alerts are the account's thresholds and their armed/fired state (events.go),
+	// stored with the account so that they survive restarts and are shared by
+	// every node of a shared store.
+	Alerts Alerts
 }
 
 // MonthOf is the yyyymm number of t's UTC calendar month.

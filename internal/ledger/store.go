@@ -27,6 +27,7 @@ type Store interface {
 	Records
 	Feed
 	Demo
+	EventLog
 	// Ping reports whether the store answers (readiness).
 	Ping(ctx context.Context) error
 	Close() error

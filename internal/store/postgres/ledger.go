@@ -14,15 +14,20 @@ import (
 )
 
 const accountColumns = `id, kind, name, currency, status, balance, seq, created_at, updated_at,
-	held, allowed_minus, monthly_limit, monthly_spent, spent_month, free_messages, version`
+	held, allowed_minus, monthly_limit, monthly_spent, spent_month, free_messages, version, alerts`
 
 func scanAccount(r pgx.Row) (ledger.Account, error) {
 	var a ledger.Account
 	var kind, status string
 	var balance, created, updated, held, minus, spent int64
 	var limit *int64
+	var alerts string
 	if err := r.Scan(&a.ID, &kind, &a.Name, &a.Currency, &status, &balance, &a.Seq, &created, &updated,
-		&held, &minus, &limit, &spent, &a.SpentMonth, &a.FreeMessages, &a.Version); err != nil {
+		&held, &minus, &limit, &spent, &a.SpentMonth, &a.FreeMessages, &a.Version, &alerts); err != nil {
+		return a, err
+	}
+	var err error
+	if a.Alerts, err = ledger.ParseAlerts(alerts); err != nil {
 		return a, err
 	}
 	a.Kind, a.Status, a.Balance = ledger.AccountKind(kind), ledger.AccountStatus(status), ledger.Amount(balance)

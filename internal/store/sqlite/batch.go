@@ -159,6 +159,9 @@ func (b *batchTx) Commit(ctx context.Context, bt *ledger.Batch) (err error) {
 	if err := b.insertRows(ctx, "INSERT INTO idempotency (id, key, request_hash, status, body, created_at)", 6, recs, ""); err != nil {
 		return fmt.Errorf("sqlite: commit idempotency: %w", err)
 	}
+	if err := b.insertEvents(ctx, bt.Events); err != nil {
+		return fmt.Errorf("sqlite: commit events: %w", err)
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: commit: %w", err)
 	}
@@ -268,12 +271,13 @@ func (b *batchTx) writeAccounts(ctx context.Context, bt *ledger.Batch) error {
 		if a.HasMonthlyLimit {
 			limit = int64(a.MonthlyLimit)
 		}
+		alerts := a.Alerts.Encode()
 		if !bt.Created[a.ID] {
 			n, err := b.exec(ctx, moneyUpdate, int64(a.Balance), a.Seq, micros(a.UpdatedAt), int64(a.Held), int64(a.MonthlySpent),
-				a.SpentMonth, a.FreeMessages, a.Version, a.ID, a.Name, string(a.Status), int64(a.AllowedMinus), limit)
+				a.SpentMonth, a.FreeMessages, a.Version, alerts, a.ID, a.Name, string(a.Status), int64(a.AllowedMinus), limit)
 			if err == nil && n == 0 {
 				n, err = b.exec(ctx, updateAccount, a.Name, string(a.Status), int64(a.Balance), a.Seq, micros(a.UpdatedAt),
-					int64(a.Held), int64(a.AllowedMinus), limit, int64(a.MonthlySpent), a.SpentMonth, a.FreeMessages, a.Version, a.ID)
+					int64(a.Held), int64(a.AllowedMinus), limit, int64(a.MonthlySpent), a.SpentMonth, a.FreeMessages, a.Version, alerts, a.ID)
 			}
 			if err != nil {
 				return err
@@ -284,9 +288,9 @@ func (b *batchTx) writeAccounts(ctx context.Context, bt *ledger.Batch) error {
 			// Not there after all (a batch written by hand, an import): insert it.
 		}
 		inserts = append(inserts, []any{a.ID, string(a.Kind), a.Name, a.Currency, string(a.Status), int64(a.Balance), a.Seq, micros(a.CreatedAt), micros(a.UpdatedAt),
-			int64(a.Held), int64(a.AllowedMinus), limit, int64(a.MonthlySpent), a.SpentMonth, a.FreeMessages, a.Version})
+			int64(a.Held), int64(a.AllowedMinus), limit, int64(a.MonthlySpent), a.SpentMonth, a.FreeMessages, a.Version, alerts})
 	}
-	return b.insertRows(ctx, `INSERT INTO accounts (`+accountColumns+`)`, 16, inserts, "")
+	return b.insertRows(ctx, `INSERT INTO accounts (`+accountColumns+`)`, 17, inserts, "")
 }
 
 // exec runs the cached statement q in the batch and returns the rows it changed.
@@ -304,9 +308,9 @@ func (b *batchTx) exec(ctx context.Context, q string, args ...any) (int64, error
 
 // moneyUpdate writes what batches change all the time, if the settings are as given.
 const moneyUpdate = `UPDATE accounts SET balance = ?, seq = ?, updated_at = ?, held = ?, monthly_spent = ?,
-	spent_month = ?, free_messages = ?, version = ?
+	spent_month = ?, free_messages = ?, version = ?, alerts = ?
 	WHERE id = ? AND name = ? AND status = ? AND allowed_minus = ? AND monthly_limit IS ?`
 
 const updateAccount = `UPDATE accounts SET name = ?, status = ?, balance = ?, seq = ?, updated_at = ?,
-	held = ?, allowed_minus = ?, monthly_limit = ?, monthly_spent = ?, spent_month = ?, free_messages = ?, version = ?
+	held = ?, allowed_minus = ?, monthly_limit = ?, monthly_spent = ?, spent_month = ?, free_messages = ?, version = ?, alerts = ?
 	WHERE id = ?`

@@ -13,7 +13,7 @@ import (
 )
 
 const accountColumns = `id, kind, name, currency, status, balance, seq, created_at, updated_at,
-	held, allowed_minus, monthly_limit, monthly_spent, spent_month, free_messages, version`
+	held, allowed_minus, monthly_limit, monthly_spent, spent_month, free_messages, version, alerts`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -22,8 +22,13 @@ func scanAccount(r scanner) (ledger.Account, error) {
 	var kind, status string
 	var balance, created, updated, held, minus, spent int64
 	var limit sql.NullInt64
+	var alerts string
 	if err := r.Scan(&a.ID, &kind, &a.Name, &a.Currency, &status, &balance, &a.Seq, &created, &updated,
-		&held, &minus, &limit, &spent, &a.SpentMonth, &a.FreeMessages, &a.Version); err != nil {
+		&held, &minus, &limit, &spent, &a.SpentMonth, &a.FreeMessages, &a.Version, &alerts); err != nil {
+		return a, err
+	}
+	var err error
+	if a.Alerts, err = ledger.ParseAlerts(alerts); err != nil {
 		return a, err
 	}
 	a.Kind, a.Status, a.Balance = ledger.AccountKind(kind), ledger.AccountStatus(status), ledger.Amount(balance)
@@ -37,7 +42,7 @@ func scanAccount(r scanner) (ledger.Account, error) {
 // so that a separator inside it stays in it.
 const loadColumns = `id || '|' || kind || '|' || currency || '|' || status || '|' || balance || '|' || seq || '|' ||
 	created_at || '|' || updated_at || '|' || held || '|' || allowed_minus || '|' || coalesce(monthly_limit, '') || '|' ||
-	monthly_spent || '|' || spent_month || '|' || free_messages || '|' || version || '|' || name`
+	monthly_spent || '|' || spent_month || '|' || free_messages || '|' || version || '|' || alerts || '|' || name`
 
 // LoadAccounts returns every account with its stored balance. The engine calls it
 // once at start instead of replaying entries. Each row comes as one concatenated
@@ -96,8 +101,8 @@ func (s *Store) LoadAccounts(ctx context.Context) ([]ledger.Account, error) {
 // parseAccountLine reads one loadColumns value.
 func parseAccountLine(line string) (ledger.Account, error) {
 	var a ledger.Account
-	f := strings.SplitN(line, "|", 16)
-	if len(f) != 16 {
+	f := strings.SplitN(line, "|", 17)
+	if len(f) != 17 {
 		return a, fmt.Errorf("account row %q has %d fields", line, len(f))
 	}
 	ints := make([]int64, 16)
@@ -108,7 +113,7 @@ func parseAccountLine(line string) (ledger.Account, error) {
 		}
 		ints[i] = v
 	}
-	a.ID, a.Kind, a.Currency, a.Status, a.Name = f[0], ledger.AccountKind(f[1]), f[2], ledger.AccountStatus(f[3]), f[15]
+	a.ID, a.Kind, a.Currency, a.Status, a.Name = f[0], ledger.AccountKind(f[1]), f[2], ledger.AccountStatus(f[3]), f[16]
 	a.Balance, a.Seq = ledger.Amount(ints[4]), ints[5]
 	a.CreatedAt, a.UpdatedAt = fromMicros(ints[6]), fromMicros(ints[7])
 	a.Held, a.AllowedMinus = ledger.Amount(ints[8]), ledger.Amount(ints[9])
@@ -120,6 +125,11 @@ func parseAccountLine(line string) (ledger.Account, error) {
 		a.MonthlyLimit, a.HasMonthlyLimit = ledger.Amount(v), true
 	}
 	a.MonthlySpent, a.SpentMonth, a.FreeMessages, a.Version = ledger.Amount(ints[11]), int(ints[12]), ints[13], ints[14]
+	alerts, err := ledger.ParseAlerts(f[15])
+	if err != nil {
+		return a, fmt.Errorf("account %s: %w", f[0], err)
+	}
+	a.Alerts = alerts
 	return a, nil
 }
 

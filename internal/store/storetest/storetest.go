@@ -226,6 +226,7 @@ func Run(t *testing.T, newStore func(t *testing.T) func() Store) {
 		{"settings", testSettings},
 		{"change feed", testFeed},
 		{"sequence numbers", testSeqs},
+		{"events", testEvents},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
