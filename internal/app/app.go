@@ -48,6 +48,9 @@ type Config struct {
 	IdempotencyWindow time.Duration
 	// Log receives every log line; nil discards them.
 	Log *slog.Logger
+	// EventRetention is how long events are kept before they are pruned; 0:
+	// DefaultEventRetention.
+	EventRetention time.Duration
 
 	// AdminToken is the admin token to put in force when the store holds none
 	// (purse serve checks its strength); "": the token file beside DB, made on
@@ -122,6 +125,7 @@ type App struct {
 	metrics  *metrics.Metrics
 	tls      *tls.Config
 	stopFeed context.CancelFunc
+	events   *events // the events' background work (events.go)
 	faults   *fault.Set // with Config.Emulator
 	live     live       // with Config.Emulator: the surfaces in force, swapped by a reset
 
@@ -177,6 +181,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		return nil, err
 	}
 	a.follow(ctx)
+	a.startEvents()
 	if err := a.demo(ctx); err != nil {
 		return nil, err
 	}
@@ -269,6 +274,7 @@ func (a *App) Close() error {
 		if a.stopFeed != nil {
 			a.stopFeed()
 		}
+		a.stopEvents()
 		if a.eng != nil {
 			a.eng.Close() // drains its queue
 		}
