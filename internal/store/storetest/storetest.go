@@ -227,6 +227,9 @@ func Run(t *testing.T, newStore func(t *testing.T) func() Store) {
 		{"change feed", testFeed},
 		{"sequence numbers", testSeqs},
 		{"events", testEvents},
+		{"low balance", testLowBalance},
+		{"monthly alerts", testMonthlyAlerts},
+		{"top-up requests", testTopUpRequests},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
