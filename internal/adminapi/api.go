@@ -96,6 +96,8 @@ func New(cfg Config) *API {
 	m.HandleFunc("GET /v1/accounts/{id}", a.authed(a.getAccount))
 	m.HandleFunc("PATCH /v1/accounts/{id}", a.authed(a.patchAccount))
 	m.HandleFunc("GET /v1/accounts/{id}/balance", a.authed(a.getBalance))
+	m.HandleFunc("GET /v1/accounts/{id}/alerts", a.authed(a.getAlerts))
+	m.HandleFunc("PUT /v1/accounts/{id}/alerts", a.authed(a.putAlerts))
 	m.HandleFunc("POST /v1/accounts/{id}/users", a.authed(a.addUser))
 	m.HandleFunc("GET /v1/accounts/{id}/users", a.authed(a.listUsers))
 	m.HandleFunc("DELETE /v1/accounts/{id}/users/{username}", a.authed(a.removeUser))

@@ -35,6 +35,7 @@ func groups(serve Command) []group {
 		{"Accounts and their credentials", accountCommands()},
 		{"Money", moneyCommands()},
 		{"History", historyCommands()},
+		{"Events: thresholds, the events feed, webhooks", eventCommands()},
 		{"Operations on a running server", opsCommands()},
 		{"Emulator (purse serve --emulator)", emulatorCommands()},
 		{"Offline, on the store itself (purse serve stopped, or on a PostgreSQL database)", offlineCommands()},

@@ -3,9 +3,9 @@
 _purse() {
     local cur=${COMP_WORDS[COMP_CWORD]} cmd=${COMP_WORDS[1]} words=
     if (( COMP_CWORD == 1 )); then
-        words="accounts adjust admin-token api-keys audit balance batch charge check completion demo entries faults help hold migrate oauth-clients oauth-key refund reset serve top-up users version"
+        words="accounts adjust admin-token alerts api-keys audit balance batch charge check completion demo entries faults help hold migrate oauth-clients oauth-key refund reset serve top-up users version"
     elif [[ $cmd == help && COMP_CWORD -eq 2 ]]; then
-        words="accounts adjust admin-token api-keys audit balance batch charge check completion demo entries faults help hold migrate oauth-clients oauth-key refund reset serve top-up users version"
+        words="accounts adjust admin-token alerts api-keys audit balance batch charge check completion demo entries faults help hold migrate oauth-clients oauth-key refund reset serve top-up users version"
     elif [[ $cmd == completion && COMP_CWORD -eq 2 ]]; then
         words="bash zsh"
     else
@@ -28,6 +28,15 @@ _purse() {
                 case ${COMP_WORDS[2]} in
                 rotate) words="--admin-token --admin-token-file --admin-url --db --json --tls-ca --help" ;;
                 reset) words="--admin-token-file --db --json --help" ;;
+                esac
+            fi ;;
+        alerts)
+            if (( COMP_CWORD == 2 )); then
+                words="get set"
+            elif [[ $cur == -* ]]; then
+                case ${COMP_WORDS[2]} in
+                get) words="--admin-token --admin-token-file --admin-url --db --json --tls-ca --help" ;;
+                set) words="--admin-token --admin-token-file --admin-url --db --depleted --json --low-below --low-margin --monthly --tls-ca --topup-below --topup-max-per-day --topup-to --help" ;;
                 esac
             fi ;;
         api-keys)

@@ -7,6 +7,7 @@ _purse() {
         'accounts:accounts commands: create, list, get, update'
         'adjust:correct a balance (AMOUNT may be negative)'
         'admin-token:admin-token commands: rotate, reset'
+        'alerts:alerts commands: get, set'
         'api-keys:api-keys commands: create, list, revoke'
         'audit:the admin actions, newest first'
         'balance:an account'\''s balance (admin API), or your own (--url, Infobip API)'
@@ -53,6 +54,15 @@ _purse() {
             case ${words[3]} in
             rotate) words_=(--admin-token --admin-token-file --admin-url --db --json --tls-ca --help) ;;
             reset) words_=(--admin-token-file --db --json --help) ;;
+            esac
+        fi ;;
+    alerts)
+        if (( CURRENT == 3 )); then
+            words_=(get set)
+        else
+            case ${words[3]} in
+            get) words_=(--admin-token --admin-token-file --admin-url --db --json --tls-ca --help) ;;
+            set) words_=(--admin-token --admin-token-file --admin-url --db --depleted --json --low-below --low-margin --monthly --tls-ca --topup-below --topup-max-per-day --topup-to --help) ;;
             esac
         fi ;;
     api-keys)
