@@ -38,6 +38,9 @@ type Config struct {
 	Engine *engine.Engine
 	Auth   *auth.Authenticator
 	Store  ledger.History
+	// Events is the outbox the events feed reads (GET /v1/events); nil: the
+	// route answers 503.
+	Events ledger.EventLog
 	Ready  Readiness
 	Log    *slog.Logger
 	Audit  *audit.Auditor // records every admin action; nil records nothing
@@ -97,6 +100,7 @@ func New(cfg Config) *API {
 	m.HandleFunc("PATCH /v1/accounts/{id}", a.authed(a.patchAccount))
 	m.HandleFunc("GET /v1/accounts/{id}/balance", a.authed(a.getBalance))
 	m.HandleFunc("GET /v1/accounts/{id}/alerts", a.authed(a.getAlerts))
+	m.HandleFunc("GET /v1/events", a.authed(a.listEvents))
 	m.HandleFunc("PUT /v1/accounts/{id}/alerts", a.authed(a.putAlerts))
 	m.HandleFunc("POST /v1/accounts/{id}/users", a.authed(a.addUser))
 	m.HandleFunc("GET /v1/accounts/{id}/users", a.authed(a.listUsers))

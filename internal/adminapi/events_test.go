@@ -1,6 +1,7 @@
 package adminapi_test
 
 import (
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -56,5 +57,80 @@ func TestAlertsOverHTTP(t *testing.T) {
 	s.MustAdmin(200, "GET", path, "", nil).JSON(t, &got)
 	if got.State.LowBalance != "fired" || got.State.AutoTopUp != "fired" || got.State.Depleted != "armed" || got.State.TopUpsToday != 1 {
 		t.Fatalf("after crossing: %+v", got.State)
+	}
+}
+
+type eventPage struct {
+	Events []struct {
+		Sequence  int64
+		ID, Type  string
+		AccountID string
+		Data      map[string]any
+	}
+	Next int64
+}
+
+// TestEventsFeed: the feed returns committed events after a cursor, filters by
+// type and account, long-polls until a commit wakes it, keeps its cursor across a
+// restart, and refuses bad parameters with a field error.
+func TestEventsFeed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "purse.db")
+	s := testkit.Open(t, path, testkit.Options{})
+	a, b := s.CreateAccount("A", "EUR"), s.CreateAccount("B", "EUR")
+	s.MustAdmin(201, "POST", "/v1/accounts/"+a+"/top-ups", `{"amount":"10"}`, testkit.Key("a1"))
+	s.MustAdmin(402, "POST", "/v1/accounts/"+a+"/charges", `{"amount":"11"}`, testkit.Key("a2"))
+	s.MustAdmin(201, "POST", "/v1/accounts/"+b+"/top-ups", `{"amount":"5"}`, testkit.Key("b1"))
+	var page eventPage
+	s.MustAdmin(200, "GET", "/v1/events", "", nil).JSON(t, &page)
+	var types []string
+	for _, e := range page.Events {
+		types = append(types, e.Type+" "+e.AccountID)
+	}
+	if want := []string{"account.created " + a, "account.created " + b, "entry.created " + a, "entry.created " + b}; fmt.Sprint(types) != fmt.Sprint(want) {
+		t.Fatalf("events %q, want %q", types, want)
+	}
+	if page.Next != page.Events[3].Sequence || page.Events[2].Data["balanceAfter"] != "10" {
+		t.Fatalf("page %+v", page)
+	}
+	s.MustAdmin(200, "GET", fmt.Sprintf("/v1/events?after=%d&types=entry.created&account=%s", page.Events[0].Sequence, b), "", nil).JSON(t, &page)
+	if len(page.Events) != 1 || page.Events[0].AccountID != b {
+		t.Fatalf("filtered: %+v", page)
+	}
+	cursor := page.Next
+
+	// A long poll returns as soon as a commit makes an event.
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		s.MustAdmin(201, "POST", "/v1/accounts/"+a+"/charges", `{"amount":"1"}`, testkit.Key("a3"))
+	}()
+	start := time.Now()
+	s.MustAdmin(200, "GET", fmt.Sprintf("/v1/events?after=%d&wait=20s", cursor), "", nil).JSON(t, &page)
+	if len(page.Events) != 1 || page.Events[0].Type != "entry.created" || time.Since(start) > 10*time.Second {
+		t.Fatalf("long poll: %+v after %v", page, time.Since(start))
+	}
+	start = time.Now()
+	s.MustAdmin(200, "GET", fmt.Sprintf("/v1/events?after=%d&wait=300ms", page.Next), "", nil).JSON(t, &page)
+	if len(page.Events) != 0 || time.Since(start) < 300*time.Millisecond {
+		t.Fatalf("an empty long poll: %+v after %v", page, time.Since(start))
+	}
+
+	// The cursor means the same after a restart.
+	s.Close()
+	s = testkit.Open(t, path, testkit.Options{})
+	s.MustAdmin(201, "POST", "/v1/accounts/"+b+"/charges", `{"amount":"1"}`, testkit.Key("b2"))
+	s.MustAdmin(200, "GET", fmt.Sprintf("/v1/events?after=%d", page.Next), "", nil).JSON(t, &page)
+	if len(page.Events) != 1 || page.Events[0].AccountID != b {
+		t.Fatalf("after a restart: %+v", page)
+	}
+
+	for _, tc := range []struct{ query, field string }{
+		{"after=-1", "after"}, {"after=x", "after"}, {"types=entry.created,balance.high", "types"},
+		{"limit=0", "limit"}, {"limit=1001", "limit"}, {"wait=1h", "wait"}, {"wait=soon", "wait"},
+	} {
+		var env envelope
+		s.MustAdmin(400, "GET", "/v1/events?"+tc.query, "", nil).JSON(t, &env)
+		if len(env.RequestError.ServiceException.ValidationErrors[tc.field]) == 0 {
+			t.Errorf("%s: no error on %s: %+v", tc.query, tc.field, env.RequestError.ServiceException)
+		}
 	}
 }

@@ -2,9 +2,13 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/purse-ledger/purse/client"
 )
@@ -26,6 +30,75 @@ func eventCommands() []Command {
 				fs.Int("topup-max-per-day", 1, "at most this many topup.requested a UTC day")
 			}),
 			Call: alertsSet, Print: text(printAlerts)},
+		{Name: "events", Summary: "the events feed, oldest first after a sequence (--follow: wait for new ones)", Admin: true,
+			Help: "Prints the events after --after (a sequence; 0: the oldest kept). With --follow it long-polls for new\nevents until interrupted, then prints the sequence to resume after. With --json each event is a JSON line.",
+			Flags: declare(func(fs *flag.FlagSet) {
+				fs.Int64("after", 0, "only events after this sequence")
+				fs.String("types", "", "only these event types, comma-separated (entry.created, balance.low, ...)")
+				fs.String("account", "", "only this account's events")
+				fs.Bool("children", false, "with --account: its sub-accounts' events too")
+				fs.Int("limit", 0, "events per page (default 100, at most 1000)")
+				fs.Bool("follow", false, "keep waiting for new events until interrupted")
+			}),
+			Call: events, Print: printEvents},
+	}
+}
+
+// followed is what purse events --follow ends with: where to resume.
+type followed struct {
+	Next int64 `json:"next"`
+}
+
+func events(ctx context.Context, x *Inv) (any, error) {
+	q := client.EventQuery{After: x.get("after").(int64), Account: x.Str("account"), Children: x.Bool("children"), Limit: x.Int("limit")}
+	if t := x.Str("types"); t != "" {
+		q.Types = strings.Split(t, ",")
+	}
+	if !x.Bool("follow") {
+		return x.Client.Events(ctx, q)
+	}
+	q.Wait = 25 * time.Second
+	for {
+		page, err := x.Client.Events(ctx, q)
+		if ctx.Err() != nil {
+			return followed{Next: q.After}, nil // interrupted: say where to resume
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, ev := range page.Events {
+			if err := printFollowed(x, ev); err != nil {
+				return nil, err
+			}
+		}
+		q.After = page.Next
+	}
+}
+
+// printFollowed prints one event as it arrives: a JSON line with --json, else a
+// line of text.
+func printFollowed(x *Inv, ev client.Event) error {
+	if x.Bool("json") {
+		b, err := json.Marshal(ev)
+		if err == nil {
+			_, err = fmt.Fprintf(x.Stdout, "%s\n", b)
+		}
+		return err
+	}
+	_, err := fmt.Fprintf(x.Stdout, "%d\t%s\t%s\t%s\t%s\t%s\n", ev.Sequence, ev.At, term(ev.Type), term(ev.AccountID), term(ev.ID), term(string(ev.Data)))
+	return err
+}
+
+func printEvents(w io.Writer, v any) {
+	switch v := v.(type) {
+	case client.EventPage:
+		fmt.Fprintln(w, "SEQUENCE\tAT\tTYPE\tACCOUNT\tID\tDATA")
+		for _, ev := range v.Events {
+			tprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\n", ev.Sequence, ev.At, ev.Type, ev.AccountID, ev.ID, string(ev.Data))
+		}
+		tprintf(w, "next: --after %d\n", v.Next)
+	case followed:
+		tprintf(w, "stopped; resume with --after %d\n", v.Next)
 	}
 }
 

@@ -78,6 +78,9 @@ type Engine struct {
 	stagedMu       sync.Mutex
 	stagedAccounts map[string]*ledger.Account
 	stagedHolds    map[string]*ledger.Hold
+
+	eventsMu  sync.Mutex
+	eventsNew chan struct{} // closed (and replaced) when a batch with events is published
 }
 
 // Command is a unit of work the engine applies inside a batch.
@@ -490,6 +493,7 @@ func (t *txn) commit(requests int) error {
 		return err
 	}
 	b.Events = t.events(b)
+	t.hasEvents = len(b.Events) > 0
 	start := time.Now()
 	if err := t.tx.Commit(t.ctx, b); err != nil {
 		return err

@@ -339,3 +339,25 @@ func (t *txn) alertIDs() []string {
 	sort.Strings(ids)
 	return ids
 }
+
+// EventsCommitted returns a channel closed once a batch with events has been
+// made durable after the call: readers of the events feed wait on it instead of
+// polling the store (other nodes' events still need a poll).
+func (e *Engine) EventsCommitted() <-chan struct{} {
+	e.eventsMu.Lock()
+	defer e.eventsMu.Unlock()
+	if e.eventsNew == nil {
+		e.eventsNew = make(chan struct{})
+	}
+	return e.eventsNew
+}
+
+// wakeEventReaders closes the channel EventsCommitted handed out.
+func (e *Engine) wakeEventReaders() {
+	e.eventsMu.Lock()
+	if e.eventsNew != nil {
+		close(e.eventsNew)
+		e.eventsNew = nil
+	}
+	e.eventsMu.Unlock()
+}

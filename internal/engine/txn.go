@@ -42,6 +42,7 @@ type txn struct {
 	remapSeq func(int64) int64
 
 	alertEvents []func(*eventBuilder) // thresholds crossed (alerts.go), written after the other events
+	hasEvents   bool                  // the batch wrote events (readers waiting for them are woken)
 }
 
 // pendingRecord is a business answer this batch gives under an idempotency key:

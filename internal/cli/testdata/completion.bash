@@ -3,9 +3,9 @@
 _purse() {
     local cur=${COMP_WORDS[COMP_CWORD]} cmd=${COMP_WORDS[1]} words=
     if (( COMP_CWORD == 1 )); then
-        words="accounts adjust admin-token alerts api-keys audit balance batch charge check completion demo entries faults help hold migrate oauth-clients oauth-key refund reset serve top-up users version"
+        words="accounts adjust admin-token alerts api-keys audit balance batch charge check completion demo entries events faults help hold migrate oauth-clients oauth-key refund reset serve top-up users version"
     elif [[ $cmd == help && COMP_CWORD -eq 2 ]]; then
-        words="accounts adjust admin-token alerts api-keys audit balance batch charge check completion demo entries faults help hold migrate oauth-clients oauth-key refund reset serve top-up users version"
+        words="accounts adjust admin-token alerts api-keys audit balance batch charge check completion demo entries events faults help hold migrate oauth-clients oauth-key refund reset serve top-up users version"
     elif [[ $cmd == completion && COMP_CWORD -eq 2 ]]; then
         words="bash zsh"
     else
@@ -114,6 +114,7 @@ _purse() {
         charge) [[ $cur == -* ]] && words="--admin-token --admin-token-file --admin-url --db --free-message --idempotency-key --json --meta --no-fallback -q --reference --service-type --tls-ca --help" ;;
         check) [[ $cur == -* ]] && words="--db --json --help" ;;
         entries) [[ $cur == -* ]] && words="--admin-token --admin-token-file --admin-url --all --cursor --db --from --json --kind --limit --tls-ca --to --help" ;;
+        events) [[ $cur == -* ]] && words="--account --admin-token --admin-token-file --admin-url --after --children --db --follow --json --limit --tls-ca --types --help" ;;
         migrate) [[ $cur == -* ]] && words="--from --include-demo --to --help" ;;
         refund) [[ $cur == -* ]] && words="--admin-token --admin-token-file --admin-url --db --idempotency-key --json -q --tls-ca --help" ;;
         reset) [[ $cur == -* ]] && words="--admin-token --admin-token-file --admin-url --db --json --tls-ca --help" ;;

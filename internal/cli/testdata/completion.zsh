@@ -17,6 +17,7 @@ _purse() {
         'completion:a shell completion script: source <(purse completion bash)'
         'demo:demo commands: remove'
         'entries:an account'\''s ledger entries, newest first'
+        'events:the events feed, oldest first after a sequence (--follow: wait for new ones)'
         'faults:faults commands: add, list, clear'
         'help:this list, or a command'\''s arguments and flags'
         'hold:hold commands: create, capture, void, get'
@@ -140,6 +141,7 @@ _purse() {
     charge) words_=(--admin-token --admin-token-file --admin-url --db --free-message --idempotency-key --json --meta --no-fallback -q --reference --service-type --tls-ca --help) ;;
     check) words_=(--db --json --help) ;;
     entries) words_=(--admin-token --admin-token-file --admin-url --all --cursor --db --from --json --kind --limit --tls-ca --to --help) ;;
+    events) words_=(--account --admin-token --admin-token-file --admin-url --after --children --db --follow --json --limit --tls-ca --types --help) ;;
     migrate) words_=(--from --include-demo --to --help) ;;
     refund) words_=(--admin-token --admin-token-file --admin-url --db --idempotency-key --json -q --tls-ca --help) ;;
     reset) words_=(--admin-token --admin-token-file --admin-url --db --json --tls-ca --help) ;;
