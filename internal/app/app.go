@@ -51,6 +51,9 @@ type Config struct {
 	// EventRetention is how long events are kept before they are pruned; 0:
 	// DefaultEventRetention.
 	EventRetention time.Duration
+	// Webhooks tunes webhook delivery (tests shorten the retries); the zero
+	// value is purse serve's.
+	Webhooks WebhookOptions
 
 	// AdminToken is the admin token to put in force when the store holds none
 	// (purse serve checks its strength); "": the token file beside DB, made on
@@ -207,6 +210,7 @@ func (a *App) openCore(ctx context.Context) error {
 	eng, err := engine.Open(ctx, a.store, engine.Options{Logger: a.log, Now: a.cfg.Now, ExpiryInterval: a.cfg.ExpiryInterval,
 		OnBatch:       func(n int, d time.Duration) { m.BatchSize.Observe(float64(n)); m.CommitDuration.Observe(d.Seconds()) },
 		OnRetry:       m.BatchRetries.Inc,
+		OnEvents:      func(n int) { m.EventsWritten.Add(float64(n)) },
 		MaxQueueDelay: a.cfg.MaxQueueDelay,
 	})
 	if err != nil {

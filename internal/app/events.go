@@ -2,8 +2,13 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 	"time"
+
+	"github.com/purse-ledger/purse/internal/engine"
+	"github.com/purse-ledger/purse/internal/ledger"
+	"github.com/purse-ledger/purse/internal/webhook"
 )
 
 // DefaultEventRetention is how long events are kept (the 7 days): long
@@ -18,11 +23,18 @@ const (
 	pruneBatch = 5000
 )
 
-// events is the background work on the outbox: pruning (and the webhooks'
-// deliverers). It stops with the App.
+// events is the background work on the outbox: pruning and the webhooks'
+// deliverers. It stops with the App.
 type events struct {
-	stop context.CancelFunc
-	wg   sync.WaitGroup
+	stop     context.CancelFunc
+	wg       sync.WaitGroup
+	webhooks *webhook.Manager
+}
+
+// WebhookOptions tune webhook delivery; zero values are webhook.Config's
+// defaults (retries from 1 s doubling to 1 h, disabled after failing 72 h).
+type WebhookOptions struct {
+	RetryBase, RetryMax, DisableAfter, Poll time.Duration
 }
 
 // now is the App's clock.
@@ -41,10 +53,40 @@ func (a *App) startEvents() {
 		defer a.events.wg.Done()
 		a.pruneLoop(ctx)
 	}()
+	m := a.metrics
+	o := a.cfg.Webhooks
+	a.events.webhooks = webhook.Start(webhook.Config{Store: a.store, Owner: ledger.NewID("node"), Now: a.now, Wake: a.eng.EventsCommitted,
+		Log: a.log, RetryBase: o.RetryBase, RetryMax: o.RetryMax, DisableAfter: o.DisableAfter, Poll: o.Poll,
+		Disabled: a.subscriptionDisabled,
+		OnDelivery: func(ok bool) {
+			if ok {
+				m.Deliveries.WithLabelValues("delivered").Inc()
+			} else {
+				m.Deliveries.WithLabelValues("failed").Inc()
+			}
+		},
+		OnLag:      func(id string, lag time.Duration) { m.DeliveryLag.WithLabelValues(id).Set(lag.Seconds()) },
+		OnDisabled: func(n int) { m.Disabled.Set(float64(n)) },
+	})
+}
+
+// subscriptionDisabled records a subscription disabled for failing too long: a
+// subscription.disabled event (through the writer, so in commit order) and an
+// audit record.
+func (a *App) subscriptionDisabled(ctx context.Context, s ledger.Subscription) {
+	data, _ := json.Marshal(map[string]any{"subscriptionId": s.ID, "url": s.URL, "reason": s.DisabledReason, "attempts": s.Attempts})
+	if _, err := a.eng.Do(ctx, engine.Emit{Type: ledger.EventSubscriptionDisabled, AccountID: s.AccountID, Data: string(data)}, nil); err != nil {
+		a.log.Warn("webhooks: record a disabled subscription", "subscription", s.ID, "err", err)
+	}
+	if a.audit != nil {
+		a.audit.Record(ledger.AuditRecord{At: a.now(), Actor: "purse", Action: "webhook.disabled", Target: s.ID, Status: 0})
+	}
+	a.log.Warn("webhooks: subscription disabled", "subscription", s.ID, "reason", s.DisabledReason)
 }
 
 func (a *App) stopEvents() {
 	if a.events != nil {
+		a.events.webhooks.Stop()
 		a.events.stop()
 		a.events.wg.Wait()
 		a.events = nil

@@ -41,7 +41,102 @@ func eventCommands() []Command {
 				fs.Bool("follow", false, "keep waiting for new events until interrupted")
 			}),
 			Call: events, Print: printEvents},
+		{Name: "webhooks create", Summary: "subscribe a URL to events (the signing secret is shown only once)", Admin: true,
+			Help: "Deliveries are signed as Standard Webhooks specifies; client.VerifyWebhook checks them (docs/events.md).",
+			Flags: declare(webhookFlags),
+			Call: func(ctx context.Context, x *Inv) (any, error) { return x.Client.CreateWebhook(ctx, webhookSettings(x)) },
+			Print: text(printWebhook), ID: id(func(w client.Webhook) string { return w.ID })},
+		{Name: "webhooks list", Summary: "list webhook subscriptions", Admin: true,
+			Call:  func(ctx context.Context, x *Inv) (any, error) { return x.Client.ListWebhooks(ctx) },
+			Print: text(printWebhooks)},
+		{Name: "webhooks get", Args: "WEBHOOK_ID", Summary: "show a webhook subscription and its delivery state", Admin: true,
+			Call:  func(ctx context.Context, x *Inv) (any, error) { return x.Client.GetWebhook(ctx, x.Arg(0)) },
+			Print: text(printWebhook)},
+		{Name: "webhooks update", Args: "WEBHOOK_ID", Summary: "change a subscription; --enable resumes a disabled one where it stopped", Admin: true,
+			Flags: declare(webhookFlags, func(fs *flag.FlagSet) {
+				fs.Bool("enable", false, "enable it (again)")
+				fs.Bool("disable", false, "disable it")
+			}),
+			Call: func(ctx context.Context, x *Inv) (any, error) {
+				s := webhookSettings(x)
+				if x.Bool("enable") || x.Bool("disable") {
+					on := x.Bool("enable")
+					s.Enabled = &on
+				}
+				return x.Client.UpdateWebhook(ctx, x.Arg(0), s)
+			},
+			Print: text(printWebhook)},
+		{Name: "webhooks delete", Args: "WEBHOOK_ID", Summary: "remove a subscription and its delivery log", Admin: true,
+			Call: func(ctx context.Context, x *Inv) (any, error) {
+				return map[string]string{"deleted": x.Arg(0)}, x.Client.DeleteWebhook(ctx, x.Arg(0))
+			},
+			Print: text(func(w io.Writer, m map[string]string) { tprintf(w, "webhook %s deleted\n", m["deleted"]) })},
+		{Name: "webhooks deliveries", Args: "WEBHOOK_ID", Summary: "a subscription's delivery log, newest first", Admin: true,
+			Flags: declare(pageFlags("deliveries", "the oldest delivery")),
+			Call: func(ctx context.Context, x *Inv) (any, error) {
+				return x.Client.WebhookDeliveries(ctx, x.Arg(0), x.Str("cursor"), x.Int("limit"))
+			},
+			Print: text(printDeliveries)},
+		{Name: "webhooks redeliver", Args: "WEBHOOK_ID", Summary: "deliver again every event after --after", Admin: true,
+			Flags: declare(func(fs *flag.FlagSet) { fs.Int64("after", 0, "the sequence after which to deliver again") }),
+			Call: func(ctx context.Context, x *Inv) (any, error) {
+				return x.Client.RedeliverWebhook(ctx, x.Arg(0), x.get("after").(int64))
+			},
+			Print: text(printWebhook)},
 	}
+}
+
+func webhookFlags(fs *flag.FlagSet) {
+	fs.String("url", "", "the receiver's http(s) URL")
+	fs.Var(&multiFlag{}, "type", "an event type to deliver; repeat for several (default every type)")
+	fs.String("account", "", "only this account's events")
+	fs.Bool("children", false, "with --account: its sub-accounts' events too")
+}
+
+// webhookSettings are the settings the flags name.
+func webhookSettings(x *Inv) client.WebhookSettings {
+	var s client.WebhookSettings
+	if v := x.Str("url"); v != "" {
+		s.URL = &v
+	}
+	if t := x.list("type"); t != nil {
+		s.Types = &t
+	}
+	if v := x.Str("account"); v != "" {
+		s.AccountID = &v
+	}
+	if x.Bool("children") {
+		on := true
+		s.WithChildren = &on
+	}
+	return s
+}
+
+func printWebhook(w io.Writer, h client.Webhook) {
+	types := "every type"
+	if len(h.Types) > 0 {
+		types = strings.Join(h.Types, ",")
+	}
+	tprintf(w, "id\t%s\nurl\t%s\ntypes\t%s\naccount\t%s\nenabled\t%t %s\ndelivered up to\t%d\nfailed attempts\t%d\n",
+		h.ID, h.URL, types, h.AccountID, h.Enabled, h.DisabledReason, h.After, h.Attempts)
+	if h.Secret != "" {
+		tprintf(w, "secret\t%s\t(shown only now: keep it to verify deliveries)\n", h.Secret)
+	}
+}
+
+func printWebhooks(w io.Writer, hs []client.Webhook) {
+	fmt.Fprintln(w, "ID\tURL\tENABLED\tDELIVERED UP TO\tFAILED ATTEMPTS")
+	for _, h := range hs {
+		tprintf(w, "%s\t%s\t%t\t%d\t%d\n", h.ID, h.URL, h.Enabled, h.After, h.Attempts)
+	}
+}
+
+func printDeliveries(w io.Writer, p client.DeliveryPage) {
+	fmt.Fprintln(w, "AT\tEVENT\tSEQUENCE\tATTEMPT\tSTATUS\tLATENCY MS\tOK\tRESPONSE")
+	for _, d := range p.Deliveries {
+		tprintf(w, "%s\t%s\t%d\t%d\t%d\t%d\t%t\t%s\n", d.At, d.EventID, d.EventSequence, d.Attempt, d.Status, d.LatencyMs, d.OK, d.Response)
+	}
+	printNext(w, p.NextCursor)
 }
 
 // followed is what purse events --follow ends with: where to resume.

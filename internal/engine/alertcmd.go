@@ -79,3 +79,21 @@ func mergeAlerts(old, next ledger.Alerts) ledger.Alerts {
 	next.TopUpDay, next.TopUpCount = old.TopUpDay, old.TopUpCount
 	return next
 }
+
+// Emit writes one event that no ledger change carries (subscription.disabled),
+// through the writer, so that it takes its sequence in commit order like every
+// other event. Data is its JSON object.
+type Emit struct {
+	Type      ledger.EventType
+	AccountID string
+	Data      string
+}
+
+func (c Emit) apply(t *txn) (any, error) {
+	t.emitted = append(t.emitted, c)
+	return nil, nil
+}
+
+func (c Emit) op() ledger.Op { return ledger.OpUpdateAccount }
+
+func (c Emit) refs(*refs) {}

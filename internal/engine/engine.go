@@ -38,6 +38,8 @@ type Options struct {
 	// OnRetry each batch run again after losing a race (metrics).
 	OnBatch func(requests int, commit time.Duration)
 	OnRetry func()
+	// OnEvents, when set, learns how many events each committed batch wrote.
+	OnEvents func(n int)
 	// MaxQueueDelay is how long a request waits for a place among the requests in
 	// flight before it is shed with ledger.ErrOverloaded (see shed.go); 0 never
 	// sheds, and admits without bound.
@@ -485,7 +487,7 @@ func (t *txn) commit(requests int) error {
 		return err
 	}
 	b := t.batch()
-	if b.Empty() && len(t.order) == 0 { // refusals alone still write their records
+	if b.Empty() && len(t.order) == 0 && len(t.emitted) == 0 { // refusals alone still write their records
 		t.tx.Rollback(t.ctx)
 		return nil
 	}
@@ -499,6 +501,9 @@ func (t *txn) commit(requests int) error {
 		return err
 	}
 	t.wrote = true
+	if t.e.opts.OnEvents != nil && len(b.Events) > 0 {
+		t.e.opts.OnEvents(len(b.Events))
+	}
 	if t.e.opts.OnBatch != nil {
 		t.e.opts.OnBatch(requests, time.Since(start))
 	}

@@ -98,6 +98,10 @@ func (t *txn) events(bt *ledger.Batch) []ledger.Event {
 	for _, x := range t.alertEvents {
 		x(b)
 	}
+	for _, x := range t.emitted {
+		b.start(x.Type, x.AccountID, "", t.now)
+		b.buf = append(b.buf, x.Data...)
+	}
 	return b.finish()
 }
 

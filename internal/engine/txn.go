@@ -43,6 +43,7 @@ type txn struct {
 
 	alertEvents []func(*eventBuilder) // thresholds crossed (alerts.go), written after the other events
 	hasEvents   bool                  // the batch wrote events (readers waiting for them are woken)
+	emitted     []Emit                // events of their own (Emit)
 }
 
 // pendingRecord is a business answer this batch gives under an idempotency key:

@@ -89,6 +89,8 @@ type EventLog interface {
 	// PruneEvents deletes up to limit events older than before (never anything of
 	// the ledger) and reports how many went.
 	PruneEvents(ctx context.Context, before time.Time, limit int) (int, error)
+	// LastEventSeq is the newest event's sequence, 0 with none.
+	LastEventSeq(ctx context.Context) (int64, error)
 }
 
 // Alerts are an account's thresholds and their state. A threshold fires once, at

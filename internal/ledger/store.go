@@ -28,6 +28,7 @@ type Store interface {
 	Feed
 	Demo
 	EventLog
+	Webhooks
 	// Ping reports whether the store answers (readiness).
 	Ping(ctx context.Context) error
 	Close() error

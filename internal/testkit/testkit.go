@@ -59,6 +59,8 @@ type Options struct {
 	Emulator bool
 	// Seed is purse serve --seed's file, applied at start.
 	Seed *seed.File
+	// Webhooks tunes webhook delivery (short retries for tests).
+	Webhooks app.WebhookOptions
 }
 
 // New starts a stack on a fresh database file; it stops when the test ends.
@@ -76,7 +78,7 @@ func Open(t testing.TB, path string, opts Options) *Stack {
 	}
 	a, err := app.New(context.Background(), app.Config{DB: path, Log: opts.Log, AdminToken: AdminToken,
 		MaxQueueDelay: opts.MaxQueueDelay, Now: opts.Now, AuthLimits: limits, ExpiryInterval: 10 * time.Millisecond,
-		Emulator: opts.Emulator, Seed: opts.Seed})
+		Emulator: opts.Emulator, Seed: opts.Seed, Webhooks: opts.Webhooks})
 	if err != nil {
 		t.Fatalf("start purse: %v", err)
 	}

@@ -3,9 +3,9 @@
 _purse() {
     local cur=${COMP_WORDS[COMP_CWORD]} cmd=${COMP_WORDS[1]} words=
     if (( COMP_CWORD == 1 )); then
-        words="accounts adjust admin-token alerts api-keys audit balance batch charge check completion demo entries events faults help hold migrate oauth-clients oauth-key refund reset serve top-up users version"
+        words="accounts adjust admin-token alerts api-keys audit balance batch charge check completion demo entries events faults help hold migrate oauth-clients oauth-key refund reset serve top-up users version webhooks"
     elif [[ $cmd == help && COMP_CWORD -eq 2 ]]; then
-        words="accounts adjust admin-token alerts api-keys audit balance batch charge check completion demo entries events faults help hold migrate oauth-clients oauth-key refund reset serve top-up users version"
+        words="accounts adjust admin-token alerts api-keys audit balance batch charge check completion demo entries events faults help hold migrate oauth-clients oauth-key refund reset serve top-up users version webhooks"
     elif [[ $cmd == completion && COMP_CWORD -eq 2 ]]; then
         words="bash zsh"
     else
@@ -105,6 +105,20 @@ _purse() {
                 add) words="--admin-token --admin-token-file --admin-url --db --json --password --tls-ca --username --help" ;;
                 list) words="--admin-token --admin-token-file --admin-url --db --json --tls-ca --help" ;;
                 remove) words="--admin-token --admin-token-file --admin-url --db --json --tls-ca --help" ;;
+                esac
+            fi ;;
+        webhooks)
+            if (( COMP_CWORD == 2 )); then
+                words="create list get update delete deliveries redeliver"
+            elif [[ $cur == -* ]]; then
+                case ${COMP_WORDS[2]} in
+                create) words="--account --admin-token --admin-token-file --admin-url --children --db --json -q --tls-ca --type --url --help" ;;
+                list) words="--admin-token --admin-token-file --admin-url --db --json --tls-ca --help" ;;
+                get) words="--admin-token --admin-token-file --admin-url --db --json --tls-ca --help" ;;
+                update) words="--account --admin-token --admin-token-file --admin-url --children --db --disable --enable --json --tls-ca --type --url --help" ;;
+                delete) words="--admin-token --admin-token-file --admin-url --db --json --tls-ca --help" ;;
+                deliveries) words="--admin-token --admin-token-file --admin-url --all --cursor --db --json --limit --tls-ca --help" ;;
+                redeliver) words="--admin-token --admin-token-file --admin-url --after --db --json --tls-ca --help" ;;
                 esac
             fi ;;
         adjust) [[ $cur == -* ]] && words="--admin-token --admin-token-file --admin-url --db --idempotency-key --json -q --reason --tls-ca --help" ;;

@@ -30,6 +30,7 @@ _purse() {
         'top-up:add money to an account'
         'users:users commands: add, list, remove'
         'version:purse'\''s version, the commit it was built from and its Go version'
+        'webhooks:webhooks commands: create, list, get, update, delete, deliveries, redeliver'
     )
     if (( CURRENT == 2 )) || [[ ${words[2]} == help && CURRENT -eq 3 ]]; then
         _describe 'purse command' cmds
@@ -132,6 +133,20 @@ _purse() {
             add) words_=(--admin-token --admin-token-file --admin-url --db --json --password --tls-ca --username --help) ;;
             list) words_=(--admin-token --admin-token-file --admin-url --db --json --tls-ca --help) ;;
             remove) words_=(--admin-token --admin-token-file --admin-url --db --json --tls-ca --help) ;;
+            esac
+        fi ;;
+    webhooks)
+        if (( CURRENT == 3 )); then
+            words_=(create list get update delete deliveries redeliver)
+        else
+            case ${words[3]} in
+            create) words_=(--account --admin-token --admin-token-file --admin-url --children --db --json -q --tls-ca --type --url --help) ;;
+            list) words_=(--admin-token --admin-token-file --admin-url --db --json --tls-ca --help) ;;
+            get) words_=(--admin-token --admin-token-file --admin-url --db --json --tls-ca --help) ;;
+            update) words_=(--account --admin-token --admin-token-file --admin-url --children --db --disable --enable --json --tls-ca --type --url --help) ;;
+            delete) words_=(--admin-token --admin-token-file --admin-url --db --json --tls-ca --help) ;;
+            deliveries) words_=(--admin-token --admin-token-file --admin-url --all --cursor --db --json --limit --tls-ca --help) ;;
+            redeliver) words_=(--admin-token --admin-token-file --admin-url --after --db --json --tls-ca --help) ;;
             esac
         fi ;;
     adjust) words_=(--admin-token --admin-token-file --admin-url --db --idempotency-key --json -q --reason --tls-ca --help) ;;

@@ -120,3 +120,10 @@ func (s *Store) PruneEvents(ctx context.Context, before time.Time, limit int) (i
 	}
 	return int(tag.RowsAffected()), nil
 }
+
+// LastEventSeq is the newest event's sequence, 0 with none.
+func (s *Store) LastEventSeq(ctx context.Context) (int64, error) {
+	var seq int64
+	err := s.pool.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM events`).Scan(&seq)
+	return seq, wrap("last event", err)
+}

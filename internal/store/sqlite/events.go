@@ -105,3 +105,12 @@ func (s *Store) PruneEvents(ctx context.Context, before time.Time, limit int) (i
 	}
 	return int(n), nil
 }
+
+// LastEventSeq is the newest event's sequence, 0 with none.
+func (s *Store) LastEventSeq(ctx context.Context) (int64, error) {
+	var seq int64
+	if err := s.db.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM events`).Scan(&seq); err != nil {
+		return 0, fmt.Errorf("sqlite: last event: %w", err)
+	}
+	return seq, nil
+}

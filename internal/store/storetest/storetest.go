@@ -230,6 +230,7 @@ func Run(t *testing.T, newStore func(t *testing.T) func() Store) {
 		{"low balance", testLowBalance},
 		{"monthly alerts", testMonthlyAlerts},
 		{"top-up requests", testTopUpRequests},
+		{"webhooks", testWebhooks},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
