@@ -43,9 +43,9 @@ type Config struct {
 	Events ledger.EventLog
 	// Webhooks stores the webhook subscriptions; nil: those routes answer 503.
 	Webhooks ledger.Webhooks
-	Ready  Readiness
-	Log    *slog.Logger
-	Audit  *audit.Auditor // records every admin action; nil records nothing
+	Ready    Readiness
+	Log      *slog.Logger
+	Audit    *audit.Auditor // records every admin action; nil records nothing
 	// Metrics, when set, is served at /metrics without a token, like /healthz: its
 	// labels are the listener, the route pattern and the status (never a path, an
 	// account, a user or a credential), so a scraper needs no secret (README,

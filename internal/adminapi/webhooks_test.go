@@ -118,8 +118,8 @@ func TestWebhooks(t *testing.T) {
 	}
 	var log struct {
 		Deliveries []struct {
-			Status int
-			OK     bool
+			Status            int
+			OK                bool
 			EventID, Response string
 		}
 	}

@@ -128,7 +128,7 @@ type App struct {
 	metrics  *metrics.Metrics
 	tls      *tls.Config
 	stopFeed context.CancelFunc
-	events   *events // the events' background work (events.go)
+	events   *events    // the events' background work (events.go)
 	faults   *fault.Set // with Config.Emulator
 	live     live       // with Config.Emulator: the surfaces in force, swapped by a reset
 

@@ -127,7 +127,17 @@ func (a *App) PruneEvents(ctx context.Context, retention time.Duration) int {
 		}
 		total += n
 		if n < pruneBatch {
-			return total
+			break
+		}
+	}
+	// The webhooks' delivery log goes with the events it is about.
+	for ctx.Err() == nil {
+		n, err := a.store.PruneDeliveries(ctx, before, pruneBatch)
+		if err != nil || n < pruneBatch {
+			if err != nil && ctx.Err() == nil {
+				a.log.Warn("prune webhook deliveries", "err", err)
+			}
+			break
 		}
 	}
 	return total

@@ -47,6 +47,14 @@ func testWebhooks(t *testing.T, open func() Store) {
 	if err := s.SaveDelivery(ctx, "a", got, nil); !errors.Is(err, ledger.ErrLeaseLost) {
 		t.Fatalf("a saved after losing the lease: %v", err)
 	}
+	checkWebhookLog(t, s, got)
+}
+
+// checkWebhookLog: the saved log and cursor read back; a disabled subscription
+// is never leased; deleting one deletes its log.
+func checkWebhookLog(t *testing.T, s Store, got ledger.Subscription) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 	ds, err := s.ListDeliveries(ctx, "whk_1", 0, 10)
 	if err != nil || len(ds) != 2 || !ds[0].OK || ds[0].Latency != 3*time.Millisecond || ds[1].Snippet != "down" || ds[1].Status != 503 {
 		t.Fatalf("deliveries %+v, %v", ds, err)
