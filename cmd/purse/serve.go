@@ -35,6 +35,7 @@ type serveConfig struct {
 	shutdownTimeout, sessionIdle        time.Duration
 	idempotencyWindow                   time.Duration
 	eventRetention                      time.Duration
+	webhookLease                        time.Duration
 	maxQueueDelay                       time.Duration
 }
 
@@ -75,6 +76,8 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig, envErr *envErrs, e env) {
 		"the embedded store answers a repeated Idempotency-Key for this long, then forgets it (env PURSE_IDEMPOTENCY_WINDOW; PostgreSQL keeps keys)")
 	fs.DurationVar(&c.eventRetention, "event-retention", envErr.duration(e, "PURSE_EVENT_RETENTION", app.DefaultEventRetention),
 		"events (the webhooks' and the events feed's) are kept this long, then pruned; the ledger is never pruned (env PURSE_EVENT_RETENTION)")
+	fs.DurationVar(&c.webhookLease, "webhook-lease", envErr.duration(e, "PURSE_WEBHOOK_LEASE", 30*time.Second),
+		"a node delivers a webhook subscription while it holds its lease, renewed every third of this; another node takes over a dead node's subscriptions this long after (env PURSE_WEBHOOK_LEASE)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", envErr.duration(e, "PURSE_SHUTDOWN_TIMEOUT", 15*time.Second),
 		"how long in-flight requests may take to finish on SIGINT/SIGTERM (env PURSE_SHUTDOWN_TIMEOUT)")
 	fs.DurationVar(&c.maxQueueDelay, "max-queue-delay", envErr.duration(e, "PURSE_MAX_QUEUE_DELAY", defaultMaxQueueDelay),
@@ -95,7 +98,7 @@ func serve(ctx context.Context, c serveConfig, envErr envErrs, e env) error {
 		flag string
 		v    time.Duration
 	}{{"--session-idle", c.sessionIdle}, {"--idempotency-window", c.idempotencyWindow}, {"--shutdown-timeout", c.shutdownTimeout},
-		{"--event-retention", c.eventRetention}} {
+		{"--event-retention", c.eventRetention}, {"--webhook-lease", c.webhookLease}} {
 		if err := positive(d.flag, d.v); err != nil {
 			return err
 		}
@@ -150,7 +153,8 @@ func (c serveConfig) appConfig(log *slog.Logger) (app.Config, error) {
 	cfg := app.Config{DB: c.db, CreateDir: c.create, IdempotencyWindow: c.idempotencyWindow, Log: log,
 		AdminToken: c.adminToken, SessionIdle: c.sessionIdle, MaxQueueDelay: c.maxQueueDelay, Demo: c.demo, Emulator: c.emulator,
 		Pprof: c.pprof, Cmdline: redactArgs(os.Args), ShutdownTimeout: c.shutdownTimeout, EventRetention: c.eventRetention,
-		TLSCert: c.tlsCert, TLSKey: c.tlsKey, TLSSelfSigned: c.tlsSelfSigned}
+		Webhooks: app.WebhookOptions{Lease: c.webhookLease},
+		TLSCert:  c.tlsCert, TLSKey: c.tlsKey, TLSSelfSigned: c.tlsSelfSigned}
 	var err error
 	if cfg.AdminHosts, err = httpkit.ParseHosts(c.adminHosts); err != nil {
 		return cfg, usagef("--admin-hosts: %v", err)

@@ -35,6 +35,9 @@ type events struct {
 // defaults (retries from 1 s doubling to 1 h, disabled after failing 72 h).
 type WebhookOptions struct {
 	RetryBase, RetryMax, DisableAfter, Poll time.Duration
+	// Lease is how long a node holds a subscription's lease (30 s): another node
+	// takes over a dead node's subscriptions that long after its last renewal.
+	Lease time.Duration
 }
 
 // now is the App's clock.
@@ -55,8 +58,14 @@ func (a *App) startEvents() {
 	}()
 	m := a.metrics
 	o := a.cfg.Webhooks
-	a.events.webhooks = webhook.Start(webhook.Config{Store: a.store, Owner: ledger.NewID("node"), Now: a.now, Wake: a.eng.EventsCommitted,
-		Log: a.log, RetryBase: o.RetryBase, RetryMax: o.RetryMax, DisableAfter: o.DisableAfter, Poll: o.Poll,
+	// On an exclusive store this process is the only deliverer there can be: a
+	// fixed name lets it take its leases back at once after a crash.
+	owner := "local"
+	if a.store.Shared() {
+		owner = ledger.NewID("node")
+	}
+	a.events.webhooks = webhook.Start(webhook.Config{Store: a.store, Owner: owner, Now: a.now, Wake: a.eng.EventsCommitted,
+		Log: a.log, RetryBase: o.RetryBase, RetryMax: o.RetryMax, DisableAfter: o.DisableAfter, Poll: o.Poll, Lease: o.Lease,
 		Disabled: a.subscriptionDisabled,
 		OnDelivery: func(ok bool) {
 			if ok {
