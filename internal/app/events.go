@@ -32,7 +32,7 @@ type events struct {
 }
 
 // WebhookOptions tune webhook delivery; zero values are webhook.Config's
-// defaults (retries from 1 s doubling to 1 h, disabled after failing 72 h).
+// defaults (retries from 100 ms doubling to 1 h, disabled after failing 72 h).
 type WebhookOptions struct {
 	RetryBase, RetryMax, DisableAfter, Poll time.Duration
 	// Lease is how long a node holds a subscription's lease (30 s): another node

@@ -45,7 +45,7 @@ type Config struct {
 	Log  *slog.Logger
 	HTTP Doer // [an http.Client with a 10 s timeout]
 
-	RetryBase    time.Duration // first retry after about this long [1s]
+	RetryBase    time.Duration // first retry after about this long [100ms]: most failures are blips
 	RetryMax     time.Duration // the longest wait between attempts [1h]
 	DisableAfter time.Duration // disable a subscription failing this long [72h; at least 24h in production]
 	Lease        time.Duration // a lease's length [30s]
@@ -89,7 +89,7 @@ func (c *Config) defaults() {
 			*d = v
 		}
 	}
-	set(&c.RetryBase, time.Second)
+	set(&c.RetryBase, 100*time.Millisecond)
 	set(&c.RetryMax, time.Hour)
 	set(&c.DisableAfter, 72*time.Hour)
 	set(&c.Lease, 30*time.Second)
