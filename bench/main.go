@@ -45,7 +45,7 @@ var (
 	traceOut = flag.Bool("trace", false, "with -profile: save execution traces (go tool trace) instead of CPU profiles")
 	refAddr  = flag.String("ref", "", "internal: serve the reference handler on this address")
 	readsOf  = flag.String("reads-from", "", "internal: run the overload group's balance reads against this public address, print their figures as JSON")
-	only     = flag.String("only", "", "run only these groups, comma-separated: reads, writes, spread, overload, pg, scale (default all; scale compares with reads and writes, so name them too)")
+	only     = flag.String("only", "", "run only these groups, comma-separated: reads, writes, spread, overload, webhooks, pg, scale (default all; scale compares with reads and writes, so name them too)")
 )
 
 // want reports whether a group of targets is to run.
@@ -233,6 +233,11 @@ func run() error {
 
 	// --- overload: 2,000 connections against one account ---
 	if err := overloadTargets(bin, dir); err != nil {
+		return err
+	}
+
+	// --- webhooks: charges with a subscription on every event against none ---
+	if err := webhookTargets(bin, dir); err != nil {
 		return err
 	}
 

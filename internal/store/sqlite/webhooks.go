@@ -160,13 +160,12 @@ func (s *Store) SaveDelivery(ctx context.Context, owner string, sub ledger.Subsc
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ledger.ErrLeaseLost
 		}
-		for _, d := range log {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries (subscription_id, event_id, event_seq, attempt, at, status, latency_us, ok, snippet)
-				VALUES (?,?,?,?,?,?,?,?,?)`, d.SubscriptionID, d.EventID, d.EventSeq, d.Attempt, micros(d.At), d.Status, d.Latency.Microseconds(), d.OK, d.Snippet); err != nil {
-				return err
-			}
+		rows := make([][]any, len(log))
+		for i, d := range log {
+			rows[i] = []any{d.SubscriptionID, d.EventID, d.EventSeq, d.Attempt, micros(d.At), d.Status, d.Latency.Microseconds(), d.OK, d.Snippet}
 		}
-		return nil
+		b := &batchTx{s: s, tx: tx} // multi-row INSERTs: a drained backlog logs hundreds at once
+		return b.insertRows(ctx, "INSERT INTO deliveries (subscription_id, event_id, event_seq, attempt, at, status, latency_us, ok, snippet)", 9, rows, "")
 	})
 }
 
