@@ -134,3 +134,29 @@ func TestEventsFeed(t *testing.T) {
 		}
 	}
 }
+
+// TestEventsPruned: the app prunes events older than the retention, by its clock,
+// and nothing of the ledger.
+func TestEventsPruned(t *testing.T) {
+	clock := testkit.NewClock(time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC))
+	s := testkit.Open(t, filepath.Join(t.TempDir(), "purse.db"), testkit.Options{Now: clock.Now})
+	acc := s.CreateAccount("Old", "EUR")
+	s.MustAdmin(201, "POST", "/v1/accounts/"+acc+"/top-ups", `{"amount":"5"}`, testkit.Key("old"))
+	clock.Advance(6 * 24 * time.Hour)
+	s.MustAdmin(201, "POST", "/v1/accounts/"+acc+"/top-ups", `{"amount":"1"}`, testkit.Key("new"))
+	if n := s.App.PruneEvents(t.Context(), 7*24*time.Hour); n != 0 {
+		t.Fatalf("pruned %d events younger than the retention", n)
+	}
+	clock.Advance(2 * 24 * time.Hour)
+	if n := s.App.PruneEvents(t.Context(), 7*24*time.Hour); n != 2 { // account.created and the first top-up
+		t.Fatalf("pruned %d, want 2", n)
+	}
+	var page eventPage
+	s.MustAdmin(200, "GET", "/v1/events", "", nil).JSON(t, &page)
+	if len(page.Events) != 1 || page.Events[0].Data["balanceAfter"] != "6" {
+		t.Fatalf("left after pruning: %+v", page)
+	}
+	if e, err := s.Store.Entries(t.Context(), acc); err != nil || len(e) != 2 {
+		t.Fatalf("entries after pruning: %d %v", len(e), err)
+	}
+}

@@ -158,6 +158,12 @@ func TestWebhooks(t *testing.T) {
 		s.MustAdmin(200, "GET", "/v1/events?types=subscription.disabled", "", nil).JSON(t, &page)
 		return len(page.Events) == 1
 	})
+	if page.Events[0].Data["subscriptionId"] != sub.ID {
+		t.Errorf("subscription.disabled data %+v", page.Events[0].Data)
+	}
+	waitFor(t, func() bool { // the auditor writes its queue every 100 ms
+		return strings.Contains(string(s.MustAdmin(200, "GET", "/v1/audit", "", nil).Body), `"action":"webhook.disabled","target":"`+sub.ID+`"`)
+	})
 
 	for _, tc := range []struct{ body, field string }{
 		{`{"url":"ftp://example.com/x"}`, "url"},
