@@ -13,9 +13,10 @@ import (
 // batchTx is one engine batch: a write transaction (BEGIN IMMEDIATE) that the
 // engine reads through and commits once.
 type batchTx struct {
-	s      *Store
-	tx     *sql.Tx
-	unlock func() // releases the writer connection (nil: nothing to release)
+	s         *Store
+	tx        *sql.Tx
+	unlock    func() // releases the writer connection (nil: nothing to release)
+	lastEvent int64  // the rowid of the batch's last event (0: none)
 }
 
 // done releases the writer connection, once.
@@ -164,6 +165,9 @@ func (b *batchTx) Commit(ctx context.Context, bt *ledger.Batch) (err error) {
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	if b.lastEvent > 0 {
+		b.s.eventsCommitted.Store(b.lastEvent)
 	}
 	return nil
 }

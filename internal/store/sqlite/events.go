@@ -30,7 +30,11 @@ func (b *batchTx) insertEvents(ctx context.Context, events []ledger.Event) error
 			e := &events[i]
 			args = append(args, e.ID, string(e.Type), e.AccountID, e.ParentID, micros(e.At), e.Data)
 		}
-		if _, err := b.tx.StmtContext(ctx, st).ExecContext(ctx, args...); err != nil {
+		res, err := b.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+		if err != nil {
+			return err
+		}
+		if b.lastEvent, err = res.LastInsertId(); err != nil {
 			return err
 		}
 		events = events[n:]
@@ -41,9 +45,12 @@ func (b *batchTx) insertEvents(ctx context.Context, events []ledger.Event) error
 // ListEvents returns committed events after f.After, oldest first. Every commit
 // is the one writer's, in rowid order, so what a reader sees is a prefix of what
 // will ever be committed above its cursor: no later commit can take a smaller seq.
+// It returns only events a Sync has made durable (eventsDurable): a batch is
+// visible once committed, before its fdatasync, and a machine that crashed then
+// would lose it, so no consumer may hear of it before.
 func (s *Store) ListEvents(ctx context.Context, f ledger.EventFilter) ([]ledger.Event, error) {
-	q := `SELECT ` + eventColumns + ` FROM events WHERE seq > ?`
-	args := []any{f.After}
+	q := `SELECT ` + eventColumns + ` FROM events WHERE seq > ? AND seq <= ?`
+	args := []any{f.After, s.eventsDurable.Load()}
 	switch {
 	case f.AccountID != "" && f.WithChildren:
 		q += ` AND (account_id = ? OR parent_id = ?)`
