@@ -51,7 +51,9 @@ type Webhooks interface {
 	CreateSubscription(ctx context.Context, s Subscription) error
 	// UpdateSubscription writes a subscription's settings (URL, types, account,
 	// enabled, reason) and, with resetCursor, its cursor, attempts and failure
-	// time too (a redelivery, or enabling it again).
+	// time too (a redelivery, or enabling it again). A reset also ends the lease,
+	// so that the deliverer at work cannot save its own cursor over it: its next
+	// save fails with ErrLeaseLost and it starts again from the stored state.
 	UpdateSubscription(ctx context.Context, s Subscription, resetCursor bool) error
 	Subscription(ctx context.Context, id string) (Subscription, error)
 	ListSubscriptions(ctx context.Context) ([]Subscription, error)

@@ -43,18 +43,24 @@ func (d *deliverer) cfg() *Config { return &d.m.cfg }
 
 func (d *deliverer) run(ctx context.Context) {
 	for ctx.Err() == nil {
-		held, err := d.lease(ctx)
-		if err != nil || !held {
-			sleep(ctx, d.cfg().Lease/3)
-			continue
+		if time.Since(d.leased) > d.cfg().Lease/3 { // a write: not once a page
+			held, err := d.lease(ctx)
+			if err != nil || !held {
+				sleep(ctx, d.cfg().Lease/3)
+				continue
+			}
 		}
 		sub, err := d.cfg().Store.Subscription(ctx, d.id)
 		if err != nil || !sub.Enabled {
 			return // deleted or disabled: the manager starts a new one if it comes back
 		}
+		if sub.LeaseOwner != d.cfg().Owner { // the lease was ended (a redelivery): take it again
+			d.leased = time.Time{}
+			continue
+		}
 		d.sub = sub
 		if !d.page(ctx) {
-			return
+			d.leased = time.Time{}
 		}
 	}
 }

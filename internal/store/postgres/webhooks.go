@@ -48,7 +48,8 @@ func (s *Store) UpdateSubscription(ctx context.Context, sub ledger.Subscription,
 	tag, err := s.pool.Exec(ctx, `UPDATE subscriptions SET url = $1, types = $2, account_id = $3, with_children = $4, enabled = $5,
 		disabled_reason = $6, updated_at = $7,
 		after_seq = CASE WHEN $8 THEN $9 ELSE after_seq END, attempts = CASE WHEN $8 THEN $10 ELSE attempts END,
-		failing_since = CASE WHEN $8 THEN $11 ELSE failing_since END WHERE id = $12`,
+		failing_since = CASE WHEN $8 THEN $11 ELSE failing_since END,
+		lease_owner = CASE WHEN $8 THEN '' ELSE lease_owner END, lease_until = CASE WHEN $8 THEN 0 ELSE lease_until END WHERE id = $12`,
 		sub.URL, ledger.JoinEventTypes(sub.Types), sub.AccountID, sub.WithChildren, sub.Enabled, sub.DisabledReason, micros(sub.UpdatedAt),
 		resetCursor, sub.Cursor, int64(sub.Attempts), microsOrZero(sub.FailingSince), sub.ID)
 	if err != nil {

@@ -73,9 +73,10 @@ func (s *Store) UpdateSubscription(ctx context.Context, sub ledger.Subscription,
 		res, err := tx.ExecContext(ctx, `UPDATE subscriptions SET url = ?, types = ?, account_id = ?, with_children = ?, enabled = ?,
 			disabled_reason = ?, updated_at = ?,
 			after_seq = CASE WHEN ? THEN ? ELSE after_seq END, attempts = CASE WHEN ? THEN ? ELSE attempts END,
-			failing_since = CASE WHEN ? THEN ? ELSE failing_since END WHERE id = ?`,
+			failing_since = CASE WHEN ? THEN ? ELSE failing_since END,
+			lease_owner = CASE WHEN ? THEN '' ELSE lease_owner END, lease_until = CASE WHEN ? THEN 0 ELSE lease_until END WHERE id = ?`,
 			sub.URL, ledger.JoinEventTypes(sub.Types), sub.AccountID, sub.WithChildren, sub.Enabled, sub.DisabledReason, micros(sub.UpdatedAt),
-			resetCursor, sub.Cursor, resetCursor, sub.Attempts, resetCursor, microsOrZero(sub.FailingSince), sub.ID)
+			resetCursor, sub.Cursor, resetCursor, sub.Attempts, resetCursor, microsOrZero(sub.FailingSince), resetCursor, resetCursor, sub.ID)
 		return notFoundIfNone(res, err, sub.ID)
 	})
 }

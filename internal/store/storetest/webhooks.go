@@ -66,6 +66,9 @@ func checkWebhookLog(t *testing.T, s Store, got ledger.Subscription) {
 	if err := s.UpdateSubscription(ctx, got, true); err != nil {
 		t.Fatal(err)
 	}
+	if err := s.SaveDelivery(ctx, "b", got, nil); !errors.Is(err, ledger.ErrLeaseLost) {
+		t.Errorf("a cursor reset left b its lease (it would save its cursor over the reset): %v", err)
+	}
 	if held, _ := s.LeaseSubscription(ctx, "whk_1", "c", now.Add(time.Hour), now.Add(2*time.Hour)); held {
 		t.Error("a disabled subscription was leased")
 	}
