@@ -221,3 +221,60 @@ func portOf(u string) string {
 	}
 	return ""
 }
+
+// TestTopUpLoop: the loop of docs/events.md end to end. A charge crosses the
+// auto top-up rule; the webhook brings topup.requested to a receiver, which tops
+// up through the client under the event's id as Idempotency-Key; a redelivery of
+// the same event tops up again under the same key, which purse replays: the
+// account is topped up once.
+func TestTopUpLoop(t *testing.T) {
+	s := testkit.Open(t, filepath.Join(t.TempDir(), "purse.db"), testkit.Options{Webhooks: app.WebhookOptions{Poll: 20 * time.Millisecond}})
+	acc := s.CreateAccount("Auto", "EUR")
+	admin, err := client.New(s.Admin.URL, client.WithAdminToken(testkit.AdminToken))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var secret atomic.Value
+	var answered atomic.Int32
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if err := client.VerifyWebhook(secret.Load().(string), r.Header, body, 0); err != nil {
+			http.Error(w, "bad signature", http.StatusUnauthorized)
+			return
+		}
+		var ev struct {
+			Type, ID, AccountID string
+			Data                struct{ Amount string }
+		}
+		json.Unmarshal(body, &ev)
+		if ev.Type == "topup.requested" {
+			if _, err := admin.TopUp(r.Context(), ev.AccountID, ev.Data.Amount, client.TopUpOptions{IdempotencyKey: ev.ID}); err != nil {
+				http.Error(w, err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+			answered.Add(1)
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer rcv.Close()
+	var sub struct{ ID, Secret string }
+	s.MustAdmin(201, "POST", "/v1/webhooks", `{"url":"`+rcv.URL+`","types":["topup.requested"]}`, nil).JSON(t, &sub)
+	secret.Store(sub.Secret)
+	s.MustAdmin(201, "POST", "/v1/accounts/"+acc+"/top-ups", `{"amount":"20"}`, testkit.Key("t1"))
+	s.MustAdmin(200, "PUT", "/v1/accounts/"+acc+"/alerts", `{"autoTopUp":{"below":"10","topUpTo":"50"}}`, nil)
+	s.MustAdmin(201, "POST", "/v1/accounts/"+acc+"/charges", `{"amount":"15"}`, testkit.Key("c1")) // 5: below 10
+	waitFor(t, func() bool { return answered.Load() == 1 })
+	balance := func() string {
+		var b struct{ Balance string }
+		s.MustAdmin(200, "GET", "/v1/accounts/"+acc+"/balance", "", nil).JSON(t, &b)
+		return b.Balance
+	}
+	if got := balance(); got != "50" {
+		t.Fatalf("balance %s after the top-up loop, want 50", got)
+	}
+	s.MustAdmin(200, "POST", "/v1/webhooks/"+sub.ID+"/redeliver", `{"after":0}`, nil)
+	waitFor(t, func() bool { return answered.Load() == 2 })
+	if got := balance(); got != "50" {
+		t.Fatalf("balance %s after the request was delivered again, want 50: topped up twice", got)
+	}
+}
