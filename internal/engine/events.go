@@ -42,7 +42,7 @@ type eventSpan struct{ id, data, end int }
 
 func newEventBuilder(now time.Time, hint int) *eventBuilder {
 	b := &eventBuilder{prefix: ledger.NewIDAt("evt", now), events: make([]ledger.Event, 0, hint), spans: make([]eventSpan, 0, hint)}
-	b.buf = make([]byte, 0, hint*320)
+	b.buf = make([]byte, 0, hint*448) // an entry.created is 350-450 bytes: the buffer seldom grows
 	b.now = now.AppendFormat(nil, time.RFC3339Nano)
 	return b
 }
