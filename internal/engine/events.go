@@ -83,6 +83,7 @@ func (t *txn) events(bt *ledger.Batch) []ledger.Event {
 		}
 	}
 	var last *ledger.Account
+	var freeUsed map[string]int64 // free messages the batch's charges used, per account
 	for i := range bt.Entries {
 		e := &bt.Entries[i]
 		if e.Kind == ledger.EntrySettlement {
@@ -91,10 +92,16 @@ func (t *txn) events(bt *ledger.Batch) []ledger.Event {
 		if last == nil || last.ID != e.AccountID {
 			last = t.accounts[e.AccountID]
 		}
+		if e.FreeMessage {
+			if freeUsed == nil {
+				freeUsed = map[string]int64{}
+			}
+			freeUsed[e.AccountID]++
+		}
 		b.entry(e, last)
 	}
 	t.holdEvents(b)
-	t.accountEvents(b)
+	t.accountEvents(b, freeUsed)
 	for _, x := range t.alertEvents {
 		x(b)
 	}
@@ -131,7 +138,7 @@ func (t *txn) holdEvents(b *eventBuilder) {
 
 // accountEvents adds an event for each existing customer account whose status or
 // settings the batch changed.
-func (t *txn) accountEvents(b *eventBuilder) {
+func (t *txn) accountEvents(b *eventBuilder, freeUsed map[string]int64) {
 	for _, id := range sortedKeys(t.accounts) {
 		a := t.accounts[id]
 		if a.Kind != ledger.KindCustomer || t.created[id] {
@@ -146,19 +153,19 @@ func (t *txn) accountEvents(b *eventBuilder) {
 			b.account(ledger.EventAccountSuspended, a)
 		case before.Status != a.Status && a.Status == ledger.StatusClosed:
 			b.account(ledger.EventAccountClosed, a)
-		case before.Status != a.Status || settingsChanged(before, a):
+		case before.Status != a.Status || settingsChanged(before, a, freeUsed[id]):
 			b.account(ledger.EventAccountUpdated, a)
 		}
 	}
 }
 
 // settingsChanged reports whether an operator changed an account's settings.
-// Free messages count only when they grew: a free-message charge uses one, and
-// that is its entry's event.
-func settingsChanged(before, after *ledger.Account) bool {
+// Free messages count when they changed by more than the batch's free-message
+// charges used (each of those is its entry's event).
+func settingsChanged(before, after *ledger.Account, freeUsed int64) bool {
 	return before.Name != after.Name || before.AllowedMinus != after.AllowedMinus ||
 		before.HasMonthlyLimit != after.HasMonthlyLimit || before.MonthlyLimit != after.MonthlyLimit ||
-		after.FreeMessages > before.FreeMessages || alertSettings(before.Alerts) != alertSettings(after.Alerts)
+		after.FreeMessages != before.FreeMessages-freeUsed || alertSettings(before.Alerts) != alertSettings(after.Alerts)
 }
 
 // alertSettings is the settings part of Alerts (without their state).

@@ -50,6 +50,10 @@ func testEvents(t *testing.T, open func() Store) {
 	e.must(engine.VoidHold{HoldID: h2.ID})
 	e.must(engine.UpdateAccount{ID: b, Status: ptr(ledger.StatusSuspended)})
 	e.must(engine.UpdateAccount{ID: b, Name: ptr("renamed")})
+	e.must(engine.UpdateAccount{ID: b, FreeMessages: ptr(int64(2))})
+	e.must(engine.UpdateAccount{ID: b, Status: ptr(ledger.StatusActive)})
+	e.must(engine.Charge{AccountID: b, Amount: amt("1"), UseFreeMessage: true}) // uses one: its entry's event only
+	e.must(engine.UpdateAccount{ID: b, FreeMessages: ptr(int64(0))})
 	e.refused(engine.UpdateAccount{ID: b, Status: ptr(ledger.StatusClosed), AllowedMinus: ptr(amt("-1"))}, nil)
 
 	evs := e.events(ledger.EventFilter{})
@@ -58,7 +62,8 @@ func testEvents(t *testing.T, open func() Store) {
 		"entry.created " + a, "entry.created " + a,
 		"hold.created " + a, "entry.created " + a, "hold.captured " + a,
 		"hold.created " + a, "hold.voided " + a,
-		"account.suspended " + b, "account.updated " + b,
+		"account.suspended " + b, "account.updated " + b, "account.updated " + b, "account.updated " + b,
+		"entry.created " + b, "account.updated " + b,
 	}
 	if diff := cmp.Diff(types(evs), want); diff != "" {
 		t.Fatalf("events (-got +want):\n%s", diff)
@@ -78,7 +83,7 @@ func testEvents(t *testing.T, open func() Store) {
 	}
 
 	// Filters and the cursor.
-	if got := e.events(ledger.EventFilter{AccountID: b}); len(got) != 3 {
+	if got := e.events(ledger.EventFilter{AccountID: b}); len(got) != 7 {
 		t.Errorf("account filter: %v", types(got))
 	}
 	got := e.events(ledger.EventFilter{Types: []ledger.EventType{ledger.EventHoldCreated, ledger.EventHoldVoided}, After: evs[4].Seq})
