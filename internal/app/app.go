@@ -272,13 +272,13 @@ func (a *App) Close() error {
 		if a.removeURL != nil {
 			a.removeURL()
 		}
+		a.stopEvents() // before the auditor closes: a subscription disabled now is audited
 		if a.audit != nil {
 			a.audit.Close() // after the listeners stop, before the store closes
 		}
 		if a.stopFeed != nil {
 			a.stopFeed()
 		}
-		a.stopEvents()
 		if a.eng != nil {
 			a.eng.Close() // drains its queue
 		}
