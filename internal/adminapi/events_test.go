@@ -125,7 +125,7 @@ func TestEventsFeed(t *testing.T) {
 
 	for _, tc := range []struct{ query, field string }{
 		{"after=-1", "after"}, {"after=x", "after"}, {"types=entry.created,balance.high", "types"},
-		{"limit=0", "limit"}, {"limit=1001", "limit"}, {"wait=1h", "wait"}, {"wait=soon", "wait"},
+		{"limit=0", "limit"}, {"limit=1001", "limit"}, {"wait=-1s", "wait"}, {"wait=soon", "wait"},
 	} {
 		var env envelope
 		s.MustAdmin(400, "GET", "/v1/events?"+tc.query, "", nil).JSON(t, &env)
