@@ -100,7 +100,7 @@ func (a *API) listEvents(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, ledger.ErrUnavailable)
 		return
 	}
-	evs, err := a.waitEvents(r, f, wait)
+	evs, head, err := a.waitEvents(r, f, wait)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -113,29 +113,38 @@ func (a *API) listEvents(w http.ResponseWriter, r *http.Request) {
 		out.Events = append(out.Events, toEventJSON(e))
 		out.Next = e.Seq
 	}
+	if len(evs) < f.Limit && head > out.Next {
+		out.Next = head // every wanted event up to the head is here: skip the others next time
+	}
 	a.reply(w, http.StatusOK, out)
 }
 
-// waitEvents reads the events after the cursor; with none, it waits up to wait
-// for some, woken by this node's commits and polling for other nodes'.
-func (a *API) waitEvents(r *http.Request, f ledger.EventFilter, wait time.Duration) ([]ledger.Event, error) {
+// waitEvents reads the events after the cursor, up to the store's head (which it
+// returns too); with none, it waits up to wait for some, woken by this node's
+// commits and polling for other nodes'.
+func (a *API) waitEvents(r *http.Request, f ledger.EventFilter, wait time.Duration) ([]ledger.Event, int64, error) {
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
 	poll := time.NewTicker(eventPoll)
 	defer poll.Stop()
 	for {
 		woken := a.cfg.Engine.EventsCommitted() // before the read: a commit after it wakes us
+		head, err := a.cfg.Events.EventHead(r.Context())
+		if err != nil {
+			return nil, 0, err
+		}
+		f.UpTo = head
 		evs, err := a.cfg.Events.ListEvents(r.Context(), f)
 		if err != nil || len(evs) > 0 || wait == 0 {
-			return evs, err
+			return evs, head, err
 		}
 		select {
 		case <-woken:
 		case <-poll.C:
 		case <-deadline.C:
-			return nil, nil
+			return nil, head, nil
 		case <-r.Context().Done():
-			return nil, r.Context().Err()
+			return nil, 0, r.Context().Err()
 		}
 	}
 }

@@ -97,6 +97,11 @@ func TestEventsFeed(t *testing.T) {
 		t.Fatalf("filtered: %+v", page)
 	}
 	cursor := page.Next
+	var none eventPage // nothing wanted: the cursor still moves past what was scanned
+	s.MustAdmin(200, "GET", "/v1/events?types=balance.low", "", nil).JSON(t, &none)
+	if len(none.Events) != 0 || none.Next != cursor {
+		t.Fatalf("no balance.low: %+v, want next %d (the head)", none, cursor)
+	}
 
 	// A long poll returns as soon as a commit makes an event.
 	go func() {

@@ -72,6 +72,7 @@ type Event struct {
 // EventFilter selects events after a cursor, oldest first.
 type EventFilter struct {
 	After     int64       // only events with a greater sequence
+	UpTo      int64       // only events with this sequence or a smaller one; 0: no bound
 	Types     []EventType // none: every type
 	AccountID string      // "": every account
 	// WithChildren also selects the events of AccountID's sub-accounts (their
@@ -91,6 +92,11 @@ type EventLog interface {
 	PruneEvents(ctx context.Context, before time.Time, limit int) (int, error)
 	// LastEventSeq is the newest event's sequence, 0 with none.
 	LastEventSeq(ctx context.Context) (int64, error)
+	// EventHead is the newest sequence ListEvents may return now: every event up
+	// to it is committed, durable and visible. A reader that listed every event
+	// it wants up to the head (fewer than its limit) may move its cursor to the
+	// head, past the events it does not want, and not scan them again.
+	EventHead(ctx context.Context) (int64, error)
 }
 
 // Alerts are an account's thresholds and their state. A threshold fires once, at

@@ -79,20 +79,15 @@ func (d *deliverer) lease(ctx context.Context) (bool, error) {
 // the subscription was disabled or the lease lost.
 func (d *deliverer) page(ctx context.Context) bool {
 	wake := d.cfg().Wake() // before the read: a commit after it wakes us
-	evs, err := d.cfg().Store.ListEvents(ctx, ledger.EventFilter{After: d.sub.Cursor, Types: d.sub.Types,
-		AccountID: d.sub.AccountID, WithChildren: d.sub.WithChildren, Limit: 200})
+	head, err := d.cfg().Store.EventHead(ctx)
+	var evs []ledger.Event
+	if err == nil {
+		evs, err = d.cfg().Store.ListEvents(ctx, ledger.EventFilter{After: d.sub.Cursor, UpTo: head, Types: d.sub.Types,
+			AccountID: d.sub.AccountID, WithChildren: d.sub.WithChildren, Limit: pageSize})
+	}
 	if err != nil {
 		d.cfg().Log.Warn("webhooks: read events", "subscription", d.id, "err", err)
 		sleep(ctx, d.cfg().Poll)
-		return true
-	}
-	if len(evs) == 0 {
-		d.lag(0)
-		select {
-		case <-ctx.Done():
-		case <-wake:
-		case <-time.After(d.cfg().Poll):
-		}
 		return true
 	}
 	for i := range evs {
@@ -101,8 +96,28 @@ func (d *deliverer) page(ctx context.Context) bool {
 			return false
 		}
 	}
-	return d.save(ctx)
+	// Every wanted event up to the head is delivered: the cursor moves to the
+	// head, past the unwanted ones, so that the next read does not scan them again.
+	moved := len(evs) > 0
+	if len(evs) < pageSize && head > d.sub.Cursor {
+		d.sub.Cursor, moved = head, true
+	}
+	if moved && !d.save(ctx) {
+		return false
+	}
+	if len(evs) == 0 {
+		d.lag(0)
+		select {
+		case <-ctx.Done():
+		case <-wake:
+		case <-time.After(d.cfg().Poll):
+		}
+	}
+	return true
 }
+
+// pageSize is how many events a deliverer reads at once.
+const pageSize = 200
 
 func (d *deliverer) lag(l time.Duration) {
 	if d.cfg().OnLag != nil {

@@ -65,6 +65,10 @@ func (s *Store) ListEvents(ctx context.Context, f ledger.EventFilter) ([]ledger.
 		args = append(args, f.AccountID)
 		q += ` AND account_id = $2`
 	}
+	if f.UpTo > 0 {
+		args = append(args, f.UpTo)
+		q += ` AND seq <= $` + strconv.Itoa(len(args))
+	}
 	if len(f.Types) > 0 {
 		types := make([]string, len(f.Types))
 		for i, t := range f.Types {
@@ -95,7 +99,7 @@ func (s *Store) ListEvents(ctx context.Context, f ledger.EventFilter) ([]ledger.
 	if err := rows.Err(); err != nil {
 		return nil, wrap("events", err)
 	}
-	if len(out) > 0 {
+	if len(out) > 0 && (f.UpTo == 0 || f.UpTo > s.flushedHead.Load()) { // EventHead flushed up to UpTo already
 		if err := s.flushMark(ctx); err != nil {
 			return nil, err
 		}
@@ -126,4 +130,22 @@ func (s *Store) LastEventSeq(ctx context.Context) (int64, error) {
 	var seq int64
 	err := s.pool.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM events`).Scan(&seq)
 	return seq, wrap("last event", err)
+}
+
+// EventHead is the newest event, made durable first: eventLock makes every
+// smaller sequence visible with it, and flushMark's synchronous commit flushes the
+// WAL past all of them.
+// An idle reader's head does not move: it flushes only past the last head flushed.
+func (s *Store) EventHead(ctx context.Context) (int64, error) {
+	head, err := s.LastEventSeq(ctx)
+	if err != nil || head <= s.flushedHead.Load() {
+		return head, err
+	}
+	if err := s.flushMark(ctx); err != nil {
+		return 0, err
+	}
+	if head > s.flushedHead.Load() {
+		s.flushedHead.Store(head) // a race only flushes once more
+	}
+	return head, nil
 }

@@ -49,8 +49,12 @@ func (b *batchTx) insertEvents(ctx context.Context, events []ledger.Event) error
 // visible once committed, before its fdatasync, and a machine that crashed then
 // would lose it, so no consumer may hear of it before.
 func (s *Store) ListEvents(ctx context.Context, f ledger.EventFilter) ([]ledger.Event, error) {
+	upTo := s.eventsDurable.Load()
+	if f.UpTo > 0 {
+		upTo = min(upTo, f.UpTo)
+	}
 	q := `SELECT ` + eventColumns + ` FROM events WHERE seq > ? AND seq <= ?`
-	args := []any{f.After, s.eventsDurable.Load()}
+	args := []any{f.After, upTo}
 	switch {
 	case f.AccountID != "" && f.WithChildren:
 		q += ` AND (account_id = ? OR parent_id = ?)`
@@ -121,3 +125,6 @@ func (s *Store) LastEventSeq(ctx context.Context) (int64, error) {
 	}
 	return seq, nil
 }
+
+// EventHead is the newest event a Sync has made durable.
+func (s *Store) EventHead(context.Context) (int64, error) { return s.eventsDurable.Load(), nil }
