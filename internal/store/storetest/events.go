@@ -82,17 +82,7 @@ func testEvents(t *testing.T, open func() Store) {
 		t.Errorf("entry.created data %s", evs[2].Data)
 	}
 
-	// Filters and the cursor.
-	if got := e.events(ledger.EventFilter{AccountID: b}); len(got) != 7 {
-		t.Errorf("account filter: %v", types(got))
-	}
-	got := e.events(ledger.EventFilter{Types: []ledger.EventType{ledger.EventHoldCreated, ledger.EventHoldVoided}, After: evs[4].Seq})
-	if diff := cmp.Diff(types(got), []string{"hold.created " + a, "hold.voided " + a}); diff != "" {
-		t.Errorf("types after cursor (-got +want):\n%s", diff)
-	}
-	if got := e.events(ledger.EventFilter{After: evs[len(evs)-1].Seq}); len(got) != 0 {
-		t.Errorf("after the last: %v", types(got))
-	}
+	checkEventReads(t, e, evs, a, b)
 
 	// The sequence goes on above the cursor after a restart.
 	e.stop()
@@ -143,4 +133,29 @@ func checkEventRows(t *testing.T, evs []ledger.Event, now time.Time) {
 			t.Errorf("event %d at %v, want %v", i, ev.At, now)
 		}
 	}
+}
+
+// checkEventReads: the head, the UpTo bound, the account and type filters and
+// the cursor.
+func checkEventReads(t *testing.T, e *env, evs []ledger.Event, a, b string) {
+	t.Helper()
+	if head, err := e.store.EventHead(context.Background()); err != nil || head != evs[len(evs)-1].Seq {
+		t.Errorf("EventHead = %d, %v; want %d", head, err, evs[len(evs)-1].Seq)
+	}
+	if got := e.events(ledger.EventFilter{UpTo: evs[2].Seq}); len(got) != 3 {
+		t.Errorf("UpTo the third: %v", types(got))
+	}
+
+	// Filters and the cursor.
+	if got := e.events(ledger.EventFilter{AccountID: b}); len(got) != 7 {
+		t.Errorf("account filter: %v", types(got))
+	}
+	got := e.events(ledger.EventFilter{Types: []ledger.EventType{ledger.EventHoldCreated, ledger.EventHoldVoided}, After: evs[4].Seq})
+	if diff := cmp.Diff(types(got), []string{"hold.created " + a, "hold.voided " + a}); diff != "" {
+		t.Errorf("types after cursor (-got +want):\n%s", diff)
+	}
+	if got := e.events(ledger.EventFilter{After: evs[len(evs)-1].Seq}); len(got) != 0 {
+		t.Errorf("after the last: %v", types(got))
+	}
+
 }
