@@ -46,7 +46,7 @@ var (
 	traceOut = flag.Bool("trace", false, "with -profile: save execution traces (go tool trace) instead of CPU profiles")
 	refAddr  = flag.String("ref", "", "internal: serve the reference handler on this address")
 	readsOf  = flag.String("reads-from", "", "internal: run the overload group's balance reads against this public address, print their figures as JSON")
-	only     = flag.String("only", "", "run only these groups, comma-separated: reads, writes, console, spread, overload, pg, scale (default all; scale compares with reads and writes, so name them too)")
+	only     = flag.String("only", "", "run only these groups, comma-separated: reads, writes, console, spread, overload, webhooks, pg, scale (default all; scale compares with reads and writes, so name them too)")
 )
 
 // want reports whether a group of targets is to run.
@@ -227,19 +227,13 @@ func run() error {
 	}
 	p.stop()
 
-	// --- the console's account page on a big account ---
-	if err := consoleTarget(bin, dir); err != nil {
-		return err
-	}
-
-	// --- reads spread over 10,000 accounts ---
-	if err := spreadTarget(bin, dir); err != nil {
-		return err
-	}
-
-	// --- overload: 2,000 connections against one account ---
-	if err := overloadTargets(bin, dir); err != nil {
-		return err
+	// --- the console's account page on a big account; reads spread over 10,000
+	// accounts; overload: 2,000 connections against one account; webhooks:
+	// charges with a subscription on every event against none ---
+	for _, target := range []func(bin, dir string) error{consoleTarget, spreadTarget, overloadTargets, webhookTargets} {
+		if err := target(bin, dir); err != nil {
+			return err
+		}
 	}
 
 	// --- PostgreSQL ---

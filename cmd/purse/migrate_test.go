@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/purse-ledger/purse/internal/testkit"
@@ -180,6 +181,16 @@ func TestMigrateCopiesEveryTable(t *testing.T) {
 	mustCLI(t, s, "refund", acc.ID, chargeID, "1")
 	mustCLI(t, s, "hold", "create", acc.ID, "2")
 	mustCLI(t, s, "operators", "add", "--name", "every-op", "--role", "admin", "--password", "every-op-password")
+	// A webhook whose receiver refuses connections: its failed attempt is in the log.
+	var hook struct{ ID string }
+	json.Unmarshal([]byte(mustCLI(t, s, "webhooks", "create", "--url", "http://127.0.0.1:1/hook", "--json")), &hook)
+	mustCLI(t, s, "top-up", acc.ID, "1", "--idempotency-key", "every-2")
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(mustCLI(t, s, "webhooks", "deliveries", hook.ID), "false"); {
+		if time.Now().After(deadline) {
+			t.Fatal("the webhook's delivery attempt was never logged")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if r := testkit.Do(t, "POST", s.public+"/auth/1/session", map[string]string{"Content-Type": "application/json"},
 		[]byte(`{"username":"every","password":"every-password"}`)); r.Status != 200 {
 		t.Fatalf("session: %d %s", r.Status, r.Body)
@@ -220,7 +231,7 @@ func TestMigrateCopiesEveryTable(t *testing.T) {
 	if json.Unmarshal(r.Body, &tok); r.Status != 200 || tok.AccessToken == "" {
 		t.Fatalf("OAuth2 token on the copy: %d %s", r.Status, r.Body)
 	}
-	if status, body, _ := get(t, n.public+"/account/1/balance", map[string]string{"Authorization": "Bearer " + tok.AccessToken}); status != 200 || body != `{"balance":18,"currency":"EUR"}` {
+	if status, body, _ := get(t, n.public+"/account/1/balance", map[string]string{"Authorization": "Bearer " + tok.AccessToken}); status != 200 || body != `{"balance":19,"currency":"EUR"}` {
 		t.Errorf("Bearer balance on the copy: %d %s", status, body)
 	}
 	n.stop(t)

@@ -34,6 +34,8 @@ type serveConfig struct {
 	logFormat, logLevel                 string
 	shutdownTimeout, sessionIdle        time.Duration
 	idempotencyWindow                   time.Duration
+	eventRetention                      time.Duration
+	webhookLease                        time.Duration
 	maxQueueDelay                       time.Duration
 }
 
@@ -72,6 +74,10 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig, envErr *envErrs, e env) {
 	fs.DurationVar(&c.sessionIdle, "session-idle", envErr.duration(e, "PURSE_SESSION_IDLE", auth.DefaultSessionIdle), "an IBSSO session ends after this long unused (env PURSE_SESSION_IDLE)")
 	fs.DurationVar(&c.idempotencyWindow, "idempotency-window", envErr.duration(e, "PURSE_IDEMPOTENCY_WINDOW", sqlite.DefaultIdempotencyWindow),
 		"the embedded store answers a repeated Idempotency-Key for this long, then forgets it (env PURSE_IDEMPOTENCY_WINDOW; PostgreSQL keeps keys)")
+	fs.DurationVar(&c.eventRetention, "event-retention", envErr.duration(e, "PURSE_EVENT_RETENTION", app.DefaultEventRetention),
+		"events (the webhooks' and the events feed's) are kept this long, then pruned; the ledger is never pruned (env PURSE_EVENT_RETENTION)")
+	fs.DurationVar(&c.webhookLease, "webhook-lease", envErr.duration(e, "PURSE_WEBHOOK_LEASE", 30*time.Second),
+		"a node delivers a webhook subscription while it holds its lease, renewed every third of this; another node takes over a dead node's subscriptions this long after (env PURSE_WEBHOOK_LEASE)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", envErr.duration(e, "PURSE_SHUTDOWN_TIMEOUT", 15*time.Second),
 		"how long in-flight requests may take to finish on SIGINT/SIGTERM (env PURSE_SHUTDOWN_TIMEOUT)")
 	fs.DurationVar(&c.maxQueueDelay, "max-queue-delay", envErr.duration(e, "PURSE_MAX_QUEUE_DELAY", defaultMaxQueueDelay),
@@ -91,7 +97,8 @@ func serve(ctx context.Context, c serveConfig, envErr envErrs, e env) error {
 	for _, d := range []struct {
 		flag string
 		v    time.Duration
-	}{{"--session-idle", c.sessionIdle}, {"--idempotency-window", c.idempotencyWindow}, {"--shutdown-timeout", c.shutdownTimeout}} {
+	}{{"--session-idle", c.sessionIdle}, {"--idempotency-window", c.idempotencyWindow}, {"--shutdown-timeout", c.shutdownTimeout},
+		{"--event-retention", c.eventRetention}, {"--webhook-lease", c.webhookLease}} {
 		if err := positive(d.flag, d.v); err != nil {
 			return err
 		}
@@ -145,8 +152,9 @@ func newLogger(e env, format, level string) (*slog.Logger, error) {
 func (c serveConfig) appConfig(log *slog.Logger) (app.Config, error) {
 	cfg := app.Config{DB: c.db, CreateDir: c.create, IdempotencyWindow: c.idempotencyWindow, Log: log,
 		AdminToken: c.adminToken, SessionIdle: c.sessionIdle, MaxQueueDelay: c.maxQueueDelay, Demo: c.demo, Emulator: c.emulator,
-		Pprof: c.pprof, Cmdline: redactArgs(os.Args), ShutdownTimeout: c.shutdownTimeout,
-		TLSCert: c.tlsCert, TLSKey: c.tlsKey, TLSSelfSigned: c.tlsSelfSigned}
+		Pprof: c.pprof, Cmdline: redactArgs(os.Args), ShutdownTimeout: c.shutdownTimeout, EventRetention: c.eventRetention,
+		Webhooks: app.WebhookOptions{Lease: c.webhookLease},
+		TLSCert:  c.tlsCert, TLSKey: c.tlsKey, TLSSelfSigned: c.tlsSelfSigned}
 	var err error
 	if cfg.AdminHosts, err = httpkit.ParseHosts(c.adminHosts); err != nil {
 		return cfg, usagef("--admin-hosts: %v", err)

@@ -38,9 +38,14 @@ type Config struct {
 	Engine *engine.Engine
 	Auth   *auth.Authenticator
 	Store  ledger.History
-	Ready  Readiness
-	Log    *slog.Logger
-	Audit  *audit.Auditor // records every admin action; nil records nothing
+	// Events is the outbox the events feed reads (GET /v1/events); nil: the
+	// route answers 503.
+	Events ledger.EventLog
+	// Webhooks stores the webhook subscriptions; nil: those routes answer 503.
+	Webhooks ledger.Webhooks
+	Ready    Readiness
+	Log      *slog.Logger
+	Audit    *audit.Auditor // records every admin action; nil records nothing
 	// Metrics, when set, is served at /metrics without a token, like /healthz: its
 	// labels are the listener, the route pattern and the status (never a path, an
 	// account, a user or a credential), so a scraper needs no secret (README,
@@ -102,6 +107,16 @@ func New(cfg Config) *API {
 	m.HandleFunc("GET /v1/accounts/{id}/balance", a.authed(a.getBalance))
 	m.HandleFunc("GET /v1/accounts/{id}/sub-accounts", a.authed(a.listSubAccounts))
 	m.HandleFunc("POST /v1/transfers", a.authed(a.transfer))
+	m.HandleFunc("GET /v1/accounts/{id}/alerts", a.authed(a.getAlerts))
+	m.HandleFunc("GET /v1/events", a.authed(a.listEvents))
+	m.HandleFunc("POST /v1/webhooks", a.authed(a.needWebhooks(a.createWebhook)))
+	m.HandleFunc("GET /v1/webhooks", a.authed(a.needWebhooks(a.listWebhooks)))
+	m.HandleFunc("GET /v1/webhooks/{id}", a.authed(a.needWebhooks(a.getWebhook)))
+	m.HandleFunc("PATCH /v1/webhooks/{id}", a.authed(a.needWebhooks(a.patchWebhook)))
+	m.HandleFunc("DELETE /v1/webhooks/{id}", a.authed(a.needWebhooks(a.deleteWebhook)))
+	m.HandleFunc("GET /v1/webhooks/{id}/deliveries", a.authed(a.needWebhooks(a.listDeliveries)))
+	m.HandleFunc("POST /v1/webhooks/{id}/redeliver", a.authed(a.needWebhooks(a.redeliverWebhook)))
+	m.HandleFunc("PUT /v1/accounts/{id}/alerts", a.authed(a.putAlerts))
 	m.HandleFunc("POST /v1/accounts/{id}/users", a.authed(a.addUser))
 	m.HandleFunc("GET /v1/accounts/{id}/users", a.authed(a.listUsers))
 	m.HandleFunc("DELETE /v1/accounts/{id}/users/{username}", a.authed(a.removeUser))

@@ -30,6 +30,7 @@ var operatorRoutes = map[string]bool{
 	"POST /v1/holds/{id}/void":           true,
 	"POST /v1/batch":                     true,
 	"POST /v1/transfers":                 true,
+	"PUT /v1/accounts/{id}/alerts":       true,
 }
 
 // RouteRole is the least role that may use a route pattern ("METHOD /path"):

@@ -49,6 +49,12 @@ type Config struct {
 	IdempotencyWindow time.Duration
 	// Log receives every log line; nil discards them.
 	Log *slog.Logger
+	// EventRetention is how long events are kept before they are pruned; 0:
+	// DefaultEventRetention.
+	EventRetention time.Duration
+	// Webhooks tunes webhook delivery (tests shorten the retries); the zero
+	// value is purse serve's.
+	Webhooks WebhookOptions
 
 	// AdminToken is the admin token to put in force when the store holds none
 	// (purse serve checks its strength); "": the token file beside DB, made on
@@ -125,6 +131,7 @@ type App struct {
 	metrics   *metrics.Metrics
 	tls       *tls.Config
 	stopFeed  context.CancelFunc
+	events    *events    // the events' background work (events.go)
 	faults    *fault.Set // with Config.Emulator
 	live      live       // with Config.Emulator: the surfaces in force, swapped by a reset
 
@@ -180,6 +187,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		return nil, err
 	}
 	a.follow(ctx)
+	a.startEvents()
 	if err := a.demo(ctx); err != nil {
 		return nil, err
 	}
@@ -209,6 +217,7 @@ func (a *App) openCore(ctx context.Context) error {
 		OnBatch:       func(n int, d time.Duration) { m.BatchSize.Observe(float64(n)); m.CommitDuration.Observe(d.Seconds()) },
 		OnRetry:       m.BatchRetries.Inc,
 		OnEntries:     a.rate.Record,
+		OnEvents:      func(n int) { m.EventsWritten.Add(float64(n)) },
 		MaxQueueDelay: a.cfg.MaxQueueDelay,
 	})
 	if err != nil {
@@ -274,6 +283,7 @@ func (a *App) Close() error {
 		if a.removeURL != nil {
 			a.removeURL()
 		}
+		a.stopEvents() // before the auditor closes: a subscription disabled now is audited
 		if a.audit != nil {
 			a.audit.Close() // after the listeners stop, before the store closes
 		}

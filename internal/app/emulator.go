@@ -129,6 +129,7 @@ func (a *App) reset(ctx context.Context, hosts *httpkit.Hosts) error {
 	}
 	a.live.gate.Lock()
 	defer a.live.gate.Unlock()
+	a.stopEvents() // its deliverers use the engine and the store closed here
 	a.audit.Close()
 	a.stopFeed()
 	a.eng.Close()
@@ -151,6 +152,7 @@ func (a *App) reset(ctx context.Context, hosts *httpkit.Hosts) error {
 		return err
 	}
 	a.follow(ctx)
+	a.startEvents()
 	if err := a.demo(ctx); err != nil {
 		return err
 	}

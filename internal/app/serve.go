@@ -59,7 +59,7 @@ func (a *App) surfaces(hosts *httpkit.Hosts) (public, admin http.Handler) {
 	pub.Accounts = subAccounts{store: a.store, eng: a.eng}
 	pub.Audit, pub.AuditLog = a.audit, a.store
 	adm := adminapi.New(adminapi.Config{
-		Token: a.token, Engine: a.eng, Auth: a.auth, Store: a.store, Log: a.log, Ready: ready, Metrics: a.metrics.Handler(), Audit: a.audit,
+		Token: a.token, Engine: a.eng, Auth: a.auth, Store: a.store, Events: a.store, Webhooks: a.store, Log: a.log, Ready: ready, Metrics: a.metrics.Handler(), Audit: a.audit,
 		Pprof: a.cfg.Pprof, Cmdline: a.cfg.Cmdline, Hosts: hosts, Faults: a.faults, Reset: a.resetFunc(hosts),
 		Operators: a.operators,
 	})

@@ -36,6 +36,7 @@ func groups(serve Command) []group {
 		{"Money", moneyCommands()},
 		{"History", historyCommands()},
 		{"Operators (the console's people, with roles)", operatorCommands()},
+		{"Events: thresholds, the events feed, webhooks", eventCommands()},
 		{"Operations on a running server", opsCommands()},
 		{"Emulator (purse serve --emulator)", emulatorCommands()},
 		{"Offline, on the store itself (purse serve stopped, or on a PostgreSQL database)", offlineCommands()},

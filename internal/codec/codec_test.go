@@ -20,6 +20,7 @@ import (
 var notStored = map[string]string{
 	"User.PasswordHash": "a secret: records are replayed, never a source of credentials",
 	"APIKey.Hash":       "a secret's digest: as above",
+	"Account.Alerts":    "thresholds and their state: no replayed answer shows them (PUT alerts takes no Idempotency-Key)",
 }
 
 // filler sets every field of a value to a distinct non-zero value, by reflection,

@@ -41,6 +41,8 @@ type Options struct {
 	// OnEntries, when set, sees each committed batch's entries (the console's
 	// charges per minute); it runs in the writer, so it must be quick.
 	OnEntries func(entries []ledger.Entry)
+	// OnEvents, when set, learns how many events each committed batch wrote.
+	OnEvents func(n int)
 	// MaxQueueDelay is how long a request waits for a place among the requests in
 	// flight before it is shed with ledger.ErrOverloaded (see shed.go); 0 never
 	// sheds, and admits without bound.
@@ -81,6 +83,9 @@ type Engine struct {
 	stagedMu       sync.Mutex
 	stagedAccounts map[string]*ledger.Account
 	stagedHolds    map[string]*ledger.Hold
+
+	eventsMu  sync.Mutex
+	eventsNew chan struct{} // closed (and replaced) when a batch with events is published
 }
 
 // Command is a unit of work the engine applies inside a batch.
@@ -490,22 +495,28 @@ func (t *txn) serveAll(batch []*request) ([]response, error) {
 // commit settles the platform accounts and commits the batch (or rolls back one
 // that has nothing to write).
 func (t *txn) commit(requests int) error {
+	t.evaluateAlerts()
 	if err := t.settleSystem(); err != nil {
 		return err
 	}
 	b := t.batch()
-	if b.Empty() && len(t.order) == 0 { // refusals alone still write their records
+	if b.Empty() && len(t.order) == 0 && len(t.emitted) == 0 { // refusals alone still write their records
 		t.tx.Rollback(t.ctx)
 		return nil
 	}
 	if err := t.assignSeqs(b); err != nil {
 		return err
 	}
+	b.Events = t.events(b)
+	t.hasEvents = len(b.Events) > 0
 	start := time.Now()
 	if err := t.tx.Commit(t.ctx, b); err != nil {
 		return err
 	}
 	t.wrote = true
+	if t.e.opts.OnEvents != nil && len(b.Events) > 0 {
+		t.e.opts.OnEvents(len(b.Events))
+	}
 	if t.e.opts.OnBatch != nil {
 		t.e.opts.OnBatch(requests, time.Since(start))
 	}

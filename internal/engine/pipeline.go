@@ -124,10 +124,15 @@ func (e *Engine) syncLoop() {
 			e.rows.syncFailed(group, err)
 			continue
 		}
+		events := false
 		for _, g := range group {
 			e.publish(g.t)
 			e.unstage(g.t)
 			ack(g.batch, g.resps)
+			events = events || g.t.hasEvents
+		}
+		if events {
+			e.wakeEventReaders()
 		}
 	}
 }

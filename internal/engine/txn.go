@@ -40,6 +40,10 @@ type txn struct {
 	sysBase  map[string]ledger.Amount // platform accounts' balances before the batch (addSys)
 	undo     []func()
 	remapSeq func(int64) int64
+
+	alertEvents []func(*eventBuilder) // thresholds crossed (alerts.go), written after the other events
+	hasEvents   bool                  // the batch wrote events (readers waiting for them are woken)
+	emitted     []Emit                // events of their own (Emit)
 }
 
 // pendingRecord is a business answer this batch gives under an idempotency key:

@@ -138,6 +138,33 @@ func (a Amount) String() string {
 	return b.String()
 }
 
+// Append appends String's rendering of a to b, without allocating a string.
+func (a Amount) Append(b []byte) []byte {
+	var u uint64
+	if a < 0 {
+		u = uint64(-(a + 1)) + 1 // safe for math.MinInt64
+		b = append(b, '-')
+	} else {
+		u = uint64(a)
+	}
+	b = strconv.AppendUint(b, u/unit, 10)
+	frac := u % unit
+	if frac == 0 {
+		return b
+	}
+	var digits [Scale]byte
+	for i := Scale - 1; i >= 0; i-- {
+		digits[i] = byte('0' + frac%10)
+		frac /= 10
+	}
+	n := Scale
+	for digits[n-1] == '0' {
+		n--
+	}
+	b = append(b, '.')
+	return append(b, digits[:n]...)
+}
+
 // Add returns a+b or ErrAmountOverflow.
 func (a Amount) Add(b Amount) (Amount, error) {
 	s := a + b

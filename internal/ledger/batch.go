@@ -15,6 +15,10 @@ type Batch struct {
 	Holds       []Hold   // new or changed holds (their new state)
 	Charges     []Charge // charges whose Refunded grew (a new charge is its entry)
 	Idempotency []IdempotencyRecord
+	// Events are what the batch tells the world (the outbox), written in the same
+	// transaction as the effects they describe; the store gives them their
+	// sequence numbers, in this order.
+	Events []Event
 }
 
 // Empty reports whether the batch has nothing to write.

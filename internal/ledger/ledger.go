@@ -103,6 +103,10 @@ type Account struct {
 	// is apart from Status, which only the operator sets: a customer who
 	// re-enables a sub-account cannot undo an operator's suspension.
 	Disabled bool
+	// Alerts are the account's thresholds and their armed/fired state (events.go),
+	// stored with the account so that they survive restarts and are shared by
+	// every node of a shared store.
+	Alerts Alerts
 }
 
 // MonthOf is the yyyymm number of t's UTC calendar month.

@@ -30,6 +30,8 @@ type Store interface {
 	Demo
 	Operators
 	Charts
+	EventLog
+	Webhooks
 	// Ping reports whether the store answers (readiness).
 	Ping(ctx context.Context) error
 	Close() error

@@ -24,6 +24,10 @@ type Metrics struct {
 	QueueDepth      prometheus.GaugeFunc
 	BatchRetries    prometheus.Counter
 	FaultsInjected  *prometheus.CounterVec // listener, action (purse serve --emulator)
+	EventsWritten   prometheus.Counter
+	Deliveries      *prometheus.CounterVec // outcome: delivered, failed
+	DeliveryLag     *prometheus.GaugeVec   // subscription
+	Disabled        prometheus.Gauge       // subscriptions disabled
 
 	requests sync.Map // requestKey -> *requestObs
 }
@@ -58,6 +62,18 @@ func New(queueDepth, cacheHits, cacheMisses func() float64) *Metrics {
 		FaultsInjected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "purse_faults_injected_total", Help: "Requests given a fault by a fault rule (purse serve --emulator), by listener and action.",
 		}, []string{"listener", "action"}),
+		EventsWritten: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "purse_events_written_total", Help: "Events written to the outbox (in the same commits as their effects).",
+		}),
+		Deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "purse_webhook_deliveries_total", Help: "Webhook delivery attempts by outcome (delivered, failed).",
+		}, []string{"outcome"}),
+		DeliveryLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "purse_webhook_delivery_lag_seconds", Help: "Age of the oldest event not yet delivered, by subscription (0: caught up).",
+		}, []string{"subscription"}),
+		Disabled: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "purse_webhook_subscriptions_disabled", Help: "Webhook subscriptions disabled (by the operator, or for failing too long).",
+		}),
 	}
 	hits := prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "purse_auth_cache_hits_total", Help: "Credential checks answered from the cache.",
@@ -66,6 +82,7 @@ func New(queueDepth, cacheHits, cacheMisses func() float64) *Metrics {
 		Name: "purse_auth_cache_misses_total", Help: "Credential checks that had to be verified (argon2id or a key lookup).",
 	}, cacheMisses)
 	r.MustRegister(m.Requests, m.RequestDuration, m.BatchSize, m.CommitDuration, m.QueueDepth, m.BatchRetries, m.FaultsInjected, hits, misses,
+		m.EventsWritten, m.Deliveries, m.DeliveryLag, m.Disabled,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

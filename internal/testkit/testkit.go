@@ -66,6 +66,8 @@ type Options struct {
 	// TrustedProxies is purse serve --trusted-proxies: the peers whose
 	// X-Forwarded-For names the client (tests send from 127.0.0.1).
 	TrustedProxies []netip.Prefix
+	// Webhooks tunes webhook delivery (short retries for tests).
+	Webhooks app.WebhookOptions
 }
 
 // New starts a stack on a fresh database file; it stops when the test ends.
@@ -91,7 +93,7 @@ func Open(t testing.TB, path string, opts Options) *Stack {
 	}
 	a, err := app.New(context.Background(), app.Config{DB: path, Log: opts.Log, AdminToken: AdminToken,
 		MaxQueueDelay: opts.MaxQueueDelay, Now: opts.Now, AuthLimits: limits, ExpiryInterval: 10 * time.Millisecond,
-		Emulator: opts.Emulator, Seed: opts.Seed, TrustedProxies: opts.TrustedProxies})
+		Emulator: opts.Emulator, Seed: opts.Seed, TrustedProxies: opts.TrustedProxies, Webhooks: opts.Webhooks})
 	if err != nil {
 		t.Fatalf("start purse: %v", err)
 	}

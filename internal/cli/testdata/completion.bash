@@ -3,9 +3,9 @@
 _purse() {
     local cur=${COMP_WORDS[COMP_CWORD]} cmd=${COMP_WORDS[1]} words=
     if (( COMP_CWORD == 1 )); then
-        words="accounts adjust admin-token api-keys audit audit-logs balance batch charge check completion demo entries faults help hold migrate my-api-keys oauth-clients oauth-key operators refund reset serve sub-accounts top-up transfer users version"
+        words="accounts adjust admin-token alerts api-keys audit audit-logs balance batch charge check completion demo entries events faults help hold migrate my-api-keys oauth-clients oauth-key operators refund reset serve sub-accounts top-up transfer users version webhooks"
     elif [[ $cmd == help && COMP_CWORD -eq 2 ]]; then
-        words="accounts adjust admin-token api-keys audit audit-logs balance batch charge check completion demo entries faults help hold migrate my-api-keys oauth-clients oauth-key operators refund reset serve sub-accounts top-up transfer users version"
+        words="accounts adjust admin-token alerts api-keys audit audit-logs balance batch charge check completion demo entries events faults help hold migrate my-api-keys oauth-clients oauth-key operators refund reset serve sub-accounts top-up transfer users version webhooks"
     elif [[ $cmd == completion && COMP_CWORD -eq 2 ]]; then
         words="bash zsh"
     else
@@ -28,6 +28,15 @@ _purse() {
                 case ${COMP_WORDS[2]} in
                 rotate) words="--admin-token --admin-token-file --admin-url --db --json --tls-ca --help" ;;
                 reset) words="--admin-token-file --db --json --help" ;;
+                esac
+            fi ;;
+        alerts)
+            if (( COMP_CWORD == 2 )); then
+                words="get set"
+            elif [[ $cur == -* ]]; then
+                case ${COMP_WORDS[2]} in
+                get) words="--admin-token --admin-token-file --admin-url --db --json --tls-ca --help" ;;
+                set) words="--admin-token --admin-token-file --admin-url --db --depleted --json --low-below --low-margin --monthly --tls-ca --topup-below --topup-max-per-day --topup-to --help" ;;
                 esac
             fi ;;
         api-keys)
@@ -130,6 +139,20 @@ _purse() {
                 remove) words="--admin-token --admin-token-file --admin-url --db --json --tls-ca --help" ;;
                 esac
             fi ;;
+        webhooks)
+            if (( COMP_CWORD == 2 )); then
+                words="create list get update delete deliveries redeliver"
+            elif [[ $cur == -* ]]; then
+                case ${COMP_WORDS[2]} in
+                create) words="--account --admin-token --admin-token-file --admin-url --children --db --json -q --tls-ca --type --url --help" ;;
+                list) words="--admin-token --admin-token-file --admin-url --db --json --tls-ca --help" ;;
+                get) words="--admin-token --admin-token-file --admin-url --db --json --tls-ca --help" ;;
+                update) words="--account --admin-token --admin-token-file --admin-url --children --db --disable --enable --json --tls-ca --type --url --help" ;;
+                delete) words="--admin-token --admin-token-file --admin-url --db --json --tls-ca --help" ;;
+                deliveries) words="--admin-token --admin-token-file --admin-url --all --cursor --db --json --limit --tls-ca --help" ;;
+                redeliver) words="--admin-token --admin-token-file --admin-url --after --db --json --tls-ca --help" ;;
+                esac
+            fi ;;
         adjust) [[ $cur == -* ]] && words="--admin-token --admin-token-file --admin-url --db --idempotency-key --json -q --reason --tls-ca --help" ;;
         audit) [[ $cur == -* ]] && words="--admin-token --admin-token-file --admin-url --all --cursor --db --json --limit --tls-ca --help" ;;
         audit-logs) [[ $cur == -* ]] && words="--action --admin-token --admin-token-file --admin-url --api-key --csv --db --description --from --ip --item --json --limit --password --tls-ca --to --url --user --username --help" ;;
@@ -138,6 +161,7 @@ _purse() {
         charge) [[ $cur == -* ]] && words="--admin-token --admin-token-file --admin-url --db --free-message --idempotency-key --json --meta --no-fallback -q --reference --service-type --tls-ca --help" ;;
         check) [[ $cur == -* ]] && words="--db --json --help" ;;
         entries) [[ $cur == -* ]] && words="--admin-token --admin-token-file --admin-url --all --cursor --db --from --json --kind --limit --tls-ca --to --help" ;;
+        events) [[ $cur == -* ]] && words="--account --admin-token --admin-token-file --admin-url --after --children --db --follow --json --limit --tls-ca --types --help" ;;
         migrate) [[ $cur == -* ]] && words="--from --include-demo --to --help" ;;
         refund) [[ $cur == -* ]] && words="--admin-token --admin-token-file --admin-url --db --idempotency-key --json -q --tls-ca --help" ;;
         reset) [[ $cur == -* ]] && words="--admin-token --admin-token-file --admin-url --db --json --tls-ca --help" ;;

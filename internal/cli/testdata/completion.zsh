@@ -7,6 +7,7 @@ _purse() {
         'accounts:accounts commands: create, list, get, update'
         'adjust:correct a balance (AMOUNT may be negative)'
         'admin-token:admin-token commands: rotate, reset'
+        'alerts:alerts commands: get, set'
         'api-keys:api-keys commands: create, list, revoke, update'
         'audit:the admin actions, newest first'
         'audit-logs:your own account'\''s audit log, as a customer reads it (Infobip API)'
@@ -17,6 +18,7 @@ _purse() {
         'completion:a shell completion script: source <(purse completion bash)'
         'demo:demo commands: remove'
         'entries:an account'\''s ledger entries, newest first'
+        'events:the events feed, oldest first after a sequence (--follow: wait for new ones)'
         'faults:faults commands: add, list, clear'
         'help:this list, or a command'\''s arguments and flags'
         'hold:hold commands: create, capture, void, get'
@@ -33,6 +35,7 @@ _purse() {
         'transfer:move money between an account and its own-funded sub-account'
         'users:users commands: add, list, remove'
         'version:purse'\''s version, the commit it was built from and its Go version'
+        'webhooks:webhooks commands: create, list, get, update, delete, deliveries, redeliver'
     )
     if (( CURRENT == 2 )) || [[ ${words[2]} == help && CURRENT -eq 3 ]]; then
         _describe 'purse command' cmds
@@ -58,6 +61,15 @@ _purse() {
             case ${words[3]} in
             rotate) words_=(--admin-token --admin-token-file --admin-url --db --json --tls-ca --help) ;;
             reset) words_=(--admin-token-file --db --json --help) ;;
+            esac
+        fi ;;
+    alerts)
+        if (( CURRENT == 3 )); then
+            words_=(get set)
+        else
+            case ${words[3]} in
+            get) words_=(--admin-token --admin-token-file --admin-url --db --json --tls-ca --help) ;;
+            set) words_=(--admin-token --admin-token-file --admin-url --db --depleted --json --low-below --low-margin --monthly --tls-ca --topup-below --topup-max-per-day --topup-to --help) ;;
             esac
         fi ;;
     api-keys)
@@ -160,6 +172,20 @@ _purse() {
             remove) words_=(--admin-token --admin-token-file --admin-url --db --json --tls-ca --help) ;;
             esac
         fi ;;
+    webhooks)
+        if (( CURRENT == 3 )); then
+            words_=(create list get update delete deliveries redeliver)
+        else
+            case ${words[3]} in
+            create) words_=(--account --admin-token --admin-token-file --admin-url --children --db --json -q --tls-ca --type --url --help) ;;
+            list) words_=(--admin-token --admin-token-file --admin-url --db --json --tls-ca --help) ;;
+            get) words_=(--admin-token --admin-token-file --admin-url --db --json --tls-ca --help) ;;
+            update) words_=(--account --admin-token --admin-token-file --admin-url --children --db --disable --enable --json --tls-ca --type --url --help) ;;
+            delete) words_=(--admin-token --admin-token-file --admin-url --db --json --tls-ca --help) ;;
+            deliveries) words_=(--admin-token --admin-token-file --admin-url --all --cursor --db --json --limit --tls-ca --help) ;;
+            redeliver) words_=(--admin-token --admin-token-file --admin-url --after --db --json --tls-ca --help) ;;
+            esac
+        fi ;;
     adjust) words_=(--admin-token --admin-token-file --admin-url --db --idempotency-key --json -q --reason --tls-ca --help) ;;
     audit) words_=(--admin-token --admin-token-file --admin-url --all --cursor --db --json --limit --tls-ca --help) ;;
     audit-logs) words_=(--action --admin-token --admin-token-file --admin-url --api-key --csv --db --description --from --ip --item --json --limit --password --tls-ca --to --url --user --username --help) ;;
@@ -168,6 +194,7 @@ _purse() {
     charge) words_=(--admin-token --admin-token-file --admin-url --db --free-message --idempotency-key --json --meta --no-fallback -q --reference --service-type --tls-ca --help) ;;
     check) words_=(--db --json --help) ;;
     entries) words_=(--admin-token --admin-token-file --admin-url --all --cursor --db --from --json --kind --limit --tls-ca --to --help) ;;
+    events) words_=(--account --admin-token --admin-token-file --admin-url --after --children --db --follow --json --limit --tls-ca --types --help) ;;
     migrate) words_=(--from --include-demo --to --help) ;;
     refund) words_=(--admin-token --admin-token-file --admin-url --db --idempotency-key --json -q --tls-ca --help) ;;
     reset) words_=(--admin-token --admin-token-file --admin-url --db --json --tls-ca --help) ;;

@@ -281,7 +281,7 @@ func (b *batchTx) write(ctx context.Context, bt *ledger.Batch) (changed []string
 	q.Queue(`SET LOCAL synchronous_commit TO off`)
 	if len(bt.Accounts) > 0 {
 		cols := struct {
-			id, kind, name, cur, status, parent, funding                  []string
+			id, kind, name, cur, status, parent, funding, alerts          []string
 			bal, seq, created, updated, held, minus, spent, free, version []int64
 			limit                                                         []*int64
 			month                                                         []int32
@@ -312,6 +312,7 @@ func (b *batchTx) write(ctx context.Context, bt *ledger.Batch) (changed []string
 			cols.isNew = append(cols.isNew, bt.Created[a.ID])
 			cols.parent, cols.funding = append(cols.parent, a.ParentID), append(cols.funding, string(a.Funding))
 			cols.disabled = append(cols.disabled, a.Disabled)
+			cols.alerts = append(cols.alerts, a.Alerts.Encode())
 			if a.Kind == ledger.KindCustomer {
 				changed = append(changed, a.ID)
 			}
@@ -321,22 +322,22 @@ func (b *batchTx) write(ctx context.Context, bt *ledger.Batch) (changed []string
 		// this transaction, so overwriting them is safe.
 		for i := range cols.id {
 			if cols.isNew[i] {
-				q.Queue(`INSERT INTO accounts (`+accountColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+				q.Queue(`INSERT INTO accounts (`+accountColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
 					cols.id[i], cols.kind[i], cols.name[i], cols.cur[i], cols.status[i], cols.bal[i], cols.seq[i], cols.created[i], cols.updated[i],
 					cols.held[i], cols.minus[i], cols.limit[i], cols.spent[i], cols.month[i], cols.free[i], cols.version[i],
-					cols.parent[i], cols.funding[i], cols.disabled[i])
+					cols.parent[i], cols.funding[i], cols.disabled[i], cols.alerts[i])
 			}
 		}
 		q.Queue(`UPDATE accounts AS a SET name = u.name, status = u.status, balance = u.balance, seq = u.seq,
 				updated_at = u.updated_at, held = u.held, allowed_minus = u.allowed_minus, monthly_limit = u.monthly_limit,
 				monthly_spent = u.monthly_spent, spent_month = u.spent_month, free_messages = u.free_messages, version = u.version,
-				disabled = u.disabled
+				disabled = u.disabled, alerts = u.alerts
 			FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[],
-				$9::bigint[], $10::bigint[], $11::int[], $12::bigint[], $13::bigint[], $14::bool[], $15::bool[])
-				AS u(id, name, status, balance, seq, updated_at, held, allowed_minus, monthly_limit, monthly_spent, spent_month, free_messages, version, is_new, disabled)
+				$9::bigint[], $10::bigint[], $11::int[], $12::bigint[], $13::bigint[], $14::bool[], $15::bool[], $16::text[])
+				AS u(id, name, status, balance, seq, updated_at, held, allowed_minus, monthly_limit, monthly_spent, spent_month, free_messages, version, is_new, disabled, alerts)
 			WHERE a.id = u.id AND NOT u.is_new`,
 			cols.id, cols.name, cols.status, cols.bal, cols.seq, cols.updated, cols.held, cols.minus, cols.limit, cols.spent,
-			cols.month, cols.free, cols.version, cols.isNew, cols.disabled)
+			cols.month, cols.free, cols.version, cols.isNew, cols.disabled, cols.alerts)
 	}
 	if n := len(bt.Entries); n > 0 {
 		seqs, amounts, afters, created := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
@@ -391,6 +392,7 @@ func (b *batchTx) write(ctx context.Context, bt *ledger.Batch) (changed []string
 		q.Queue(`INSERT INTO idempotency (key, request_hash, status, body, created_at)
 			SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::bytea[], $5::bigint[])`, keys, hashes, statuses, bodies, created)
 	}
+	queueEvents(q, bt.Events)
 	q.Queue("COMMIT")
 	br := b.conn.SendBatch(ctx, q)
 	var tag pgconn.CommandTag

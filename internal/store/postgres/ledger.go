@@ -15,17 +15,21 @@ import (
 
 const accountColumns = `id, kind, name, currency, status, balance, seq, created_at, updated_at,
 	held, allowed_minus, monthly_limit, monthly_spent, spent_month, free_messages, version,
-	parent_id, funding, disabled`
+	parent_id, funding, disabled, alerts`
 
 func scanAccount(r pgx.Row) (ledger.Account, error) {
 	var a ledger.Account
 	var kind, status string
 	var balance, created, updated, held, minus, spent int64
 	var limit *int64
-	var funding string
+	var funding, alerts string
 	if err := r.Scan(&a.ID, &kind, &a.Name, &a.Currency, &status, &balance, &a.Seq, &created, &updated,
 		&held, &minus, &limit, &spent, &a.SpentMonth, &a.FreeMessages, &a.Version,
-		&a.ParentID, &funding, &a.Disabled); err != nil {
+		&a.ParentID, &funding, &a.Disabled, &alerts); err != nil {
+		return a, err
+	}
+	var err error
+	if a.Alerts, err = ledger.ParseAlerts(alerts); err != nil {
 		return a, err
 	}
 	a.Funding = ledger.FundingMode(funding)

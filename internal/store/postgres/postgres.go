@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -37,6 +38,8 @@ type Store struct {
 	node     string // this process's row in sync_marks (sync.go)
 	notifyMu sync.Mutex
 	notify   []string // accounts changed by batches committed since the last Sync (sync.go)
+
+	flushedHead atomic.Int64 // the newest event EventHead has made durable (events.go)
 }
 
 // IsURL reports whether a --db value names PostgreSQL rather than a SQLite file.

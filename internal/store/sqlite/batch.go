@@ -13,9 +13,10 @@ import (
 // batchTx is one engine batch: a write transaction (BEGIN IMMEDIATE) that the
 // engine reads through and commits once.
 type batchTx struct {
-	s      *Store
-	tx     *sql.Tx
-	unlock func() // releases the writer connection (nil: nothing to release)
+	s         *Store
+	tx        *sql.Tx
+	unlock    func() // releases the writer connection (nil: nothing to release)
+	lastEvent int64  // the rowid of the batch's last event (0: none)
 }
 
 // done releases the writer connection, once.
@@ -162,8 +163,14 @@ func (b *batchTx) Commit(ctx context.Context, bt *ledger.Batch) (err error) {
 	if err := b.insertRows(ctx, "INSERT INTO idempotency (id, key, request_hash, status, body, created_at)", 6, recs, ""); err != nil {
 		return fmt.Errorf("sqlite: commit idempotency: %w", err)
 	}
+	if err := b.insertEvents(ctx, bt.Events); err != nil {
+		return fmt.Errorf("sqlite: commit events: %w", err)
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	if b.lastEvent > 0 {
+		b.s.eventsCommitted.Store(b.lastEvent)
 	}
 	return nil
 }
@@ -271,12 +278,13 @@ func (b *batchTx) writeAccounts(ctx context.Context, bt *ledger.Batch) error {
 		if a.HasMonthlyLimit {
 			limit = int64(a.MonthlyLimit)
 		}
+		alerts := a.Alerts.Encode()
 		if !bt.Created[a.ID] {
 			n, err := b.exec(ctx, moneyUpdate, int64(a.Balance), a.Seq, micros(a.UpdatedAt), int64(a.Held), int64(a.MonthlySpent),
-				a.SpentMonth, a.FreeMessages, a.Version, a.ID, a.Name, string(a.Status), int64(a.AllowedMinus), limit, a.Disabled)
+				a.SpentMonth, a.FreeMessages, a.Version, alerts, a.ID, a.Name, string(a.Status), int64(a.AllowedMinus), limit, a.Disabled)
 			if err == nil && n == 0 {
 				n, err = b.exec(ctx, updateAccount, a.Name, string(a.Status), int64(a.Balance), a.Seq, micros(a.UpdatedAt),
-					int64(a.Held), int64(a.AllowedMinus), limit, int64(a.MonthlySpent), a.SpentMonth, a.FreeMessages, a.Version, a.Disabled, a.ID)
+					int64(a.Held), int64(a.AllowedMinus), limit, int64(a.MonthlySpent), a.SpentMonth, a.FreeMessages, a.Version, a.Disabled, alerts, a.ID)
 			}
 			if err != nil {
 				return err
@@ -288,9 +296,9 @@ func (b *batchTx) writeAccounts(ctx context.Context, bt *ledger.Batch) error {
 		}
 		inserts = append(inserts, []any{a.ID, string(a.Kind), a.Name, a.Currency, string(a.Status), int64(a.Balance), a.Seq, micros(a.CreatedAt), micros(a.UpdatedAt),
 			int64(a.Held), int64(a.AllowedMinus), limit, int64(a.MonthlySpent), a.SpentMonth, a.FreeMessages, a.Version,
-			a.ParentID, string(a.Funding), a.Disabled})
+			a.ParentID, string(a.Funding), a.Disabled, alerts})
 	}
-	return b.insertRows(ctx, `INSERT INTO accounts (`+accountColumns+`)`, 19, inserts, "")
+	return b.insertRows(ctx, `INSERT INTO accounts (`+accountColumns+`)`, 20, inserts, "")
 }
 
 // exec runs the cached statement q in the batch and returns the rows it changed.
@@ -308,10 +316,10 @@ func (b *batchTx) exec(ctx context.Context, q string, args ...any) (int64, error
 
 // moneyUpdate writes what batches change all the time, if the settings are as given.
 const moneyUpdate = `UPDATE accounts SET balance = ?, seq = ?, updated_at = ?, held = ?, monthly_spent = ?,
-	spent_month = ?, free_messages = ?, version = ?
+	spent_month = ?, free_messages = ?, version = ?, alerts = ?
 	WHERE id = ? AND name = ? AND status = ? AND allowed_minus = ? AND monthly_limit IS ? AND disabled = ?`
 
 const updateAccount = `UPDATE accounts SET name = ?, status = ?, balance = ?, seq = ?, updated_at = ?,
 	held = ?, allowed_minus = ?, monthly_limit = ?, monthly_spent = ?, spent_month = ?, free_messages = ?, version = ?,
-	disabled = ?
+	disabled = ?, alerts = ?
 	WHERE id = ?`

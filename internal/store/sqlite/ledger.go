@@ -14,7 +14,7 @@ import (
 
 const accountColumns = `id, kind, name, currency, status, balance, seq, created_at, updated_at,
 	held, allowed_minus, monthly_limit, monthly_spent, spent_month, free_messages, version,
-	parent_id, funding, disabled`
+	parent_id, funding, disabled, alerts`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -23,10 +23,14 @@ func scanAccount(r scanner) (ledger.Account, error) {
 	var kind, status string
 	var balance, created, updated, held, minus, spent int64
 	var limit sql.NullInt64
-	var funding string
+	var funding, alerts string
 	if err := r.Scan(&a.ID, &kind, &a.Name, &a.Currency, &status, &balance, &a.Seq, &created, &updated,
 		&held, &minus, &limit, &spent, &a.SpentMonth, &a.FreeMessages, &a.Version,
-		&a.ParentID, &funding, &a.Disabled); err != nil {
+		&a.ParentID, &funding, &a.Disabled, &alerts); err != nil {
+		return a, err
+	}
+	var err error
+	if a.Alerts, err = ledger.ParseAlerts(alerts); err != nil {
 		return a, err
 	}
 	a.Funding = ledger.FundingMode(funding)
@@ -42,7 +46,7 @@ func scanAccount(r scanner) (ledger.Account, error) {
 const loadColumns = `id || '|' || kind || '|' || currency || '|' || status || '|' || balance || '|' || seq || '|' ||
 	created_at || '|' || updated_at || '|' || held || '|' || allowed_minus || '|' || coalesce(monthly_limit, '') || '|' ||
 	monthly_spent || '|' || spent_month || '|' || free_messages || '|' || version || '|' ||
-	parent_id || '|' || funding || '|' || disabled || '|' || name`
+	parent_id || '|' || funding || '|' || disabled || '|' || alerts || '|' || name`
 
 // LoadAccounts returns every account with its stored balance. The engine calls it
 // once at start instead of replaying entries. Each row comes as one concatenated
@@ -101,8 +105,8 @@ func (s *Store) LoadAccounts(ctx context.Context) ([]ledger.Account, error) {
 // parseAccountLine reads one loadColumns value.
 func parseAccountLine(line string) (ledger.Account, error) {
 	var a ledger.Account
-	f := strings.SplitN(line, "|", 19)
-	if len(f) != 19 {
+	f := strings.SplitN(line, "|", 20)
+	if len(f) != 20 {
 		return a, fmt.Errorf("account row %q has %d fields", line, len(f))
 	}
 	ints := make([]int64, 19)
@@ -113,7 +117,7 @@ func parseAccountLine(line string) (ledger.Account, error) {
 		}
 		ints[i] = v
 	}
-	a.ID, a.Kind, a.Currency, a.Status, a.Name = f[0], ledger.AccountKind(f[1]), f[2], ledger.AccountStatus(f[3]), f[18]
+	a.ID, a.Kind, a.Currency, a.Status, a.Name = f[0], ledger.AccountKind(f[1]), f[2], ledger.AccountStatus(f[3]), f[19]
 	a.ParentID, a.Funding, a.Disabled = f[15], ledger.FundingMode(f[16]), ints[17] != 0
 	a.Balance, a.Seq = ledger.Amount(ints[4]), ints[5]
 	a.CreatedAt, a.UpdatedAt = fromMicros(ints[6]), fromMicros(ints[7])
@@ -126,6 +130,11 @@ func parseAccountLine(line string) (ledger.Account, error) {
 		a.MonthlyLimit, a.HasMonthlyLimit = ledger.Amount(v), true
 	}
 	a.MonthlySpent, a.SpentMonth, a.FreeMessages, a.Version = ledger.Amount(ints[11]), int(ints[12]), ints[13], ints[14]
+	alerts, err := ledger.ParseAlerts(f[18])
+	if err != nil {
+		return a, fmt.Errorf("account %s: %w", f[0], err)
+	}
+	a.Alerts = alerts
 	return a, nil
 }
 

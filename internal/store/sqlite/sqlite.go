@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -43,6 +44,9 @@ type Store struct {
 	seq     int64
 	seqErr  error
 	seqOnce sync.Once
+	// eventsCommitted is the newest event sequence committed; eventsDurable the
+	// newest one a Sync has made durable, beyond which readers see none (events.go).
+	eventsCommitted, eventsDurable atomic.Int64
 
 	stmts sync.Map // SQL -> *sql.Stmt, the batch statements
 
@@ -131,6 +135,15 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	// What the file holds at start is what readers may see: the events of a
+	// previous process's last commits survived it (the page cache has them).
+	last, err := s.LastEventSeq(ctx)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.eventsCommitted.Store(last)
+	s.eventsDurable.Store(last)
 	return s, nil
 }
 

@@ -79,6 +79,18 @@ func (s *Store) dropWriter(c *sql.Conn) {
 func (s *Store) Sync() error {
 	s.walMu.Lock()
 	defer s.walMu.Unlock()
+	events := s.eventsCommitted.Load() // committed before the fdatasync: durable after it
+	if err := s.syncWAL(); err != nil {
+		return err
+	}
+	if events > s.eventsDurable.Load() {
+		s.eventsDurable.Store(events)
+	}
+	return nil
+}
+
+// syncWAL makes the -wal file durable (walMu held).
+func (s *Store) syncWAL() error {
 	for attempt := 0; ; attempt++ {
 		if s.wal == nil {
 			f, err := os.Open(s.path + "-wal")

@@ -235,6 +235,11 @@ func Run(t *testing.T, newStore func(t *testing.T) func() Store) {
 		{"operators", testOperators},
 		{"balance series", testBalanceSeries},
 		{"console reads", testConsoleReads},
+		{"events", testEvents},
+		{"low balance", testLowBalance},
+		{"monthly alerts", testMonthlyAlerts},
+		{"top-up requests", testTopUpRequests},
+		{"webhooks", testWebhooks},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })

@@ -1,0 +1,352 @@
+package adminapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/purse-ledger/purse/internal/ledger"
+)
+
+// Webhook subscriptions (docs/events.md). The signing secret is made here and
+// returned once, by the POST that creates the subscription; no other answer
+// carries it.
+
+type subscriptionJSON struct {
+	ID             string   `json:"id"`
+	URL            string   `json:"url"`
+	Types          []string `json:"types"`
+	AccountID      string   `json:"accountId,omitempty"`
+	WithChildren   bool     `json:"withChildren"`
+	Enabled        bool     `json:"enabled"`
+	DisabledReason string   `json:"disabledReason,omitempty"`
+	After          int64    `json:"after"` // the last event delivered
+	Attempts       int      `json:"attempts"`
+	FailingSince   string   `json:"failingSince,omitempty"`
+	CreatedAt      string   `json:"createdAt"`
+	UpdatedAt      string   `json:"updatedAt"`
+	Secret         string   `json:"secret,omitempty"` // on creation only
+}
+
+func toSubscriptionJSON(s ledger.Subscription) subscriptionJSON {
+	out := subscriptionJSON{ID: s.ID, URL: s.URL, Types: []string{}, AccountID: s.AccountID, WithChildren: s.WithChildren, Enabled: s.Enabled,
+		DisabledReason: s.DisabledReason, After: s.Cursor, Attempts: s.Attempts, CreatedAt: ts(s.CreatedAt), UpdatedAt: ts(s.UpdatedAt)}
+	for _, t := range s.Types {
+		out.Types = append(out.Types, string(t))
+	}
+	if !s.FailingSince.IsZero() {
+		out.FailingSince = ts(s.FailingSince)
+	}
+	return out
+}
+
+type subscriptionRequest struct {
+	URL          *string   `json:"url"`
+	Types        *[]string `json:"types"`
+	AccountID    *string   `json:"accountId"`
+	WithChildren *bool     `json:"withChildren"`
+	Enabled      *bool     `json:"enabled"`
+}
+
+// apply checks the request's fields and sets them on s.
+func (a *API) applySubscription(r *http.Request, req subscriptionRequest, s *ledger.Subscription) error {
+	v := &ledger.ValidationError{}
+	if req.URL != nil {
+		if err := a.checkWebhookURL(r, *req.URL); err != "" {
+			v.Add("url", err)
+		}
+		s.URL = *req.URL
+	}
+	if req.Types != nil {
+		s.Types = nil
+		for _, t := range *req.Types {
+			if !ledger.ValidEventType(t) {
+				v.Add("types", "has an unknown event type "+strconv.Quote(t))
+				continue
+			}
+			s.Types = append(s.Types, ledger.EventType(t))
+		}
+	}
+	if req.AccountID != nil {
+		if *req.AccountID != "" {
+			if _, err := a.customer(*req.AccountID); err != nil {
+				v.Add("accountId", "is not an account")
+			}
+		}
+		s.AccountID = *req.AccountID
+	}
+	if req.WithChildren != nil {
+		s.WithChildren = *req.WithChildren
+	}
+	if s.WithChildren && s.AccountID == "" {
+		v.Add("withChildren", "needs an accountId (a parent account)")
+	}
+	if req.Enabled != nil {
+		s.Enabled = *req.Enabled
+	}
+	return v.Err()
+}
+
+// checkWebhookURL says what is wrong with a webhook URL, "" when nothing: it
+// must be absolute http(s) with a host, and must not resolve to this admin
+// listener (a subscription would then call the admin API with purse's own
+// deliveries).
+func (a *API) checkWebhookURL(r *http.Request, raw string) string {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || len(raw) > 2048:
+		return "is not a URL"
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "must be an http or https URL"
+	case u.Hostname() == "":
+		return "must name a host"
+	case u.User != nil:
+		return "must not carry credentials"
+	}
+	if a.isSelf(r, u) {
+		return "resolves to purse's own admin listener"
+	}
+	return ""
+}
+
+// isSelf reports whether u's host and port reach the listener r came in on.
+func (a *API) isSelf(r *http.Request, u *url.URL) bool {
+	local, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	if !ok {
+		return false
+	}
+	self, ok := local.(*net.TCPAddr)
+	if !ok {
+		return false
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	if port != strconv.Itoa(self.Port) {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	ips, err := net.DefaultResolver.LookupIPAddr(ctx, u.Hostname())
+	if err != nil {
+		return false
+	}
+	for _, ip := range ips {
+		if ip.IP.Equal(self.IP) || ip.IP.IsLoopback() || ip.IP.IsUnspecified() || isLocalAddress(ip.IP) {
+			return true
+		}
+	}
+	return false
+}
+
+// isLocalAddress reports whether ip is one of this machine's addresses.
+func isLocalAddress(ip net.IP) bool {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return false
+	}
+	for _, addr := range addrs {
+		if n, ok := addr.(*net.IPNet); ok && n.IP.Equal(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+func newSigningSecret() string {
+	var b [32]byte
+	rand.Read(b[:])
+	return "whsec_" + base64.StdEncoding.EncodeToString(b[:])
+}
+
+func (a *API) createWebhook(w http.ResponseWriter, r *http.Request) {
+	var req subscriptionRequest
+	if _, err := decode(r, &req); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if req.URL == nil {
+		a.fail(w, r, ledger.Invalid("url", "is required"))
+		return
+	}
+	now := a.cfg.Engine.Now().UTC()
+	s := ledger.Subscription{ID: ledger.NewID("whk"), Enabled: true, Secret: newSigningSecret(), CreatedAt: now, UpdatedAt: now}
+	if err := a.applySubscription(r, req, &s); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	// A new subscription starts at the newest event: it is told what happens from
+	// now on (the feed has the past, and redeliver replays it).
+	last, err := a.cfg.Events.LastEventSeq(r.Context())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	s.Cursor = last
+	if err := a.cfg.Webhooks.CreateSubscription(r.Context(), s); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := toSubscriptionJSON(s)
+	out.Secret = s.Secret
+	w.Header().Set("Cache-Control", "no-store")
+	a.reply(w, http.StatusCreated, out)
+}
+
+func (a *API) listWebhooks(w http.ResponseWriter, r *http.Request) {
+	subs, err := a.cfg.Webhooks.ListSubscriptions(r.Context())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := struct {
+		Webhooks []subscriptionJSON `json:"webhooks"`
+	}{Webhooks: []subscriptionJSON{}}
+	for _, s := range subs {
+		out.Webhooks = append(out.Webhooks, toSubscriptionJSON(s))
+	}
+	a.reply(w, http.StatusOK, out)
+}
+
+func (a *API) getWebhook(w http.ResponseWriter, r *http.Request) {
+	s, err := a.cfg.Webhooks.Subscription(r.Context(), r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.reply(w, http.StatusOK, toSubscriptionJSON(s))
+}
+
+func (a *API) patchWebhook(w http.ResponseWriter, r *http.Request) {
+	var req subscriptionRequest
+	if _, err := decode(r, &req); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	s, err := a.cfg.Webhooks.Subscription(r.Context(), r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	wasEnabled := s.Enabled
+	if err := a.applySubscription(r, req, &s); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	reset := s.Enabled && !wasEnabled // enabled again: its failures are forgiven, delivery resumes at its cursor
+	if reset {
+		s.Attempts, s.FailingSince, s.DisabledReason = 0, time.Time{}, ""
+	}
+	s.UpdatedAt = a.cfg.Engine.Now().UTC()
+	if err := a.cfg.Webhooks.UpdateSubscription(r.Context(), s, reset); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.reply(w, http.StatusOK, toSubscriptionJSON(s))
+}
+
+func (a *API) deleteWebhook(w http.ResponseWriter, r *http.Request) {
+	if err := a.cfg.Webhooks.DeleteSubscription(r.Context(), r.PathValue("id")); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// redeliverWebhook moves the subscription's cursor back to after= (a sequence):
+// every event after it is delivered again, with its own webhook-id.
+func (a *API) redeliverWebhook(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		After *int64 `json:"after"`
+	}
+	if _, err := decode(r, &req); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if req.After == nil || *req.After < 0 {
+		a.fail(w, r, ledger.Invalid("after", "is required: the sequence after which to deliver again, 0 or more"))
+		return
+	}
+	s, err := a.cfg.Webhooks.Subscription(r.Context(), r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	s.Cursor, s.Attempts, s.FailingSince = *req.After, 0, time.Time{}
+	s.UpdatedAt = a.cfg.Engine.Now().UTC()
+	if err := a.cfg.Webhooks.UpdateSubscription(r.Context(), s, true); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.reply(w, http.StatusOK, toSubscriptionJSON(s))
+}
+
+type deliveryJSON struct {
+	Sequence  int64  `json:"sequence"`
+	EventID   string `json:"eventId"`
+	EventSeq  int64  `json:"eventSequence"`
+	Attempt   int    `json:"attempt"`
+	At        string `json:"at"`
+	Status    int    `json:"status"` // 0: no answer
+	LatencyMs int64  `json:"latencyMs"`
+	OK        bool   `json:"ok"`
+	Response  string `json:"response"`
+}
+
+func (a *API) listDeliveries(w http.ResponseWriter, r *http.Request) {
+	q, err := query(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	limit, err := pageLimit(q)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	pos, err := decodeCursor(q.Get("cursor"), "d")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	before, _ := strconv.ParseInt(pos, 10, 64)
+	if _, err := a.cfg.Webhooks.Subscription(r.Context(), r.PathValue("id")); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	ds, err := a.cfg.Webhooks.ListDeliveries(r.Context(), r.PathValue("id"), before, limit+1)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := struct {
+		Deliveries []deliveryJSON `json:"deliveries"`
+		NextCursor string         `json:"nextCursor,omitempty"`
+	}{Deliveries: []deliveryJSON{}}
+	if len(ds) > limit {
+		ds = ds[:limit]
+		out.NextCursor = encodeCursor("d", strconv.FormatInt(ds[limit-1].Seq, 10))
+	}
+	for _, d := range ds {
+		out.Deliveries = append(out.Deliveries, deliveryJSON{Sequence: d.Seq, EventID: d.EventID, EventSeq: d.EventSeq, Attempt: d.Attempt,
+			At: ts(d.At), Status: d.Status, LatencyMs: d.Latency.Milliseconds(), OK: d.OK, Response: d.Snippet})
+	}
+	a.reply(w, http.StatusOK, out)
+}
+
+// needWebhooks answers 503 when the API has no webhook store.
+func (a *API) needWebhooks(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if a.cfg.Webhooks == nil || a.cfg.Events == nil {
+			a.fail(w, r, ledger.ErrUnavailable)
+			return
+		}
+		h(w, r)
+	}
+}

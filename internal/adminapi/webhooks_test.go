@@ -1,0 +1,280 @@
+package adminapi_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/purse-ledger/purse/client"
+	"github.com/purse-ledger/purse/internal/app"
+	"github.com/purse-ledger/purse/internal/testkit"
+)
+
+// receiver is a real webhook receiver over loopback: it verifies every
+// delivery's signature with the client's helper and keeps what it got.
+type receiver struct {
+	t      *testing.T
+	srv    *httptest.Server
+	secret atomic.Value // string
+	fail   atomic.Int32 // answer 503 to this many more requests
+	mu     sync.Mutex
+	got    []delivered
+}
+
+type delivered struct {
+	webhookID string
+	Type      string `json:"type"`
+	ID        string `json:"id"`
+	Sequence  int64  `json:"sequence"`
+	AccountID string `json:"accountId"`
+}
+
+func newReceiver(t *testing.T) *receiver {
+	r := &receiver{t: t}
+	r.secret.Store("")
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		if r.fail.Load() > 0 {
+			r.fail.Add(-1)
+			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+			return
+		}
+		if err := client.VerifyWebhook(r.secret.Load().(string), req.Header, body, 0); err != nil {
+			t.Errorf("delivery %s: %v", req.Header.Get("webhook-id"), err)
+			http.Error(w, "bad signature", http.StatusBadRequest)
+			return
+		}
+		var d delivered
+		if err := json.Unmarshal(body, &d); err != nil {
+			t.Errorf("delivery body %s: %v", body, err)
+		}
+		d.webhookID = req.Header.Get("webhook-id")
+		r.mu.Lock()
+		r.got = append(r.got, d)
+		r.mu.Unlock()
+	}))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+func (r *receiver) wait(n int) []delivered {
+	r.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		r.mu.Lock()
+		got := append([]delivered(nil), r.got...)
+		r.mu.Unlock()
+		if len(got) >= n {
+			return got
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	r.t.Fatalf("receiver got %d deliveries, want %d", len(r.got), n)
+	return nil
+}
+
+// TestWebhooks: a subscription's deliveries are signed (Standard Webhooks,
+// checked by client.VerifyWebhook), in sequence order, retried through 503s with
+// webhook-id kept, logged; a redelivery sends them again; a subscription failing
+// past DisableAfter is disabled, with an event and an audit record; bad settings
+// are 400 with the field's error.
+func TestWebhooks(t *testing.T) {
+	clock := testkit.NewClock(time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC))
+	s := testkit.Open(t, filepath.Join(t.TempDir(), "purse.db"), testkit.Options{Now: clock.Now,
+		Webhooks: app.WebhookOptions{RetryBase: 5 * time.Millisecond, RetryMax: 20 * time.Millisecond, DisableAfter: 24 * time.Hour, Poll: 20 * time.Millisecond}})
+	acc := s.CreateAccount("Hooked", "EUR")
+	rcv := newReceiver(t)
+	var sub struct {
+		ID, Secret, URL string
+		Types           []string
+		Enabled         bool
+	}
+	s.MustAdmin(201, "POST", "/v1/webhooks", `{"url":"`+rcv.srv.URL+`/hook","types":["entry.created","balance.low"],"accountId":"`+acc+`"}`, nil).JSON(t, &sub)
+	if sub.Secret == "" || sub.ID == "" || !sub.Enabled {
+		t.Fatalf("created %+v", sub)
+	}
+	rcv.secret.Store(sub.Secret)
+	var got struct{ Secret string }
+	s.MustAdmin(200, "GET", "/v1/webhooks/"+sub.ID, "", nil).JSON(t, &got)
+	if got.Secret != "" {
+		t.Fatal("the secret is shown again")
+	}
+	rcv.fail.Store(3) // the first attempts meet a receiver that is down
+	for i := 0; i < 5; i++ {
+		s.MustAdmin(201, "POST", "/v1/accounts/"+acc+"/top-ups", `{"amount":"1"}`, testkit.Key("k"+string(rune('a'+i))))
+	}
+	d := rcv.wait(5)
+	for i := range d {
+		if d[i].Type != "entry.created" || d[i].AccountID != acc || d[i].webhookID != d[i].ID || (i > 0 && d[i].Sequence <= d[i-1].Sequence) {
+			t.Fatalf("delivery %d: %+v", i, d[i])
+		}
+	}
+	var log struct {
+		Deliveries []struct {
+			Status            int
+			OK                bool
+			EventID, Response string
+		}
+	}
+	waitFor(t, func() bool {
+		s.MustAdmin(200, "GET", "/v1/webhooks/"+sub.ID+"/deliveries?limit=100", "", nil).JSON(t, &log)
+		return len(log.Deliveries) == 8
+	})
+	if last := log.Deliveries[7]; last.OK || last.Status != 503 || last.EventID != d[0].ID || last.Response == "" {
+		t.Errorf("the first attempt in the log: %+v", last)
+	}
+
+	// A redelivery sends them again, under the same ids.
+	s.MustAdmin(200, "POST", "/v1/webhooks/"+sub.ID+"/redeliver", `{"after":0}`, nil)
+	again := rcv.wait(10)[5:]
+	for i := range again {
+		if again[i].webhookID != d[i].webhookID {
+			t.Errorf("redelivery %d: id %s, first %s", i, again[i].webhookID, d[i].webhookID)
+		}
+	}
+
+	// Failing for longer than DisableAfter disables it, with an event and an audit record.
+	rcv.fail.Store(1 << 30)
+	s.MustAdmin(201, "POST", "/v1/accounts/"+acc+"/top-ups", `{"amount":"1"}`, testkit.Key("kz"))
+	time.Sleep(100 * time.Millisecond)
+	clock.Advance(25 * time.Hour)
+	waitFor(t, func() bool {
+		var w struct {
+			Enabled        bool
+			DisabledReason string
+		}
+		s.MustAdmin(200, "GET", "/v1/webhooks/"+sub.ID, "", nil).JSON(t, &w)
+		return !w.Enabled && w.DisabledReason != ""
+	})
+	var page eventPage
+	waitFor(t, func() bool {
+		s.MustAdmin(200, "GET", "/v1/events?types=subscription.disabled", "", nil).JSON(t, &page)
+		return len(page.Events) == 1
+	})
+	if page.Events[0].Data["subscriptionId"] != sub.ID {
+		t.Errorf("subscription.disabled data %+v", page.Events[0].Data)
+	}
+	waitFor(t, func() bool { // the auditor writes its queue every 100 ms
+		return strings.Contains(string(s.MustAdmin(200, "GET", "/v1/audit", "", nil).Body), `"action":"webhook.disabled","target":"`+sub.ID+`"`)
+	})
+
+	for _, tc := range []struct{ body, field string }{
+		{`{"url":"ftp://example.com/x"}`, "url"},
+		{`{"url":"not a url"}`, "url"},
+		{`{"url":"` + s.Admin.URL + `/v1/accounts"}`, "url"},
+		{`{"url":"http://localhost:` + portOf(s.Admin.URL) + `/hook"}`, "url"},
+		{`{"url":"` + rcv.srv.URL + `","types":["entry.created","entry.deleted"]}`, "types"},
+		{`{"url":"` + rcv.srv.URL + `","accountId":"acc_missing"}`, "accountId"},
+		{`{"url":"` + rcv.srv.URL + `","withChildren":true}`, "withChildren"},
+		{`{"types":["entry.created"]}`, "url"},
+	} {
+		var env envelope
+		s.MustAdmin(400, "POST", "/v1/webhooks", tc.body, nil).JSON(t, &env)
+		if len(env.RequestError.ServiceException.ValidationErrors[tc.field]) == 0 {
+			t.Errorf("%s: no error on %s: %+v", tc.body, tc.field, env.RequestError.ServiceException)
+		}
+	}
+	var list struct{ Webhooks []struct{ ID string } }
+	s.MustAdmin(200, "GET", "/v1/webhooks", "", nil).JSON(t, &list)
+	if len(list.Webhooks) != 1 {
+		t.Errorf("bad input made subscriptions: %+v", list)
+	}
+	var metrics string
+	waitFor(t, func() bool { // the deliverers' manager counts disabled subscriptions on its next round
+		metrics = string(s.MustAdmin(200, "GET", "/metrics", "", nil).Body)
+		return strings.Contains(metrics, "purse_webhook_subscriptions_disabled 1")
+	})
+	for _, want := range []string{`purse_events_written_total `, `purse_webhook_deliveries_total{outcome="delivered"} `,
+		`purse_webhook_deliveries_total{outcome="failed"} `, `purse_webhook_delivery_lag_seconds{subscription="` + sub.ID + `"}`,
+		"purse_webhook_subscriptions_disabled 1"} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	s.MustAdmin(204, "DELETE", "/v1/webhooks/"+sub.ID, "", nil)
+	s.MustAdmin(404, "GET", "/v1/webhooks/"+sub.ID, "", nil)
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in 15 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func portOf(u string) string {
+	for i := len(u) - 1; i >= 0; i-- {
+		if u[i] == ':' {
+			return u[i+1:]
+		}
+	}
+	return ""
+}
+
+// TestTopUpLoop: the loop of docs/events.md end to end. A charge crosses the
+// auto top-up rule; the webhook brings topup.requested to a receiver, which tops
+// up through the client under the event's id as Idempotency-Key; a redelivery of
+// the same event tops up again under the same key, which purse replays: the
+// account is topped up once.
+func TestTopUpLoop(t *testing.T) {
+	s := testkit.Open(t, filepath.Join(t.TempDir(), "purse.db"), testkit.Options{Webhooks: app.WebhookOptions{Poll: 20 * time.Millisecond}})
+	acc := s.CreateAccount("Auto", "EUR")
+	admin, err := client.New(s.Admin.URL, client.WithAdminToken(testkit.AdminToken))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var secret atomic.Value
+	var answered atomic.Int32
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if err := client.VerifyWebhook(secret.Load().(string), r.Header, body, 0); err != nil {
+			http.Error(w, "bad signature", http.StatusUnauthorized)
+			return
+		}
+		var ev struct {
+			Type, ID, AccountID string
+			Data                struct{ Amount string }
+		}
+		json.Unmarshal(body, &ev)
+		if ev.Type == "topup.requested" {
+			if _, err := admin.TopUp(r.Context(), ev.AccountID, ev.Data.Amount, client.TopUpOptions{IdempotencyKey: ev.ID}); err != nil {
+				http.Error(w, err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+			answered.Add(1)
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer rcv.Close()
+	var sub struct{ ID, Secret string }
+	s.MustAdmin(201, "POST", "/v1/webhooks", `{"url":"`+rcv.URL+`","types":["topup.requested"]}`, nil).JSON(t, &sub)
+	secret.Store(sub.Secret)
+	s.MustAdmin(201, "POST", "/v1/accounts/"+acc+"/top-ups", `{"amount":"20"}`, testkit.Key("t1"))
+	s.MustAdmin(200, "PUT", "/v1/accounts/"+acc+"/alerts", `{"autoTopUp":{"below":"10","topUpTo":"50"}}`, nil)
+	s.MustAdmin(201, "POST", "/v1/accounts/"+acc+"/charges", `{"amount":"15"}`, testkit.Key("c1")) // 5: below 10
+	waitFor(t, func() bool { return answered.Load() == 1 })
+	balance := func() string {
+		var b struct{ Balance string }
+		s.MustAdmin(200, "GET", "/v1/accounts/"+acc+"/balance", "", nil).JSON(t, &b)
+		return b.Balance
+	}
+	if got := balance(); got != "50" {
+		t.Fatalf("balance %s after the top-up loop, want 50", got)
+	}
+	s.MustAdmin(200, "POST", "/v1/webhooks/"+sub.ID+"/redeliver", `{"after":0}`, nil)
+	waitFor(t, func() bool { return answered.Load() == 2 })
+	if got := balance(); got != "50" {
+		t.Fatalf("balance %s after the request was delivered again, want 50: topped up twice", got)
+	}
+}

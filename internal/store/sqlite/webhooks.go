@@ -1,0 +1,208 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/purse-ledger/purse/internal/ledger"
+)
+
+const subscriptionColumns = `id, url, types, account_id, with_children, secret, enabled, disabled_reason, created_at, updated_at,
+	after_seq, attempts, failing_since, lease_owner, lease_until`
+
+func scanSubscription(r scanner) (ledger.Subscription, error) {
+	var s ledger.Subscription
+	var types string
+	var created, updated, failing, lease int64
+	err := r.Scan(&s.ID, &s.URL, &types, &s.AccountID, &s.WithChildren, &s.Secret, &s.Enabled, &s.DisabledReason, &created, &updated,
+		&s.Cursor, &s.Attempts, &failing, &s.LeaseOwner, &lease)
+	s.Types, s.CreatedAt, s.UpdatedAt, s.LeaseUntil = ledger.SplitEventTypes(types), fromMicros(created), fromMicros(updated), fromMicros(lease)
+	if failing != 0 {
+		s.FailingSince = fromMicros(failing)
+	}
+	return s, err
+}
+
+func microsOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return micros(t)
+}
+
+// write runs fn in a short transaction on the writer connection (SQLite has one
+// writer; the engine's batches share it).
+func (s *Store) write(ctx context.Context, what string, fn func(tx *sql.Tx) error) error {
+	tx, unlock, err := s.beginWriter(ctx)
+	if err != nil {
+		return fmt.Errorf("sqlite: %s: %w", what, err)
+	}
+	b := &batchTx{s: s, tx: tx, unlock: unlock}
+	if err := fn(tx); err != nil {
+		b.Rollback(ctx)
+		if errors.Is(err, ledger.ErrNotFound) || errors.Is(err, ledger.ErrLeaseLost) {
+			return err
+		}
+		return fmt.Errorf("sqlite: %s: %w", what, err)
+	}
+	err = tx.Commit()
+	b.done()
+	if err != nil {
+		return fmt.Errorf("sqlite: %s: %w", what, err)
+	}
+	return nil
+}
+
+// CreateSubscription stores a new subscription.
+func (s *Store) CreateSubscription(ctx context.Context, sub ledger.Subscription) error {
+	return s.write(ctx, "create subscription", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO subscriptions (`+subscriptionColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+			sub.ID, sub.URL, ledger.JoinEventTypes(sub.Types), sub.AccountID, sub.WithChildren, sub.Secret, sub.Enabled, sub.DisabledReason,
+			micros(sub.CreatedAt), micros(sub.UpdatedAt), sub.Cursor, sub.Attempts, microsOrZero(sub.FailingSince), "", 0)
+		return err
+	})
+}
+
+// UpdateSubscription writes a subscription's settings, and with resetCursor its
+// delivery state.
+func (s *Store) UpdateSubscription(ctx context.Context, sub ledger.Subscription, resetCursor bool) error {
+	return s.write(ctx, "update subscription", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE subscriptions SET url = ?, types = ?, account_id = ?, with_children = ?, enabled = ?,
+			disabled_reason = ?, updated_at = ?,
+			after_seq = CASE WHEN ? THEN ? ELSE after_seq END, attempts = CASE WHEN ? THEN ? ELSE attempts END,
+			failing_since = CASE WHEN ? THEN ? ELSE failing_since END,
+			lease_owner = CASE WHEN ? THEN '' ELSE lease_owner END, lease_until = CASE WHEN ? THEN 0 ELSE lease_until END WHERE id = ?`,
+			sub.URL, ledger.JoinEventTypes(sub.Types), sub.AccountID, sub.WithChildren, sub.Enabled, sub.DisabledReason, micros(sub.UpdatedAt),
+			resetCursor, sub.Cursor, resetCursor, sub.Attempts, resetCursor, microsOrZero(sub.FailingSince), resetCursor, resetCursor, sub.ID)
+		return notFoundIfNone(res, err, sub.ID)
+	})
+}
+
+func notFoundIfNone(res sql.Result, err error, id string) error {
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return &ledger.NotFoundError{What: "subscription", ID: id}
+	}
+	return nil
+}
+
+// Subscription reads one subscription.
+func (s *Store) Subscription(ctx context.Context, id string) (ledger.Subscription, error) {
+	sub, err := scanSubscription(s.db.QueryRowContext(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return sub, &ledger.NotFoundError{What: "subscription", ID: id}
+	}
+	if err != nil {
+		return sub, fmt.Errorf("sqlite: subscription: %w", err)
+	}
+	return sub, nil
+}
+
+// ListSubscriptions reads every subscription, in id order.
+func (s *Store) ListSubscriptions(ctx context.Context) ([]ledger.Subscription, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: subscriptions: %w", err)
+	}
+	defer rows.Close()
+	var out []ledger.Subscription
+	for rows.Next() {
+		sub, err := scanSubscription(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: subscriptions: %w", err)
+		}
+		out = append(out, sub)
+	}
+	return out, rows.Err()
+}
+
+// DeleteSubscription removes a subscription and its delivery log.
+func (s *Store) DeleteSubscription(ctx context.Context, id string) error {
+	return s.write(ctx, "delete subscription", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM subscriptions WHERE id = ?`, id)
+		if err := notFoundIfNone(res, err, id); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM deliveries WHERE subscription_id = ?`, id)
+		return err
+	})
+}
+
+// LeaseSubscription takes or renews the subscription's lease for owner.
+func (s *Store) LeaseSubscription(ctx context.Context, id, owner string, now, until time.Time) (bool, error) {
+	var held bool
+	err := s.write(ctx, "lease subscription", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE subscriptions SET lease_owner = ?, lease_until = ?
+			WHERE id = ? AND enabled AND (lease_owner = ? OR lease_until < ?)`, owner, micros(until), id, owner, micros(now))
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		held = n == 1
+		return nil
+	})
+	return held, err
+}
+
+// SaveDelivery writes a deliverer's progress and log while it holds the lease.
+func (s *Store) SaveDelivery(ctx context.Context, owner string, sub ledger.Subscription, log []ledger.Delivery) error {
+	return s.write(ctx, "save delivery", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE subscriptions SET after_seq = ?, attempts = ?, failing_since = ?, enabled = ?,
+			disabled_reason = ?, updated_at = ? WHERE id = ? AND lease_owner = ?`,
+			sub.Cursor, sub.Attempts, microsOrZero(sub.FailingSince), sub.Enabled, sub.DisabledReason, micros(sub.UpdatedAt), sub.ID, owner)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ledger.ErrLeaseLost
+		}
+		rows := make([][]any, len(log))
+		for i, d := range log {
+			rows[i] = []any{d.SubscriptionID, d.EventID, d.EventSeq, d.Attempt, micros(d.At), d.Status, d.Latency.Microseconds(), d.OK, d.Snippet}
+		}
+		b := &batchTx{s: s, tx: tx} // multi-row INSERTs: a drained backlog logs hundreds at once
+		return b.insertRows(ctx, "INSERT INTO deliveries (subscription_id, event_id, event_seq, attempt, at, status, latency_us, ok, snippet)", 9, rows, "")
+	})
+}
+
+// ListDeliveries pages a subscription's log, newest first.
+func (s *Store) ListDeliveries(ctx context.Context, id string, beforeSeq int64, limit int) ([]ledger.Delivery, error) {
+	if beforeSeq <= 0 {
+		beforeSeq = 1 << 62
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, subscription_id, event_id, event_seq, attempt, at, status, latency_us, ok, snippet
+		FROM deliveries WHERE subscription_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`, id, beforeSeq, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: deliveries: %w", err)
+	}
+	defer rows.Close()
+	var out []ledger.Delivery
+	for rows.Next() {
+		var d ledger.Delivery
+		var at, lat int64
+		if err := rows.Scan(&d.Seq, &d.SubscriptionID, &d.EventID, &d.EventSeq, &d.Attempt, &at, &d.Status, &lat, &d.OK, &d.Snippet); err != nil {
+			return nil, fmt.Errorf("sqlite: deliveries: %w", err)
+		}
+		d.At, d.Latency = fromMicros(at), time.Duration(lat)*time.Microsecond
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// PruneDeliveries deletes, among the oldest limit log lines, those older than before.
+func (s *Store) PruneDeliveries(ctx context.Context, before time.Time, limit int) (int, error) {
+	var n int64
+	err := s.write(ctx, "prune deliveries", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE seq IN (SELECT seq FROM deliveries ORDER BY seq LIMIT ?) AND at < ?`, limit, micros(before))
+		if err == nil {
+			n, _ = res.RowsAffected()
+		}
+		return err
+	})
+	return int(n), err
+}

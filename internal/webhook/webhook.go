@@ -1,0 +1,212 @@
+// Package webhook delivers events to webhook subscriptions, outside the writer:
+// a deliverer per subscription reads the stored events after the subscription's
+// cursor and POSTs them one at a time, in sequence order (so in order per account),
+// signed as Standard Webhooks specifies, retrying a failed one with exponential
+// backoff and jitter until it succeeds or the subscription has failed for longer
+// than DisableAfter. A receiver that is down holds up only its own subscription.
+//
+// Delivery is at least once: the cursor is saved after the events it covers were
+// delivered, so a crash delivers the events since the last save again, with the
+// same webhook-id. On a shared store a lease on the subscription's row makes one
+// node its deliverer; another takes over when the lease runs out.
+package webhook
+
+import (
+	"context"
+	"crypto/hmac"
+	crand "crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/purse-ledger/purse/internal/ledger"
+)
+
+// Store is what delivery needs of a store.
+type Store interface {
+	ledger.EventLog
+	ledger.Webhooks
+}
+
+// Config sets a Manager up. Zero durations take the defaults in brackets.
+type Config struct {
+	Store Store
+	Owner string           // this node's name on leases
+	Now   func() time.Time // [time.Now]
+	// Wake returns a channel closed when this node next commits events (the
+	// engine's EventsCommitted); other nodes' events are found by polling.
+	Wake func() <-chan struct{}
+	Log  *slog.Logger
+	HTTP Doer // [an http.Client with a 10 s timeout]
+
+	RetryBase    time.Duration // first retry after about this long [100ms]: most failures are blips
+	RetryMax     time.Duration // the longest wait between attempts [1h]
+	DisableAfter time.Duration // disable a subscription failing this long [72h; at least 24h in production]
+	Lease        time.Duration // a lease's length [30s]
+	Poll         time.Duration // how often to look for other nodes' events and new subscriptions [200ms]
+
+	// Disabled is called once a subscription is disabled for failing too long
+	// (the app writes subscription.disabled and an audit record).
+	Disabled func(ctx context.Context, s ledger.Subscription)
+	// Metrics hooks (nil: none).
+	OnDelivery func(ok bool)
+	OnLag      func(subscriptionID string, lag time.Duration)
+	OnDisabled func(disabled int) // how many subscriptions are disabled
+}
+
+// Manager runs a deliverer for each enabled subscription.
+type Manager struct {
+	cfg     Config
+	ctx     context.Context
+	stop    context.CancelFunc
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	workers map[string]*handle
+}
+
+// handle is a running deliverer.
+type handle struct{ cancel context.CancelFunc }
+
+// Start starts delivering; Stop ends it.
+func Start(cfg Config) *Manager {
+	cfg.defaults()
+	ctx, stop := context.WithCancel(context.Background())
+	m := &Manager{cfg: cfg, ctx: ctx, stop: stop, workers: map[string]*handle{}}
+	m.wg.Add(1)
+	go m.run()
+	return m
+}
+
+func (c *Config) defaults() {
+	set := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	set(&c.RetryBase, 100*time.Millisecond)
+	set(&c.RetryMax, time.Hour)
+	set(&c.DisableAfter, 72*time.Hour)
+	set(&c.Lease, 30*time.Second)
+	set(&c.Poll, 200*time.Millisecond)
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	if c.HTTP == nil {
+		c.HTTP = defaultClient()
+	}
+	if c.Wake == nil {
+		c.Wake = func() <-chan struct{} { return nil }
+	}
+}
+
+// Stop ends every deliverer and waits for them.
+func (m *Manager) Stop() {
+	m.stop()
+	m.wg.Wait()
+}
+
+// run starts and stops deliverers as subscriptions come, go, and are enabled or
+// disabled.
+func (m *Manager) run() {
+	defer m.wg.Done()
+	t := time.NewTicker(m.cfg.Poll * 5)
+	defer t.Stop()
+	for {
+		m.sync()
+		select {
+		case <-m.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (m *Manager) sync() {
+	subs, err := m.cfg.Store.ListSubscriptions(m.ctx)
+	if err != nil {
+		if m.ctx.Err() == nil {
+			m.cfg.Log.Warn("webhooks: list subscriptions", "err", err)
+		}
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	live := map[string]bool{}
+	disabled := 0
+	for _, s := range subs {
+		if !s.Enabled {
+			disabled++
+			continue
+		}
+		live[s.ID] = true
+		if _, ok := m.workers[s.ID]; !ok {
+			ctx, cancel := context.WithCancel(m.ctx)
+			h := &handle{cancel: cancel}
+			m.workers[s.ID] = h
+			m.wg.Add(1)
+			go func(id string) {
+				defer m.wg.Done()
+				(&deliverer{m: m, id: id}).run(ctx)
+				m.mu.Lock()
+				if m.workers[id] == h {
+					delete(m.workers, id)
+				}
+				m.mu.Unlock()
+			}(s.ID)
+		}
+	}
+	for id, h := range m.workers {
+		if !live[id] {
+			h.cancel()
+			delete(m.workers, id)
+		}
+	}
+	if m.cfg.OnDisabled != nil {
+		m.cfg.OnDisabled(disabled)
+	}
+}
+
+// NewSecret makes a signing secret in Standard Webhooks' form: "whsec_" and the
+// base64 of 32 random bytes.
+func NewSecret() string {
+	var b [32]byte
+	crand.Read(b[:])
+	return "whsec_" + base64.StdEncoding.EncodeToString(b[:])
+}
+
+// Sign is the webhook-signature header's value for a message: "v1," and the
+// base64 HMAC-SHA256, under the secret's key, of "id.timestamp.body".
+func Sign(secret, id string, timestamp int64, body []byte) (string, error) {
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+	if err != nil {
+		return "", errors.New("webhook: the secret is not whsec_ and base64")
+	}
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(id))
+	mac.Write([]byte{'.'})
+	mac.Write(strconv.AppendInt(nil, timestamp, 10))
+	mac.Write([]byte{'.'})
+	mac.Write(body)
+	return "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil)), nil
+}
+
+// backoff is the wait before the attempt after the n-th failure: RetryBase
+// doubled per failure, at most RetryMax, with jitter (between half and all of it)
+// so that receivers coming back are not hit by every deliverer at once.
+func (c *Config) backoff(n int) time.Duration {
+	d := c.RetryBase
+	for i := 1; i < n && d < c.RetryMax; i++ {
+		d *= 2
+	}
+	d = min(d, c.RetryMax)
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
