@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -26,6 +27,7 @@ type snapshot struct {
 	Entries  map[string][]ledger.Entry
 	Users    map[string][]string
 	Keys     map[string][]string
+	Webhooks []ledger.Subscription
 }
 
 func snap(t *testing.T, s *testkit.Stack) snapshot {
@@ -36,6 +38,13 @@ func snap(t *testing.T, s *testkit.Stack) snapshot {
 		t.Fatal(err)
 	}
 	out := snapshot{Accounts: accts, Entries: map[string][]ledger.Entry{}, Users: map[string][]string{}, Keys: map[string][]string{}}
+	if out.Webhooks, err = s.Ledger.ListSubscriptions(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := range out.Webhooks { // delivery state moves on its own; the settings are the seed's
+		w := &out.Webhooks[i]
+		w.Cursor, w.Attempts, w.FailingSince, w.LeaseOwner, w.LeaseUntil, w.DisabledReason = 0, 0, time.Time{}, "", time.Time{}, ""
+	}
 	for _, a := range accts {
 		if out.Entries[a.ID], err = s.Store.Entries(ctx, a.ID); err != nil {
 			t.Fatal(err)
@@ -86,6 +95,23 @@ func TestSeedTwice(t *testing.T) {
 		t.Errorf("acc_shop's sub-accounts = %s, want %s", got, want)
 	}
 
+	// The webhook, with the file's secret (never shown again by the API).
+	var hooks struct {
+		Webhooks []struct {
+			ID, URL, AccountID string
+			Types              []string
+			WithChildren       bool
+			Secret             string
+		}
+	}
+	s.MustAdmin(200, "GET", "/v1/webhooks", "", nil).JSON(t, &hooks)
+	if got, want := fmt.Sprintf("%+v", hooks.Webhooks), "[{ID:whk_shop_billing URL:http://127.0.0.1:9000/purse-events AccountID:acc_shop Types:[balance.low topup.requested] WithChildren:true Secret:}]"; got != want {
+		t.Errorf("webhooks = %s, want %s", got, want)
+	}
+	if len(first.Webhooks) != 1 || first.Webhooks[0].Secret != "whsec_c2VlZC1zaWduaW5nLXNlY3JldC1mb3ItdGVzdHMtb25seSE=" {
+		t.Errorf("stored webhooks %+v, want one with the file's secret", first.Webhooks)
+	}
+
 	var acc map[string]any
 	s.MustAdmin(200, "GET", "/v1/accounts/acc_shop", "", nil).JSON(t, &acc)
 	if acc["monthlyLimit"] != "500" || acc["freeMessages"] != 100.0 || acc["allowedMinus"] != "0" {
@@ -127,7 +153,8 @@ func TestSeedTwice(t *testing.T) {
 	}
 }
 
-// TestSeedSecretsNeedDemoOrEmulator: a seed with passwords or API keys is refused
+// TestSeedSecretsNeedDemoOrEmulator: a seed with passwords, API keys or webhook
+// signing secrets is refused
 // on a store that is neither a demo nor an emulator, before the store is made;
 // one without secrets is fine.
 func TestSeedSecretsNeedDemoOrEmulator(t *testing.T) {
@@ -146,6 +173,10 @@ func TestSeedSecretsNeedDemoOrEmulator(t *testing.T) {
 	for i := range f.Accounts {
 		f.Accounts[i].Users, f.Accounts[i].APIKeys = nil, nil
 	}
+	if !f.HasSecrets() { // the webhook's signing secret is one too
+		t.Error("a seed with a webhook but no users or keys: HasSecrets false, want true")
+	}
+	f.Webhooks = nil
 	s := testkit.Open(t, db, testkit.Options{Seed: f})
 	if got := s.Balance("acc_bystander")["balance"]; got != "5" {
 		t.Errorf("a seed without secrets, without --emulator: acc_bystander balance %v, want 5", got)
@@ -173,6 +204,12 @@ func TestSeedBadFiles(t *testing.T) {
 		{"bad validTo", `{"accounts":[{"id":"acc_a","name":"A","currency":"EUR","apiKeys":[{"id":"key_a","name":"k","key":"0123456789abcdef","validTo":"tomorrow"}]}]}`, `apiKeys[0]: validTo "tomorrow"`},
 		{"window backwards", `{"accounts":[{"id":"acc_a","name":"A","currency":"EUR","apiKeys":[{"id":"key_a","name":"k","key":"0123456789abcdef","validFrom":"2030-01-01T00:00:00Z","validTo":"2029-01-01T00:00:00Z"}]}]}`, "validTo must be after validFrom"},
 		{"enabled not a bool", `{"accounts":[{"id":"acc_a","name":"A","currency":"EUR","apiKeys":[{"id":"key_a","name":"k","key":"0123456789abcdef","enabled":"no"}]}]}`, "enabled"},
+		{"webhook without a secret", `{"accounts":[],"webhooks":[{"id":"whk_a","url":"http://127.0.0.1:9/x"}]}`, `webhooks[0]: secret: want "whsec_"`},
+		{"webhook with a short secret", `{"accounts":[],"webhooks":[{"id":"whk_a","url":"http://127.0.0.1:9/x","secret":"whsec_c2hvcnQ="}]}`, "webhooks[0]: secret"},
+		{"webhook to ftp", `{"accounts":[],"webhooks":[{"id":"whk_a","url":"ftp://example.com/x","secret":"whsec_c2VlZC1zaWduaW5nLXNlY3JldC1mb3ItdGVzdHMtb25seSE="}]}`, `webhooks[0]: url "ftp://example.com/x"`},
+		{"webhook's unknown type", `{"accounts":[],"webhooks":[{"id":"whk_a","url":"http://127.0.0.1:9/x","types":["balance.lowish"],"secret":"whsec_c2VlZC1zaWduaW5nLXNlY3JldC1mb3ItdGVzdHMtb25seSE="}]}`, `unknown event type "balance.lowish"`},
+		{"webhook's unknown account", `{"accounts":[],"webhooks":[{"id":"whk_a","url":"http://127.0.0.1:9/x","account":"acc_x","secret":"whsec_c2VlZC1zaWduaW5nLXNlY3JldC1mb3ItdGVzdHMtb25seSE="}]}`, `account "acc_x" is not an account of the file`},
+		{"webhook id twice", `{"accounts":[],"webhooks":[{"id":"whk_a","url":"http://127.0.0.1:9/x","secret":"whsec_c2VlZC1zaWduaW5nLXNlY3JldC1mb3ItdGVzdHMtb25seSE="},{"id":"whk_a","url":"http://127.0.0.1:9/y","secret":"whsec_c2VlZC1zaWduaW5nLXNlY3JldC1mb3ItdGVzdHMtb25seSE="}]}`, "webhooks[1]: id whk_a is given twice"},
 		{"shared with a balance", `{"accounts":[{"id":"acc_a","name":"A","currency":"EUR"},{"id":"acc_b","name":"B","currency":"EUR","parent":"acc_a","funding":"shared","balance":"1"}]}`, "accounts[1]: a shared sub-account spends its parent's money"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

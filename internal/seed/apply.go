@@ -18,12 +18,14 @@ import (
 type Store interface {
 	ledger.History
 	ledger.Credentials
+	ledger.Webhooks
+	LastEventSeq(ctx context.Context) (int64, error)
 }
 
 // Applied counts what one application created or changed; the zero value means
 // the store already held the seed.
 type Applied struct {
-	Accounts, Updates, TopUps, Users, APIKeys int
+	Accounts, Updates, TopUps, Users, APIKeys, Webhooks int
 }
 
 // Apply makes the store hold f. Everything is written through the engine and
@@ -38,8 +40,14 @@ func Apply(ctx context.Context, f *File, eng *engine.Engine, authn *auth.Authent
 			return n, fmt.Errorf("seed account %s: %w", a.ID, err)
 		}
 	}
+	for _, w := range f.Webhooks {
+		if err := ensureWebhook(ctx, w, store, eng.Now().UTC(), &n); err != nil {
+			return n, fmt.Errorf("seed webhook %s: %w", w.ID, err)
+		}
+	}
 	if n != (Applied{}) {
-		log.Info("seed applied", "accounts", n.Accounts, "updates", n.Updates, "topUps", n.TopUps, "users", n.Users, "apiKeys", n.APIKeys)
+		log.Info("seed applied", "accounts", n.Accounts, "updates", n.Updates, "topUps", n.TopUps, "users", n.Users, "apiKeys", n.APIKeys,
+			"webhooks", n.Webhooks)
 	} else {
 		log.Info("seed already in the store; nothing changed", "accounts", len(f.Accounts))
 	}

@@ -7,7 +7,8 @@
 //
 // The file is JSON: YAML would need a dependency, and a seed is short enough to
 // write as JSON by hand. A sub-account names its parent, which comes earlier in
-// the file. OAuth2 clients have no place in it (purse makes their secrets).
+// the file; webhooks come with their signing secrets. OAuth2 clients have no
+// place in it (purse makes their secrets).
 package seed
 
 import (
@@ -28,6 +29,8 @@ import (
 type File struct {
 	// Accounts are created in this order.
 	Accounts []Account `json:"accounts"`
+	// Webhooks are subscriptions with fixed signing secrets (webhooks.go).
+	Webhooks []Webhook `json:"webhooks,omitempty"`
 }
 
 // Account is one account of a seed and what it holds.
@@ -114,9 +117,9 @@ func (k APIKey) rules() (allowed []string, from, to *time.Time, err error) {
 	return allowed, from, to, nil
 }
 
-// ErrFixedSecrets is Check's refusal of a seed with passwords or API keys in a
+// ErrFixedSecrets is Check's refusal of a seed with passwords, API keys or webhook secrets in a
 // store that is not a demo or an emulator.
-var ErrFixedSecrets = errors.New("the seed holds fixed secrets (passwords or API keys written in the file); " +
+var ErrFixedSecrets = errors.New("the seed holds fixed secrets (passwords, API keys or webhook signing secrets written in the file); " +
 	"they are allowed only with --demo or --emulator, so that no store with real money holds a secret that sits in a file")
 
 // Load reads and checks a seed file.
@@ -143,11 +146,18 @@ func Parse(b []byte) (*File, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, errors.New("not a seed file: more after the JSON object")
 	}
-	return &f, f.check()
+	if err := f.check(); err != nil {
+		return &f, err
+	}
+	return &f, f.checkWebhooks()
 }
 
-// HasSecrets reports whether the seed holds a password or an API key.
+// HasSecrets reports whether the seed holds a password, an API key or a
+// webhook's signing secret.
 func (f *File) HasSecrets() bool {
+	if len(f.Webhooks) > 0 {
+		return true
+	}
 	for _, a := range f.Accounts {
 		if len(a.Users) > 0 || len(a.APIKeys) > 0 {
 			return true
