@@ -30,6 +30,8 @@ type Store interface {
 	ledger.History
 	ledger.Charts
 	ActiveHolds(ctx context.Context) ([]ledger.Hold, error)
+	// ListEvents is the events feed's read (the account page's events).
+	ListEvents(ctx context.Context, f ledger.EventFilter) ([]ledger.Event, error)
 }
 
 // Config wires the console.
