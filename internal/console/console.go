@@ -104,6 +104,9 @@ func New(cfg Config) *Console {
 	m.HandleFunc("GET /console/audit", c.authed(c.audit))
 	m.HandleFunc("GET /console/operators", c.authed(c.operatorsPage))
 	m.HandleFunc("POST /console/operators/{action}", c.authed(c.operatorAction))
+	m.HandleFunc("GET /console/webhooks", c.authed(c.webhooksPage))
+	m.HandleFunc("GET /console/webhooks/{id}", c.authed(c.webhookPage))
+	m.HandleFunc("POST /console/webhooks/{action}", c.authed(c.webhookAction))
 	m.HandleFunc("/console/", c.notFound)
 	return c
 }

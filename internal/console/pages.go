@@ -76,13 +76,21 @@ func parseTemplates() map[string]*template.Template {
 		"transferForm": func(p page, with string) map[string]any { return map[string]any{"Page": p, "With": with} },
 		// alertField hands a field of the alerts form its page, API field name,
 		// element id, form name, label and current value.
+		"has": func(list []string, v ledger.EventType) bool {
+			for _, x := range list {
+				if x == string(v) {
+					return true
+				}
+			}
+			return false
+		},
 		"alertField": func(p page, field, id, name, label, def string) map[string]any {
 			return map[string]any{"Page": p, "Field": field, "ID": id, "Name": name, "Label": label, "Def": def}
 		},
 	}
 	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/parts.html", "templates/entries.html", "templates/subaccounts.html", "templates/alerts.html"))
 	out := map[string]*template.Template{}
-	for _, name := range []string{"login", "dashboard", "accounts", "account", "audit", "error", "confirm", "operators"} {
+	for _, name := range []string{"login", "dashboard", "accounts", "account", "audit", "error", "confirm", "operators", "webhooks", "webhook"} {
 		t := template.Must(base.Clone())
 		out[name] = template.Must(t.ParseFS(files, "templates/"+name+".html"))
 	}
