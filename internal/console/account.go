@@ -69,6 +69,8 @@ type accountData struct {
 	// land later (sub-accounts, alerts, webhooks) add theirs here.
 	Sections []string
 	Secret   string // a secret just created, shown once
+	Alerts   alertsView
+	Events   eventsData
 }
 
 // holdRow is an active hold on the page: the account's own, or (on a parent's
@@ -112,7 +114,7 @@ func (c *Console) accountData(r *http.Request) (*accountData, int, error) {
 	if !ok || acc.Kind != ledger.KindCustomer {
 		return nil, http.StatusNotFound, errNoAccount
 	}
-	d := &accountData{Account: acc, Figures: acc, Sections: []string{"balance", "chart", "actions", "sub-accounts", "entries", "holds", "credentials"}}
+	d := &accountData{Account: acc, Figures: acc, Sections: []string{"balance", "chart", "actions", "alerts", "sub-accounts", "events", "entries", "holds", "credentials"}}
 	if err := c.family(r.Context(), d); err != nil {
 		return nil, http.StatusServiceUnavailable, err
 	}
@@ -123,6 +125,10 @@ func (c *Console) accountData(r *http.Request) (*accountData, int, error) {
 	ctx := r.Context()
 	var err error
 	if d.Entries, err = c.entries(r, acc.ID); err != nil {
+		return nil, statusOf(err), err
+	}
+	d.Alerts = alertsOf(acc.Alerts, c.today())
+	if d.Events, err = c.accountEvents(ctx, r, acc); err != nil {
 		return nil, statusOf(err), err
 	}
 	if err := c.holds(ctx, d); err != nil {
@@ -319,6 +325,11 @@ var notices = map[string]string{
 	"limits":        "Limits saved.",
 	"capture":       "Hold captured.",
 	"void":          "Hold voided: its funds are free again.",
+	"alerts":        "Alerts saved.",
+	"wh-enable":     "Subscription enabled: delivery resumes where it stopped.",
+	"wh-disable":    "Subscription disabled: nothing is delivered until it is enabled.",
+	"wh-delete":     "Subscription deleted.",
+	"wh-redeliver":  "Redelivery started: the events after that sequence are delivered again.",
 	"op-add":        "Operator added.",
 	"op-passwd":     "Password set.",
 	"op-remove":     "Operator removed; their sessions and token have ended.",

@@ -82,7 +82,8 @@ var actions = map[string]action{
 	"capture": {method: "POST", path: "/v1/holds/{ref}/capture", anchor: "holds", body: func(_ ledger.Account, f url.Values) any {
 		return map[string]any{"amount": optional(f.Get("amount"))}
 	}},
-	"void": {method: "POST", path: "/v1/holds/{ref}/void", anchor: "holds"},
+	"void":   {method: "POST", path: "/v1/holds/{ref}/void", anchor: "holds"},
+	"alerts": {method: "PUT", path: "/alerts", anchor: "alerts", body: alertsBody, check: checkAlerts},
 }
 
 // transferBody moves money between the page's account and its counterparty (a

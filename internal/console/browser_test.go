@@ -264,6 +264,27 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("low-balance alert", func(t *testing.T) {
+		// The shop has 40: a threshold of 30, a charge of 15, and the dashboard
+		// lists it below its threshold.
+		do(t, ctx, chromedp.Navigate(base+"/console/accounts/"+id+"#alerts"), chromedp.WaitVisible(chromedp.CSS("#alert-low-below")))
+		submit(t, ctx, map[string]string{"#alert-low-below": "30", "#alert-low-margin": "5"}, "#alerts-submit")
+		if got := text(t, ctx, "#alert-low-state"); got != "armed" {
+			t.Fatalf("after setting the threshold its state reads %q, want armed", got)
+		}
+		submit(t, ctx, map[string]string{"#charge-amount": "15"}, "#charge-submit")
+		if got := text(t, ctx, "#alert-low-state"); got != "fired" {
+			t.Errorf("after the charge below it the state reads %q, want fired", got)
+		}
+		if got := text(t, ctx, "#events-table tbody"); !strings.Contains(got, "balance.low") {
+			t.Errorf("the account's events do not show balance.low: %q", got)
+		}
+		do(t, ctx, chromedp.Navigate(base+"/console/"), chromedp.WaitVisible(chromedp.CSS("#totals")))
+		if got := text(t, ctx, "#low-balance"); !strings.Contains(got, "Browser Shop") || !strings.Contains(got, "threshold 30") {
+			t.Errorf("the dashboard's low-balance list reads %q", got)
+		}
+	})
+
 	t.Run("escaping", func(t *testing.T) {
 		do(t, ctx, chromedp.Navigate(base+"/console/accounts/"+xss), chromedp.WaitVisible(chromedp.CSS("#account-name")))
 		if got := text(t, ctx, "#account-name"); got != "<script>alert(1)</script>" {
@@ -279,8 +300,8 @@ func TestBrowser(t *testing.T) {
 		if !strings.Contains(text(t, ctx, "#depleted"), "Empty Co") {
 			t.Error("the empty account is not listed as depleted")
 		}
-		// c3 and the two charges of 30: this hour's charges, on a chart of 60 minutes.
-		if got := text(t, ctx, "#rate-summary"); !strings.HasPrefix(got, "3 charges in the last hour") {
+		// c3, the two charges of 30 and the alert's 15: this hour's charges, on a chart of 60 minutes.
+		if got := text(t, ctx, "#rate-summary"); !strings.HasPrefix(got, "4 charges in the last hour") {
 			t.Errorf("rate summary %q", got)
 		}
 		if drawn := eval[string](t, ctx, `document.getElementById("rate-chart").getAttribute("data-drawn")`); drawn != "60" {
@@ -322,6 +343,29 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("the operators list reads %q", got)
 		}
 		screenshot(t, ctx, "operators.png")
+	})
+
+	t.Run("webhooks", func(t *testing.T) {
+		rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+		defer rcv.Close()
+		do(t, ctx, chromedp.Navigate(base+"/console/"), chromedp.WaitVisible(chromedp.CSS("#webhooks-link")))
+		eval[bool](t, ctx, `window.__oldPage = true`)
+		do(t, ctx, chromedp.Click(chromedp.CSS("#webhooks-link")))
+		waitNewPage(t, ctx)
+		do(t, ctx, chromedp.Click(chromedp.CSS(`input[value="balance.low"]`)), chromedp.Click(chromedp.CSS(`input[value="topup.requested"]`)))
+		submit(t, ctx, map[string]string{"#webhook-url": rcv.URL + "/purse", "#webhook-account": id}, "#webhook-submit")
+		secret := text(t, ctx, "#webhook-secret")
+		if !strings.HasPrefix(secret, "whsec_") {
+			t.Fatalf("the secret reads %q", secret)
+		}
+		if got := text(t, ctx, "#webhooks tbody"); !strings.Contains(got, "balance.low topup.requested") || !strings.Contains(got, "enabled") {
+			t.Errorf("the list reads %q", got)
+		}
+		screenshot(t, ctx, "webhooks.png")
+		do(t, ctx, chromedp.Navigate(base+"/console/webhooks"), chromedp.WaitVisible(chromedp.CSS("#webhooks")))
+		if eval[bool](t, ctx, `document.body.textContent.includes("whsec_")`) {
+			t.Error("the secret is shown again")
+		}
 	})
 
 	t.Run("logout", func(t *testing.T) {

@@ -30,6 +30,8 @@ type Store interface {
 	ledger.History
 	ledger.Charts
 	ActiveHolds(ctx context.Context) ([]ledger.Hold, error)
+	// ListEvents is the events feed's read (the account page's events).
+	ListEvents(ctx context.Context, f ledger.EventFilter) ([]ledger.Event, error)
 }
 
 // Config wires the console.
@@ -102,6 +104,9 @@ func New(cfg Config) *Console {
 	m.HandleFunc("GET /console/audit", c.authed(c.audit))
 	m.HandleFunc("GET /console/operators", c.authed(c.operatorsPage))
 	m.HandleFunc("POST /console/operators/{action}", c.authed(c.operatorAction))
+	m.HandleFunc("GET /console/webhooks", c.authed(c.webhooksPage))
+	m.HandleFunc("GET /console/webhooks/{id}", c.authed(c.webhookPage))
+	m.HandleFunc("POST /console/webhooks/{action}", c.authed(c.webhookAction))
 	m.HandleFunc("/console/", c.notFound)
 	return c
 }

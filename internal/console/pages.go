@@ -74,10 +74,23 @@ func parseTemplates() map[string]*template.Template {
 		// transferForm hands the transfer form its page and counterparty: the
 		// parent (on an own sub-account's page) or a sub-account (on a parent's).
 		"transferForm": func(p page, with string) map[string]any { return map[string]any{"Page": p, "With": with} },
+		// alertField hands a field of the alerts form its page, API field name,
+		// element id, form name, label and current value.
+		"has": func(list []string, v ledger.EventType) bool {
+			for _, x := range list {
+				if x == string(v) {
+					return true
+				}
+			}
+			return false
+		},
+		"alertField": func(p page, field, id, name, label, def string) map[string]any {
+			return map[string]any{"Page": p, "Field": field, "ID": id, "Name": name, "Label": label, "Def": def}
+		},
 	}
-	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/parts.html", "templates/entries.html", "templates/subaccounts.html"))
+	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/parts.html", "templates/entries.html", "templates/subaccounts.html", "templates/alerts.html"))
 	out := map[string]*template.Template{}
-	for _, name := range []string{"login", "dashboard", "accounts", "account", "audit", "error", "confirm", "operators"} {
+	for _, name := range []string{"login", "dashboard", "accounts", "account", "audit", "error", "confirm", "operators", "webhooks", "webhook"} {
 		t := template.Must(base.Clone())
 		out[name] = template.Must(t.ParseFS(files, "templates/"+name+".html"))
 	}
@@ -114,6 +127,8 @@ func (c *Console) errorPage(w http.ResponseWriter, r *http.Request, status int, 
 type dashboardData struct {
 	Totals   []ledger.CurrencyTotal
 	Depleted []ledger.Account
+	// Low are the accounts whose low-balance alert fired and has not re-armed.
+	Low []ledger.Account
 	// Rate is the charges per minute over the last hour (x: minute starts).
 	Rate        *rateData
 	ChargesHour int64
@@ -130,8 +145,9 @@ const maxDepleted = 50
 
 // dashboard: per currency the customers' balances, held and available, today's
 // and this month's charges and top-ups, charges per minute over the last hour,
-// and the depleted accounts (available at or below zero). The store sums them
-// (CurrencyTotals, Depleted): no account is read one by one.
+// the depleted accounts (available at or below zero) and those below their
+// low-balance threshold. The store sums and selects them (CurrencyTotals,
+// Depleted, LowBalance): no account is read one by one.
 func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, u who) {
 	now := c.cfg.Now().UTC()
 	dayStart := now.Truncate(24 * time.Hour)
@@ -140,6 +156,9 @@ func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, u who) {
 	var err error
 	if d.Totals, err = c.cfg.Store.CurrencyTotals(r.Context(), dayStart, monthStart); err == nil {
 		d.Depleted, err = c.cfg.Store.Depleted(r.Context(), maxDepleted)
+	}
+	if err == nil {
+		d.Low, err = c.cfg.Store.LowBalance(r.Context(), maxDepleted)
 	}
 	if err != nil {
 		c.storeError(w, r, err)

@@ -137,7 +137,9 @@ func (a *Alerts) Any() bool { return a.HasLow || a.Depleted || a.Monthly || a.Ha
 // The stored form of Alerts is one text column of the account: "" for none, else
 // a version and then numbers separated by commas. It never contains '|' or a
 // quote (SQLite's start-up reads an account row as one '|'-joined string), and a
-// new field is a new version, read by the old version's parser as well.
+// new field is a new version, read by the old version's parser as well. The
+// stores' LowBalance reads the flags (the first number after "a1,") in SQL: a new
+// version keeps them there, or changes those queries with it.
 const alertsVersion = "a1"
 
 // Encode is the stored form of a.

@@ -105,6 +105,11 @@ type Charts interface {
 	// Depleted lists up to limit customer accounts, not closed, with nothing
 	// available (balance + allowed minus - held <= 0), lowest first.
 	Depleted(ctx context.Context, limit int) ([]Account, error)
+	// LowBalance lists up to limit customer accounts, not closed, whose
+	// low-balance threshold has fired and not yet re-armed (Alerts.LowFired),
+	// lowest available first. The store reads the flag from the stored alerts
+	// (Alerts.Encode's first number) rather than the caller reading every account.
+	LowBalance(ctx context.Context, limit int) ([]Account, error)
 }
 
 // AccountQuery selects customer accounts for the console's list.

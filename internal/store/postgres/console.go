@@ -230,6 +230,20 @@ func (s *Store) Depleted(ctx context.Context, limit int) ([]ledger.Account, erro
 	return scanAccounts(rows)
 }
 
+// LowBalance lists open customer accounts whose low-balance alert has fired and
+// not re-armed, lowest available first. The flags are the stored alerts' first
+// number (ledger.Alerts.Encode: 1 set, 16 fired); the CASE keeps the cast off
+// rows without alerts (PostgreSQL may evaluate an AND's sides in any order).
+func (s *Store) LowBalance(ctx context.Context, limit int) ([]ledger.Account, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+accountColumns+` FROM accounts WHERE kind = 'customer' AND status <> 'closed'
+		AND (CASE WHEN alerts LIKE 'a1,%' THEN split_part(alerts, ',', 2)::bigint & 17 ELSE 0 END) = 17
+		ORDER BY balance + allowed_minus - held, id LIMIT $1`, limit)
+	if err != nil {
+		return nil, wrap("low-balance accounts", err)
+	}
+	return scanAccounts(rows)
+}
+
 // CurrencyTotals sums the customer accounts per currency, and their hours of
 // the day and the month.
 func (s *Store) CurrencyTotals(ctx context.Context, dayStart, monthStart time.Time) ([]ledger.CurrencyTotal, error) {

@@ -272,6 +272,20 @@ func (s *Store) Depleted(ctx context.Context, limit int) ([]ledger.Account, erro
 	return scanAccounts(rows)
 }
 
+// LowBalance lists open customer accounts whose low-balance alert has fired and
+// not re-armed, lowest available first. The flags are the stored alerts' first
+// number (ledger.Alerts.Encode: 1 set, 16 fired); SQLite's CAST reads the
+// number before the next comma.
+func (s *Store) LowBalance(ctx context.Context, limit int) ([]ledger.Account, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE kind = 'customer' AND status <> 'closed'
+		AND alerts LIKE 'a1,%' AND (CAST(substr(alerts, 4) AS INTEGER) & 17) = 17
+		ORDER BY balance + allowed_minus - held, id LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: low-balance accounts: %w", err)
+	}
+	return scanAccounts(rows)
+}
+
 // CurrencyTotals sums the customer accounts per currency, and their hours of
 // the day and the month.
 func (s *Store) CurrencyTotals(ctx context.Context, dayStart, monthStart time.Time) ([]ledger.CurrencyTotal, error) {

@@ -173,6 +173,9 @@ func testConsoleReads(t *testing.T, open func() Store) {
 	if err != nil || !cmp.Equal(names(dep), []string{"beta"}) {
 		t.Errorf("depleted: %v %v", names(dep), err)
 	}
+	if low, err := e.store.LowBalance(ctx, 10); err != nil || len(low) != 0 {
+		t.Errorf("low balance without thresholds: %v %v", names(low), err)
+	}
 	totals, err := e.store.CurrencyTotals(ctx, day, day.Add(-72*time.Hour))
 	if err != nil || len(totals) != 2 {
 		t.Fatalf("totals: %+v %v", totals, err)
@@ -184,5 +187,43 @@ func testConsoleReads(t *testing.T, open func() Store) {
 	}
 	if totals[1].Currency != "USD" || totals[1].Accounts != 2 || totals[1].Balance != amt("50") || totals[1].ChargesToday != 0 || totals[1].ToppedUpMonth != amt("50") {
 		t.Errorf("USD totals: %+v", totals[1])
+	}
+}
+
+// testLowBalanceList: the dashboard's accounts below their low-balance
+// threshold: fired and not re-armed, open, lowest available first; a recovered
+// account, one without the threshold and a closed one are not listed.
+func testLowBalanceList(t *testing.T, open func() Store) {
+	e := start(t, open, newClock(time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)))
+	low := ledger.Alerts{HasLow: true, LowBelow: amt("10"), Margin: amt("5")}
+	mk := func(name, topUp, charge string, al ledger.Alerts) string {
+		id := e.account(name, "EUR")
+		e.must(engine.TopUp{AccountID: id, Amount: amt(topUp)})
+		e.must(engine.SetAlerts{AccountID: id, Alerts: al})
+		e.must(engine.Charge{AccountID: id, Amount: amt(charge)})
+		return id
+	}
+	mk("fired", "100", "95", low)                                  // 5
+	mk("lower", "100", "98", low)                                  // 2
+	mk("above", "100", "50", low)                                  // 50: armed
+	mk("depleted only", "10", "10", ledger.Alerts{Depleted: true}) // fired, but not low
+	rec := mk("recovered", "100", "95", low)                       // fired, then back above 15
+	e.must(engine.TopUp{AccountID: rec, Amount: amt("20")})
+	closed := mk("closed", "100", "95", low)
+	e.must(engine.Charge{AccountID: closed, Amount: amt("5")})
+	e.must(engine.UpdateAccount{ID: closed, Status: ptr(ledger.StatusClosed)})
+	got, err := e.store.LowBalance(context.Background(), 10)
+	var names []string
+	for _, a := range got {
+		names = append(names, a.Name)
+		if !a.Alerts.LowFired {
+			t.Errorf("%s listed with its alert armed", a.Name)
+		}
+	}
+	if err != nil || !cmp.Equal(names, []string{"lower", "fired"}) {
+		t.Errorf("low balance: %v %v, want [lower fired]", names, err)
+	}
+	if got, err := e.store.LowBalance(context.Background(), 1); err != nil || len(got) != 1 || got[0].Name != "lower" {
+		t.Errorf("low balance, limit 1: %v %v", got, err)
 	}
 }

@@ -235,6 +235,7 @@ func Run(t *testing.T, newStore func(t *testing.T) func() Store) {
 		{"operators", testOperators},
 		{"balance series", testBalanceSeries},
 		{"console reads", testConsoleReads},
+		{"low-balance list", testLowBalanceList},
 		{"events", testEvents},
 		{"low balance", testLowBalance},
 		{"monthly alerts", testMonthlyAlerts},
