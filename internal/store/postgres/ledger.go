@@ -52,16 +52,7 @@ func queryAccounts(ctx context.Context, q querier, sql string, args ...any) ([]l
 	if err != nil {
 		return nil, wrap("accounts", err)
 	}
-	defer rows.Close()
-	var out []ledger.Account
-	for rows.Next() {
-		a, err := scanAccount(rows)
-		if err != nil {
-			return nil, wrap("accounts", err)
-		}
-		out = append(out, a)
-	}
-	return out, wrap("accounts", rows.Err())
+	return scanAccounts(rows)
 }
 
 // SubAccounts returns the sub-accounts of parentID, in id order (accounts_by_parent).
