@@ -4,13 +4,19 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/purse-ledger/purse/internal/ledger"
 )
 
 // EventVersion is the event block format's version: an event block's first byte.
 //
 // Version 1: the block's events one after another, each: id, type, account id,
-// parent id, varint at − baseAt (Unix microseconds; baseAt is the block's), data
-// (the event's JSON); strings are a uvarint length and their bytes. Sequences are
+// parent id, varint at − baseAt (Unix microseconds; baseAt is the block's), then a
+// form byte and the event's data: form 0, the data's JSON as a string; form v > 0,
+// the event's entry (an entry.created) in entry format v (AppendEntry, relative to
+// sequence 0 and to the event's time; its account is the event's), from which a
+// reader rebuilds the JSON (ledger.AppendEntryEventData). An entry.created is then
+// some 60 bytes rather than 400; strings are a uvarint length and their bytes. Sequences are
 // not written: a block's events are consecutive, from the block's first sequence,
 // so the count is the block's (last − first + 1) and a reader checks it uses up
 // the block exactly.
@@ -19,21 +25,27 @@ const EventVersion = 1
 // EventView is one decoded event, its strings still in the block's bytes (not
 // copied): a reader filters on them before it allocates anything.
 type EventView struct {
-	ID, Type, AccountID, ParentID, Data []byte
-	At                                  int64 // Unix microseconds
+	ID, Type, AccountID, ParentID []byte
+	At                            int64 // Unix microseconds
+	Data                          []byte
+	Entry                         *ledger.Entry // instead of Data: an entry.created's entry
 }
 
 // AppendEventHeader starts a block.
 func AppendEventHeader(b []byte) []byte { return append(b, EventVersion) }
 
-// AppendEvent appends one event in the current version.
-func AppendEvent(b []byte, id, typ, accountID, parentID string, at, baseAt int64, data string) []byte {
+// AppendEvent appends one event in the current version: its data, or with e not
+// nil (an entry.created) its entry instead.
+func AppendEvent(b []byte, id, typ, accountID, parentID string, at, baseAt int64, data string, e *ledger.Entry) []byte {
 	b = AppendString(b, id)
 	b = AppendString(b, typ)
 	b = AppendString(b, accountID)
 	b = AppendString(b, parentID)
 	b = binary.AppendVarint(b, at-baseAt)
-	return AppendString(b, data)
+	if e != nil {
+		return AppendEntry(append(b, EntryVersion), e, 0, at)
+	}
+	return AppendString(append(b, 0), data)
 }
 
 // ErrBadEventBlock is a block that is not what AppendEvent wrote.
@@ -56,7 +68,16 @@ func DecodeEvents(data []byte, n int, baseAt int64, each func(i int, v *EventVie
 		v := &views[i]
 		v.ID, v.Type, v.AccountID, v.ParentID = r.Bytes(), r.Bytes(), r.Bytes(), r.Bytes()
 		v.At = baseAt + r.Varint()
-		v.Data = r.Bytes()
+		switch form := r.Byte(); {
+		case form == 0:
+			v.Data = r.Bytes()
+		case form <= EntryVersion:
+			e := r.ReadEntryVersion(form, 0, v.At)
+			e.AccountID = string(v.AccountID)
+			v.Entry = &e
+		default:
+			return fmt.Errorf("%w (entry version %d)", ErrBadEventBlock, form)
+		}
 		if r.Bad {
 			return ErrBadEventBlock
 		}

@@ -35,7 +35,7 @@ func queueEvents(q *pgx.Batch, events []ledger.Event) {
 	at := make([]int64, n)
 	for i := range events {
 		e := &events[i]
-		ids[i], types[i], accs[i], parents[i], at[i], data[i] = e.ID, string(e.Type), e.AccountID, e.ParentID, micros(e.At), e.Data
+		ids[i], types[i], accs[i], parents[i], at[i], data[i] = e.ID, string(e.Type), e.AccountID, e.ParentID, micros(e.At), e.EventData()
 	}
 	q.Queue(`SELECT pg_advisory_xact_lock($1)`, int64(eventLock))
 	q.Queue(`INSERT INTO events (id, type, account_id, parent_id, at, data)

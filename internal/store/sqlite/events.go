@@ -14,7 +14,8 @@ import (
 
 // Events are stored in blocks, one row of event_blocks per batch (migration 0022):
 // the batch's events have consecutive sequences first_seq..last_seq, and the row
-// holds them in codec's event block format. A row per event with its index entry
+// holds them in codec's event block format; an entry.created keeps its entry
+// (codec's entry format) and its JSON is built on read. A row per event with its index entry
 // was the writer's largest cost (half of a batch of 1,000 charges); a block is one
 // row and the events are appended to a byte slice in Go.
 //
@@ -34,12 +35,15 @@ func (b *batchTx) insertEvents(ctx context.Context, events []ledger.Event) error
 	for i := range events {
 		e := &events[i]
 		at = max(at, micros(e.At))
-		size += len(e.ID) + len(e.Type) + len(e.AccountID) + len(e.ParentID) + len(e.Data) + 16
+		size += len(e.ID) + len(e.Type) + len(e.AccountID) + len(e.ParentID) + len(e.Data) + 24
+		if e.Entry != nil {
+			size += len(e.Entry.MovementID) + len(e.Entry.Reference) + len(e.Entry.IdempotencyKey) + len(e.Entry.RelatedID) + 32
+		}
 	}
 	data := codec.AppendEventHeader(make([]byte, 0, size))
 	for i := range events {
 		e := &events[i]
-		data = codec.AppendEvent(data, e.ID, string(e.Type), e.AccountID, e.ParentID, micros(e.At), at, e.Data)
+		data = codec.AppendEvent(data, e.ID, string(e.Type), e.AccountID, e.ParentID, micros(e.At), at, e.Data, e.Entry)
 	}
 	if _, err := b.exec(ctx, `INSERT INTO event_blocks (first_seq, last_seq, at, data) VALUES (?, ?, ?, ?)`, first, last, at, data); err != nil {
 		return err
@@ -78,9 +82,20 @@ func (m *eventMatcher) match(v *codec.EventView) bool {
 	return false
 }
 
+// eventOf is a stored event, an entry.created with its entry rather than its data.
 func eventOf(seq int64, v *codec.EventView) ledger.Event {
 	return ledger.Event{Seq: seq, ID: string(v.ID), Type: ledger.EventType(v.Type), AccountID: string(v.AccountID),
-		ParentID: string(v.ParentID), At: fromMicros(v.At), Data: string(v.Data)}
+		ParentID: string(v.ParentID), At: fromMicros(v.At), Data: string(v.Data), Entry: v.Entry}
+}
+
+// readEvent is a stored event as readers see it: with its data, built from its
+// entry when it was stored as one.
+func readEvent(seq int64, v *codec.EventView) ledger.Event {
+	e := eventOf(seq, v)
+	if e.Entry != nil {
+		e.Data, e.Entry = string(ledger.AppendEntryEventData(nil, e.Entry)), nil
+	}
+	return e
 }
 
 // ListEvents returns committed events after f.After, oldest first, reading the
@@ -119,7 +134,7 @@ func (s *Store) ListEvents(ctx context.Context, f ledger.EventFilter) ([]ledger.
 				return false
 			}
 			if seq > f.After && m.match(v) {
-				out = append(out, eventOf(seq, v))
+				out = append(out, readEvent(seq, v))
 			}
 			return len(out) < limit
 		})
@@ -222,7 +237,7 @@ func (b *batchTx) cutBlock(ctx context.Context, bl eventBlock, before int64, lim
 	data := codec.AppendEventHeader(nil)
 	for i := range rest {
 		e := &rest[i]
-		data = codec.AppendEvent(data, e.ID, string(e.Type), e.AccountID, e.ParentID, micros(e.At), bl.at, e.Data)
+		data = codec.AppendEvent(data, e.ID, string(e.Type), e.AccountID, e.ParentID, micros(e.At), bl.at, e.Data, e.Entry)
 	}
 	if _, err := b.tx.ExecContext(ctx, `DELETE FROM event_blocks WHERE first_seq = ?`, bl.first); err != nil {
 		return 0, err
@@ -326,7 +341,7 @@ func encodeEventBlock(evs []ledger.Event) eventBlock {
 	bl.data = codec.AppendEventHeader(nil)
 	for i := range evs {
 		e := &evs[i]
-		bl.data = codec.AppendEvent(bl.data, e.ID, string(e.Type), e.AccountID, e.ParentID, micros(e.At), bl.at, e.Data)
+		bl.data = codec.AppendEvent(bl.data, e.ID, string(e.Type), e.AccountID, e.ParentID, micros(e.At), bl.at, e.Data, e.Entry)
 	}
 	return bl
 }
