@@ -4,23 +4,37 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-
-	"github.com/purse-ledger/purse/internal/ledger"
+	"strconv"
 )
 
 // EventVersion is the event block format's version: an event block's first byte.
 //
-// Version 1: the block's events one after another, each: id, type, account id,
-// parent id, varint at − baseAt (Unix microseconds; baseAt is the block's), then a
-// form byte and the event's data: form 0, the data's JSON as a string; form v > 0,
-// the event's entry (an entry.created) in entry format v (AppendEntry, relative to
-// sequence 0 and to the event's time; its account is the event's), from which a
-// reader rebuilds the JSON (ledger.AppendEntryEventData). An entry.created is then
-// some 60 bytes rather than 400; strings are a uvarint length and their bytes. Sequences are
-// not written: a block's events are consecutive, from the block's first sequence,
-// so the count is the block's (last − first + 1) and a reader checks it uses up
-// the block exactly.
+// Version 1. The header: the id prefix (a batch's events are named prefix-i, i
+// their place in the block), then uvarint entriesLo and uvarint entriesHi −
+// entriesLo: the first sequences of the entry blocks that hold the entries this
+// block's entry.created events tell of (0 and 0 with none). Then the events one
+// after another, each: id (empty: prefix-i; a block with a prefix has no empty ids), type (empty with an entry: entry.created),
+// account id, parent id, varint at − baseAt (Unix microseconds; baseAt is the
+// block's), then a form byte: 0, the event's JSON data as a string; 1, an
+// entry.created, with uvarint entry sequence − entriesLo and no data: the entry is
+// in the ledger's own entry blocks already (immutable, kept longer than events),
+// and a reader rebuilds the JSON from it (ledger.AppendEntryEventData), so an
+// entry.created costs some 40 bytes rather than 400. Strings are a uvarint length
+// and their bytes. Sequences are not written: a block's events are consecutive,
+// from the block's first sequence, so the count is the block's (last − first + 1)
+// and a reader checks that it uses up the block exactly.
 const EventVersion = 1
+
+const (
+	formData  = 0
+	formEntry = 1
+)
+
+// EventHeader is an event block's header.
+type EventHeader struct {
+	Prefix               string // ids: Prefix-i ("": every id written out)
+	EntriesLo, EntriesHi int64
+}
 
 // EventView is one decoded event, its strings still in the block's bytes (not
 // copied): a reader filters on them before it allocates anything.
@@ -28,24 +42,49 @@ type EventView struct {
 	ID, Type, AccountID, ParentID []byte
 	At                            int64 // Unix microseconds
 	Data                          []byte
-	Entry                         *ledger.Entry // instead of Data: an entry.created's entry
+	EntrySeq                      int64 // an entry.created's entry instead of Data (0: none)
+	Block                         *EventHeader
 }
 
 // AppendEventHeader starts a block.
-func AppendEventHeader(b []byte) []byte { return append(b, EventVersion) }
+func AppendEventHeader(b []byte, h EventHeader) []byte {
+	b = append(b, EventVersion)
+	b = AppendString(b, h.Prefix)
+	b = binary.AppendUvarint(b, uint64(h.EntriesLo))
+	return binary.AppendUvarint(b, uint64(h.EntriesHi-h.EntriesLo))
+}
 
-// AppendEvent appends one event in the current version: its data, or with e not
-// nil (an entry.created) its entry instead.
-func AppendEvent(b []byte, id, typ, accountID, parentID string, at, baseAt int64, data string, e *ledger.Entry) []byte {
+// AppendEvent appends the block's i-th event in the current version: its data, or
+// with entrySeq > 0 (an entry.created, within the header's entry range) a
+// reference to its entry instead.
+func AppendEvent(b []byte, h *EventHeader, i int, id, typ, accountID, parentID string, at, baseAt int64, data string, entrySeq int64) []byte {
+	if isPrefixed(id, h.Prefix, i) {
+		id = ""
+	}
+	if entrySeq > 0 && typ == entryCreated {
+		typ = ""
+	}
 	b = AppendString(b, id)
 	b = AppendString(b, typ)
 	b = AppendString(b, accountID)
 	b = AppendString(b, parentID)
 	b = binary.AppendVarint(b, at-baseAt)
-	if e != nil {
-		return AppendEntry(append(b, EntryVersion), e, 0, at)
+	if entrySeq > 0 {
+		return binary.AppendUvarint(append(b, formEntry), uint64(entrySeq-h.EntriesLo))
 	}
-	return AppendString(append(b, 0), data)
+	return AppendString(append(b, formData), data)
+}
+
+const entryCreated = "entry.created"
+
+// isPrefixed reports whether id is prefix-i.
+func isPrefixed(id, prefix string, i int) bool {
+	n := len(prefix)
+	if n == 0 || len(id) <= n+1 || id[:n] != prefix || id[n] != '-' {
+		return false
+	}
+	v, err := strconv.Atoi(id[n+1:])
+	return err == nil && v == i && strconv.Itoa(v) == id[n+1:]
 }
 
 // ErrBadEventBlock is a block that is not what AppendEvent wrote.
@@ -55,40 +94,54 @@ var ErrBadEventBlock = errors.New("corrupt event block")
 // place in the block; it stops at the first false. A block of an unknown version,
 // cut short, or with bytes left over is refused whole, before each sees any event
 // (a consumer must never act on half a block's worth of a damaged one).
-func DecodeEvents(data []byte, n int, baseAt int64, each func(i int, v *EventView) bool) error {
+func DecodeEvents(data []byte, n int, baseAt int64, each func(i int, v *EventView) bool) (EventHeader, error) {
+	var h EventHeader
 	if len(data) == 0 || data[0] != EventVersion {
-		return fmt.Errorf("%w (version)", ErrBadEventBlock)
+		return h, fmt.Errorf("%w (version)", ErrBadEventBlock)
 	}
 	if n <= 0 {
-		return fmt.Errorf("%w (count %d)", ErrBadEventBlock, n)
+		return h, fmt.Errorf("%w (count %d)", ErrBadEventBlock, n)
 	}
-	views := make([]EventView, n)
 	r := &Reader{B: data[1:]}
+	prefix := r.Bytes()
+	h.Prefix = string(prefix)
+	h.EntriesLo = int64(r.Uvarint())
+	h.EntriesHi = h.EntriesLo + int64(r.Uvarint())
+	views := make([]EventView, n)
+	// The ids made of the prefix, in one buffer that never grows (slices of it stay).
+	ids := make([]byte, 0, n*(len(prefix)+1+20))
 	for i := range views {
 		v := &views[i]
+		v.Block = &h
 		v.ID, v.Type, v.AccountID, v.ParentID = r.Bytes(), r.Bytes(), r.Bytes(), r.Bytes()
 		v.At = baseAt + r.Varint()
-		switch form := r.Byte(); {
-		case form == 0:
+		switch r.Byte() {
+		case formData:
 			v.Data = r.Bytes()
-		case form <= EntryVersion:
-			e := r.ReadEntryVersion(form, 0, v.At)
-			e.AccountID = string(v.AccountID)
-			v.Entry = &e
+		case formEntry:
+			v.EntrySeq = h.EntriesLo + int64(r.Uvarint())
+			if len(v.Type) == 0 {
+				v.Type = []byte(entryCreated)
+			}
 		default:
-			return fmt.Errorf("%w (entry version %d)", ErrBadEventBlock, form)
+			r.fail()
 		}
-		if r.Bad {
-			return ErrBadEventBlock
+		if len(v.ID) == 0 && len(prefix) > 0 {
+			start := len(ids)
+			ids = strconv.AppendInt(append(append(ids, prefix...), '-'), int64(i), 10)
+			v.ID = ids[start:len(ids):len(ids)]
+		}
+		if r.Bad || v.EntrySeq < 0 || v.EntrySeq > h.EntriesHi {
+			return h, ErrBadEventBlock
 		}
 	}
 	if len(r.B) != 0 {
-		return fmt.Errorf("%w (%d bytes left over)", ErrBadEventBlock, len(r.B))
+		return h, fmt.Errorf("%w (%d bytes left over)", ErrBadEventBlock, len(r.B))
 	}
 	for i := range views {
 		if !each(i, &views[i]) {
 			break
 		}
 	}
-	return nil
+	return h, nil
 }

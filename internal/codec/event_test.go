@@ -2,86 +2,98 @@ package codec
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/google/go-cmp/cmp"
-	"github.com/purse-ledger/purse/internal/ledger"
 )
 
-var blockEntry = ledger.Entry{Seq: 77, MovementID: "mov_1", AccountID: "acc_c", Kind: ledger.EntryCharge, Amount: -5, BalanceAfter: 10,
-	Reference: "r", Metadata: map[string]string{"k": "v"}, IdempotencyKey: "key", CreatedAt: time.UnixMicro(1_000_001).UTC(), SubAccountID: "acc_s"}
+var testHeader = EventHeader{Prefix: "evt_x", EntriesLo: 70, EntriesHi: 90}
 
 func eventBlock() []byte {
-	b := AppendEventHeader(nil)
-	b = AppendEvent(b, "evt_x-0", "entry.created", "acc_a", "", 1_000_000, 1_000_005, `{"entry":{}}`, nil)
-	b = AppendEvent(b, "evt_x-1", "balance.low", "acc_b", "acc_p", 1_000_005, 1_000_005, `{"a":"é\"\\"}`, nil)
-	b = AppendEvent(b, "", "", "", "", 0, 1_000_005, "", nil)
-	return AppendEvent(b, "evt_x-3", "entry.created", "acc_c", "", 1_000_001, 1_000_005, "", &blockEntry)
+	h := testHeader
+	b := AppendEventHeader(nil, h)
+	b = AppendEvent(b, &h, 0, "evt_x-0", "account.created", "acc_a", "", 1_000_000, 1_000_005, `{"account":{}}`, 0)
+	b = AppendEvent(b, &h, 1, "evt_y-1", "balance.low", "acc_b", "acc_p", 1_000_005, 1_000_005, `{"a":"é\"\\"}`, 0)
+	b = AppendEvent(b, &h, 2, "evt_x-2", "", "", "", 0, 1_000_005, "", 0)
+	b = AppendEvent(b, &h, 3, "evt_x-3", "entry.created", "acc_c", "", 1_000_001, 1_000_005, "", 77)
+	return AppendEvent(b, &h, 4, "evt_x-04", "entry.created", "acc_c", "", 1_000_001, 1_000_005, "", 90)
 }
 
 // TestEventBlockRoundTrip: what AppendEvent writes DecodeEvents reads back, in
-// order, times relative to the block's (also backwards and to zero).
+// order: ids (of the prefix or not), times relative to the block's (also
+// backwards and to zero), data or an entry's sequence, the header.
 func TestEventBlockRoundTrip(t *testing.T) {
 	var got []string
-	err := DecodeEvents(eventBlock(), 4, 1_000_005, func(i int, v *EventView) bool {
-		got = append(got, strings.Join([]string{string(v.ID), string(v.Type), string(v.AccountID), string(v.ParentID), string(v.Data)}, "|"))
-		if i == 3 {
-			if diff := cmp.Diff(v.Entry, &blockEntry); diff != "" {
-				t.Errorf("entry (-got +want):\n%s", diff)
-			}
-		} else if v.Entry != nil {
-			t.Errorf("event %d has an entry", i)
-		}
-		if want := []int64{1_000_000, 1_000_005, 0, 1_000_001}[i]; v.At != want {
-			t.Errorf("event %d at %d, want %d", i, v.At, want)
-		}
+	h, err := DecodeEvents(eventBlock(), 5, 1_000_005, func(i int, v *EventView) bool {
+		got = append(got, fmt.Sprintf("%s|%s|%s|%s|%d|%s|%d", v.ID, v.Type, v.AccountID, v.ParentID, v.At, v.Data, v.EntrySeq))
 		return true
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{`evt_x-0|entry.created|acc_a||{"entry":{}}`, `evt_x-1|balance.low|acc_b|acc_p|{"a":"é\"\\"}`, "||||", "evt_x-3|entry.created|acc_c||"}
+	want := []string{
+		`evt_x-0|account.created|acc_a||1000000|{"account":{}}|0`,
+		`evt_y-1|balance.low|acc_b|acc_p|1000005|{"a":"é\"\\"}|0`,
+		`evt_x-2||||0||0`,
+		`evt_x-3|entry.created|acc_c||1000001||77`,
+		`evt_x-04|entry.created|acc_c||1000001||90`,
+	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
+	if h != testHeader {
+		t.Errorf("header %+v, want %+v", h, testHeader)
+	}
+	// The prefix's ids and entry.created's type are not written out.
+	if b := eventBlock(); strings.Count(string(b), "evt_x-") != 1 || strings.Count(string(b), "entry.created") != 0 {
+		t.Errorf("block %q", b)
+	}
+	// Without a prefix every id is written, the empty one too.
+	none := EventHeader{}
+	b := AppendEvent(AppendEventHeader(nil, none), &none, 0, "", "t", "a", "", 0, 0, "{}", 0)
+	if _, err := DecodeEvents(b, 1, 0, func(_ int, v *EventView) bool { got = []string{string(v.ID)}; return true }); err != nil || got[0] != "" {
+		t.Fatalf("empty id: %q, %v", got, err)
+	}
 	// each may stop early.
 	n := 0
-	if err := DecodeEvents(eventBlock(), 4, 0, func(int, *EventView) bool { n++; return false }); err != nil || n != 1 {
+	if _, err := DecodeEvents(eventBlock(), 5, 0, func(int, *EventView) bool { n++; return false }); err != nil || n != 1 {
 		t.Fatalf("stopping: %d calls, %v", n, err)
 	}
 }
 
 // TestEventBlockCorrupt: a damaged block is refused whole, before any event is
 // handed out: cut anywhere, with bytes left over, with the wrong count, of a
-// version this build does not know.
+// version this build does not know, an unknown form, an entry outside the range.
 func TestEventBlockCorrupt(t *testing.T) {
 	good := eventBlock()
-	noForm := AppendEvent(AppendEventHeader(nil), "i", "t", "a", "", 0, 0, "", nil)
-	noForm = noForm[:len(noForm)-2] // its form byte (0) and empty data
-	bad := map[string]struct {
+	h := testHeader
+	one := AppendEvent(AppendEventHeader(nil, h), &h, 0, "i", "t", "a", "", 0, 0, "", 0)
+	badForm := append(append([]byte{}, one[:len(one)-2]...), 2, 0)
+	outside := AppendEvent(AppendEventHeader(nil, h), &h, 0, "i", "t", "a", "", 0, 0, "", 91)
+	type block struct {
 		data []byte
 		n    int
-	}{
-		"empty":         {nil, 4},
-		"version 0":     {append([]byte{0}, good[1:]...), 4},
-		"version 2":     {append([]byte{2}, good[1:]...), 4},
-		"extra bytes":   {append(append([]byte{}, good...), 0), 4},
-		"count short":   {good, 3},
-		"count long":    {good, 5},
+	}
+	bad := map[string]block{
+		"empty":         {nil, 5},
+		"version 0":     {append([]byte{0}, good[1:]...), 5},
+		"version 2":     {append([]byte{2}, good[1:]...), 5},
+		"extra bytes":   {append(append([]byte{}, good...), 0), 5},
+		"count short":   {good, 4},
+		"count long":    {good, 6},
 		"count zero":    {good, 0},
-		"entry version": {AppendEntry(append(noForm, EntryVersion+1), &blockEntry, 0, 0), 1},
+		"form":          {badForm, 1},
+		"entry outside": {outside, 1},
+	}
+	if _, err := DecodeEvents(one, 1, 0, func(int, *EventView) bool { return true }); err != nil {
+		t.Fatalf("the block the bad ones are made of: %v", err)
 	}
 	for cut := 1; cut < len(good); cut++ {
-		bad["cut at "+string(rune('0'+cut%10))+strings.Repeat("+", cut/10)] = struct {
-			data []byte
-			n    int
-		}{good[:cut], 4}
+		bad[fmt.Sprintf("cut at %d", cut)] = block{good[:cut], 5}
 	}
 	for name, c := range bad {
 		calls := 0
-		err := DecodeEvents(c.data, c.n, 0, func(int, *EventView) bool { calls++; return true })
+		_, err := DecodeEvents(c.data, c.n, 0, func(int, *EventView) bool { calls++; return true })
 		if !errors.Is(err, ErrBadEventBlock) || calls != 0 {
 			t.Errorf("%s: %v after %d events", name, err, calls)
 		}

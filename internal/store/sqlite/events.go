@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/purse-ledger/purse/internal/codec"
@@ -23,33 +24,52 @@ import (
 // the newest committed (eventsCommitted, read from the file at open), so they
 // increase in commit order; a rolled-back batch took none.
 
-// insertEvents writes the batch's events as one block.
-func (b *batchTx) insertEvents(ctx context.Context, events []ledger.Event) error {
+// insertEvents writes the batch's events as one block. An entry.created refers to
+// its entry, in the batch's entry blocks (whose first sequences are entriesLo to
+// entriesHi), rather than holding its JSON.
+func (b *batchTx) insertEvents(ctx context.Context, events []ledger.Event, entriesLo, entriesHi int64) error {
 	if len(events) == 0 {
 		return nil
 	}
 	first := b.s.eventsCommitted.Load() + 1
 	last := first + int64(len(events)) - 1
+	h := codec.EventHeader{Prefix: idPrefix(events[0].ID), EntriesLo: entriesLo, EntriesHi: entriesHi}
 	var at int64
-	size := 1
+	size := 32
 	for i := range events {
 		e := &events[i]
 		at = max(at, micros(e.At))
-		size += len(e.ID) + len(e.Type) + len(e.AccountID) + len(e.ParentID) + len(e.Data) + 24
-		if e.Entry != nil {
-			size += len(e.Entry.MovementID) + len(e.Entry.Reference) + len(e.Entry.IdempotencyKey) + len(e.Entry.RelatedID) + 32
+		if e.ID == "" {
+			h.Prefix = "" // an empty id is written out, in a block without a prefix
 		}
+		size += len(e.AccountID) + len(e.ParentID) + len(e.Data) + 24
 	}
-	data := codec.AppendEventHeader(make([]byte, 0, size))
+	data := codec.AppendEventHeader(make([]byte, 0, size), h)
 	for i := range events {
 		e := &events[i]
-		data = codec.AppendEvent(data, e.ID, string(e.Type), e.AccountID, e.ParentID, micros(e.At), at, e.Data, e.Entry)
+		data = codec.AppendEvent(data, &h, i, e.ID, string(e.Type), e.AccountID, e.ParentID, micros(e.At), at, e.Data, entrySeq(e))
 	}
 	if _, err := b.exec(ctx, `INSERT INTO event_blocks (first_seq, last_seq, at, data) VALUES (?, ?, ?, ?)`, first, last, at, data); err != nil {
 		return err
 	}
 	b.lastEvent = last
 	return nil
+}
+
+// idPrefix is the batch id an engine's event id starts with (evt_...-n), "" for another.
+func idPrefix(id string) string {
+	if i := strings.LastIndexByte(id, '-'); i > 0 {
+		return id[:i]
+	}
+	return ""
+}
+
+// entrySeq is the sequence of the entry an event is made of, 0 for none.
+func entrySeq(e *ledger.Event) int64 {
+	if e.Entry != nil && e.Data == "" {
+		return e.Entry.Seq
+	}
+	return 0
 }
 
 // eventMatcher is an EventFilter's test of one event, on its undecoded bytes.
@@ -82,20 +102,73 @@ func (m *eventMatcher) match(v *codec.EventView) bool {
 	return false
 }
 
-// eventOf is a stored event, an entry.created with its entry rather than its data.
-func eventOf(seq int64, v *codec.EventView) ledger.Event {
-	return ledger.Event{Seq: seq, ID: string(v.ID), Type: ledger.EventType(v.Type), AccountID: string(v.AccountID),
-		ParentID: string(v.ParentID), At: fromMicros(v.At), Data: string(v.Data), Entry: v.Entry}
+// storedEvent is an event as read from its block: an entry.created still without
+// its data, only its entry's sequence (resolved by resolveEntries).
+type storedEvent struct {
+	ledger.Event
+	entrySeq             int64
+	entriesLo, entriesHi int64
 }
 
-// readEvent is a stored event as readers see it: with its data, built from its
-// entry when it was stored as one.
-func readEvent(seq int64, v *codec.EventView) ledger.Event {
-	e := eventOf(seq, v)
-	if e.Entry != nil {
-		e.Data, e.Entry = string(ledger.AppendEntryEventData(nil, e.Entry)), nil
+func eventOf(seq int64, v *codec.EventView) storedEvent {
+	h := v.Block
+	return storedEvent{Event: ledger.Event{Seq: seq, ID: string(v.ID), Type: ledger.EventType(v.Type), AccountID: string(v.AccountID),
+		ParentID: string(v.ParentID), At: fromMicros(v.At), Data: string(v.Data)}, entrySeq: v.EntrySeq, entriesLo: h.EntriesLo, entriesHi: h.EntriesHi}
+}
+
+// resolveEntries gives every entry.created its data, from its entry: the entry
+// blocks of each range are read once.
+func (s *Store) resolveEntries(ctx context.Context, evs []storedEvent) ([]ledger.Event, error) {
+	out := make([]ledger.Event, len(evs))
+	var entries map[int64]*ledger.Entry
+	var loaded [2]int64 // the range entries holds
+	for i := range evs {
+		e := &evs[i]
+		out[i] = e.Event
+		if e.entrySeq == 0 {
+			continue
+		}
+		if entries == nil || loaded != [2]int64{e.entriesLo, e.entriesHi} {
+			var err error
+			if entries, err = s.entriesIn(ctx, e.entriesLo, e.entriesHi); err != nil {
+				return nil, err
+			}
+			loaded = [2]int64{e.entriesLo, e.entriesHi}
+		}
+		en, ok := entries[e.entrySeq]
+		if !ok {
+			return nil, fmt.Errorf("event %d: %w (entry %d not found)", e.Seq, codec.ErrBadEventBlock, e.entrySeq)
+		}
+		out[i].Data = string(ledger.AppendEntryEventData(nil, en))
 	}
-	return e
+	return out, nil
+}
+
+// entriesIn reads the entry blocks whose first sequences are lo to hi, by sequence.
+func (s *Store) entriesIn(ctx context.Context, lo, hi int64) (map[int64]*ledger.Entry, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT account_id, first_seq, first_at, n, data FROM entry_blocks WHERE first_seq BETWEEN ? AND ?`, lo, hi)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64]*ledger.Entry{}
+	for rows.Next() {
+		var acc string
+		var first, firstAt int64
+		var n int
+		var data []byte
+		if err := rows.Scan(&acc, &first, &firstAt, &n, &data); err != nil {
+			return nil, err
+		}
+		es, err := decodeBlock(acc, first, firstAt, n, data)
+		if err != nil {
+			return nil, err
+		}
+		for i := range es {
+			out[es[i].Seq] = &es[i]
+		}
+	}
+	return out, rows.Err()
 }
 
 // ListEvents returns committed events after f.After, oldest first, reading the
@@ -121,20 +194,20 @@ func (s *Store) ListEvents(ctx context.Context, f ledger.EventFilter) ([]ledger.
 		return nil, fmt.Errorf("sqlite: events: %w", err)
 	}
 	defer rows.Close()
-	var out []ledger.Event
+	var out []storedEvent
 	for len(out) < limit && rows.Next() {
 		var first, last, at int64
 		var data []byte
 		if err := rows.Scan(&first, &last, &at, &data); err != nil {
 			return nil, fmt.Errorf("sqlite: events: %w", err)
 		}
-		err := codec.DecodeEvents(data, int(last-first+1), at, func(i int, v *codec.EventView) bool {
+		_, err := codec.DecodeEvents(data, int(last-first+1), at, func(i int, v *codec.EventView) bool {
 			seq := first + int64(i)
 			if seq > upTo {
 				return false
 			}
 			if seq > f.After && m.match(v) {
-				out = append(out, readEvent(seq, v))
+				out = append(out, eventOf(seq, v))
 			}
 			return len(out) < limit
 		})
@@ -142,7 +215,15 @@ func (s *Store) ListEvents(ctx context.Context, f ledger.EventFilter) ([]ledger.
 			return nil, fmt.Errorf("sqlite: events %d-%d: %w", first, last, err)
 		}
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: events: %w", err)
+	}
+	rows.Close() // before the entries are read: a connection back in the pool
+	evs, err := s.resolveEntries(ctx, out)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: events: %w", err)
+	}
+	return evs, nil
 }
 
 // PruneEvents deletes, among the oldest limit events, the leading ones older than
@@ -218,8 +299,8 @@ func (b *batchTx) pruneEvents(ctx context.Context, before int64, limit int) (int
 // at least its last one with keepLast.
 func (b *batchTx) cutBlock(ctx context.Context, bl eventBlock, before int64, limit int, keepLast bool) (int, error) {
 	n := int(bl.last - bl.first + 1)
-	var evs []ledger.Event
-	err := codec.DecodeEvents(bl.data, n, bl.at, func(i int, v *codec.EventView) bool {
+	var evs []storedEvent
+	h, err := codec.DecodeEvents(bl.data, n, bl.at, func(i int, v *codec.EventView) bool {
 		evs = append(evs, eventOf(bl.first+int64(i), v))
 		return true
 	})
@@ -233,17 +314,12 @@ func (b *batchTx) cutBlock(ctx context.Context, bl eventBlock, before int64, lim
 	if cut == 0 {
 		return 0, nil
 	}
-	rest := evs[cut:]
-	data := codec.AppendEventHeader(nil)
-	for i := range rest {
-		e := &rest[i]
-		data = codec.AppendEvent(data, e.ID, string(e.Type), e.AccountID, e.ParentID, micros(e.At), bl.at, e.Data, e.Entry)
-	}
+	rest := encodeEventBlock(h, evs[cut:])
 	if _, err := b.tx.ExecContext(ctx, `DELETE FROM event_blocks WHERE first_seq = ?`, bl.first); err != nil {
 		return 0, err
 	}
 	if _, err := b.tx.ExecContext(ctx, `INSERT INTO event_blocks (first_seq, last_seq, at, data) VALUES (?, ?, ?, ?)`,
-		rest[0].Seq, bl.last, bl.at, data); err != nil {
+		rest.first, rest.last, rest.at, rest.data); err != nil {
 		return 0, err
 	}
 	return cut, nil
@@ -296,16 +372,16 @@ func (b *batchTx) convertEvents(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var run []ledger.Event
+	var run []storedEvent
 	var blocks []eventBlock
 	flush := func() {
 		if len(run) > 0 {
-			blocks = append(blocks, encodeEventBlock(run))
+			blocks = append(blocks, encodeEventBlock(codec.EventHeader{}, run))
 			run = run[:0]
 		}
 	}
 	for rows.Next() {
-		var e ledger.Event
+		var e storedEvent
 		var typ string
 		var at int64
 		if err := rows.Scan(&e.Seq, &e.ID, &typ, &e.AccountID, &e.ParentID, &at, &e.Data); err != nil {
@@ -333,15 +409,15 @@ func (b *batchTx) convertEvents(ctx context.Context) error {
 }
 
 // encodeEventBlock encodes events of consecutive sequences (their Seq set).
-func encodeEventBlock(evs []ledger.Event) eventBlock {
+func encodeEventBlock(h codec.EventHeader, evs []storedEvent) eventBlock {
 	bl := eventBlock{first: evs[0].Seq, last: evs[len(evs)-1].Seq}
 	for i := range evs {
 		bl.at = max(bl.at, micros(evs[i].At))
 	}
-	bl.data = codec.AppendEventHeader(nil)
+	bl.data = codec.AppendEventHeader(nil, h)
 	for i := range evs {
 		e := &evs[i]
-		bl.data = codec.AppendEvent(bl.data, e.ID, string(e.Type), e.AccountID, e.ParentID, micros(e.At), bl.at, e.Data, e.Entry)
+		bl.data = codec.AppendEvent(bl.data, &h, i, e.ID, string(e.Type), e.AccountID, e.ParentID, micros(e.At), bl.at, e.Data, e.entrySeq)
 	}
 	return bl
 }
