@@ -13,21 +13,25 @@ import (
 // their place in the block), then uvarint entriesLo and uvarint entriesHi −
 // entriesLo: the first sequences of the entry blocks that hold the entries this
 // block's entry.created events tell of (0 and 0 with none). Then the events one
-// after another, each: id (empty: prefix-i; a block with a prefix has no empty ids), type (empty with an entry: entry.created),
-// account id, parent id, varint at − baseAt (Unix microseconds; baseAt is the
-// block's), then a form byte: 0, the event's JSON data as a string; 1, an
-// entry.created, with uvarint entry sequence − entriesLo and no data: the entry is
-// in the ledger's own entry blocks already (immutable, kept longer than events),
-// and a reader rebuilds the JSON from it (ledger.AppendEntryEventData), so an
-// entry.created costs some 40 bytes rather than 400. Strings are a uvarint length
-// and their bytes. Sequences are not written: a block's events are consecutive,
-// from the block's first sequence, so the count is the block's (last − first + 1)
-// and a reader checks that it uses up the block exactly.
+// after another, each: id (empty: prefix-i; a block with a prefix has no empty
+// ids), type (empty with flag 1: entry.created), a flags byte, account id and
+// parent id (not with flag 2: the event before's), varint at − baseAt (Unix
+// microseconds; baseAt is the block's), then with flag 1 an entry.created's
+// uvarint entry sequence − entriesLo, else the event's JSON data. With flag 1 the
+// data is not stored: the entry is in the ledger's own entry blocks already
+// (immutable, kept longer than events), and a reader rebuilds the JSON from it
+// (ledger.AppendEntryEventData), so an entry.created of a batch's account costs
+// some 8 bytes rather than 400. Strings are a uvarint length and their bytes.
+// Sequences are not written: a block's events are consecutive, from the block's
+// first sequence, so the count is the block's (last − first + 1) and a reader
+// checks that it uses up the block exactly.
 const EventVersion = 1
 
+// An event's flags.
 const (
-	formData  = 0
-	formEntry = 1
+	flagEntry       = 1 // an entry.created's entry sequence instead of data
+	flagSameAccount = 2 // the account and parent of the event before
+	flagsKnown      = flagEntry | flagSameAccount
 )
 
 // EventHeader is an event block's header.
@@ -46,33 +50,55 @@ type EventView struct {
 	Block                         *EventHeader
 }
 
-// AppendEventHeader starts a block.
-func AppendEventHeader(b []byte, h EventHeader) []byte {
+// EventWriter appends a block's events, one after another, in the current version.
+type EventWriter struct {
+	B               []byte // the block so far
+	h               EventHeader
+	n               int
+	account, parent string
+}
+
+// NewEventWriter starts a block, appended to b.
+func NewEventWriter(b []byte, h EventHeader) *EventWriter {
 	b = append(b, EventVersion)
 	b = AppendString(b, h.Prefix)
 	b = binary.AppendUvarint(b, uint64(h.EntriesLo))
-	return binary.AppendUvarint(b, uint64(h.EntriesHi-h.EntriesLo))
+	b = binary.AppendUvarint(b, uint64(h.EntriesHi-h.EntriesLo))
+	return &EventWriter{B: b, h: h}
 }
 
-// AppendEvent appends the block's i-th event in the current version: its data, or
-// with entrySeq > 0 (an entry.created, within the header's entry range) a
-// reference to its entry instead.
-func AppendEvent(b []byte, h *EventHeader, i int, id, typ, accountID, parentID string, at, baseAt int64, data string, entrySeq int64) []byte {
-	if isPrefixed(id, h.Prefix, i) {
+// Add appends the next event: its data, or with entrySeq > 0 (an entry.created,
+// its entry within the header's entry range) a reference to its entry instead.
+func (w *EventWriter) Add(id, typ, accountID, parentID string, at, baseAt int64, data string, entrySeq int64) {
+	if isPrefixed(id, w.h.Prefix, w.n) {
 		id = ""
 	}
-	if entrySeq > 0 && typ == entryCreated {
-		typ = ""
+	var flags byte
+	if entrySeq > 0 {
+		flags |= flagEntry
+		if typ == entryCreated {
+			typ = ""
+		}
 	}
-	b = AppendString(b, id)
+	same := w.n > 0 && accountID == w.account && parentID == w.parent
+	if same {
+		flags |= flagSameAccount
+	}
+	w.n++
+	w.account, w.parent = accountID, parentID
+	b := AppendString(w.B, id)
 	b = AppendString(b, typ)
-	b = AppendString(b, accountID)
-	b = AppendString(b, parentID)
+	b = append(b, flags)
+	if !same {
+		b = AppendString(b, accountID)
+		b = AppendString(b, parentID)
+	}
 	b = binary.AppendVarint(b, at-baseAt)
 	if entrySeq > 0 {
-		return binary.AppendUvarint(append(b, formEntry), uint64(entrySeq-h.EntriesLo))
+		w.B = binary.AppendUvarint(b, uint64(entrySeq-w.h.EntriesLo))
+		return
 	}
-	return AppendString(append(b, formData), data)
+	w.B = AppendString(b, data)
 }
 
 const entryCreated = "entry.created"
@@ -113,18 +139,24 @@ func DecodeEvents(data []byte, n int, baseAt int64, each func(i int, v *EventVie
 	for i := range views {
 		v := &views[i]
 		v.Block = &h
-		v.ID, v.Type, v.AccountID, v.ParentID = r.Bytes(), r.Bytes(), r.Bytes(), r.Bytes()
+		v.ID, v.Type = r.Bytes(), r.Bytes()
+		flags := r.Byte()
+		switch {
+		case flags&^flagsKnown != 0 || i == 0 && flags&flagSameAccount != 0:
+			r.fail()
+		case flags&flagSameAccount != 0:
+			v.AccountID, v.ParentID = views[i-1].AccountID, views[i-1].ParentID
+		default:
+			v.AccountID, v.ParentID = r.Bytes(), r.Bytes()
+		}
 		v.At = baseAt + r.Varint()
-		switch r.Byte() {
-		case formData:
-			v.Data = r.Bytes()
-		case formEntry:
+		if flags&flagEntry != 0 {
 			v.EntrySeq = h.EntriesLo + int64(r.Uvarint())
 			if len(v.Type) == 0 {
 				v.Type = []byte(entryCreated)
 			}
-		default:
-			r.fail()
+		} else {
+			v.Data = r.Bytes()
 		}
 		if len(v.ID) == 0 && len(prefix) > 0 {
 			start := len(ids)

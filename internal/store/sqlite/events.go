@@ -42,14 +42,17 @@ func (b *batchTx) insertEvents(ctx context.Context, events []ledger.Event, entri
 		if e.ID == "" {
 			h.Prefix = "" // an empty id is written out, in a block without a prefix
 		}
-		size += len(e.AccountID) + len(e.ParentID) + len(e.Data) + 24
+		size += len(e.Data) + 16
+		if i == 0 || e.AccountID != events[i-1].AccountID {
+			size += len(e.AccountID) + len(e.ParentID)
+		}
 	}
-	data := codec.AppendEventHeader(make([]byte, 0, size), h)
+	w := codec.NewEventWriter(make([]byte, 0, size), h)
 	for i := range events {
 		e := &events[i]
-		data = codec.AppendEvent(data, &h, i, e.ID, string(e.Type), e.AccountID, e.ParentID, micros(e.At), at, e.Data, entrySeq(e))
+		w.Add(e.ID, string(e.Type), e.AccountID, e.ParentID, micros(e.At), at, e.Data, entrySeq(e))
 	}
-	if _, err := b.exec(ctx, `INSERT INTO event_blocks (first_seq, last_seq, at, data) VALUES (?, ?, ?, ?)`, first, last, at, data); err != nil {
+	if _, err := b.exec(ctx, `INSERT INTO event_blocks (first_seq, last_seq, at, data) VALUES (?, ?, ?, ?)`, first, last, at, w.B); err != nil {
 		return err
 	}
 	b.lastEvent = last
@@ -257,13 +260,14 @@ type eventBlock struct {
 
 func (b *batchTx) pruneEvents(ctx context.Context, before int64, limit int) (int, error) {
 	var blocks []eventBlock
-	rows, err := b.tx.QueryContext(ctx, `SELECT first_seq, last_seq, at, data FROM event_blocks ORDER BY first_seq LIMIT ?`, limit)
+	// Without their data: only a block that is cut is read whole (cutBlock).
+	rows, err := b.tx.QueryContext(ctx, `SELECT first_seq, last_seq, at FROM event_blocks ORDER BY first_seq LIMIT ?`, limit)
 	if err != nil {
 		return 0, err
 	}
 	for rows.Next() {
 		var bl eventBlock
-		if err := rows.Scan(&bl.first, &bl.last, &bl.at, &bl.data); err != nil {
+		if err := rows.Scan(&bl.first, &bl.last, &bl.at); err != nil {
 			rows.Close()
 			return 0, err
 		}
@@ -299,6 +303,9 @@ func (b *batchTx) pruneEvents(ctx context.Context, before int64, limit int) (int
 // at least its last one with keepLast.
 func (b *batchTx) cutBlock(ctx context.Context, bl eventBlock, before int64, limit int, keepLast bool) (int, error) {
 	n := int(bl.last - bl.first + 1)
+	if err := b.tx.QueryRowContext(ctx, `SELECT data FROM event_blocks WHERE first_seq = ?`, bl.first).Scan(&bl.data); err != nil {
+		return 0, err
+	}
 	var evs []storedEvent
 	h, err := codec.DecodeEvents(bl.data, n, bl.at, func(i int, v *codec.EventView) bool {
 		evs = append(evs, eventOf(bl.first+int64(i), v))
@@ -414,10 +421,11 @@ func encodeEventBlock(h codec.EventHeader, evs []storedEvent) eventBlock {
 	for i := range evs {
 		bl.at = max(bl.at, micros(evs[i].At))
 	}
-	bl.data = codec.AppendEventHeader(nil, h)
+	w := codec.NewEventWriter(nil, h)
 	for i := range evs {
 		e := &evs[i]
-		bl.data = codec.AppendEvent(bl.data, &h, i, e.ID, string(e.Type), e.AccountID, e.ParentID, micros(e.At), bl.at, e.Data, e.entrySeq)
+		w.Add(e.ID, string(e.Type), e.AccountID, e.ParentID, micros(e.At), bl.at, e.Data, e.entrySeq)
 	}
+	bl.data = w.B
 	return bl
 }
