@@ -103,14 +103,15 @@ func (w *EventWriter) Add(id, typ, accountID, parentID string, at, baseAt int64,
 
 const entryCreated = "entry.created"
 
-// isPrefixed reports whether id is prefix-i.
+// isPrefixed reports whether id is prefix-i (i in decimal, as strconv writes it),
+// without allocating: it runs for every event on the writer's path.
 func isPrefixed(id, prefix string, i int) bool {
 	n := len(prefix)
 	if n == 0 || len(id) <= n+1 || id[:n] != prefix || id[n] != '-' {
 		return false
 	}
-	v, err := strconv.Atoi(id[n+1:])
-	return err == nil && v == i && strconv.Itoa(v) == id[n+1:]
+	var digits [20]byte
+	return id[n+1:] == string(strconv.AppendInt(digits[:0], int64(i), 10))
 }
 
 // ErrBadEventBlock is a block that is not what AppendEvent wrote.
