@@ -106,7 +106,7 @@ func TestMigrateToPostgres(t *testing.T) {
 }
 
 // sqliteCounts counts the rows of every table of a SQLite store, from its schema;
-// for entry_blocks it counts the entries in the blocks.
+// for entry_blocks and event_blocks it counts the entries and events in the blocks.
 func sqliteCounts(t *testing.T, path string) map[string]int64 {
 	t.Helper()
 	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
@@ -128,8 +128,11 @@ func sqliteCounts(t *testing.T, path string) map[string]int64 {
 	counts := map[string]int64{}
 	for _, tbl := range tables {
 		q := `SELECT count(*) FROM "` + tbl + `"`
-		if tbl == "entry_blocks" {
+		switch tbl {
+		case "entry_blocks":
 			q = `SELECT coalesce(sum(n), 0) FROM entry_blocks`
+		case "event_blocks":
+			q = `SELECT coalesce(sum(last_seq - first_seq + 1), 0) FROM event_blocks`
 		}
 		var n int64
 		if err := db.QueryRow(q).Scan(&n); err != nil {
@@ -208,7 +211,7 @@ func TestMigrateCopiesEveryTable(t *testing.T) {
 	if err != nil {
 		t.Fatalf("migrate: %v\n%s", err, out)
 	}
-	targetOf := map[string]string{"entry_blocks": "entries"}
+	targetOf := map[string]string{"entry_blocks": "entries", "event_blocks": "events"}
 	for tbl, n := range src {
 		if tbl == "schema_migrations" {
 			continue

@@ -34,6 +34,7 @@ var tableMaps = map[string]struct {
 }{
 	"schema_migrations": {why: "each store keeps its own schema version"},
 	"entry_blocks":      {target: "entries", why: "the embedded store packs an account's entries of one batch into a block; PostgreSQL keeps a row per entry"},
+	"event_blocks":      {target: "events", why: "the embedded store packs a batch's events into a block (an entry.created refers to its entry); PostgreSQL keeps a row per event"},
 	"idempotency": {target: "idempotency", why: "the embedded store's log keeps records in commit order (id); PostgreSQL keys them by key, the newest record of a key",
 		drop: []string{"id"}, where: `id IN (SELECT max(id) FROM idempotency GROUP BY key)`},
 }
@@ -41,6 +42,13 @@ var tableMaps = map[string]struct {
 // entryColumns are the columns of PostgreSQL's entries, in the order entryRow fills them.
 var entryColumns = []string{"seq", "movement_id", "account_id", "kind", "amount", "balance_after", "reference",
 	"idempotency_key", "created_at", "metadata", "related_id", "free_message", "sub_account_id"}
+
+// eventColumns are the columns of PostgreSQL's events, in the order eventRow fills them.
+var eventColumns = []string{"seq", "id", "type", "account_id", "parent_id", "at", "data"}
+
+func eventRow(e ledger.Event) []any {
+	return []any{e.Seq, e.ID, string(e.Type), e.AccountID, e.ParentID, e.At.UnixMicro(), e.Data}
+}
 
 func entryRow(e ledger.Entry) []any {
 	return []any{e.Seq, e.MovementID, e.AccountID, string(e.Kind), int64(e.Amount), int64(e.BalanceAfter), e.Reference,
@@ -168,6 +176,9 @@ func planCopy(tables []sqlite.Table, target map[string]map[string]string, skip m
 		case t.Name == "entry_blocks":
 			plan = append(plan, &tableCopy{source: t.Name, target: m.target, columns: entryColumns})
 			continue
+		case t.Name == "event_blocks":
+			plan = append(plan, &tableCopy{source: t.Name, target: m.target, columns: eventColumns})
+			continue
 		case !mapped:
 			m.target = t.Name
 		}
@@ -250,7 +261,10 @@ func orderByReferences(im *postgres.Importer, plan []*tableCopy) error {
 // copyTable copies one table and checksums what it read from the source.
 func copyTable(ctx context.Context, src *sqlite.Store, im *postgres.Importer, t *tableCopy, types map[string]string, skip map[string]bool) error {
 	var rows func(emit func([]any) error) error
-	if t.source == "entry_blocks" {
+	switch t.source {
+	case "event_blocks":
+		rows = func(emit func([]any) error) error { return eachEvent(ctx, src, t, skip, emit) }
+	case "entry_blocks":
 		rows = func(emit func([]any) error) error {
 			return src.EachEntry(ctx, func(en ledger.Entry) error {
 				if skip[en.AccountID] {
@@ -261,7 +275,7 @@ func copyTable(ctx context.Context, src *sqlite.Store, im *postgres.Importer, t 
 				return emit(row)
 			})
 		}
-	} else {
+	default:
 		rows = func(emit func([]any) error) error {
 			return src.Rows(ctx, t.source, t.columns, t.where, func(row []any) error {
 				t.sum.Add(row)
@@ -273,6 +287,30 @@ func copyTable(ctx context.Context, src *sqlite.Store, im *postgres.Importer, t 
 		return err
 	}
 	return im.ContinueSequences(t.target, t.columns)
+}
+
+// eachEvent emits every event of the embedded store, oldest first, as PostgreSQL's
+// rows (the same sequences, so webhook cursors mean the same), but those of
+// accounts left out.
+func eachEvent(ctx context.Context, src *sqlite.Store, t *tableCopy, skip map[string]bool, emit func([]any) error) error {
+	var after int64
+	for {
+		evs, err := src.ListEvents(ctx, ledger.EventFilter{After: after, Limit: 10000})
+		if err != nil || len(evs) == 0 {
+			return err
+		}
+		for _, e := range evs {
+			after = e.Seq
+			if skip[e.AccountID] {
+				continue
+			}
+			row := eventRow(e)
+			t.sum.Add(row)
+			if err := emit(row); err != nil {
+				return err
+			}
+		}
+	}
 }
 
 // demoToSkip is the set of demo accounts migrate leaves out: all of them unless

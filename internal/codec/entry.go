@@ -1,6 +1,7 @@
 // Package codec is purse's one binary encoding of the domain values it stores:
-// entries (in the embedded store's entry blocks and in idempotency outcomes) and
-// the outcomes an Idempotency-Key keeps (outcome.go).
+// entries (in the embedded store's entry blocks and in idempotency outcomes), the
+// outcomes an Idempotency-Key keeps (outcome.go) and the embedded store's event
+// blocks (event.go).
 //
 // These bytes outlive the code that wrote them, so every format here is
 // versioned and never changes in place: a new field or a new layout is a new

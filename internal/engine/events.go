@@ -1,12 +1,10 @@
 package engine
 
 import (
-	"encoding/json"
 	"math/bits"
 	"sort"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/purse-ledger/purse/internal/ledger"
 )
@@ -25,7 +23,7 @@ import (
 // thresholds the commit crossed (alerts.go).
 //
 // The writer is the hot path: an event costs its row and nothing per entry beyond
-// it. Ids and JSON bodies are appended to one buffer per batch, which becomes one
+// it (an entry.created carries its entry, whose JSON the store makes). Ids and JSON bodies are appended to one buffer per batch, which becomes one
 // string at the end that every event's ID and Data are slices of; the random part
 // of the ids is taken once per batch (a batch id, then the event's place in it).
 
@@ -35,15 +33,13 @@ type eventBuilder struct {
 	spans  []eventSpan
 	events []ledger.Event
 	prefix string // the batch's id; an event's id is prefix-n
-	now    []byte // the batch's time, RFC 3339
 }
 
 type eventSpan struct{ id, data, end int }
 
 func newEventBuilder(now time.Time, hint int) *eventBuilder {
 	b := &eventBuilder{prefix: ledger.NewIDAt("evt", now), events: make([]ledger.Event, 0, hint), spans: make([]eventSpan, 0, hint)}
-	b.buf = make([]byte, 0, hint*448) // an entry.created is 350-450 bytes: the buffer seldom grows
-	b.now = now.AppendFormat(nil, time.RFC3339Nano)
+	b.buf = make([]byte, 0, hint*48) // mostly ids (an entry.created has no data here): the buffer seldom grows
 	return b
 }
 
@@ -174,61 +170,17 @@ func alertSettings(a ledger.Alerts) ledger.Alerts {
 		HasTopUp: a.HasTopUp, TopUpBelow: a.TopUpBelow, TopUpTo: a.TopUpTo, TopUpMaxPerDay: a.TopUpMaxPerDay}
 }
 
-// entry adds an entry.created: {"entry":{...},"balanceBefore":..,"balanceAfter":..}
-// with the entry in the admin API's shape.
+// entry adds an entry.created. Its data is the entry's alone: the event carries
+// the entry (ledger.Event.Entry) and the store builds or keeps the data
+// (ledger.AppendEntryEventData), so the writer formats no JSON per entry and the
+// SQLite store keeps it compactly.
 func (b *eventBuilder) entry(e *ledger.Entry, a *ledger.Account) {
 	parent := ""
 	if a != nil {
 		parent = a.ParentID
 	}
 	b.start(ledger.EventEntryCreated, e.AccountID, parent, e.CreatedAt)
-	w := b.buf
-	w = append(w, `{"entry":{"id":`...)
-	w = appendString(w, e.MovementID)
-	w = append(w, `,"sequence":`...)
-	w = strconv.AppendInt(w, e.Seq, 10)
-	w = append(w, `,"accountId":`...)
-	w = appendString(w, e.AccountID)
-	w = append(w, `,"kind":`...)
-	w = appendString(w, string(e.Kind))
-	w = appendAmountField(w, "amount", e.Amount)
-	w = appendAmountField(w, "balanceAfter", e.BalanceAfter)
-	w = append(w, `,"reference":`...)
-	w = appendString(w, e.Reference)
-	if len(e.Metadata) > 0 {
-		m, _ := json.Marshal(e.Metadata) // validated text: cannot fail
-		w = append(w, `,"metadata":`...)
-		w = append(w, m...)
-	}
-	w = appendRelated(w, e)
-	if e.FreeMessage {
-		w = append(w, `,"freeMessage":true`...)
-	}
-	if e.IdempotencyKey != "" {
-		w = append(w, `,"idempotencyKey":`...)
-		w = appendString(w, e.IdempotencyKey)
-	}
-	w = append(w, `,"createdAt":"`...)
-	w = append(w, b.now...)
-	w = append(w, `"}`...)
-	w = appendAmountField(w, "balanceBefore", e.BalanceAfter-e.Amount) // cannot overflow: the engine added Amount to it
-	w = appendAmountField(w, "balanceAfter", e.BalanceAfter)
-	b.buf = append(w, '}')
-}
-
-// appendRelated writes the charge a refund returns or the hold a capture took.
-func appendRelated(w []byte, e *ledger.Entry) []byte {
-	switch {
-	case e.RelatedID == "":
-		return w
-	case e.Kind == ledger.EntryRefund:
-		w = append(w, `,"chargeId":`...)
-	case e.Kind == ledger.EntryCapture:
-		w = append(w, `,"holdId":`...)
-	default:
-		w = append(w, `,"relatedId":`...)
-	}
-	return appendString(w, e.RelatedID)
+	b.events[len(b.events)-1].Entry = e
 }
 
 // hold adds a hold.* event: {"hold":{...}} in the admin API's shape.
@@ -298,36 +250,8 @@ func appendTime(w []byte, name string, t time.Time) []byte {
 	return append(w, '"')
 }
 
-// appendString appends s as a JSON string. Stored text is valid UTF-8 without
-// control characters (ledger.CheckText), but this escapes them anyway, and
-// replaces invalid bytes, so an event is valid JSON whatever reached it.
-func appendString(w []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	w = append(w, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			w = append(w, '\\', c)
-			i++
-		case c < 0x20:
-			w = append(w, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
-			i++
-		case c < utf8.RuneSelf:
-			w = append(w, c)
-			i++
-		default:
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				w = append(w, `\ufffd`...)
-			} else {
-				w = append(w, s[i:i+size]...)
-			}
-			i += size
-		}
-	}
-	return append(w, '"')
-}
+// appendString appends s as a JSON string (ledger.AppendJSONString).
+func appendString(w []byte, s string) []byte { return ledger.AppendJSONString(w, s) }
 
 // atLeastPercent reports whether spent >= limit*pct/100, exactly (128-bit).
 func atLeastPercent(spent, limit ledger.Amount, pct uint64) bool {

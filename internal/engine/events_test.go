@@ -34,7 +34,10 @@ func TestEventBuildingAllocatesPerBatch(t *testing.T) {
 	ids := map[string]bool{}
 	for _, ev := range evs {
 		var v map[string]any
-		if err := json.Unmarshal([]byte(ev.Data), &v); err != nil || ids[ev.ID] || ev.ParentID != "acc_parent" {
+		if ev.Data != "" || ev.Entry == nil {
+			t.Fatalf("entry.created %+v: the store makes its data from its entry", ev)
+		}
+		if err := json.Unmarshal([]byte(ev.EventData()), &v); err != nil || ids[ev.ID] || ev.ParentID != "acc_parent" {
 			t.Fatalf("event %+v: %v", ev, err)
 		}
 		ids[ev.ID] = true

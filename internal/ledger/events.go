@@ -67,6 +67,11 @@ type Event struct {
 	ParentID  string
 	At        time.Time
 	Data      string
+	// Entry is set, and Data left empty, on the entry.created events the engine
+	// makes: their data is the entry's alone (AppendEntryEventData), so a store
+	// need not keep it twice (the SQLite store rebuilds it on read). Events a store
+	// returns always have Data, and no Entry.
+	Entry *Entry
 }
 
 // EventFilter selects events after a cursor, oldest first.

@@ -154,13 +154,20 @@ func HourTotals(entries []Entry) []HourTotal {
 	}
 	idx := map[key]int{}
 	var out []HourTotal
+	var last key
+	i := -1
 	for _, e := range entries {
 		k := key{e.AccountID, HourOf(e.CreatedAt)}
-		i, ok := idx[k]
-		if !ok {
-			i = len(out)
-			idx[k] = i
-			out = append(out, HourTotal{AccountID: k.id, Hour: k.hour})
+		// A batch's entries come in runs of one account and hour: the map only
+		// at the start of a run (it was a lookup per entry on the writer's path).
+		if i < 0 || k != last {
+			var ok bool
+			if i, ok = idx[k]; !ok {
+				i = len(out)
+				idx[k] = i
+				out = append(out, HourTotal{AccountID: k.id, Hour: k.hour})
+			}
+			last = k
 		}
 		t := &out[i]
 		if e.Seq > t.LastSeq || t.LastSeq == 0 {

@@ -33,9 +33,28 @@ func queueEvents(q *pgx.Batch, events []ledger.Event) {
 	}
 	ids, types, accs, parents, data := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	at := make([]int64, n)
+	// An entry.created's data is built from its entry here, every one into one
+	// buffer that becomes one string (as the engine built them before): no
+	// allocation per event.
+	var buf []byte
+	ends := make([]int, n)
 	for i := range events {
 		e := &events[i]
 		ids[i], types[i], accs[i], parents[i], at[i], data[i] = e.ID, string(e.Type), e.AccountID, e.ParentID, micros(e.At), e.Data
+		if e.Data == "" && e.Entry != nil {
+			if buf == nil {
+				buf = make([]byte, 0, n*400)
+			}
+			buf = ledger.AppendEntryEventData(buf, e.Entry)
+		}
+		ends[i] = len(buf)
+	}
+	all, start := string(buf), 0
+	for i := range events {
+		if ends[i] > start {
+			data[i] = all[start:ends[i]]
+		}
+		start = ends[i]
 	}
 	q.Queue(`SELECT pg_advisory_xact_lock($1)`, int64(eventLock))
 	q.Queue(`INSERT INTO events (id, type, account_id, parent_id, at, data)

@@ -133,7 +133,8 @@ func (b *batchTx) Commit(ctx context.Context, bt *ledger.Batch) (err error) {
 	if err := b.writeAccounts(ctx, bt); err != nil {
 		return fmt.Errorf("sqlite: commit accounts: %w", err)
 	}
-	if err := b.insertBlocks(ctx, bt.Entries); err != nil {
+	entriesLo, entriesHi, err := b.insertBlocks(ctx, bt.Entries)
+	if err != nil {
 		return fmt.Errorf("sqlite: commit entries: %w", err)
 	}
 	if err := b.writeHours(ctx, bt.Entries); err != nil {
@@ -163,7 +164,7 @@ func (b *batchTx) Commit(ctx context.Context, bt *ledger.Batch) (err error) {
 	if err := b.insertRows(ctx, "INSERT INTO idempotency (id, key, request_hash, status, body, created_at)", 6, recs, ""); err != nil {
 		return fmt.Errorf("sqlite: commit idempotency: %w", err)
 	}
-	if err := b.insertEvents(ctx, bt.Events); err != nil {
+	if err := b.insertEvents(ctx, bt.Events, entriesLo, entriesHi); err != nil {
 		return fmt.Errorf("sqlite: commit events: %w", err)
 	}
 	if err := tx.Commit(); err != nil {

@@ -108,14 +108,19 @@ func blocksOf(entries []ledger.Entry) []blockRow {
 	return rows
 }
 
-// insertBlocks writes a batch's entries as blocks.
-func (b *batchTx) insertBlocks(ctx context.Context, entries []ledger.Entry) error {
+// insertBlocks writes a batch's entries as blocks, and returns the smallest and
+// the largest first_seq of them (the range an event block refers to).
+func (b *batchTx) insertBlocks(ctx context.Context, entries []ledger.Entry) (lo, hi int64, err error) {
 	blocks := blocksOf(entries)
 	rows := make([][]any, len(blocks))
 	for i, bl := range blocks {
 		rows[i] = []any{bl.first, bl.last, bl.batchLast, bl.account, bl.n, bl.firstAt, bl.lastAt, bl.data}
+		if i == 0 || bl.first < lo {
+			lo = bl.first
+		}
+		hi = max(hi, bl.first)
 	}
-	return b.insertRows(ctx, "INSERT INTO entry_blocks (first_seq, last_seq, batch_last, account_id, n, first_at, last_at, data)", 8, rows, "")
+	return lo, hi, b.insertRows(ctx, "INSERT INTO entry_blocks (first_seq, last_seq, batch_last, account_id, n, first_at, last_at, data)", 8, rows, "")
 }
 
 const blockColumns = `account_id, first_seq, first_at, n, data`
@@ -296,7 +301,7 @@ func (s *Store) convertEntries(ctx context.Context) error {
 	const blockRun = 4096
 	var run []ledger.Entry
 	write := func() error {
-		err := b.insertBlocks(ctx, run)
+		_, _, err := b.insertBlocks(ctx, run)
 		run = run[:0]
 		return err
 	}

@@ -2,10 +2,14 @@ package sqlite
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/purse-ledger/purse/internal/codec"
 	"github.com/purse-ledger/purse/internal/ledger"
 )
 
@@ -43,5 +47,102 @@ func TestEventsHiddenUntilSynced(t *testing.T) {
 	defer s.Close()
 	if evs, _ := s.ListEvents(ctx, ledger.EventFilter{Limit: 10}); len(evs) != 2 {
 		t.Fatalf("after reopening: %d events", len(evs))
+	}
+}
+
+// TestConvertEvents: a store written by the build with an events table (migration
+// 0014) keeps every event on upgrade, sequence, id and all, in blocks; the table is
+// gone, and new events go on after the newest.
+func TestConvertEvents(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "p.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.Exec(`CREATE TABLE events (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, type TEXT NOT NULL, account_id TEXT NOT NULL,
+		parent_id TEXT NOT NULL, at INTEGER NOT NULL, data TEXT NOT NULL) STRICT`); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	var want []ledger.Event
+	for i := int64(1); i <= 2600; i++ {
+		seq := i
+		if i > 1500 {
+			seq += 7 // a gap: a run of consecutive sequences ends there
+		}
+		e := ledger.Event{Seq: seq, ID: fmt.Sprintf("evt_b-%d", i), Type: ledger.EventEntryCreated, AccountID: fmt.Sprintf("acc_%d", i%3),
+			At: at.Add(time.Duration(i) * time.Millisecond), Data: fmt.Sprintf(`{"n":%d}`, i)}
+		if i%2 == 0 {
+			e.ParentID = "acc_p"
+		}
+		want = append(want, e)
+		if _, err := s.db.Exec(`INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)`, e.Seq, e.ID, string(e.Type), e.AccountID, e.ParentID,
+			micros(e.At), e.Data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	if s, err = Open(ctx, path); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got, err := s.ListEvents(ctx, ledger.EventFilter{Limit: 10000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Fatalf("events after conversion (-got +want):\n%s", diff)
+	}
+	var tables int
+	if err := s.db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE name = 'events'`).Scan(&tables); err != nil || tables != 0 {
+		t.Fatalf("events table left: %d, %v", tables, err)
+	}
+	// A filtered read from the middle of a block.
+	sub, err := s.ListEvents(ctx, ledger.EventFilter{After: 1499, AccountID: "acc_p", WithChildren: true, Limit: 3})
+	if err != nil || len(sub) != 3 || sub[0].Seq != 1500 || sub[1].Seq != 1509 || sub[2].Seq != 1511 {
+		t.Fatalf("filtered: %+v, %v", sub, err)
+	}
+	tx, err := s.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx, &ledger.Batch{Events: []ledger.Event{{ID: "evt_c-0", Type: ledger.EventAccountCreated, AccountID: "acc_1", At: at, Data: `{}`}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if evs, err := s.ListEvents(ctx, ledger.EventFilter{After: 2607, Limit: 10}); err != nil || len(evs) != 1 || evs[0].Seq != 2608 {
+		t.Fatalf("after conversion, a new event: %+v, %v", evs, err)
+	}
+}
+
+// TestEventBlockCorruptRefused: a damaged block is an error to its reader, never
+// a panic nor a part of it, and the blocks before it still read.
+func TestEventBlockCorruptRefused(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	for i := range 2 {
+		tx, err := s.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := ledger.Event{ID: fmt.Sprintf("evt_a-%d", i), Type: ledger.EventAccountCreated, AccountID: "acc_1", At: time.Now(), Data: `{}`}
+		if err := tx.Commit(ctx, &ledger.Batch{Events: []ledger.Event{ev, ev}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.Exec(`UPDATE event_blocks SET data = substr(data, 1, length(data) - 1) WHERE first_seq = 3`); err != nil {
+		t.Fatal(err)
+	}
+	if evs, err := s.ListEvents(ctx, ledger.EventFilter{Limit: 10}); !errors.Is(err, codec.ErrBadEventBlock) || evs != nil {
+		t.Fatalf("corrupt block read: %+v, %v", evs, err)
+	}
+	if evs, err := s.ListEvents(ctx, ledger.EventFilter{Limit: 2}); err != nil || len(evs) != 2 {
+		t.Fatalf("the block before: %+v, %v", evs, err)
 	}
 }

@@ -131,6 +131,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if err := s.convertEvents(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	if err := s.loadKeys(ctx); err != nil {
 		s.Close()
 		return nil, err
