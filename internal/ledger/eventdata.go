@@ -32,6 +32,10 @@ func AppendEntryEventData(w []byte, e *Entry) []byte {
 		w = append(w, m...)
 	}
 	w = appendRelated(w, e)
+	if e.SubAccountID != "" { // a shared sub-account's spending of its parent's money
+		w = append(w, `,"subAccountId":`...)
+		w = AppendJSONString(w, e.SubAccountID)
+	}
 	if e.FreeMessage {
 		w = append(w, `,"freeMessage":true`...)
 	}
@@ -55,7 +59,8 @@ func (e *Event) EventData() string {
 	return e.Data
 }
 
-// appendRelated writes the charge a refund returns or the hold a capture took.
+// appendRelated writes the charge a refund returns, the hold a capture took or a
+// transfer's other account, named as the admin API's entries name them.
 func appendRelated(w []byte, e *Entry) []byte {
 	switch {
 	case e.RelatedID == "":
@@ -64,6 +69,8 @@ func appendRelated(w []byte, e *Entry) []byte {
 		w = append(w, `,"chargeId":`...)
 	case e.Kind == EntryCapture:
 		w = append(w, `,"holdId":`...)
+	case e.Kind == EntryTransfer:
+		w = append(w, `,"counterpartyId":`...)
 	default:
 		w = append(w, `,"relatedId":`...)
 	}
