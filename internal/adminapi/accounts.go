@@ -74,17 +74,7 @@ func (a *API) listSubAccounts(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) listAccounts(w http.ResponseWriter, r *http.Request) {
-	q, err := query(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	limit, err := pageLimit(q)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	after, err := decodeCursor(q.Get("cursor"), "a")
+	limit, after, err := page(r, "a")
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -308,6 +298,20 @@ func query(r *http.Request) (url.Values, error) {
 		return nil, ledger.Invalid("query", "is not a valid URL query string")
 	}
 	return q, nil
+}
+
+// page reads a paged list's query: its limit and the position its cursor (of
+// kind) names.
+func page(r *http.Request, kind string) (limit int, pos string, err error) {
+	q, err := query(r)
+	if err != nil {
+		return 0, "", err
+	}
+	if limit, err = pageLimit(q); err != nil {
+		return 0, "", err
+	}
+	pos, err = decodeCursor(q.Get("cursor"), kind)
+	return limit, pos, err
 }
 
 func pageLimit(q url.Values) (int, error) {

@@ -300,17 +300,7 @@ type deliveryJSON struct {
 }
 
 func (a *API) listDeliveries(w http.ResponseWriter, r *http.Request) {
-	q, err := query(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	limit, err := pageLimit(q)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	pos, err := decodeCursor(q.Get("cursor"), "d")
+	limit, pos, err := page(r, "d")
 	if err != nil {
 		a.fail(w, r, err)
 		return
