@@ -71,16 +71,7 @@ func (s *Store) ListOperators(ctx context.Context) ([]ledger.Operator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: operators: %w", err)
 	}
-	defer rows.Close()
-	var out []ledger.Operator
-	for rows.Next() {
-		o, err := scanOperator(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: operators: %w", err)
-		}
-		out = append(out, o)
-	}
-	return out, rows.Err()
+	return scanAll(rows, "operators", scanOperator)
 }
 
 // UpdateOperator replaces an operator's role and hashes.
@@ -250,14 +241,20 @@ func (s *Store) SearchAccounts(ctx context.Context, q ledger.AccountQuery) ([]le
 }
 
 func scanAccounts(rows *sql.Rows) ([]ledger.Account, error) {
+	return scanAll(rows, "accounts", scanAccount)
+}
+
+// scanAll reads every row with scan and closes rows; what names the rows in
+// errors.
+func scanAll[T any](rows *sql.Rows, what string, scan func(scanner) (T, error)) ([]T, error) {
 	defer rows.Close()
-	var out []ledger.Account
+	var out []T
 	for rows.Next() {
-		a, err := scanAccount(rows)
+		v, err := scan(rows)
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: accounts: %w", err)
+			return nil, fmt.Errorf("sqlite: %s: %w", what, err)
 		}
-		out = append(out, a)
+		out = append(out, v)
 	}
 	return out, rows.Err()
 }

@@ -109,16 +109,7 @@ func (s *Store) ListSubscriptions(ctx context.Context) ([]ledger.Subscription, e
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: subscriptions: %w", err)
 	}
-	defer rows.Close()
-	var out []ledger.Subscription
-	for rows.Next() {
-		sub, err := scanSubscription(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: subscriptions: %w", err)
-		}
-		out = append(out, sub)
-	}
-	return out, rows.Err()
+	return scanAll(rows, "subscriptions", scanSubscription)
 }
 
 // DeleteSubscription removes a subscription and its delivery log.
