@@ -202,6 +202,77 @@ func TestWebhooks(t *testing.T) {
 	s.MustAdmin(404, "GET", "/v1/webhooks/"+sub.ID, "", nil)
 }
 
+// TestWebhookLanes: a page of events goes out in lanes at once, so one account's
+// slow receiver does not hold up another account's events, while each account's
+// events still arrive one at a time and in sequence order.
+func TestWebhookLanes(t *testing.T) {
+	s := testkit.Open(t, filepath.Join(t.TempDir(), "purse.db"), testkit.Options{Webhooks: app.WebhookOptions{Poll: 20 * time.Millisecond}})
+	slow, fast := s.CreateAccount("Slow", "EUR"), s.CreateAccount("Fast", "EUR")
+	fastDone := make(chan struct{})
+	var mu sync.Mutex
+	var got []delivered
+	var inFlight atomic.Int32
+	var waitedInVain, overlapped atomic.Bool
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var d delivered
+		body, _ := io.ReadAll(r.Body)
+		json.Unmarshal(body, &d)
+		if d.AccountID == slow { // the slow account's first delivery waits for every fast one
+			if inFlight.Add(1) > 1 {
+				overlapped.Store(true)
+			}
+			defer inFlight.Add(-1)
+			select {
+			case <-fastDone:
+			case <-time.After(5 * time.Second):
+				waitedInVain.Store(true)
+			}
+		}
+		mu.Lock()
+		got = append(got, d)
+		if n := countOf(got, fast); n == 3 && d.AccountID == fast {
+			close(fastDone)
+		}
+		mu.Unlock()
+	}))
+	defer rcv.Close()
+	for i := range 3 { // the slow account's events come first in sequence
+		s.MustAdmin(201, "POST", "/v1/accounts/"+slow+"/top-ups", `{"amount":"1"}`, testkit.Key("s"+string(rune('a'+i))))
+	}
+	for i := range 3 {
+		s.MustAdmin(201, "POST", "/v1/accounts/"+fast+"/top-ups", `{"amount":"1"}`, testkit.Key("f"+string(rune('a'+i))))
+	}
+	var sub struct{ ID string }
+	s.MustAdmin(201, "POST", "/v1/webhooks", `{"url":"`+rcv.URL+`","types":["entry.created"]}`, nil).JSON(t, &sub)
+	s.MustAdmin(200, "POST", "/v1/webhooks/"+sub.ID+"/redeliver", `{"after":0}`, nil) // one page with all six
+	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 6 })
+	if waitedInVain.Load() {
+		t.Error("the slow account's delivery held up the fast account's")
+	}
+	if overlapped.Load() {
+		t.Error("two of one account's events were in flight at once")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	last := map[string]int64{}
+	for _, d := range got {
+		if d.Sequence <= last[d.AccountID] {
+			t.Errorf("account %s: event %d after %d", d.AccountID, d.Sequence, last[d.AccountID])
+		}
+		last[d.AccountID] = d.Sequence
+	}
+}
+
+func countOf(ds []delivered, account string) int {
+	n := 0
+	for _, d := range ds {
+		if d.AccountID == account {
+			n++
+		}
+	}
+	return n
+}
+
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)

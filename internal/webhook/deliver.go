@@ -6,8 +6,11 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
+	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -19,8 +22,12 @@ type Doer interface {
 	Do(*http.Request) (*http.Response, error)
 }
 
-func defaultClient() *http.Client {
-	return &http.Client{Timeout: 10 * time.Second,
+func defaultClient(lanes int) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	// Each lane keeps its connection to a receiver between deliveries (net/http
+	// keeps 2 per host by default, and would dial the others again each time).
+	t.MaxIdleConnsPerHost = max(lanes, 2)
+	return &http.Client{Timeout: 10 * time.Second, Transport: t,
 		// A receiver's redirect is not followed: the signature is for its URL.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
@@ -33,46 +40,73 @@ const saveEvery = 100 * time.Millisecond
 type deliverer struct {
 	m       *Manager
 	id      string
-	sub     ledger.Subscription
-	leased  time.Time // when the lease was last taken or renewed (wall clock)
-	log     []ledger.Delivery
+	sub     ledger.Subscription // read-only while a round's lanes run
 	savedAt time.Time
+	dirty   bool       // the cursor moved or the log grew since the last save
+	current bool       // sub's cursor and failures are this deliverer's, newer than the stored
+	target  *url.URL   // sub.URL, parsed
+	direct  bool       // deliveries go on lanes' own connections, not through Config.HTTP
+	lanes   []laneConn // each lane's connection, kept between rounds
+
+	mu     sync.Mutex // guards what the lanes share: the lease's time and the log
+	leased time.Time  // when the lease was last taken or renewed (wall clock)
+	log    []ledger.Delivery
 }
 
 func (d *deliverer) cfg() *Config { return &d.m.cfg }
 
 func (d *deliverer) run(ctx context.Context) {
+	d.lanes = make([]laneConn, d.cfg().Lanes)
+	defer func() {
+		for i := range d.lanes {
+			d.lanes[i].close()
+		}
+	}()
 	for ctx.Err() == nil {
-		if time.Since(d.leased) > d.cfg().Lease/3 { // a write: not once a page
-			held, err := d.lease(ctx)
-			if err != nil || !held {
-				sleep(ctx, d.cfg().Lease/3)
-				continue
-			}
+		if !d.holdLease(ctx) { // a write: not once a page
+			d.drop()
+			sleep(ctx, d.cfg().Lease/3)
+			continue
 		}
 		sub, err := d.cfg().Store.Subscription(ctx, d.id)
 		if err != nil || !sub.Enabled {
 			return // deleted or disabled: the manager starts a new one if it comes back
 		}
 		if sub.LeaseOwner != d.cfg().Owner { // the lease was ended (a redelivery): take it again
-			d.leased = time.Time{}
+			d.drop()
 			continue
 		}
-		d.sub = sub
+		if d.current { // the progress since the last save is newer than the stored
+			sub.Cursor, sub.Attempts, sub.FailingSince = d.sub.Cursor, d.sub.Attempts, d.sub.FailingSince
+		}
+		d.sub, d.current = sub, true
+		d.aim()
 		if !d.page(ctx) {
-			d.leased = time.Time{}
+			d.drop()
 		}
 	}
 }
 
-// lease takes or renews the lease.
-func (d *deliverer) lease(ctx context.Context) (bool, error) {
+// drop forgets the lease and the progress not saved: the stored state, written
+// by a redelivery or another node meanwhile, is the one to go on from.
+func (d *deliverer) drop() {
+	d.leased, d.current = time.Time{}, false
+}
+
+// holdLease renews the lease when a third of it has passed; false when it is
+// lost. The lanes of a round call it before each attempt.
+func (d *deliverer) holdLease(ctx context.Context) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.leased.IsZero() && time.Since(d.leased) <= d.cfg().Lease/3 {
+		return true
+	}
 	now := d.cfg().Now()
 	held, err := d.cfg().Store.LeaseSubscription(ctx, d.id, d.cfg().Owner, now, now.Add(d.cfg().Lease))
-	if held {
+	if held && err == nil {
 		d.leased = time.Now()
 	}
-	return held, err
+	return held && err == nil
 }
 
 // page delivers the next events after the cursor, or waits for some; false when
@@ -90,19 +124,21 @@ func (d *deliverer) page(ctx context.Context) bool {
 		sleep(ctx, d.cfg().Poll)
 		return true
 	}
-	for i := range evs {
-		d.lag(d.cfg().Now().Sub(evs[i].At))
-		if !d.deliver(ctx, &evs[i]) {
+	if len(evs) > 0 {
+		d.lag(d.cfg().Now().Sub(evs[0].At))
+		if !d.deliver(ctx, evs) {
 			return false
 		}
 	}
 	// Every wanted event up to the head is delivered: the cursor moves to the
 	// head, past the unwanted ones, so that the next read does not scan them again.
-	moved := len(evs) > 0
+	d.dirty = d.dirty || len(evs) > 0
 	if len(evs) < pageSize && head > d.sub.Cursor {
-		d.sub.Cursor, moved = head, true
+		d.sub.Cursor, d.dirty = head, true
 	}
-	if moved && !d.save(ctx) {
+	// The cursor and log are saved every saveEvery while there is work, and
+	// before waiting for more.
+	if d.dirty && (len(evs) == 0 || time.Since(d.savedAt) > saveEvery) && !d.save(ctx) {
 		return false
 	}
 	if len(evs) == 0 {
@@ -125,29 +161,91 @@ func (d *deliverer) lag(l time.Duration) {
 	}
 }
 
-// deliver sends one event until it is delivered; false when the subscription was
-// disabled, the lease lost or the deliverer stopped.
-func (d *deliverer) deliver(ctx context.Context, ev *ledger.Event) bool {
-	body := payload(ev)
+// deliver delivers a page of events, retrying the failed ones, until all are
+// delivered; false when the subscription was disabled, the lease lost or the
+// deliverer stopped. The cursor moves up to the first event not yet delivered.
+func (d *deliverer) deliver(ctx context.Context, evs []ledger.Event) bool {
+	rest := evs
 	for ctx.Err() == nil {
-		if time.Since(d.leased) > d.cfg().Lease/3 {
-			if held, err := d.lease(ctx); err != nil || !held {
-				return false
-			}
-		}
-		ok := d.attempt(ctx, ev, body)
-		if ok {
-			d.sub.Cursor, d.sub.Attempts, d.sub.FailingSince = ev.Seq, 0, time.Time{}
-			if time.Since(d.savedAt) > saveEvery {
-				return d.save(ctx)
-			}
+		rest = d.round(ctx, rest)
+		if len(rest) == 0 {
+			d.sub.Cursor, d.sub.Attempts, d.sub.FailingSince = evs[len(evs)-1].Seq, 0, time.Time{}
 			return true
+		}
+		if first := rest[0].Seq; first > evs[0].Seq {
+			d.sub.Cursor = d.before(evs, first)
 		}
 		if !d.failed(ctx) {
 			return false
 		}
 	}
 	return false
+}
+
+// before is the sequence of the event of evs just before seq.
+func (d *deliverer) before(evs []ledger.Event, seq int64) int64 {
+	i := sort.Search(len(evs), func(i int) bool { return evs[i].Seq >= seq })
+	return evs[i-1].Seq
+}
+
+// round attempts each event once, in lanes that run at once: an account's
+// events all go to one lane, in sequence order, and a lane stops at its first
+// failure, so an account's events reach the receiver in order while a hot or
+// failing account holds up only its lane. It returns the events not delivered,
+// in sequence order.
+func (d *deliverer) round(ctx context.Context, evs []ledger.Event) []ledger.Event {
+	lanes := min(d.cfg().Lanes, len(evs))
+	failed := make([]bool, len(evs))
+	run := func(lane int, idx []int) {
+		for k, i := range idx {
+			if ctx.Err() != nil || !d.holdLease(ctx) || !d.attempt(ctx, &evs[i], &d.lanes[lane]) {
+				for _, j := range idx[k:] {
+					failed[j] = true
+				}
+				return
+			}
+		}
+	}
+	if lanes <= 1 {
+		run(0, allIndexes(len(evs)))
+	} else {
+		byLane := make([][]int, lanes)
+		for i := range evs {
+			l := laneOf(evs[i].AccountID, lanes)
+			byLane[l] = append(byLane[l], i)
+		}
+		var wg sync.WaitGroup
+		for lane, idx := range byLane {
+			if len(idx) > 0 {
+				wg.Go(func() { run(lane, idx) })
+			}
+		}
+		wg.Wait()
+	}
+	var rest []ledger.Event
+	for i := range evs {
+		if failed[i] {
+			rest = append(rest, evs[i])
+		}
+	}
+	return rest
+}
+
+func allIndexes(n int) []int {
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	return idx
+}
+
+// laneOf is the lane of an account's events: FNV-1a of its id.
+func laneOf(account string, lanes int) int {
+	h := uint32(2166136261)
+	for i := 0; i < len(account); i++ {
+		h = (h ^ uint32(account[i])) * 16777619
+	}
+	return int(h % uint32(lanes))
 }
 
 // failed counts a failed attempt, saves it, and waits before the next one; false
@@ -174,7 +272,7 @@ func (d *deliverer) failed(ctx context.Context) bool {
 		step := min(wait, d.cfg().Lease/3)
 		sleep(ctx, step)
 		wait -= step
-		if held, err := d.lease(ctx); err != nil || !held {
+		if !d.holdLease(ctx) {
 			return false
 		}
 	}
@@ -191,42 +289,84 @@ func (d *deliverer) save(ctx context.Context) bool {
 		}
 		return false
 	}
-	d.log, d.savedAt = d.log[:0], time.Now()
+	d.log, d.savedAt, d.dirty = d.log[:0], time.Now(), false
 	return true
 }
 
-// attempt POSTs the event once and logs the attempt.
-func (d *deliverer) attempt(ctx context.Context, ev *ledger.Event, body []byte) bool {
-	ts := time.Now().Unix()
-	sig, err := Sign(d.sub.Secret, ev.ID, ts, body)
+// attempt POSTs the event once, on the lane's connection, and logs the attempt.
+func (d *deliverer) attempt(ctx context.Context, ev *ledger.Event, lane *laneConn) bool {
+	m := message{id: ev.ID, timestamp: time.Now().Unix(), body: payload(ev)}
+	sig, err := Sign(d.sub.Secret, m.id, m.timestamp, m.body)
 	if err != nil {
 		return d.record(ev, 0, 0, false, err.Error())
 	}
-	rctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(rctx, http.MethodPost, d.sub.URL, bytes.NewReader(body))
-	if err != nil {
-		return d.record(ev, 0, 0, false, err.Error())
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "purse-webhooks")
-	req.Header.Set("webhook-id", ev.ID)
-	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
-	req.Header.Set("webhook-signature", sig)
+	m.signature = sig
 	start := time.Now()
-	resp, err := d.cfg().HTTP.Do(req)
+	a, err := d.send(ctx, lane, &m)
 	latency := time.Since(start)
 	if err != nil {
 		return d.record(ev, 0, latency, false, err.Error())
 	}
+	return d.record(ev, a.status, latency, a.status/100 == 2, string(a.snippet))
+}
+
+// send posts m on the lane's connection; through Config.HTTP instead when one
+// was given or the environment names a proxy for the URL (HTTPS_PROXY and the
+// like, which net/http's client honours).
+func (d *deliverer) send(ctx context.Context, lane *laneConn, m *message) (answer, error) {
+	if d.target == nil {
+		return answer{}, errors.New("webhook: the subscription's URL does not parse")
+	}
+	if d.direct {
+		return lane.post(ctx, d.target, m, d.cfg().TLS)
+	}
+	rctx, cancel := context.WithTimeout(ctx, attemptTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(rctx, http.MethodPost, d.target.String(), bytes.NewReader(m.body))
+	if err != nil {
+		return answer{}, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "purse-webhooks")
+	req.Header.Set("webhook-id", m.id)
+	req.Header.Set("webhook-timestamp", strconv.FormatInt(m.timestamp, 10))
+	req.Header.Set("webhook-signature", m.signature)
+	doer := d.cfg().HTTP
+	if doer == nil {
+		doer = d.cfg().proxied
+	}
+	resp, err := doer.Do(req)
+	if err != nil {
+		return answer{}, err
+	}
+	defer resp.Body.Close()
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // so the connection is reused
-	resp.Body.Close()
-	return d.record(ev, resp.StatusCode, latency, resp.StatusCode/100 == 2, string(snippet))
+	return answer{status: resp.StatusCode, snippet: snippet}, nil
+}
+
+// aim parses the subscription's URL when it changed, and decides whether its
+// deliveries go on the lanes' own connections.
+func (d *deliverer) aim() {
+	if d.target != nil && d.target.String() == d.sub.URL {
+		return
+	}
+	d.target, d.direct = nil, false
+	u, err := url.Parse(d.sub.URL)
+	if err != nil {
+		return
+	}
+	d.target = u
+	if d.cfg().HTTP == nil {
+		proxy, err := http.ProxyFromEnvironment(&http.Request{URL: u})
+		d.direct = err == nil && proxy == nil
+	}
 }
 
 // record logs an attempt (saved with the cursor) and reports ok.
 func (d *deliverer) record(ev *ledger.Event, status int, latency time.Duration, ok bool, snippet string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	d.log = append(d.log, ledger.Delivery{SubscriptionID: d.id, EventID: ev.ID, EventSeq: ev.Seq, Attempt: d.sub.Attempts + 1,
 		At: d.cfg().Now(), Status: status, Latency: latency, OK: ok, Snippet: cleanSnippet(snippet)})
 	if d.cfg().OnDelivery != nil {

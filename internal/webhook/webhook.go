@@ -1,9 +1,13 @@
 // Package webhook delivers events to webhook subscriptions, outside the writer:
 // a deliverer per subscription reads the stored events after the subscription's
-// cursor and POSTs them one at a time, in sequence order (so in order per account),
-// signed as Standard Webhooks specifies, retrying a failed one with exponential
-// backoff and jitter until it succeeds or the subscription has failed for longer
-// than DisableAfter. A receiver that is down holds up only its own subscription.
+// cursor, a page at a time, and POSTs them signed as Standard Webhooks specifies.
+// A page's events go out in lanes that run at once (Config.Lanes); an account's
+// events share a lane and go one at a time in sequence order, so each account's
+// arrive in order. A failed event is retried with exponential backoff and jitter
+// until it succeeds or the subscription has failed for longer than DisableAfter;
+// the later events of its lane wait for it, the page's other lanes are
+// delivered, and the next page waits for the retry. A receiver that is down
+// holds up only its own subscription.
 //
 // Delivery is at least once: the cursor is saved after the events it covers were
 // delivered, so a crash delivers the events since the last save again, with the
@@ -16,6 +20,7 @@ import (
 	"crypto/hmac"
 	crand "crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"log/slog"
@@ -43,7 +48,14 @@ type Config struct {
 	// engine's EventsCommitted); other nodes' events are found by polling.
 	Wake func() <-chan struct{}
 	Log  *slog.Logger
-	HTTP Doer // [an http.Client with a 10 s timeout]
+	// HTTP, when set, sends every delivery; by default a lane posts on its own
+	// connection (send.go), and an http.Client sends where a proxy is configured.
+	HTTP Doer
+	// TLS is the TLS set-up for https receivers [crypto/tls's: the system's roots].
+	TLS *tls.Config
+	// Lanes is how many deliveries of a subscription are in flight at once [8].
+	// An account's events always share a lane, so they arrive in order.
+	Lanes int
 
 	RetryBase    time.Duration // first retry after about this long [100ms]: most failures are blips
 	RetryMax     time.Duration // the longest wait between attempts [1h]
@@ -58,6 +70,8 @@ type Config struct {
 	OnDelivery func(ok bool)
 	OnLag      func(subscriptionID string, lag time.Duration)
 	OnDisabled func(disabled int) // how many subscriptions are disabled
+
+	proxied Doer // sends through a proxy when HTTP is not set
 }
 
 // Manager runs a deliverer for each enabled subscription.
@@ -100,9 +114,10 @@ func (c *Config) defaults() {
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
-	if c.HTTP == nil {
-		c.HTTP = defaultClient()
+	if c.Lanes <= 0 {
+		c.Lanes = 8
 	}
+	c.proxied = defaultClient(c.Lanes)
 	if c.Wake == nil {
 		c.Wake = func() <-chan struct{} { return nil }
 	}
