@@ -50,7 +50,7 @@ func armed(on, fired bool) string {
 }
 
 func toAlertsJSON(a ledger.Account, now int) alertsJSON {
-	al := a.Alerts
+	al := a.AlertsOrZero()
 	out := alertsJSON{AccountID: a.ID, Depleted: al.Depleted, MonthlyLimit: al.Monthly, State: alertStateJSON{
 		LowBalance: armed(al.HasLow, al.LowFired), Depleted: armed(al.Depleted, al.DepletedFired),
 		AutoTopUp: armed(al.HasTopUp, al.TopUpFired)}}

@@ -127,7 +127,7 @@ func (c *Console) accountData(r *http.Request) (*accountData, int, error) {
 	if d.Entries, err = c.entries(r, acc.ID); err != nil {
 		return nil, statusOf(err), err
 	}
-	d.Alerts = alertsOf(acc.Alerts, c.today())
+	d.Alerts = alertsOf(acc.AlertsOrZero(), c.today())
 	if d.Events, err = c.accountEvents(ctx, r, acc); err != nil {
 		return nil, statusOf(err), err
 	}

@@ -35,7 +35,7 @@ func TestAlertsHTTP(t *testing.T) {
 		}
 		return f
 	}
-	acc := func(id string) ledger.Account { a, _ := s.Engine.Account(id); return a }
+	alerts := func(id string) ledger.Alerts { a, _ := s.Engine.Account(id); return a.AlertsOrZero() }
 	for _, who := range []string{id, other} {
 		s.MustAdmin(http.StatusCreated, "POST", "/v1/accounts/"+who+"/top-ups", `{"amount":"100"}`, map[string]string{"Idempotency-Key": "t-" + who})
 		st, _, body := olga.do("POST", "/console/accounts/"+who+"/alerts", form(csrf, "low_below", "20", "low_margin", "5", "depleted", "on"), nil)
@@ -43,7 +43,7 @@ func TestAlertsHTTP(t *testing.T) {
 			t.Fatalf("set alerts: %d %s", st, body)
 		}
 	}
-	if al := acc(id).Alerts; !al.HasLow || al.LowBelow != ledger.MustParseAmount("20") || al.Margin != ledger.MustParseAmount("5") || !al.Depleted || al.Monthly || al.HasTopUp {
+	if al := alerts(id); !al.HasLow || al.LowBelow != ledger.MustParseAmount("20") || al.Margin != ledger.MustParseAmount("5") || !al.Depleted || al.Monthly || al.HasTopUp {
 		t.Fatalf("alerts after the form: %+v", al)
 	}
 	s.MustAdmin(http.StatusCreated, "POST", "/v1/accounts/"+id+"/charges", `{"amount":"85"}`, map[string]string{"Idempotency-Key": "c-1"}) // 15: below 20
@@ -78,7 +78,7 @@ func TestAlertsHTTP(t *testing.T) {
 			if !strings.Contains(body, `value="`+tt.kv[1]+`"`) {
 				t.Errorf("the typed value is not shown again")
 			}
-			if al := acc(id).Alerts; al.LowBelow != ledger.MustParseAmount("20") || !al.LowFired || al.HasTopUp {
+			if al := alerts(id); al.LowBelow != ledger.MustParseAmount("20") || !al.LowFired || al.HasTopUp {
 				t.Errorf("changed by a refused form: %+v", al)
 			}
 		})
@@ -95,14 +95,14 @@ func TestAlertsHTTP(t *testing.T) {
 	if st, _, _ := vic.do("POST", "/console/accounts/"+id+"/alerts", form(find(t, csrfRe, vp), "low_below", "1"), nil); st != http.StatusForbidden {
 		t.Errorf("viewer's alerts: %d, want 403", st)
 	}
-	if al := acc(id).Alerts; al.LowBelow != ledger.MustParseAmount("20") || !al.Depleted {
+	if al := alerts(id); al.LowBelow != ledger.MustParseAmount("20") || !al.Depleted {
 		t.Errorf("changed by refused posts: %+v", al)
 	}
 	// Turning everything off: every "below" empty, no box ticked.
 	if st, _, _ := olga.do("POST", "/console/accounts/"+id+"/alerts", form(csrf), nil); st != http.StatusSeeOther {
 		t.Fatalf("clear alerts: %d", st)
 	}
-	if al := acc(id).Alerts; al.Any() {
+	if al := alerts(id); al.Any() {
 		t.Errorf("alerts still set: %+v", al)
 	}
 	if st, _, _ := olga.do("GET", "/console/accounts/"+id+"?events_after=x", nil, nil); st != http.StatusBadRequest {

@@ -28,7 +28,7 @@ func (c SetAlerts) apply(t *txn) (any, error) {
 	if a.Status == ledger.StatusClosed {
 		return nil, &ledger.ConflictError{Reason: "account is closed; a closed account cannot change"}
 	}
-	a.Alerts = mergeAlerts(a.Alerts, alertSettings(c.Alerts))
+	a.SetAlerts(mergeAlerts(a.AlertsOrZero(), alertSettings(c.Alerts)))
 	t.put(a)
 	return *t.accounts[a.ID], nil
 }

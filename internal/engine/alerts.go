@@ -18,11 +18,15 @@ import (
 func (t *txn) evaluateAlerts() {
 	for _, id := range t.alertIDs() {
 		a := t.accounts[id] // the batch's own copy: changed in place, written below
+		// Its Alerts may be shared with the committed copies (ledger.Account.Alerts):
+		// change a copy, and give the account a new pointer if anything changed.
+		al := a.AlertsOrZero()
 		avail := a.Available()
-		t.lowAlert(a, avail)
-		t.depletedAlert(a, avail)
-		t.monthlyAlert(a)
-		t.topUpAlert(a, avail)
+		t.lowAlert(a, &al, avail)
+		t.depletedAlert(a, &al, avail)
+		t.monthlyAlert(a, &al)
+		t.topUpAlert(a, &al, avail)
+		a.SetAlerts(al)
 	}
 }
 
@@ -42,8 +46,7 @@ func (t *txn) alert(typ ledger.EventType, a *ledger.Account, fields func(w []byt
 	})
 }
 
-func (t *txn) lowAlert(a *ledger.Account, avail ledger.Amount) {
-	al := &a.Alerts
+func (t *txn) lowAlert(a *ledger.Account, al *ledger.Alerts, avail ledger.Amount) {
 	if !al.HasLow {
 		return
 	}
@@ -64,8 +67,7 @@ func (t *txn) lowAlert(a *ledger.Account, avail ledger.Amount) {
 	}
 }
 
-func (t *txn) depletedAlert(a *ledger.Account, avail ledger.Amount) {
-	al := &a.Alerts
+func (t *txn) depletedAlert(a *ledger.Account, al *ledger.Alerts, avail ledger.Amount) {
 	if !al.Depleted {
 		return
 	}
@@ -81,8 +83,7 @@ func (t *txn) depletedAlert(a *ledger.Account, avail ledger.Amount) {
 
 // monthlyAlert fires monthly_limit.reached at 80 % and at 100 % of the monthly
 // limit, each once per calendar month (UTC); a commit that crosses both fires both.
-func (t *txn) monthlyAlert(a *ledger.Account) {
-	al := &a.Alerts
+func (t *txn) monthlyAlert(a *ledger.Account, al *ledger.Alerts) {
 	if !al.Monthly || !a.HasMonthlyLimit || a.MonthlyLimit <= 0 {
 		return
 	}
@@ -106,8 +107,7 @@ func (t *txn) monthlyAlert(a *ledger.Account) {
 // topUpAlert emits topup.requested when available falls below the rule's
 // threshold, for what brings it to topUpTo, at most maxPerDay times a UTC day. It
 // re-arms once available is at the threshold or above again (the top-up itself).
-func (t *txn) topUpAlert(a *ledger.Account, avail ledger.Amount) {
-	al := &a.Alerts
+func (t *txn) topUpAlert(a *ledger.Account, al *ledger.Alerts, avail ledger.Amount) {
 	if !al.HasTopUp {
 		return
 	}

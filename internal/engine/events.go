@@ -161,7 +161,7 @@ func (t *txn) accountEvents(b *eventBuilder, freeUsed map[string]int64) {
 func settingsChanged(before, after *ledger.Account, freeUsed int64) bool {
 	return before.Name != after.Name || before.AllowedMinus != after.AllowedMinus ||
 		before.HasMonthlyLimit != after.HasMonthlyLimit || before.MonthlyLimit != after.MonthlyLimit ||
-		after.FreeMessages != before.FreeMessages-freeUsed || alertSettings(before.Alerts) != alertSettings(after.Alerts)
+		after.FreeMessages != before.FreeMessages-freeUsed || alertSettings(before.AlertsOrZero()) != alertSettings(after.AlertsOrZero())
 }
 
 // alertSettings is the settings part of Alerts (without their state).

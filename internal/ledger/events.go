@@ -136,8 +136,9 @@ type Alerts struct {
 	TopUpCount                          int
 }
 
-// Any reports whether any threshold is set.
-func (a *Alerts) Any() bool { return a.HasLow || a.Depleted || a.Monthly || a.HasTopUp }
+// Any reports whether any threshold is set; a nil Alerts (an account's when it
+// has none) has none.
+func (a *Alerts) Any() bool { return a != nil && (a.HasLow || a.Depleted || a.Monthly || a.HasTopUp) }
 
 // The stored form of Alerts is one text column of the account: "" for none, else
 // a version and then numbers separated by commas. It never contains '|' or a

@@ -75,21 +75,20 @@ func SystemAccountID(kind AccountKind, currency string) string {
 // - Held is what a charge or a new hold may take. MonthlySpent counts what was
 // charged in the UTC calendar month SpentMonth (yyyymm); a new month starts at zero.
 type Account struct {
-	ID              string
-	Kind            AccountKind
-	ParentID        string // the parent account's ID; "" for a main account
-	Name            string
-	Currency        string
-	Status          AccountStatus
-	Balance         Amount
-	Held            Amount
-	AllowedMinus    Amount
-	MonthlyLimit    Amount // meaningful only when HasMonthlyLimit
-	HasMonthlyLimit bool
-	MonthlySpent    Amount
-	SpentMonth      int
-	FreeMessages    int64
-	Seq             int64
+	ID           string
+	Kind         AccountKind
+	ParentID     string // the parent account's ID; "" for a main account
+	Name         string
+	Currency     string
+	Status       AccountStatus
+	Balance      Amount
+	Held         Amount
+	AllowedMinus Amount
+	MonthlyLimit Amount // meaningful only when HasMonthlyLimit
+	MonthlySpent Amount
+	SpentMonth   int
+	FreeMessages int64
+	Seq          int64
 	// Version counts the writes to this account; a node's cache only ever replaces
 	// an account by a higher version, so a late refresh never undoes a newer write.
 	Version   int64
@@ -98,15 +97,41 @@ type Account struct {
 	// Funding is how a sub-account pays (FundingOwn or FundingShared); "" for a
 	// main account. Like ParentID it never changes after creation.
 	Funding FundingMode
+	// Alerts are the account's thresholds and their armed/fired state (events.go),
+	// stored with the account so that they survive restarts and are shared by
+	// every node of a shared store. Nil when there are none (the zero Alerts): a
+	// million resident accounts, nearly all without thresholds, then pay a pointer
+	// each rather than the whole struct. The value pointed to is never changed,
+	// since copies of an account share it: read it with AlertsOrZero and replace
+	// it with SetAlerts.
+	Alerts *Alerts
+	// The booleans come last, together, so that they share one word of padding.
+	HasMonthlyLimit bool
 	// Disabled is the parent's switch (Infobip's `enabled`, inverted so that the
 	// zero value of every account made before sub-accounts existed is enabled). It
 	// is apart from Status, which only the operator sets: a customer who
 	// re-enables a sub-account cannot undo an operator's suspension.
 	Disabled bool
-	// Alerts are the account's thresholds and their armed/fired state (events.go),
-	// stored with the account so that they survive restarts and are shared by
-	// every node of a shared store.
-	Alerts Alerts
+}
+
+// AlertsOrZero is a copy of the account's alerts, the zero Alerts when it has none.
+func (a *Account) AlertsOrZero() Alerts {
+	if a.Alerts == nil {
+		return Alerts{}
+	}
+	return *a.Alerts
+}
+
+// SetAlerts gives the account al: nil for the zero Alerts, the pointer it has when
+// that already holds al, else a new one (copy-on-write: the old value may be
+// shared with other copies of the account).
+func (a *Account) SetAlerts(al Alerts) {
+	switch {
+	case al == (Alerts{}):
+		a.Alerts = nil
+	case a.Alerts == nil || *a.Alerts != al:
+		a.Alerts = &al
+	}
 }
 
 // MonthOf is the yyyymm number of t's UTC calendar month.

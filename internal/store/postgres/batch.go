@@ -312,7 +312,7 @@ func (b *batchTx) write(ctx context.Context, bt *ledger.Batch) (changed []string
 			cols.isNew = append(cols.isNew, bt.Created[a.ID])
 			cols.parent, cols.funding = append(cols.parent, a.ParentID), append(cols.funding, string(a.Funding))
 			cols.disabled = append(cols.disabled, a.Disabled)
-			cols.alerts = append(cols.alerts, a.Alerts.Encode())
+			cols.alerts = append(cols.alerts, a.AlertsOrZero().Encode())
 			if a.Kind == ledger.KindCustomer {
 				changed = append(changed, a.ID)
 			}

@@ -279,7 +279,7 @@ func (b *batchTx) writeAccounts(ctx context.Context, bt *ledger.Batch) error {
 		if a.HasMonthlyLimit {
 			limit = int64(a.MonthlyLimit)
 		}
-		alerts := a.Alerts.Encode()
+		alerts := a.AlertsOrZero().Encode()
 		if !bt.Created[a.ID] {
 			n, err := b.exec(ctx, moneyUpdate, int64(a.Balance), a.Seq, micros(a.UpdatedAt), int64(a.Held), int64(a.MonthlySpent),
 				a.SpentMonth, a.FreeMessages, a.Version, alerts, a.ID, a.Name, string(a.Status), int64(a.AllowedMinus), limit, a.Disabled)

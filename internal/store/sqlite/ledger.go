@@ -29,10 +29,11 @@ func scanAccount(r scanner) (ledger.Account, error) {
 		&a.ParentID, &funding, &a.Disabled, &alerts); err != nil {
 		return a, err
 	}
-	var err error
-	if a.Alerts, err = ledger.ParseAlerts(alerts); err != nil {
+	al, err := ledger.ParseAlerts(alerts)
+	if err != nil {
 		return a, err
 	}
+	a.SetAlerts(al)
 	a.Funding = ledger.FundingMode(funding)
 	a.Kind, a.Status, a.Balance = ledger.AccountKind(kind), ledger.AccountStatus(status), ledger.Amount(balance)
 	a.CreatedAt, a.UpdatedAt = fromMicros(created), fromMicros(updated)
@@ -134,7 +135,7 @@ func parseAccountLine(line string) (ledger.Account, error) {
 	if err != nil {
 		return a, fmt.Errorf("account %s: %w", f[0], err)
 	}
-	a.Alerts = alerts
+	a.SetAlerts(alerts)
 	return a, nil
 }
 

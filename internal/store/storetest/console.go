@@ -216,7 +216,7 @@ func testLowBalanceList(t *testing.T, open func() Store) {
 	var names []string
 	for _, a := range got {
 		names = append(names, a.Name)
-		if !a.Alerts.LowFired {
+		if !a.AlertsOrZero().LowFired {
 			t.Errorf("%s listed with its alert armed", a.Name)
 		}
 	}
