@@ -38,15 +38,16 @@ import (
 )
 
 var (
-	dur      = flag.Duration("d", 5*time.Second, "how long each load runs")
-	conns    = flag.Int("c", 64, "keep-alive connections")
-	pgURL    = flag.String("pg", envOr("PURSE_TEST_POSTGRES", "postgres://root@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL for the PostgreSQL targets (\"\" skips them)")
-	scale    = flag.Bool("scale", true, "run the 1,000,000-account / 10,000,000-entry target")
-	profile  = flag.String("profile", "", "save CPU profiles of purse during each target into this directory")
-	traceOut = flag.Bool("trace", false, "with -profile: save execution traces (go tool trace) instead of CPU profiles")
-	refAddr  = flag.String("ref", "", "internal: serve the reference handler on this address")
-	readsOf  = flag.String("reads-from", "", "internal: run the overload group's balance reads against this public address, print their figures as JSON")
-	only     = flag.String("only", "", "run only these groups, comma-separated: reads, writes, console, spread, overload, webhooks, pg, scale (default all; scale compares with reads and writes, so name them too)")
+	dur          = flag.Duration("d", 5*time.Second, "how long each load runs")
+	conns        = flag.Int("c", 64, "keep-alive connections")
+	pgURL        = flag.String("pg", envOr("PURSE_TEST_POSTGRES", "postgres://root@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL for the PostgreSQL targets (\"\" skips them)")
+	scale        = flag.Bool("scale", true, "run the 1,000,000-account / 10,000,000-entry target")
+	profile      = flag.String("profile", "", "save CPU profiles of purse during each target into this directory")
+	traceOut     = flag.Bool("trace", false, "with -profile: save execution traces (go tool trace) instead of CPU profiles")
+	refAddr      = flag.String("ref", "", "internal: serve the reference handler on this address")
+	hookSinkMode = flag.Bool("hook-sink", false, "internal: be the webhooks target's receiver, print its address and serve until standard input closes")
+	readsOf      = flag.String("reads-from", "", "internal: run the overload group's balance reads against this public address, print their figures as JSON")
+	only         = flag.String("only", "", "run only these groups, comma-separated: reads, writes, console, spread, overload, webhooks, pg, scale (default all; scale compares with reads and writes, so name them too)")
 )
 
 // want reports whether a group of targets is to run.
@@ -125,6 +126,13 @@ func main() {
 	flag.Parse()
 	if *refAddr != "" {
 		serveReference(*refAddr)
+		return
+	}
+	if *hookSinkMode {
+		if err := hookSinkChild(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench hook sink:", err)
+			os.Exit(1)
+		}
 		return
 	}
 	if *readsOf != "" {
