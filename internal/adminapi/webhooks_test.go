@@ -263,6 +263,28 @@ func TestWebhookLanes(t *testing.T) {
 	}
 }
 
+// TestRedeliveryUnderRenewals: with leases renewed every few milliseconds, every
+// redelivery delivers again: a renewal never takes back a lease the redelivery
+// ended, so the deliverer's progress in memory never overwrites the reset cursor.
+func TestRedeliveryUnderRenewals(t *testing.T) {
+	s := testkit.Open(t, filepath.Join(t.TempDir(), "purse.db"), testkit.Options{Webhooks: app.WebhookOptions{
+		Poll: 5 * time.Millisecond, Lease: 15 * time.Millisecond}})
+	acc := s.CreateAccount("Again", "EUR")
+	rcv := newReceiver(t)
+	var sub struct{ ID, Secret string }
+	s.MustAdmin(201, "POST", "/v1/webhooks", `{"url":"`+rcv.srv.URL+`","types":["entry.created"]}`, nil).JSON(t, &sub)
+	rcv.secret.Store(sub.Secret)
+	for i := range 3 {
+		s.MustAdmin(201, "POST", "/v1/accounts/"+acc+"/top-ups", `{"amount":"1"}`, testkit.Key("r"+string(rune('a'+i))))
+	}
+	rcv.wait(3)
+	for round := 1; round <= 20; round++ {
+		time.Sleep(time.Duration(round%4) * 3 * time.Millisecond) // meet the renewals at different moments
+		s.MustAdmin(200, "POST", "/v1/webhooks/"+sub.ID+"/redeliver", `{"after":0}`, nil)
+		rcv.wait(3 * (round + 1))
+	}
+}
+
 func countOf(ds []delivered, account string) int {
 	n := 0
 	for _, d := range ds {

@@ -59,10 +59,15 @@ type Webhooks interface {
 	ListSubscriptions(ctx context.Context) ([]Subscription, error)
 	DeleteSubscription(ctx context.Context, id string) error
 	// LeaseSubscription makes owner the subscription's deliverer until until, if
-	// no other owner's lease runs at now; it reports whether owner holds it.
+	// no other owner's lease runs at now; it reports whether owner holds it. A
+	// deliverer renews with now at the Unix epoch (RenewOnly), which only extends
+	// a lease it still holds: one a redelivery ended is not taken back unnoticed.
 	LeaseSubscription(ctx context.Context, id, owner string, now, until time.Time) (bool, error)
 	// SaveDelivery writes the deliverer's progress (cursor, attempts, failing
-	// since) and appends its delivery log, if owner still holds the lease.
+	// since) and appends its delivery log, if owner still holds the lease. It
+	// disables the subscription (with s.DisabledReason) when s.Enabled is false,
+	// and never enables it: an operator's PATCH {"enabled":false} made while the
+	// deliverer worked stands.
 	SaveDelivery(ctx context.Context, owner string, s Subscription, log []Delivery) error
 	// ListDeliveries pages a subscription's delivery log, newest first.
 	ListDeliveries(ctx context.Context, subscriptionID string, beforeSeq int64, limit int) ([]Delivery, error)
@@ -101,6 +106,10 @@ func SplitEventTypes(s string) []EventType {
 	}
 	return out
 }
+
+// RenewOnly is the "now" of a LeaseSubscription that renews a lease its owner
+// still holds and takes no expired one.
+var RenewOnly = time.Unix(0, 0)
 
 // ErrLeaseLost is SaveDelivery's answer when another deliverer holds the lease.
 var ErrLeaseLost = errorString("the subscription's lease is held by another deliverer")

@@ -48,8 +48,9 @@ type deliverer struct {
 	direct  bool       // deliveries go on lanes' own connections, not through Config.HTTP
 	lanes   []laneConn // each lane's connection, kept between rounds
 
-	mu     sync.Mutex // guards what the lanes share: the lease's time and the log
+	mu     sync.Mutex // guards what the lanes share: the lease and the log
 	leased time.Time  // when the lease was last taken or renewed (wall clock)
+	lost   bool       // a renewal failed: the lease is another's, or a redelivery ended it
 	log    []ledger.Delivery
 }
 
@@ -64,9 +65,13 @@ func (d *deliverer) run(ctx context.Context) {
 	}()
 	for ctx.Err() == nil {
 		if !d.holdLease(ctx) { // a write: not once a page
+			// Lost, or ended by a redelivery: go on from the stored state, under a
+			// lease taken anew if no other node holds one.
 			d.drop()
-			sleep(ctx, d.cfg().Lease/3)
-			continue
+			if !d.holdLease(ctx) {
+				sleep(ctx, d.cfg().Lease/3)
+				continue
+			}
 		}
 		sub, err := d.cfg().Store.Subscription(ctx, d.id)
 		if err != nil || !sub.Enabled {
@@ -90,23 +95,33 @@ func (d *deliverer) run(ctx context.Context) {
 // drop forgets the lease and the progress not saved: the stored state, written
 // by a redelivery or another node meanwhile, is the one to go on from.
 func (d *deliverer) drop() {
-	d.leased, d.current = time.Time{}, false
+	d.leased, d.current, d.lost = time.Time{}, false, false
 }
 
-// holdLease renews the lease when a third of it has passed; false when it is
-// lost. The lanes of a round call it before each attempt.
+// holdLease takes the lease, or renews it when a third of it has passed; false
+// when another node holds it or (renewing) it was lost or ended by a
+// redelivery, which the round's lanes then see in d.lost. The lanes call it
+// before each attempt.
 func (d *deliverer) holdLease(ctx context.Context) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.lost {
+		return false
+	}
 	if !d.leased.IsZero() && time.Since(d.leased) <= d.cfg().Lease/3 {
 		return true
 	}
 	now := d.cfg().Now()
-	held, err := d.cfg().Store.LeaseSubscription(ctx, d.id, d.cfg().Owner, now, now.Add(d.cfg().Lease))
+	if !d.leased.IsZero() {
+		now = ledger.RenewOnly
+	}
+	held, err := d.cfg().Store.LeaseSubscription(ctx, d.id, d.cfg().Owner, now, d.cfg().Now().Add(d.cfg().Lease))
 	if held && err == nil {
 		d.leased = time.Now()
+		return true
 	}
-	return held && err == nil
+	d.lost = !d.leased.IsZero()
+	return false
 }
 
 // page delivers the next events after the cursor, or waits for some; false when
@@ -143,6 +158,11 @@ func (d *deliverer) page(ctx context.Context) bool {
 	}
 	if len(evs) == 0 {
 		d.lag(0)
+		for i := range d.lanes { // not kept half-closed through a long quiet spell
+			if d.lanes[i].c != nil && time.Since(d.lanes[i].used) > idleTimeout {
+				d.lanes[i].close()
+			}
+		}
 		select {
 		case <-ctx.Done():
 		case <-wake:
@@ -175,7 +195,13 @@ func (d *deliverer) deliver(ctx context.Context, evs []ledger.Event) bool {
 		if first := rest[0].Seq; first > evs[0].Seq {
 			d.sub.Cursor = d.before(evs, first)
 		}
-		if !d.failed(ctx) {
+		switch {
+		case ctx.Err() != nil: // stopping: keep what was delivered, count no failure
+			d.save(ctx)
+			return false
+		case d.lost:
+			return false
+		case !d.failed(ctx):
 			return false
 		}
 	}
@@ -304,6 +330,9 @@ func (d *deliverer) attempt(ctx context.Context, ev *ledger.Event, lane *laneCon
 	start := time.Now()
 	a, err := d.send(ctx, lane, &m)
 	latency := time.Since(start)
+	if err != nil && ctx.Err() != nil {
+		return false // stopped: not the receiver's failure
+	}
 	if err != nil {
 		return d.record(ev, 0, latency, false, err.Error())
 	}

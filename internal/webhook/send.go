@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -26,7 +27,8 @@ type laneConn struct {
 	target string // the scheme and host the connection is to
 	c      net.Conn
 	br     *bufio.Reader
-	req    []byte // the request being written, reused
+	req    []byte    // the request being written, reused
+	used   time.Time // when it last carried an answer
 }
 
 // message is what one attempt posts.
@@ -43,32 +45,46 @@ type answer struct {
 }
 
 // post sends m to u and reads the answer, on the kept connection when there is
-// one (and on a new one, once, when the kept one turns out to be closed).
+// one (and on a new one, once, when the kept one turns out to have been closed
+// by the receiver before it read anything). One deadline covers it all.
 func (l *laneConn) post(ctx context.Context, u *url.URL, m *message, tc *tls.Config) (answer, error) {
+	deadline := time.Now().Add(attemptTimeout)
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
 	target := u.Scheme + "://" + u.Host
-	if l.c != nil && l.target != target {
-		l.close()
+	if l.c != nil && (l.target != target || time.Since(l.used) > idleTimeout) {
+		l.close() // another receiver, or idle long enough for the receiver to have dropped it
 	}
-	reused := l.c != nil
-	if !reused {
-		if err := l.dial(ctx, u, tc); err != nil {
+	for try := 0; ; try++ {
+		reused := l.c != nil
+		if !reused {
+			if err := l.dial(ctx, u, tc); err != nil {
+				return answer{}, err
+			}
+			l.target = target
+		}
+		a, err := l.roundTrip(ctx, deadline, u, m)
+		if err == nil {
+			l.used = time.Now()
+			return a, nil
+		}
+		l.close()
+		if !reused || try > 0 || !closedUnread(err) {
 			return answer{}, err
 		}
-		l.target = target
 	}
-	a, err, sent := l.roundTrip(ctx, u, m)
-	if err != nil && reused && !sent { // the receiver closed the idle connection: once more on a new one
-		l.close()
-		if err := l.dial(ctx, u, tc); err != nil {
-			return answer{}, err
-		}
-		l.target = target
-		a, err, _ = l.roundTrip(ctx, u, m)
-	}
-	if err != nil {
-		l.close()
-	}
-	return a, err
+}
+
+// idleTimeout is how long a lane's connection is kept unused: receivers close
+// idle connections after a while (net/http's client keeps them 90 s).
+const idleTimeout = 60 * time.Second
+
+// closedUnread reports whether a request failed because the connection was
+// closed before the receiver read it (a kept connection it had dropped), the
+// one failure that is safe to send again at once: not a timeout, after which
+// the receiver may be working on it still.
+func closedUnread(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 func (l *laneConn) dial(ctx context.Context, u *url.URL, tc *tls.Config) error {
@@ -76,8 +92,6 @@ func (l *laneConn) dial(ctx context.Context, u *url.URL, tc *tls.Config) error {
 	if port == "" {
 		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
 	}
-	ctx, cancel := context.WithTimeout(ctx, attemptTimeout)
-	defer cancel()
 	c, err := (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext(ctx, "tcp", net.JoinHostPort(u.Hostname(), port))
 	if err != nil {
 		return err
@@ -104,34 +118,43 @@ func (l *laneConn) dial(ctx context.Context, u *url.URL, tc *tls.Config) error {
 	return nil
 }
 
-// roundTrip writes the request and reads the answer; sent reports whether any
-// of the answer arrived (after which a failure is not retried on a new connection).
-func (l *laneConn) roundTrip(ctx context.Context, u *url.URL, m *message) (a answer, err error, sent bool) {
-	l.c.SetDeadline(time.Now().Add(attemptTimeout))
-	stop := context.AfterFunc(ctx, func() { l.c.SetDeadline(time.Unix(1, 0)) }) // shutting down: give up at once
+// roundTrip writes the request and reads the final answer (past any 1xx).
+func (l *laneConn) roundTrip(ctx context.Context, deadline time.Time, u *url.URL, m *message) (a answer, err error) {
+	c := l.c // the callback below may run after l.c is closed and cleared
+	c.SetDeadline(deadline)
+	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) }) // shutting down: give up at once
 	defer stop()
 	l.req = appendRequest(l.req[:0], u, m)
-	if _, err := l.c.Write(l.req); err != nil {
-		return a, err, false
+	if _, err := c.Write(l.req); err != nil {
+		return a, err
 	}
+	// Nothing of an answer yet: io.EOF here (not ReadResponse's ErrUnexpectedEOF)
+	// is a connection the receiver closed without reading the request.
 	if _, err := l.br.Peek(1); err != nil {
-		return a, err, false
+		return a, err
 	}
-	resp, err := http.ReadResponse(l.br, nil)
-	if err != nil {
-		return a, err, true
+	var resp *http.Response
+	for {
+		if resp, err = http.ReadResponse(l.br, nil); err != nil {
+			return a, err
+		}
+		// An informational answer (103 Early Hints, 102 Processing) precedes the
+		// final one: read on, or that one would answer the next request.
+		if resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
+			break
+		}
 	}
 	a.status = resp.StatusCode
 	a.snippet, _ = io.ReadAll(io.LimitReader(resp.Body, 512))
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	// The connection is kept only when the whole answer was read and the
-	// receiver did not ask to close it.
+	// The connection is kept only when the whole answer was read, the receiver
+	// did not ask to close it, and it still speaks HTTP.
 	var one [1]byte
-	if _, rest := resp.Body.Read(one[:]); !errors.Is(rest, io.EOF) || resp.Close {
+	if _, rest := resp.Body.Read(one[:]); !errors.Is(rest, io.EOF) || resp.Close || a.status == http.StatusSwitchingProtocols {
 		l.close()
 	}
 	resp.Body.Close()
-	return a, nil, true
+	return a, nil
 }
 
 func (l *laneConn) close() {

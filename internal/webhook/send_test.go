@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestLaneConnPosts: a lane's own connection posts Standard Webhooks' headers and
@@ -103,5 +104,68 @@ func TestLaneConnTLS(t *testing.T) {
 	roots := &tls.Config{RootCAs: srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}
 	if a, err := l.post(context.Background(), u, m, roots); err != nil || a.status != 204 {
 		t.Fatalf("https post: %+v %v", a, err)
+	}
+}
+
+// TestLaneConnInformational: a 1xx before the final answer is read past, so the
+// final one answers its own request and not the next.
+func TestLaneConnInformational(t *testing.T) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.ReadAll(r.Body)
+		w.Header().Set("Link", "</x>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		if n.Add(1) == 1 {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL + "/hook")
+	m := &message{id: "evt_1", signature: "v1,abc", timestamp: 1, body: []byte(`{}`)}
+	var l laneConn
+	defer l.close()
+	for _, want := range []int{500, 204, 204} {
+		if a, err := l.post(context.Background(), u, m, nil); err != nil || a.status != want {
+			t.Fatalf("post: %d %v, want %d", a.status, err, want)
+		}
+	}
+}
+
+// TestLaneConnSlowReceiver: an attempt that times out on a kept connection is
+// not sent again at once (the receiver may be working on it), and ends with its
+// deadline.
+func TestLaneConnSlowReceiver(t *testing.T) {
+	var got atomic.Int32
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.ReadAll(r.Body)
+		if got.Add(1) == 2 {
+			<-release // the second request is slow
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	defer close(release)
+	u, _ := url.Parse(srv.URL + "/hook")
+	m := &message{id: "evt_1", signature: "v1,abc", timestamp: 1, body: []byte(`{}`)}
+	var l laneConn
+	defer l.close()
+	if a, err := l.post(context.Background(), u, m, nil); err != nil || a.status != 204 {
+		t.Fatalf("first post: %+v %v", a, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if _, err := l.post(ctx, u, m, nil); err == nil {
+		t.Fatal("a post past its deadline succeeded")
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("the attempt took %v past a 300 ms deadline", took)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := got.Load(); n != 2 {
+		t.Errorf("the receiver got %d requests, want 2: a timed-out attempt was sent again", n)
 	}
 }

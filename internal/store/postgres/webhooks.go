@@ -119,8 +119,8 @@ func (s *Store) LeaseSubscription(ctx context.Context, id, owner string, now, un
 // SaveDelivery writes a deliverer's progress and log while it holds the lease.
 func (s *Store) SaveDelivery(ctx context.Context, owner string, sub ledger.Subscription, log []ledger.Delivery) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE subscriptions SET after_seq = $1, attempts = $2, failing_since = $3, enabled = $4,
-			disabled_reason = $5, updated_at = $6 WHERE id = $7 AND lease_owner = $8`,
+		tag, err := tx.Exec(ctx, `UPDATE subscriptions SET after_seq = $1, attempts = $2, failing_since = $3, enabled = enabled AND $4,
+			disabled_reason = CASE WHEN $4 THEN disabled_reason ELSE $5 END, updated_at = $6 WHERE id = $7 AND lease_owner = $8`,
 			sub.Cursor, int64(sub.Attempts), microsOrZero(sub.FailingSince), sub.Enabled, sub.DisabledReason, micros(sub.UpdatedAt), sub.ID, owner)
 		if err != nil {
 			return wrap("save delivery", err)

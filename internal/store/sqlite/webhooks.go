@@ -143,9 +143,9 @@ func (s *Store) LeaseSubscription(ctx context.Context, id, owner string, now, un
 // SaveDelivery writes a deliverer's progress and log while it holds the lease.
 func (s *Store) SaveDelivery(ctx context.Context, owner string, sub ledger.Subscription, log []ledger.Delivery) error {
 	return s.write(ctx, "save delivery", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE subscriptions SET after_seq = ?, attempts = ?, failing_since = ?, enabled = ?,
-			disabled_reason = ?, updated_at = ? WHERE id = ? AND lease_owner = ?`,
-			sub.Cursor, sub.Attempts, microsOrZero(sub.FailingSince), sub.Enabled, sub.DisabledReason, micros(sub.UpdatedAt), sub.ID, owner)
+		res, err := tx.ExecContext(ctx, `UPDATE subscriptions SET after_seq = ?, attempts = ?, failing_since = ?, enabled = enabled AND ?,
+			disabled_reason = CASE WHEN ? THEN disabled_reason ELSE ? END, updated_at = ? WHERE id = ? AND lease_owner = ?`,
+			sub.Cursor, sub.Attempts, microsOrZero(sub.FailingSince), sub.Enabled, sub.Enabled, sub.DisabledReason, micros(sub.UpdatedAt), sub.ID, owner)
 		if err != nil {
 			return err
 		}

@@ -47,7 +47,40 @@ func testWebhooks(t *testing.T, open func() Store) {
 	if err := s.SaveDelivery(ctx, "a", got, nil); !errors.Is(err, ledger.ErrLeaseLost) {
 		t.Fatalf("a saved after losing the lease: %v", err)
 	}
+	checkLeaseRenewal(t, s, got, now.Add(31*time.Second))
 	checkWebhookLog(t, s, got)
+}
+
+// checkLeaseRenewal: a renewal (ledger.RenewOnly) extends only a lease still
+// held, so a lease a redelivery ended is not taken back unnoticed; a deliverer's
+// save never enables a subscription an operator disabled meanwhile.
+func checkLeaseRenewal(t *testing.T, s Store, got ledger.Subscription, now time.Time) {
+	ctx := context.Background()
+	if held, _ := s.LeaseSubscription(ctx, "whk_1", "a", ledger.RenewOnly, now.Add(time.Hour)); held {
+		t.Error("a renewed b's lease")
+	}
+	if held, err := s.LeaseSubscription(ctx, "whk_1", "b", ledger.RenewOnly, now.Add(30*time.Second)); !held || err != nil {
+		t.Errorf("b could not renew its lease: %v %v", held, err)
+	}
+	off := got
+	off.Enabled, off.DisabledReason = false, "paused by the operator"
+	if err := s.UpdateSubscription(ctx, off, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveDelivery(ctx, "b", got, nil); err != nil { // b's copy still says enabled
+		t.Fatal(err)
+	}
+	if back, _ := s.Subscription(ctx, "whk_1"); back.Enabled || back.DisabledReason != "paused by the operator" {
+		t.Errorf("a deliverer's save undid the operator's disable: enabled %v, reason %q", back.Enabled, back.DisabledReason)
+	}
+	stopped := got
+	stopped.Enabled, stopped.DisabledReason = false, "failing since then"
+	if err := s.SaveDelivery(ctx, "b", stopped, nil); err != nil {
+		t.Fatal(err)
+	}
+	if back, _ := s.Subscription(ctx, "whk_1"); back.Enabled || back.DisabledReason != "failing since then" {
+		t.Errorf("a deliverer's disable did not hold: enabled %v, reason %q", back.Enabled, back.DisabledReason)
+	}
 }
 
 // checkWebhookLog: the saved log and cursor read back; a disabled subscription
