@@ -87,6 +87,12 @@ func TestLaneConnPosts(t *testing.T) {
 
 var mode atomic.Int32
 
+// hookAt is the /hook URL of a test receiver and a message to post to it.
+func hookAt(srvURL string) (*url.URL, *message) {
+	u, _ := url.Parse(srvURL + "/hook")
+	return u, &message{id: "evt_1", signature: "v1,abc", timestamp: 1, body: []byte(`{}`)}
+}
+
 // TestLaneConnTLS: an https receiver is verified against the configured roots,
 // and refused without them.
 func TestLaneConnTLS(t *testing.T) {
@@ -94,8 +100,7 @@ func TestLaneConnTLS(t *testing.T) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	defer srv.Close()
-	u, _ := url.Parse(srv.URL + "/hook")
-	m := &message{id: "evt_1", signature: "v1,abc", timestamp: 1, body: []byte(`{}`)}
+	u, m := hookAt(srv.URL)
 	var l laneConn
 	defer l.close()
 	if _, err := l.post(context.Background(), u, m, nil); err == nil {
@@ -122,8 +127,7 @@ func TestLaneConnInformational(t *testing.T) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	defer srv.Close()
-	u, _ := url.Parse(srv.URL + "/hook")
-	m := &message{id: "evt_1", signature: "v1,abc", timestamp: 1, body: []byte(`{}`)}
+	u, m := hookAt(srv.URL)
 	var l laneConn
 	defer l.close()
 	for _, want := range []int{500, 204, 204} {
@@ -148,8 +152,7 @@ func TestLaneConnSlowReceiver(t *testing.T) {
 	}))
 	defer srv.Close()
 	defer close(release)
-	u, _ := url.Parse(srv.URL + "/hook")
-	m := &message{id: "evt_1", signature: "v1,abc", timestamp: 1, body: []byte(`{}`)}
+	u, m := hookAt(srv.URL)
 	var l laneConn
 	defer l.close()
 	if a, err := l.post(context.Background(), u, m, nil); err != nil || a.status != 204 {
