@@ -15,6 +15,7 @@ import (
 	"github.com/purse-ledger/purse/client"
 	"github.com/purse-ledger/purse/internal/app"
 	"github.com/purse-ledger/purse/internal/testkit"
+	"github.com/purse-ledger/purse/internal/webhook"
 )
 
 // receiver is a real webhook receiver over loopback: it verifies every
@@ -208,6 +209,9 @@ func TestWebhooks(t *testing.T) {
 func TestWebhookLanes(t *testing.T) {
 	s := testkit.Open(t, filepath.Join(t.TempDir(), "purse.db"), testkit.Options{Webhooks: app.WebhookOptions{Poll: 20 * time.Millisecond}})
 	slow, fast := s.CreateAccount("Slow", "EUR"), s.CreateAccount("Fast", "EUR")
+	for webhook.Lane(fast, webhook.DefaultLanes) == webhook.Lane(slow, webhook.DefaultLanes) {
+		fast = s.CreateAccount("Fast", "EUR") // one in another lane: a lane is one at a time by design
+	}
 	fastDone := make(chan struct{})
 	var mu sync.Mutex
 	var got []delivered

@@ -237,7 +237,7 @@ func (d *deliverer) round(ctx context.Context, evs []ledger.Event) []ledger.Even
 	} else {
 		byLane := make([][]int, lanes)
 		for i := range evs {
-			l := laneOf(evs[i].AccountID, lanes)
+			l := Lane(evs[i].AccountID, lanes)
 			byLane[l] = append(byLane[l], i)
 		}
 		var wg sync.WaitGroup
@@ -265,8 +265,8 @@ func allIndexes(n int) []int {
 	return idx
 }
 
-// laneOf is the lane of an account's events: FNV-1a of its id.
-func laneOf(account string, lanes int) int {
+// Lane is the lane, of lanes, that an account's events go in: FNV-1a of its id.
+func Lane(account string, lanes int) int {
 	h := uint32(2166136261)
 	for i := 0; i < len(account); i++ {
 		h = (h ^ uint32(account[i])) * 16777619

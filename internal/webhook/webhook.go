@@ -53,7 +53,8 @@ type Config struct {
 	HTTP Doer
 	// TLS is the TLS set-up for https receivers [crypto/tls's: the system's roots].
 	TLS *tls.Config
-	// Lanes is how many deliveries of a subscription are in flight at once [8].
+	// Lanes is how many deliveries of a subscription are in flight at once
+	// [DefaultLanes].
 	// An account's events always share a lane, so they arrive in order.
 	Lanes int
 
@@ -73,6 +74,9 @@ type Config struct {
 
 	proxied Doer // sends through a proxy when HTTP is not set
 }
+
+// DefaultLanes is how many of a subscription's deliveries are in flight at once.
+const DefaultLanes = 8
 
 // Manager runs a deliverer for each enabled subscription.
 type Manager struct {
@@ -115,7 +119,7 @@ func (c *Config) defaults() {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
 	if c.Lanes <= 0 {
-		c.Lanes = 8
+		c.Lanes = DefaultLanes
 	}
 	c.proxied = defaultClient(c.Lanes)
 	if c.Wake == nil {
