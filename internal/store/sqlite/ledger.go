@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/purse-ledger/purse/internal/ledger"
@@ -49,67 +50,85 @@ const loadColumns = `id || '|' || kind || '|' || currency || '|' || status || '|
 	monthly_spent || '|' || spent_month || '|' || free_messages || '|' || version || '|' ||
 	parent_id || '|' || funding || '|' || disabled || '|' || alerts || '|' || name`
 
-// LoadAccounts returns every account with its stored balance. The engine calls it
-// once at start instead of replaying entries. Each row comes as one concatenated
-// text value: with a million accounts, handing sixteen values per row through
-// database/sql was most of the start-up time (measured: 1.04 s against 0.53 s per
-// 200,000 rows). The slice is sized up front so it is never held twice.
+// LoadAccounts returns every account with its stored balance, in rowid order.
+// The engine calls it once at start instead of replaying entries. Each row comes
+// as one concatenated text value: with a million accounts, handing sixteen values
+// per row through database/sql was most of the start-up time (measured: 1.04 s
+// against 0.53 s per 200,000 rows). SQLite building those values is most of what
+// is left, so the two halves of the table (by rowid) are read and parsed at once,
+// each on a connection of its own and into its own part of the result, which is
+// sized up front so that it is never held twice (start-up with 1M accounts: 5.3-5.7
+// s with one reader and a parser beside it, BENCHMARKS.md 5a).
 func (s *Store) LoadAccounts(ctx context.Context) ([]ledger.Account, error) {
-	var n int
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM accounts`).Scan(&n); err != nil {
-		return nil, fmt.Errorf("sqlite: load accounts: %w", err)
+	var lo, hi, n int64
+	// Each in a subquery of its own, so that each is a B-tree lookup or count,
+	// not a scan.
+	err := s.db.QueryRowContext(ctx, `SELECT coalesce((SELECT min(rowid) FROM accounts), 0),
+		coalesce((SELECT max(rowid) FROM accounts), 0), (SELECT count(*) FROM accounts)`).Scan(&lo, &hi, &n)
+	mid := lo + (hi-lo)/2
+	below := mid - lo + 1 // when no rowid is missing, as without deletes
+	if err == nil && hi-lo+1 != n {
+		err = s.db.QueryRowContext(ctx, `SELECT count(*) FROM accounts WHERE rowid <= ?`, mid).Scan(&below)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+loadColumns+` FROM accounts`)
+	below = min(below, n) // no accounts: 0 of 0
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: load accounts: %w", err)
 	}
-	// One goroutine reads rows out of SQLite while this one parses them: at a
-	// million accounts the two halves of start-up then run on two cores.
-	chunks := make(chan []string, 4)
-	var scanErr error
-	go func() {
-		defer close(chunks)
-		defer rows.Close()
-		chunk := make([]string, 0, 4096)
-		for rows.Next() {
-			var line string
-			if scanErr = rows.Scan(&line); scanErr != nil {
-				return
-			}
-			if chunk = append(chunk, line); len(chunk) == cap(chunk) {
-				chunks <- chunk
-				chunk = make([]string, 0, 4096)
-			}
-		}
-		scanErr = rows.Err()
-		if len(chunk) > 0 {
-			chunks <- chunk
-		}
-	}()
-	out := make([]ledger.Account, 0, n+16)
-	var parseErr error
-	for chunk := range chunks {
-		for _, line := range chunk {
-			a, err := parseAccountLine(line)
-			if err != nil && parseErr == nil {
-				parseErr = err // keep draining, so the reader can finish
-			}
-			out = append(out, a)
-		}
-	}
-	if err := errors.Join(scanErr, parseErr); err != nil {
+	out := make([]ledger.Account, n, n+16)
+	var errs [2]error
+	var wg sync.WaitGroup
+	wg.Go(func() { errs[0] = s.loadAccounts(ctx, "rowid <= ?", mid, out[:below]) })
+	wg.Go(func() { errs[1] = s.loadAccounts(ctx, "rowid > ?", mid, out[below:]) })
+	wg.Wait()
+	if err := errors.Join(errs[:]...); err != nil {
 		return nil, fmt.Errorf("sqlite: load accounts: %w", err)
 	}
 	return out, nil
 }
 
+// loadAccounts reads the accounts whose rowid meets cond into dst, which has
+// room for exactly them.
+func (s *Store) loadAccounts(ctx context.Context, cond string, mid int64, dst []ledger.Account) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+loadColumns+` FROM accounts WHERE `+cond+` ORDER BY rowid`, mid)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	i := 0
+	for ; rows.Next(); i++ {
+		if i == len(dst) {
+			return errors.New("more accounts than counted: the table changed while it was read")
+		}
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return err
+		}
+		if dst[i], err = parseAccountLine(line); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if i != len(dst) {
+		return errors.New("fewer accounts than counted: the table changed while it was read")
+	}
+	return nil
+}
+
 // parseAccountLine reads one loadColumns value.
 func parseAccountLine(line string) (ledger.Account, error) {
 	var a ledger.Account
-	f := strings.SplitN(line, "|", 20)
-	if len(f) != 20 {
-		return a, fmt.Errorf("account row %q has %d fields", line, len(f))
+	var f [20]string // split by hand: strings.SplitN's slice was a million allocations at start
+	rest := line
+	for i := range 19 {
+		j := strings.IndexByte(rest, '|')
+		if j < 0 {
+			return a, fmt.Errorf("account row %q has %d fields", line, i+1)
+		}
+		f[i], rest = rest[:j], rest[j+1:]
 	}
+	f[19] = rest // the name, last: a '|' in it stays in it
 	ints := make([]int64, 19)
 	for _, i := range []int{4, 5, 6, 7, 8, 9, 11, 12, 13, 14, 17} {
 		v, err := strconv.ParseInt(f[i], 10, 64)

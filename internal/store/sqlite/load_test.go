@@ -2,11 +2,13 @@ package sqlite
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/purse-ledger/purse/internal/ledger"
 )
@@ -45,6 +47,39 @@ func commitAndLoad(t *testing.T, s *Store, b *ledger.Batch, want ...ledger.Accou
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Fatalf("loaded accounts differ (-got +want):\n%s", diff)
 	}
+}
+
+// TestLoadAccountsHalves: the two halves LoadAccounts reads at once (by rowid)
+// make every account once, in rowid order, whatever the count (none, one, odd)
+// and with rowids missing (accounts deleted in the first half, or the last).
+func TestLoadAccountsHalves(t *testing.T) {
+	s := openTemp(t)
+	ctx := context.Background()
+	at := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	check := func(want []ledger.Account) {
+		t.Helper()
+		got, err := s.LoadAccounts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(got, want, cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("loaded accounts differ (-got +want):\n%s", diff)
+		}
+	}
+	check(nil)
+	var all []ledger.Account
+	for i := range 7 {
+		a := ledger.Account{ID: fmt.Sprintf("acc_%02d", i), Kind: ledger.KindCustomer, Name: "n", Currency: "EUR",
+			Status: ledger.StatusActive, Balance: ledger.Amount(i), CreatedAt: at, UpdatedAt: at}
+		all = append(all, a)
+		commitAndLoad(t, s, &ledger.Batch{Accounts: []ledger.Account{a}, Created: map[string]bool{a.ID: true}}, all...)
+	}
+	for _, gone := range []string{"acc_01", "acc_02", "acc_06"} {
+		if _, err := s.db.ExecContext(ctx, `DELETE FROM accounts WHERE id = ?`, gone); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check([]ledger.Account{all[0], all[3], all[4], all[5]})
 }
 
 // TestCommitUpdatesAccounts writes an account again three ways: a batch that moves
