@@ -27,7 +27,7 @@ func defaultClient(lanes int) *http.Client {
 	// Each lane keeps its connection to a receiver between deliveries (net/http
 	// keeps 2 per host by default, and would dial the others again each time).
 	t.MaxIdleConnsPerHost = max(lanes, 2)
-	return &http.Client{Timeout: 10 * time.Second, Transport: t,
+	return &http.Client{Timeout: attemptTimeout, Transport: t,
 		// A receiver's redirect is not followed: the signature is for its URL.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
