@@ -149,29 +149,18 @@ func (s *Store) resolveEntries(ctx context.Context, evs []storedEvent) ([]ledger
 
 // entriesIn reads the entry blocks whose first sequences are lo to hi, by sequence.
 func (s *Store) entriesIn(ctx context.Context, lo, hi int64) (map[int64]*ledger.Entry, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT account_id, first_seq, first_at, n, data FROM entry_blocks WHERE first_seq BETWEEN ? AND ?`, lo, hi)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+blockColumns+` FROM entry_blocks WHERE first_seq BETWEEN ? AND ?`, lo, hi)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
 	out := map[int64]*ledger.Entry{}
-	for rows.Next() {
-		var acc string
-		var first, firstAt int64
-		var n int
-		var data []byte
-		if err := rows.Scan(&acc, &first, &firstAt, &n, &data); err != nil {
-			return nil, err
-		}
-		es, err := decodeBlock(acc, first, firstAt, n, data)
-		if err != nil {
-			return nil, err
-		}
+	err = scanBlocks(rows, func(es []ledger.Entry) bool {
 		for i := range es {
 			out[es[i].Seq] = &es[i]
 		}
-	}
-	return out, rows.Err()
+		return true
+	})
+	return out, err
 }
 
 // ListEvents returns committed events after f.After, oldest first, reading the
