@@ -463,10 +463,19 @@ type engineStats struct {
 	batches, requests, commitSeconds float64
 	at                               time.Time
 	cpu, genCPU                      time.Duration // used by purse, and by this load generator
+	sinkCPU                          time.Duration // used by the webhook receiver's process, when it runs
+	idle                             time.Duration // the machine's idle time, all cores
 }
 
+// sinkPid is the webhook receiver's process while it runs (0 otherwise), so that
+// its share of the two cores is reported beside purse's.
+var sinkPid int
+
 func (p *purse) engineStats() engineStats {
-	st := engineStats{at: time.Now(), cpu: processCPU(p.cmd.Process.Pid), genCPU: selfCPU()}
+	st := engineStats{at: time.Now(), cpu: processCPU(p.cmd.Process.Pid), genCPU: selfCPU(), idle: machineIdle()}
+	if sinkPid != 0 {
+		st.sinkCPU = processCPU(sinkPid)
+	}
 	resp, err := http.Get(p.admin + "/metrics")
 	if err != nil {
 		return st
@@ -499,9 +508,33 @@ func (st engineStats) since(before engineStats) string {
 		return ""
 	}
 	wall := st.at.Sub(before.at).Seconds()
-	return fmt.Sprintf("; %.0f batches of %.1f requests, commit %.2f ms; CPU cores used: purse %.2f, load generator %.2f", n,
+	s := fmt.Sprintf("; %.0f batches of %.1f requests, commit %.2f ms; CPU cores used: purse %.2f, load generator %.2f", n,
 		(st.requests-before.requests)/n, 1000*(st.commitSeconds-before.commitSeconds)/n,
 		(st.cpu-before.cpu).Seconds()/wall, (st.genCPU-before.genCPU).Seconds()/wall)
+	if st.sinkCPU > 0 {
+		s += fmt.Sprintf(", webhook receiver %.2f", (st.sinkCPU-before.sinkCPU).Seconds()/wall)
+	}
+	if st.idle > 0 && before.idle > 0 {
+		s += fmt.Sprintf(", idle %.2f", (st.idle-before.idle).Seconds()/wall)
+	}
+	return s
+}
+
+// machineIdle is the time all cores have spent idle (Linux /proc/stat: idle and
+// iowait), so that a note shows whether the machine had cores to spare.
+func machineIdle() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line) // cpu user nice system idle iowait ...
+	if len(f) < 6 || f[0] != "cpu" {
+		return 0
+	}
+	idle, _ := strconv.ParseInt(f[4], 10, 64)
+	iowait, _ := strconv.ParseInt(f[5], 10, 64)
+	return time.Duration(idle+iowait) * time.Second / 100
 }
 
 // processCPU is the user and system time a process has used (Linux /proc).

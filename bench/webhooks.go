@@ -116,10 +116,12 @@ func newHookSink() (*hookSink, error) {
 		return nil, fmt.Errorf("the hook sink did not start: %w", err)
 	}
 	base = strings.TrimSpace(base)
+	sinkPid = cmd.Process.Pid
 	return &hookSink{cmd: cmd, in: in, base: base, url: base + "/hook"}, nil
 }
 
 func (s *hookSink) stop() {
+	sinkPid = 0
 	s.in.Close()
 	s.cmd.Wait()
 }
