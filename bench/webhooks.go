@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +26,12 @@ import (
 // hookReceiver is the receiver's side: it answers 204 at once and keeps each
 // new delivery's lag, from the event's commit (its "timestamp") to its arrival,
 // and counts the deliveries of a webhook-id it had already seen.
+//
+// It speaks just enough HTTP/1.1 for purse's deliveries and the bench's own
+// /stats and /reset, on a goroutine per connection, as the reference handler is
+// the least a handler can do: a real receiver runs on machines of its own, and
+// here every microsecond it spends is taken from purse's two cores (with
+// net/http and a JSON decoder it used 0.22 of them during W1).
 type hookReceiver struct {
 	mu   sync.Mutex
 	lags []time.Duration
@@ -31,39 +39,112 @@ type hookReceiver struct {
 	dups int
 }
 
-func (s *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	switch r.URL.Path {
-	case "/hook":
-		body, _ := io.ReadAll(r.Body)
-		var ev struct{ Timestamp time.Time }
-		if json.Unmarshal(body, &ev) == nil && !ev.Timestamp.IsZero() {
-			lag := time.Since(ev.Timestamp)
-			id := r.Header.Get("webhook-id")
-			s.mu.Lock()
-			if s.seen[id] {
-				s.dups++
-			} else {
-				s.seen[id] = true
-				s.lags = append(s.lags, lag)
-			}
-			s.mu.Unlock()
+func (s *hookReceiver) serve(l net.Listener) {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return
 		}
-		w.WriteHeader(http.StatusNoContent)
-	case "/reset": // forget the lags so far
-		s.mu.Lock()
-		s.lags, s.dups = s.lags[:0], 0
-		s.mu.Unlock()
-	case "/stats":
-		s.mu.Lock()
-		l := append([]time.Duration(nil), s.lags...)
-		st := sinkStats{Count: len(l), Dups: s.dups}
-		s.mu.Unlock()
-		if r.URL.Query().Get("lags") != "" && len(l) > 0 {
-			sort.Slice(l, func(i, j int) bool { return l[i] < l[j] })
-			st.P50, st.P99 = l[len(l)/2], l[min(len(l)-1, int(0.99*float64(len(l))))]
-		}
-		json.NewEncoder(w).Encode(st)
+		go s.conn(c)
 	}
+}
+
+// conn answers the requests of one keep-alive connection, until it closes or
+// sends something this receiver does not understand.
+func (s *hookReceiver) conn(c net.Conn) {
+	defer c.Close()
+	br := bufio.NewReaderSize(c, 16<<10)
+	var body []byte
+	for {
+		line, err := br.ReadSlice('\n')
+		if err != nil {
+			return
+		}
+		f := strings.Fields(string(line)) // METHOD PATH HTTP/1.1
+		if len(f) != 3 {
+			return
+		}
+		path, id, length := f[1], "", 0
+		for {
+			h, err := br.ReadSlice('\n')
+			if err != nil {
+				return
+			}
+			name, value, ok := strings.Cut(string(h), ":")
+			if !ok {
+				break // the empty line
+			}
+			switch strings.ToLower(name) {
+			case "content-length":
+				length, _ = strconv.Atoi(strings.TrimSpace(value))
+			case "webhook-id":
+				id = strings.TrimSpace(value)
+			}
+		}
+		if cap(body) < length {
+			body = make([]byte, length)
+		}
+		body = body[:length]
+		if _, err := io.ReadFull(br, body); err != nil {
+			return
+		}
+		var out []byte
+		switch path {
+		case "/hook":
+			s.delivered(id, body)
+			out = []byte("HTTP/1.1 204 No Content\r\n\r\n")
+		default:
+			js, _ := json.Marshal(s.answer(path))
+			out = fmt.Appendf(nil, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(js), js)
+		}
+		if _, err := c.Write(out); err != nil {
+			return
+		}
+	}
+}
+
+// delivered keeps a delivery's lag, or counts it as a duplicate.
+func (s *hookReceiver) delivered(id string, body []byte) {
+	const key = `"timestamp":"`
+	i := bytes.Index(body, []byte(key))
+	if i < 0 {
+		return
+	}
+	rest := body[i+len(key):]
+	j := bytes.IndexByte(rest, '"')
+	if j < 0 {
+		return
+	}
+	at, err := time.Parse(time.RFC3339Nano, string(rest[:j]))
+	if err != nil {
+		return
+	}
+	lag := time.Since(at)
+	s.mu.Lock()
+	if s.seen[id] {
+		s.dups++
+	} else {
+		s.seen[id] = true
+		s.lags = append(s.lags, lag)
+	}
+	s.mu.Unlock()
+}
+
+// answer is /reset's (forget the lags so far) and /stats' (with ?lags=1, their
+// p50 and p99) answer.
+func (s *hookReceiver) answer(path string) sinkStats {
+	s.mu.Lock()
+	if path == "/reset" {
+		s.lags, s.dups = s.lags[:0], 0
+	}
+	l := append([]time.Duration(nil), s.lags...)
+	st := sinkStats{Count: len(l), Dups: s.dups}
+	s.mu.Unlock()
+	if strings.HasSuffix(path, "?lags=1") && len(l) > 0 {
+		sort.Slice(l, func(i, j int) bool { return l[i] < l[j] })
+		st.P50, st.P99 = l[len(l)/2], l[min(len(l)-1, int(0.99*float64(len(l))))]
+	}
+	return st
 }
 
 type sinkStats struct {
@@ -79,7 +160,7 @@ func hookSinkChild() error {
 		return err
 	}
 	fmt.Println("http://" + l.Addr().String())
-	go http.Serve(l, &hookReceiver{seen: map[string]bool{}})
+	go (&hookReceiver{seen: map[string]bool{}}).serve(l)
 	io.Copy(io.Discard, os.Stdin)
 	return nil
 }
