@@ -220,7 +220,6 @@ func (d *deliverer) before(evs []ledger.Event, seq int64) int64 {
 // failing account holds up only its lane. It returns the events not delivered,
 // in sequence order.
 func (d *deliverer) round(ctx context.Context, evs []ledger.Event) []ledger.Event {
-	lanes := min(d.cfg().Lanes, len(evs))
 	failed := make([]bool, len(evs))
 	run := func(lane int, idx []int) {
 		for k, i := range idx {
@@ -232,14 +231,22 @@ func (d *deliverer) round(ctx context.Context, evs []ledger.Event) []ledger.Even
 			}
 		}
 	}
-	if lanes <= 1 {
-		run(0, allIndexes(len(evs)))
-	} else {
-		byLane := make([][]int, lanes)
-		for i := range evs {
-			l := Lane(evs[i].AccountID, lanes)
-			byLane[l] = append(byLane[l], i)
+	// An account's lane is the same whatever the page holds (Lane with the
+	// configured count), so that it keeps its connection, and Lane says which.
+	byLane := make([][]int, len(d.lanes))
+	busy := -1 // the one lane with events, or -2 when there are several
+	for i := range evs {
+		l := Lane(evs[i].AccountID, len(d.lanes))
+		byLane[l] = append(byLane[l], i)
+		if busy == -1 {
+			busy = l
+		} else if busy != l {
+			busy = -2
 		}
+	}
+	if busy >= 0 {
+		run(busy, byLane[busy])
+	} else {
 		var wg sync.WaitGroup
 		for lane, idx := range byLane {
 			if len(idx) > 0 {
@@ -255,14 +262,6 @@ func (d *deliverer) round(ctx context.Context, evs []ledger.Event) []ledger.Even
 		}
 	}
 	return rest
-}
-
-func allIndexes(n int) []int {
-	idx := make([]int, n)
-	for i := range idx {
-		idx[i] = i
-	}
-	return idx
 }
 
 // Lane is the lane, of lanes, that an account's events go in: FNV-1a of its id.
