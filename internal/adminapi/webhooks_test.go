@@ -267,6 +267,46 @@ func TestWebhookLanes(t *testing.T) {
 	}
 }
 
+// TestBackoffRestartsAfterProgress: a receiver that refuses one request in four
+// and takes the next gets everything soon, each refused event retried after the
+// first backoff: the count of failures starts again once the oldest undelivered
+// event goes through, and does not grow with every round that meets a refusal.
+func TestBackoffRestartsAfterProgress(t *testing.T) {
+	s := testkit.Open(t, filepath.Join(t.TempDir(), "purse.db"), testkit.Options{Webhooks: app.WebhookOptions{
+		Poll: 5 * time.Millisecond, RetryBase: 20 * time.Millisecond, RetryMax: time.Hour}})
+	acc := s.CreateAccount("Flaky", "EUR")
+	var requests atomic.Int32
+	var mu sync.Mutex
+	got := map[string]bool{}
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		if requests.Add(1)%4 == 0 {
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		mu.Lock()
+		got[r.Header.Get("webhook-id")] = true
+		mu.Unlock()
+	}))
+	defer rcv.Close()
+	const n = 40
+	for i := range n {
+		s.MustAdmin(201, "POST", "/v1/accounts/"+acc+"/top-ups", `{"amount":"1"}`, testkit.Key("flaky"+string(rune('A'+i))))
+	}
+	var sub struct{ ID string }
+	s.MustAdmin(201, "POST", "/v1/webhooks", `{"url":"`+rcv.URL+`","types":["entry.created"]}`, nil).JSON(t, &sub)
+	s.MustAdmin(200, "POST", "/v1/webhooks/"+sub.ID+"/redeliver", `{"after":0}`, nil)
+	// Doubling from 20 ms at each of the ~13 refusals would wait for hours.
+	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == n })
+	var log struct{ Deliveries []struct{ Attempt int } }
+	s.MustAdmin(200, "GET", "/v1/webhooks/"+sub.ID+"/deliveries?limit=200", "", nil).JSON(t, &log)
+	for _, d := range log.Deliveries {
+		if d.Attempt > 2 {
+			t.Fatalf("an attempt numbered %d: failures were counted across events that went through", d.Attempt)
+		}
+	}
+}
+
 // TestRedeliveryUnderRenewals: with leases renewed every few milliseconds, every
 // redelivery delivers again: a renewal never takes back a lease the redelivery
 // ended, so the deliverer's progress in memory never overwrites the reset cursor.

@@ -187,6 +187,7 @@ func (d *deliverer) lag(l time.Duration) {
 func (d *deliverer) deliver(ctx context.Context, evs []ledger.Event) bool {
 	rest := evs
 	for ctx.Err() == nil {
+		head := rest[0].Seq
 		rest = d.round(ctx, rest)
 		if len(rest) == 0 {
 			d.sub.Cursor, d.sub.Attempts, d.sub.FailingSince = evs[len(evs)-1].Seq, 0, time.Time{}
@@ -194,6 +195,13 @@ func (d *deliverer) deliver(ctx context.Context, evs []ledger.Event) bool {
 		}
 		if first := rest[0].Seq; first > evs[0].Seq {
 			d.sub.Cursor = d.before(evs, first)
+		}
+		// The oldest undelivered event went through: this failure is a new one,
+		// and the backoff starts again. Counted by rounds instead, a receiver
+		// refusing one request in 200 at random made every page's round fail,
+		// and the waits doubled to minutes while each round delivered hundreds.
+		if rest[0].Seq > head {
+			d.sub.Attempts, d.sub.FailingSince = 0, time.Time{}
 		}
 		switch {
 		case ctx.Err() != nil: // stopping: keep what was delivered, count no failure
