@@ -329,7 +329,7 @@ func (d *deliverer) save(ctx context.Context) bool {
 // attempt POSTs the event once, on the lane's connection, and logs the attempt.
 func (d *deliverer) attempt(ctx context.Context, ev *ledger.Event, lane *laneConn) bool {
 	m := message{id: ev.ID, timestamp: time.Now().Unix(), body: payload(ev)}
-	sig, err := Sign(d.sub.Secret, m.id, m.timestamp, m.body)
+	sig, err := lane.signer.sign(d.sub.Secret, m.id, m.timestamp, m.body)
 	if err != nil {
 		return d.record(ev, 0, 0, false, err.Error())
 	}

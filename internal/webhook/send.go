@@ -17,7 +17,7 @@ import (
 // attemptTimeout bounds one attempt: the dial, the request and the answer.
 const attemptTimeout = 15 * time.Second
 
-// laneConn is a lane's own keep-alive connection to a receiver. A lane posts
+// laneConn is a lane's own keep-alive connection to a receiver, and its signer. A lane posts
 // on it directly, writing the request and reading the answer on the lane's
 // goroutine: net/http's Transport passes each request between three goroutines,
 // and on a machine busy with charges every hand-over waited for the scheduler,
@@ -29,6 +29,7 @@ type laneConn struct {
 	br     *bufio.Reader
 	req    []byte    // the request being written, reused
 	used   time.Time // when it last carried an answer
+	signer signer
 }
 
 // message is what one attempt posts.

@@ -53,3 +53,26 @@ func TestBackoff(t *testing.T) {
 		t.Errorf("a subscription is disabled after %v: the issue asks for at least 24 h of retries", c.DisableAfter)
 	}
 }
+
+// TestSignerReused: a lane's signer, kept between messages and across a change
+// of secret, signs each message as a fresh Sign does (a stale key or a buffer
+// shared between the signed prefix and the header would not).
+func TestSignerReused(t *testing.T) {
+	var s signer
+	secrets := []string{NewSecret(), NewSecret()}
+	for i := range 6 {
+		secret := secrets[i/3]
+		id, body := "evt_"+strconv.Itoa(i), []byte(`{"n":`+strconv.Itoa(i)+`}`)
+		got, err := s.sign(secret, id, int64(1000+i), body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := Sign(secret, id, int64(1000+i), body)
+		if got != want {
+			t.Fatalf("message %d: the kept signer made %q, Sign %q", i, got, want)
+		}
+	}
+	if _, err := s.sign("whsec_!!", "evt_x", 1, nil); err == nil {
+		t.Error("a secret that is not base64 signed")
+	}
+}

@@ -149,7 +149,11 @@ func (s *Store) resolveEntries(ctx context.Context, evs []storedEvent) ([]ledger
 
 // entriesIn reads the entry blocks whose first sequences are lo to hi, by sequence.
 func (s *Store) entriesIn(ctx context.Context, lo, hi int64) (map[int64]*ledger.Entry, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+blockColumns+` FROM entry_blocks WHERE first_seq BETWEEN ? AND ?`, lo, hi)
+	st, err := s.stmt(ctx, `SELECT `+blockColumns+` FROM entry_blocks WHERE first_seq BETWEEN ? AND ?`)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.QueryContext(ctx, lo, hi)
 	if err != nil {
 		return nil, err
 	}
@@ -179,9 +183,14 @@ func (s *Store) ListEvents(ctx context.Context, f ledger.EventFilter) ([]ledger.
 	m := newEventMatcher(f)
 	// The block holding f.After+1 starts at or before it: from the last block that
 	// starts at or before it (an index seek on the primary key), then onwards.
-	rows, err := s.db.QueryContext(ctx, `SELECT first_seq, last_seq, at, data FROM event_blocks
+	// Prepared once: a deliverer reads a page this way hundreds of times a second.
+	st, err := s.stmt(ctx, `SELECT first_seq, last_seq, at, data FROM event_blocks
 		WHERE first_seq >= coalesce((SELECT max(first_seq) FROM event_blocks WHERE first_seq <= ?), 0) AND first_seq <= ?
-		ORDER BY first_seq`, f.After+1, upTo)
+		ORDER BY first_seq`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: events: %w", err)
+	}
+	rows, err := st.QueryContext(ctx, f.After+1, upTo)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: events: %w", err)
 	}

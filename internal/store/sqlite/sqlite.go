@@ -48,7 +48,7 @@ type Store struct {
 	// newest one a Sync has made durable, beyond which readers see none (events.go).
 	eventsCommitted, eventsDurable atomic.Int64
 
-	stmts sync.Map // SQL -> *sql.Stmt, the batch statements
+	stmts sync.Map // SQL -> *sql.Stmt: the batch statements, and the reads made hundreds of times a second
 
 	keys keyIndex // idempotency keys -> records (idempotency.go)
 
