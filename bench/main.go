@@ -173,9 +173,16 @@ func run() error {
 		fmt.Println("keeping", dir)
 	}
 	bin := filepath.Join(dir, "purse")
-	fmt.Println("building purse ...")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/purse").CombinedOutput(); err != nil {
-		return fmt.Errorf("go build: %v\n%s", err, out)
+	if other := os.Getenv("BENCH_PURSE"); other != "" {
+		// BENCH_PURSE=path measures that purse binary (another commit's build, say)
+		// with this bench, so that two builds are compared by the same yardstick.
+		bin = other
+		fmt.Println("measuring", bin)
+	} else {
+		fmt.Println("building purse ...")
+		if out, err := exec.Command("go", "build", "-o", bin, "./cmd/purse").CombinedOutput(); err != nil {
+			return fmt.Errorf("go build: %v\n%s", err, out)
+		}
 	}
 	self, err := os.Executable()
 	if err != nil {
