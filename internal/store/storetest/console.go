@@ -159,7 +159,9 @@ func testConsoleReads(t *testing.T, open func() Store) {
 		{ledger.AccountQuery{Text: gamma[len(gamma)-6:], Limit: 10}, []string{"Gamma"}, 1},
 		{ledger.AccountQuery{Currency: "USD", Sort: "-balance", Limit: 10}, []string{"Gamma", "Closed"}, 2},
 		{ledger.AccountQuery{Status: ledger.StatusClosed, Limit: 10}, []string{"Closed"}, 1},
-		{ledger.AccountQuery{Sort: "balance", Limit: 2, Offset: 1}, []string{"Closed", "Gamma"}, 4},
+		// beta and Closed both hold 0 and tie-break by id, which is random within a
+		// millisecond: the page starts past them.
+		{ledger.AccountQuery{Sort: "balance", Limit: 2, Offset: 2}, []string{"Gamma", "Alpha Shop"}, 4},
 	} {
 		got, total, err := e.store.SearchAccounts(ctx, tc.q)
 		if err != nil || total != tc.total || !cmp.Equal(names(got), tc.want) {
