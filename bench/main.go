@@ -397,11 +397,20 @@ type purse struct {
 	logPath       string
 }
 
+// knowsFlag reports whether bin's serve takes --name (its help lists it).
+func knowsFlag(bin, name string) bool {
+	out, _ := exec.Command(bin, "serve", "-h").CombinedOutput()
+	return strings.Contains(string(out), "-"+name+" ")
+}
+
 func startPurse(bin, db string, extra ...string) (*purse, error) {
-	args := append([]string{"serve", "--db", db, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--admin-token", token, "--log-format", "json",
+	args := []string{"serve", "--db", db, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--admin-token", token, "--log-format", "json"}
+	if knowsFlag(bin, "admin-hosts") { // a BENCH_PURSE build from before it answers any Host
 		// The load generators send "Host: bench"; the admin listener answers only its
 		// own address and the names it is given (DNS rebinding, issue #17 point 1).
-		"--admin-hosts", "bench"}, extra...)
+		args = append(args, "--admin-hosts", "bench")
+	}
+	args = append(args, extra...)
 	if *profile != "" {
 		args = append(args, "--pprof")
 	}

@@ -137,7 +137,18 @@ func (b *batchTx) LockCharges(ctx context.Context, refs []ledger.ChargeRef) ([]l
 const (
 	lockAccountsSQL = `SELECT ` + accountColumns + ` FROM accounts WHERE id = ANY($1) ORDER BY id FOR UPDATE`
 	idempotencySQL  = `SELECT key, request_hash, status, body, created_at FROM idempotency WHERE key = ANY($1)`
-	reserveSeqsSQL  = `SELECT nextval('entry_seq') FROM generate_series(1, $1)`
+	// The batch's reads and its accounts UPDATE are planned for their own
+	// arguments, its inserts from cached generic plans. pgx prepares statements
+	// once per connection, and after five runs PostgreSQL may keep a generic plan
+	// chosen from the statistics of that moment: on a new store, nearly empty,
+	// the lookups' plan scans the whole idempotency table (and accounts), and is
+	// kept while the table grows until autovacuum next analyzes it. In the bench's
+	// fresh store the key lookup then took milliseconds a batch and charges ran at
+	// half their rate in two runs of three (BENCHMARKS.md, 2b). Planning every
+	// statement instead cost the inserts' share of the rate, so they keep theirs.
+	customPlansSQL = `SET LOCAL plan_cache_mode TO force_custom_plan`
+	cachedPlansSQL = `SET LOCAL plan_cache_mode TO auto`
+	reserveSeqsSQL = `SELECT nextval('entry_seq') FROM generate_series(1, $1)`
 )
 
 // Prefetch sends the batch's first reads as one pipelined round trip; PostgreSQL
@@ -146,6 +157,7 @@ const (
 func (b *batchTx) Prefetch(ctx context.Context, accounts, platform, keys []string, seqs int) (locked, lockedPlatform []ledger.Account, recs []ledger.IdempotencyRecord, err error) {
 	begin := !b.begun
 	q := b.open()
+	q.Queue(customPlansSQL)
 	q.Queue(lockAccountsSQL, accounts)
 	q.Queue(lockAccountsSQL, platform)
 	q.Queue(idempotencySQL, keys)
@@ -160,6 +172,9 @@ func (b *batchTx) Prefetch(ctx context.Context, accounts, platform, keys []strin
 		if _, err := br.Exec(); err != nil {
 			return nil, nil, nil, wrap("begin", err)
 		}
+	}
+	if _, err := br.Exec(); err != nil {
+		return nil, nil, nil, wrap("plans", err)
 	}
 	r := queued{br}
 	if locked, err = queryAccounts(ctx, r, lockAccountsSQL); err != nil {
@@ -339,6 +354,7 @@ func (b *batchTx) write(ctx context.Context, bt *ledger.Batch) (changed []string
 			cols.id, cols.name, cols.status, cols.bal, cols.seq, cols.updated, cols.held, cols.minus, cols.limit, cols.spent,
 			cols.month, cols.free, cols.version, cols.isNew, cols.disabled, cols.alerts)
 	}
+	q.Queue(cachedPlansSQL) // the inserts below scan no table
 	if n := len(bt.Entries); n > 0 {
 		seqs, amounts, afters, created := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 		movs, accs, kinds, refs, keys, metas, related, subs := make([]string, n), make([]string, n), make([]string, n), make([]string, n),
