@@ -184,6 +184,7 @@ func run() error {
 			return fmt.Errorf("go build: %v\n%s", err, out)
 		}
 	}
+	hostsFlag = knowsFlag(bin, "admin-hosts")
 	self, err := os.Executable()
 	if err != nil {
 		return err
@@ -397,6 +398,9 @@ type purse struct {
 	logPath       string
 }
 
+// hostsFlag is whether the purse measured takes --admin-hosts, asked once.
+var hostsFlag bool
+
 // knowsFlag reports whether bin's serve takes --name (its help lists it).
 func knowsFlag(bin, name string) bool {
 	out, _ := exec.Command(bin, "serve", "-h").CombinedOutput()
@@ -405,7 +409,7 @@ func knowsFlag(bin, name string) bool {
 
 func startPurse(bin, db string, extra ...string) (*purse, error) {
 	args := []string{"serve", "--db", db, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--admin-token", token, "--log-format", "json"}
-	if knowsFlag(bin, "admin-hosts") { // a BENCH_PURSE build from before it answers any Host
+	if hostsFlag { // a BENCH_PURSE build from before it answers any Host
 		// The load generators send "Host: bench"; the admin listener answers only its
 		// own address and the names it is given (DNS rebinding, issue #17 point 1).
 		args = append(args, "--admin-hosts", "bench")
@@ -527,7 +531,7 @@ func (st engineStats) since(before engineStats) string {
 	s := fmt.Sprintf("; %.0f batches of %.1f requests, commit %.2f ms; CPU cores used: purse %.2f, load generator %.2f", n,
 		(st.requests-before.requests)/n, 1000*(st.commitSeconds-before.commitSeconds)/n,
 		(st.cpu-before.cpu).Seconds()/wall, (st.genCPU-before.genCPU).Seconds()/wall)
-	if st.sinkCPU > 0 {
+	if st.sinkCPU > 0 && before.sinkCPU > 0 { // the receiver ran through the interval
 		s += fmt.Sprintf(", webhook receiver %.2f", (st.sinkCPU-before.sinkCPU).Seconds()/wall)
 	}
 	if st.idle > 0 && before.idle > 0 {

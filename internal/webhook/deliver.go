@@ -242,24 +242,20 @@ func (d *deliverer) round(ctx context.Context, evs []ledger.Event) []ledger.Even
 	// An account's lane is the same whatever the page holds (Lane with the
 	// configured count), so that it keeps its connection, and Lane says which.
 	byLane := make([][]int, len(d.lanes))
-	busy := -1 // the one lane with events, or -2 when there are several
+	var busy []int // the lanes with events
 	for i := range evs {
 		l := Lane(evs[i].AccountID, len(d.lanes))
-		byLane[l] = append(byLane[l], i)
-		if busy == -1 {
-			busy = l
-		} else if busy != l {
-			busy = -2
+		if len(byLane[l]) == 0 {
+			busy = append(busy, l)
 		}
+		byLane[l] = append(byLane[l], i)
 	}
-	if busy >= 0 {
-		run(busy, byLane[busy])
+	if len(busy) == 1 { // no goroutine for a page of one lane
+		run(busy[0], byLane[busy[0]])
 	} else {
 		var wg sync.WaitGroup
-		for lane, idx := range byLane {
-			if len(idx) > 0 {
-				wg.Go(func() { run(lane, idx) })
-			}
+		for _, lane := range busy {
+			wg.Go(func() { run(lane, byLane[lane]) })
 		}
 		wg.Wait()
 	}

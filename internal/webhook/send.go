@@ -17,9 +17,9 @@ import (
 // attemptTimeout bounds one attempt: the dial, the request and the answer.
 const attemptTimeout = 15 * time.Second
 
-// laneConn is a lane's own keep-alive connection to a receiver, and its signer. A lane posts
-// on it directly, writing the request and reading the answer on the lane's
-// goroutine: net/http's Transport passes each request between three goroutines,
+// laneConn is a lane's own keep-alive connection to a receiver, and its
+// signer. A lane posts on it directly, writing the request and reading the
+// answer on the lane's goroutine: net/http's Transport passes each request between three goroutines,
 // and on a machine busy with charges every hand-over waited for the scheduler,
 // which made a delivery cost several times its work (issue #16's W1 and W2).
 // It speaks HTTP/1.1 and reads answers with net/http's own parser.
