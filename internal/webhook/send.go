@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -24,12 +25,17 @@ const attemptTimeout = 15 * time.Second
 // which made a delivery cost several times its work (issue #16's W1 and W2).
 // It speaks HTTP/1.1 and reads answers with net/http's own parser.
 type laneConn struct {
-	target string // the scheme and host the connection is to
-	c      net.Conn
-	br     *bufio.Reader
-	req    []byte    // the request being written, reused
-	used   time.Time // when it last carried an answer
-	signer signer
+	scheme, host string // where the connection is to
+	c            net.Conn
+	br           *bufio.Reader
+	req          []byte    // the request being written, reused
+	used         time.Time // when it last carried an answer
+	signer       signer
+	// watched is the context whose end aborts the connection's I/O, and unwatch
+	// stops that: one watch a connection, not one an attempt (a context and an
+	// AfterFunc an attempt were a tenth of a delivery's own processor time).
+	watched context.Context
+	unwatch func() bool
 }
 
 // message is what one attempt posts.
@@ -47,23 +53,25 @@ type answer struct {
 
 // post sends m to u and reads the answer, on the kept connection when there is
 // one (and on a new one, once, when the kept one turns out to have been closed
-// by the receiver before it read anything). One deadline covers it all.
+// by the receiver before it read anything). One deadline covers it all: the
+// attempt's timeout, or ctx's deadline if that is sooner; ctx's end aborts it.
 func (l *laneConn) post(ctx context.Context, u *url.URL, m *message, tc *tls.Config) (answer, error) {
 	deadline := time.Now().Add(attemptTimeout)
-	ctx, cancel := context.WithDeadline(ctx, deadline)
-	defer cancel()
-	target := u.Scheme + "://" + u.Host
-	if l.c != nil && (l.target != target || time.Since(l.used) > idleTimeout) {
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	if l.c != nil && (l.scheme != u.Scheme || l.host != u.Host || time.Since(l.used) > idleTimeout) {
 		l.close() // another receiver, or idle long enough for the receiver to have dropped it
 	}
 	for try := 0; ; try++ {
 		reused := l.c != nil
 		if !reused {
-			if err := l.dial(ctx, u, tc); err != nil {
+			if err := l.dial(ctx, deadline, u, tc); err != nil {
 				return answer{}, err
 			}
-			l.target = target
+			l.scheme, l.host = u.Scheme, u.Host
 		}
+		l.watch(ctx)
 		a, err := l.roundTrip(ctx, deadline, u, m)
 		if err == nil {
 			l.used = time.Now()
@@ -74,6 +82,18 @@ func (l *laneConn) post(ctx context.Context, u *url.URL, m *message, tc *tls.Con
 			return answer{}, err
 		}
 	}
+}
+
+// watch makes ctx's end abort the connection's I/O at once (shutting down).
+func (l *laneConn) watch(ctx context.Context) {
+	if l.watched == ctx {
+		return
+	}
+	if l.unwatch != nil {
+		l.unwatch()
+	}
+	c := l.c // the callback may run after l.c is closed and cleared
+	l.watched, l.unwatch = ctx, context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
 }
 
 // idleTimeout is how long a lane's connection is kept unused: receivers close
@@ -88,7 +108,9 @@ func closedUnread(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
-func (l *laneConn) dial(ctx context.Context, u *url.URL, tc *tls.Config) error {
+func (l *laneConn) dial(ctx context.Context, deadline time.Time, u *url.URL, tc *tls.Config) error {
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
 	port := u.Port()
 	if port == "" {
 		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
@@ -121,12 +143,12 @@ func (l *laneConn) dial(ctx context.Context, u *url.URL, tc *tls.Config) error {
 
 // roundTrip writes the request and reads the final answer (past any 1xx).
 func (l *laneConn) roundTrip(ctx context.Context, deadline time.Time, u *url.URL, m *message) (a answer, err error) {
-	c := l.c // the callback below may run after l.c is closed and cleared
-	c.SetDeadline(deadline)
-	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) }) // shutting down: give up at once
-	defer stop()
+	l.c.SetDeadline(deadline)
+	if err := ctx.Err(); err != nil { // after SetDeadline: a later end is watch's to see
+		return a, err
+	}
 	l.req = appendRequest(l.req[:0], u, m)
-	if _, err := c.Write(l.req); err != nil {
+	if _, err := l.c.Write(l.req); err != nil {
 		return a, err
 	}
 	// Nothing of an answer yet: io.EOF here (not ReadResponse's ErrUnexpectedEOF)
@@ -134,10 +156,34 @@ func (l *laneConn) roundTrip(ctx context.Context, deadline time.Time, u *url.URL
 	if _, err := l.br.Peek(1); err != nil {
 		return a, err
 	}
+	a, keep, ok := plainAnswer(l.br)
+	if !ok {
+		if a, keep, err = readAnswer(l.br); err != nil {
+			return a, err
+		}
+	}
+	if !keep {
+		l.close()
+	}
+	return a, nil
+}
+
+// snippetMax is how much of an answer's body is kept; drainMax how much more is
+// read past it so the connection can carry the next request (a longer answer
+// closes it instead).
+const (
+	snippetMax = 512
+	drainMax   = 64 << 10
+)
+
+// readAnswer reads an answer with net/http's parser: whatever plainAnswer
+// leaves, such as informational answers, chunked bodies and HTTP/1.0. keep is
+// whether the connection can carry another request.
+func readAnswer(br *bufio.Reader) (a answer, keep bool, err error) {
 	var resp *http.Response
 	for {
-		if resp, err = http.ReadResponse(l.br, nil); err != nil {
-			return a, err
+		if resp, err = http.ReadResponse(br, nil); err != nil {
+			return a, false, err
 		}
 		// An informational answer (103 Early Hints, 102 Processing) precedes the
 		// final one: read on, or that one would answer the next request.
@@ -146,19 +192,113 @@ func (l *laneConn) roundTrip(ctx context.Context, deadline time.Time, u *url.URL
 		}
 	}
 	a.status = resp.StatusCode
-	a.snippet, _ = io.ReadAll(io.LimitReader(resp.Body, 512))
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	a.snippet, _ = io.ReadAll(io.LimitReader(resp.Body, snippetMax))
+	io.Copy(io.Discard, io.LimitReader(resp.Body, drainMax))
 	// The connection is kept only when the whole answer was read, the receiver
 	// did not ask to close it, and it still speaks HTTP.
 	var one [1]byte
-	if _, rest := resp.Body.Read(one[:]); !errors.Is(rest, io.EOF) || resp.Close || a.status == http.StatusSwitchingProtocols {
-		l.close()
-	}
+	_, rest := resp.Body.Read(one[:])
+	keep = errors.Is(rest, io.EOF) && !resp.Close && a.status != http.StatusSwitchingProtocols
 	resp.Body.Close()
-	return a, nil
+	return a, keep, nil
+}
+
+// plainAnswer reads the answer most receivers give, without net/http's
+// allocations: HTTP/1.1, a final status, its whole head already buffered, and a
+// body framed by Content-Length (or none: 204, 304). Anything else (ok false)
+// is left unread for readAnswer. Headers other than Content-Length,
+// Transfer-Encoding and Connection do not matter to a webhook sender.
+func plainAnswer(br *bufio.Reader) (a answer, keep, ok bool) {
+	buf, _ := br.Peek(br.Buffered())
+	end := bytes.Index(buf, []byte("\r\n\r\n"))
+	if end < 0 {
+		return a, false, false
+	}
+	head := buf[:end+2]
+	line, head, _ := bytes.Cut(head, []byte("\r\n"))
+	if len(line) < 12 || string(line[:9]) != "HTTP/1.1 " || (len(line) > 12 && line[12] != ' ') {
+		return a, false, false
+	}
+	status := 0
+	for _, c := range line[9:12] {
+		if c < '0' || c > '9' {
+			return a, false, false
+		}
+		status = status*10 + int(c-'0')
+	}
+	if status < 200 || status > 599 {
+		return a, false, false
+	}
+	length, keep := int64(-1), true
+	for len(head) > 0 {
+		line, head, _ = bytes.Cut(head, []byte("\r\n"))
+		name, value, found := bytes.Cut(line, []byte(":"))
+		if !found || len(name) == 0 || bytes.ContainsAny(name, " \t") {
+			return a, false, false // malformed, or a folded line: net/http says what it is
+		}
+		value = bytes.TrimSpace(value)
+		switch {
+		case lowerIs(name, "content-length"):
+			n, err := strconv.ParseInt(string(value), 10, 64)
+			if length >= 0 || err != nil || n < 0 || value[0] == '+' {
+				return a, false, false
+			}
+			length = n
+		case lowerIs(name, "transfer-encoding"):
+			return a, false, false
+		case lowerIs(name, "connection"):
+			for _, t := range bytes.Split(value, []byte(",")) {
+				if lowerIs(bytes.TrimSpace(t), "close") {
+					keep = false
+				}
+			}
+		}
+	}
+	if status == http.StatusNoContent || status == http.StatusNotModified {
+		length = 0 // they have no body, whatever they say (RFC 9112, 6.3)
+	}
+	if length < 0 {
+		return a, false, false // a body read until the connection closes
+	}
+	br.Discard(end + 4)
+	a.status = status
+	if n := min(length, snippetMax); n > 0 {
+		a.snippet = make([]byte, n)
+		if _, err := io.ReadFull(br, a.snippet); err != nil {
+			return a, false, true
+		}
+	}
+	rest := length - int64(len(a.snippet))
+	if rest > drainMax {
+		return a, false, true // not read to its end: the connection cannot be reused
+	}
+	if _, err := br.Discard(int(rest)); err != nil {
+		return a, false, true
+	}
+	return a, keep, true
+}
+
+// lowerIs reports whether b, with its ASCII letters made lower case, is lower.
+func lowerIs(b []byte, lower string) bool {
+	if len(b) != len(lower) {
+		return false
+	}
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func (l *laneConn) close() {
+	if l.unwatch != nil {
+		l.unwatch()
+		l.watched, l.unwatch = nil, nil
+	}
 	if l.c != nil {
 		l.c.Close()
 		l.c = nil

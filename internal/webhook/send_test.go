@@ -1,6 +1,8 @@
 package webhook
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"io"
@@ -8,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -170,5 +173,119 @@ func TestLaneConnSlowReceiver(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	if n := got.Load(); n != 2 {
 		t.Errorf("the receiver got %d requests, want 2: a timed-out attempt was sent again", n)
+	}
+}
+
+// TestPlainAnswerAgreesWithNetHTTP: the fast reader of plain answers gives what
+// net/http's parser gives (status, snippet, whether the connection is kept, and
+// where the next answer starts), and leaves everything else unread for it.
+func TestPlainAnswerAgreesWithNetHTTP(t *testing.T) {
+	long := strings.Repeat("y", 70<<10)
+	cases := []struct {
+		raw   string
+		plain bool // the fast reader takes it
+	}{
+		{"HTTP/1.1 204 No Content\r\n\r\n", true},
+		{"HTTP/1.1 204\r\n\r\n", true},
+		{"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: b\r\n\r\nhello", true},
+		{"HTTP/1.1 503 Busy\r\ncontent-length: 4\r\nRetry-After: 3\r\n\r\nbusy", true},
+		{"HTTP/1.1 200 OK\r\nConnection: keep-alive, Close\r\nContent-Length: 0\r\n\r\n", true},
+		{"HTTP/1.1 204 No Content\r\nContent-Length: 3\r\n\r\n", true},
+		{"HTTP/1.1 202 Accepted\r\nContent-Length: " + strconv.Itoa(len(long)) + "\r\n\r\n" + long, true},
+		{"HTTP/1.1 200 OK\r\nContent-Length: 600\r\n\r\n" + strings.Repeat("z", 600), true},
+		{"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", false},
+		{"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok", false},
+		{"HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n", false},
+		{"HTTP/1.1 200 OK\r\n\r\nuntil close", false},
+		{"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok", false},
+		{"HTTP/1.1 200 OK\r\nContent-Length: +2\r\n\r\nok", false},
+		{"HTTP/1.1 200 OK\r\nX-A: b\r\n  folded\r\nContent-Length: 2\r\n\r\nok", false},
+		{"HTTP/1.1 2x0 OK\r\nContent-Length: 2\r\n\r\nok", false},
+	}
+	const next = "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"
+	for _, c := range cases {
+		plainBR := bufio.NewReaderSize(strings.NewReader(c.raw+next), 4<<10)
+		plainBR.Peek(1)
+		before := plainBR.Buffered()
+		pa, pkeep, ok := plainAnswer(plainBR)
+		if ok != c.plain {
+			t.Errorf("%q: plain %v, want %v", c.raw, ok, c.plain)
+			continue
+		}
+		if !ok {
+			if plainBR.Buffered() != before {
+				t.Errorf("%q: refused, yet %d bytes were read", c.raw, before-plainBR.Buffered())
+			}
+			continue
+		}
+		netBR := bufio.NewReader(strings.NewReader(c.raw + next))
+		na, nkeep, err := readAnswer(netBR)
+		if err != nil {
+			t.Fatalf("%q: net/http: %v", c.raw, err)
+		}
+		if pa.status != na.status || string(pa.snippet) != string(na.snippet) || pkeep != nkeep {
+			t.Errorf("%q: plain %d %q keep %v; net/http %d %q keep %v", c.raw, pa.status, pa.snippet, pkeep, na.status, na.snippet, nkeep)
+		}
+		if pkeep { // the next answer starts where both left off
+			p, _ := io.ReadAll(plainBR)
+			n, _ := io.ReadAll(netBR)
+			if string(p) != string(n) || !strings.HasSuffix(string(p), next) {
+				t.Errorf("%q: left %q, net/http left %q", c.raw, p, n)
+			}
+		}
+	}
+}
+
+// BenchmarkLaneConnPost: one delivery on a kept connection to a receiver that
+// answers 204 at once (the bench's W1 pattern), in processor time and
+// allocations a post.
+func BenchmarkLaneConnPost(b *testing.B) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() { // a receiver of the least work: read a request, answer 204
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					length := 0
+					for {
+						line, err := br.ReadSlice('\n')
+						if err != nil {
+							return
+						}
+						if len(line) <= 2 {
+							break
+						}
+						if v, ok := bytes.CutPrefix(line, []byte("Content-Length: ")); ok {
+							length, _ = strconv.Atoi(string(bytes.TrimSpace(v)))
+						}
+					}
+					if _, err := br.Discard(length); err != nil {
+						return
+					}
+					if _, err := c.Write([]byte("HTTP/1.1 204 No Content\r\n\r\n")); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	u, _ := url.Parse("http://" + l.Addr().String() + "/hook")
+	m := &message{id: "evt_1", signature: "v1,abc", timestamp: 1, body: []byte(strings.Repeat("x", 400))}
+	var lc laneConn
+	defer lc.close()
+	b.ReportAllocs()
+	for b.Loop() {
+		if a, err := lc.post(context.Background(), u, m, nil); err != nil || a.status != 204 {
+			b.Fatal(a, err)
+		}
 	}
 }
