@@ -32,8 +32,8 @@ func defaultClient(lanes int) *http.Client {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
-// saveEvery is how often a deliverer saves its cursor and log while it works
-// through a backlog: a crash delivers at most this much again.
+// saveEvery is how often, at most, a deliverer saves its cursor and log: a
+// crash delivers at most this much again.
 const saveEvery = 100 * time.Millisecond
 
 // deliverer delivers one subscription's events, while it holds its lease.
@@ -59,6 +59,9 @@ func (d *deliverer) cfg() *Config { return &d.m.cfg }
 func (d *deliverer) run(ctx context.Context) {
 	d.lanes = make([]laneConn, d.cfg().Lanes)
 	defer func() {
+		if d.dirty && d.current { // what was delivered since the last save
+			d.save(ctx)
+		}
 		for i := range d.lanes {
 			d.lanes[i].close()
 		}
@@ -151,9 +154,13 @@ func (d *deliverer) page(ctx context.Context) bool {
 	if len(evs) < pageSize && head > d.sub.Cursor {
 		d.sub.Cursor, d.dirty = head, true
 	}
-	// The cursor and log are saved every saveEvery while there is work, and
-	// before waiting for more.
-	if d.dirty && (len(evs) == 0 || time.Since(d.savedAt) > saveEvery) && !d.save(ctx) {
+	// The cursor and log are saved at most every saveEvery, working or waiting:
+	// saved before each wait instead, a deliverer keeping up with the commits (each
+	// lane caught up, the common case) wrote and synced once for every batch the
+	// engine committed, as many syncs as the charges made. What is not saved yet
+	// is saved once saveEvery has passed, while waiting for more, or as the
+	// deliverer stops (run).
+	if d.dirty && time.Since(d.savedAt) >= saveEvery && !d.save(ctx) {
 		return false
 	}
 	if len(evs) == 0 {
@@ -163,10 +170,14 @@ func (d *deliverer) page(ctx context.Context) bool {
 				d.lanes[i].close()
 			}
 		}
+		wait := d.cfg().Poll
+		if d.dirty {
+			wait = min(wait, saveEvery-time.Since(d.savedAt))
+		}
 		select {
 		case <-ctx.Done():
 		case <-wake:
-		case <-time.After(d.cfg().Poll):
+		case <-time.After(wait):
 		}
 	}
 	return true

@@ -1,0 +1,99 @@
+package webhook
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/purse-ledger/purse/internal/engine"
+	"github.com/purse-ledger/purse/internal/ledger"
+	"github.com/purse-ledger/purse/internal/store/sqlite"
+)
+
+// savesCounted is the real store, counting the deliverer's saves.
+type savesCounted struct {
+	*sqlite.Store
+	saves atomic.Int32
+}
+
+func (s *savesCounted) SaveDelivery(ctx context.Context, owner string, sub ledger.Subscription, log []ledger.Delivery) error {
+	s.saves.Add(1)
+	return s.Store.SaveDelivery(ctx, owner, sub, log)
+}
+
+// TestCaughtUpDelivererSavesAtMostEverySaveEvery: a deliverer that keeps up with
+// the commits, one event at a time, writes its progress at most once every
+// saveEvery, not once for each commit (which doubled the syncs of a store under
+// charges spread over many accounts); what it delivered since its last save is
+// saved when it stops.
+func TestCaughtUpDelivererSavesAtMostEverySaveEvery(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "purse.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	eng, err := engine.Open(ctx, st, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	r, err := eng.Do(ctx, engine.CreateAccount{Name: "Steady", Currency: "EUR"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc := r.Value.(ledger.Account).ID
+	var got atomic.Int32
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		got.Add(1)
+	}))
+	defer rcv.Close()
+	sub := ledger.Subscription{ID: "wh_steady", URL: rcv.URL, Types: []ledger.EventType{"entry.created"}, Secret: "whsec_c2VjcmV0",
+		Enabled: true, CreatedAt: time.Now(), UpdatedAt: time.Now()}
+	if err := st.CreateSubscription(ctx, sub); err != nil {
+		t.Fatal(err)
+	}
+	counted := &savesCounted{Store: st}
+	m := Start(Config{Store: counted, Owner: "node-a", Wake: eng.EventsCommitted, Poll: 5 * time.Millisecond})
+
+	const n = 40
+	start := time.Now()
+	for i := range n { // each top-up delivered before the next: the deliverer is caught up
+		if _, err := eng.Do(ctx, engine.TopUp{AccountID: acc, Amount: ledger.MustParseAmount("1")}, nil); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(5 * time.Second); got.Load() < int32(i+1); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("event %d not delivered", i+1)
+			}
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	took := time.Since(start)
+	saves := counted.saves.Load()
+	if most := int32(took/saveEvery) + 2; saves > most {
+		t.Errorf("%d saves for %d events delivered in %v; at most %d (one every %v)", saves, n, took, most, saveEvery)
+	}
+	m.Stop()
+	last, err := st.LastEventSeq(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := st.Subscription(ctx, sub.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored.Cursor != last {
+		t.Errorf("cursor saved at %d after the deliverer stopped, want %d (every event delivered)", stored.Cursor, last)
+	}
+	log, err := st.ListDeliveries(ctx, sub.ID, 0, 100)
+	if err != nil || len(log) != n {
+		t.Errorf("%d deliveries logged (%v), want %d", len(log), err, n)
+	}
+}
