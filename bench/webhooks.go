@@ -290,7 +290,12 @@ func webhookTargets(bin, dir string) error {
 		delivered += n
 		pairs = append(pairs, pr)
 	}
-	ratio := func(pr w1Pair) float64 { return pr.with.rps() / pr.without.rps() }
+	ratio := func(pr w1Pair) float64 {
+		if pr.without.rps() == 0 {
+			return 0 // a failed run: no ratio, and no NaN in the sort
+		}
+		return pr.with.rps() / pr.without.rps()
+	}
 	sort.Slice(pairs, func(i, j int) bool { return ratio(pairs[i]) < ratio(pairs[j]) })
 	mid := pairs[len(pairs)/2]
 	add(row{name: "W1. charges with a webhook on every event vs none (charges/s)", measured: mid.with.rps(), ref: mid.without.rps(), unit: "charges/s", want: 0.90,

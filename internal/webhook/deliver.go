@@ -36,6 +36,10 @@ func defaultClient(lanes int) *http.Client {
 // crash delivers at most this much again.
 const saveEvery = 100 * time.Millisecond
 
+// saveTimeout bounds a save, so that a stop never waits long on a store that
+// hangs: what it did not save is delivered again.
+const saveTimeout = 5 * time.Second
+
 // deliverer delivers one subscription's events, while it holds its lease.
 type deliverer struct {
 	m       *Manager
@@ -224,6 +228,7 @@ func (d *deliverer) deliver(ctx context.Context, evs []ledger.Event) bool {
 			return false
 		}
 	}
+	d.save(ctx) // stopping before a round: keep what earlier pages delivered
 	return false
 }
 
@@ -322,7 +327,10 @@ func (d *deliverer) failed(ctx context.Context) bool {
 // save writes the cursor, the failure state and the log gathered since the last save.
 func (d *deliverer) save(ctx context.Context) bool {
 	d.sub.UpdatedAt = d.cfg().Now()
-	err := d.cfg().Store.SaveDelivery(context.WithoutCancel(ctx), d.cfg().Owner, d.sub, d.log)
+	// A save outlives a stop (it keeps what was delivered), but not by long.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), saveTimeout)
+	defer cancel()
+	err := d.cfg().Store.SaveDelivery(sctx, d.cfg().Owner, d.sub, d.log)
 	if err != nil {
 		if !errors.Is(err, ledger.ErrLeaseLost) {
 			d.cfg().Log.Warn("webhooks: save delivery", "subscription", d.id, "err", err)

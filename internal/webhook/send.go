@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -216,7 +217,7 @@ func plainAnswer(br *bufio.Reader) (a answer, keep, ok bool) {
 	}
 	head := buf[:end+2]
 	line, head, _ := bytes.Cut(head, []byte("\r\n"))
-	if len(line) < 12 || string(line[:9]) != "HTTP/1.1 " || (len(line) > 12 && line[12] != ' ') {
+	if len(line) < 12 || string(line[:9]) != "HTTP/1.1 " || (len(line) > 12 && line[12] != ' ') || !fieldText(line) {
 		return a, false, false
 	}
 	status := 0
@@ -232,18 +233,21 @@ func plainAnswer(br *bufio.Reader) (a answer, keep, ok bool) {
 	length, keep := int64(-1), true
 	for len(head) > 0 {
 		line, head, _ = bytes.Cut(head, []byte("\r\n"))
+		// A name of token bytes and a value of text: a bare LF, a stray CR, a
+		// control byte or a folded line is net/http's to judge, or it could hide
+		// the end of the head or a header that frames the body.
 		name, value, found := bytes.Cut(line, []byte(":"))
-		if !found || len(name) == 0 || bytes.ContainsAny(name, " \t") {
-			return a, false, false // malformed, or a folded line: net/http says what it is
+		if !found || len(name) == 0 || !token(name) || !fieldText(value) {
+			return a, false, false
 		}
-		value = bytes.TrimSpace(value)
+		value = bytes.Trim(value, " \t")
 		switch {
 		case lowerIs(name, "content-length"):
-			n, err := strconv.ParseInt(string(value), 10, 64)
-			if length >= 0 || err != nil || n < 0 || value[0] == '+' {
+			n, err := strconv.ParseUint(string(value), 10, 63) // digits only, as net/http
+			if length >= 0 || err != nil {
 				return a, false, false
 			}
-			length = n
+			length = int64(n)
 		case lowerIs(name, "transfer-encoding"):
 			return a, false, false
 		case lowerIs(name, "connection"):
@@ -264,7 +268,8 @@ func plainAnswer(br *bufio.Reader) (a answer, keep, ok bool) {
 	a.status = status
 	if n := min(length, snippetMax); n > 0 {
 		a.snippet = make([]byte, n)
-		if _, err := io.ReadFull(br, a.snippet); err != nil {
+		if k, err := io.ReadFull(br, a.snippet); err != nil {
+			a.snippet = a.snippet[:k] // cut short: what came, and the connection goes
 			return a, false, true
 		}
 	}
@@ -276,6 +281,27 @@ func plainAnswer(br *bufio.Reader) (a answer, keep, ok bool) {
 		return a, false, true
 	}
 	return a, keep, true
+}
+
+// token reports whether b is an HTTP token (RFC 9110, 5.6.2): a header name.
+func token(b []byte) bool {
+	for _, c := range b {
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// fieldText reports whether b holds no control byte but tab: no CR or LF
+// within a line, no NUL, no DEL.
+func fieldText(b []byte) bool {
+	for _, c := range b {
+		if (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // lowerIs reports whether b, with its ASCII letters made lower case, is lower.

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
 	"time"
 )
 
@@ -201,6 +202,17 @@ func TestPlainAnswerAgreesWithNetHTTP(t *testing.T) {
 		{"HTTP/1.1 200 OK\r\nContent-Length: +2\r\n\r\nok", false},
 		{"HTTP/1.1 200 OK\r\nX-A: b\r\n  folded\r\nContent-Length: 2\r\n\r\nok", false},
 		{"HTTP/1.1 2x0 OK\r\nContent-Length: 2\r\n\r\nok", false},
+		// A bare LF ends a line for net/http: it must not hide a header or the head's end.
+		{"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-A: b\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n", false},
+		{"HTTP/1.1 200 OK\r\nX-A: b\nConnection: close\r\nContent-Length: 0\r\n\r\n", false},
+		{"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-A: b\nContent-Length: 9\r\n\r\nok", false},
+		{"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\nx:\r\n\r\n", false},
+		{"HTTP/1.1 200 OK\r\nX\x00A: b\r\nContent-Length: 2\r\n\r\nok", false},
+		{"HTTP/1.1 200 OK\r\nX(A): b\r\nContent-Length: 2\r\n\r\nok", false},
+		{"HTTP/1.1 200 OK\r\nX-A: b\rc\r\nContent-Length: 2\r\n\r\nok", false},
+		{"HTTP/1.1 200 OK\r\nContent-Length: -0\r\n\r\n", false},
+		{"HTTP/1.1 200 OK\r\nContent-Length: \v2\r\n\r\nok", false},
+		{"HTTP/1.1 200 OK\r\nContent-Length: \t2 \r\n\r\nok", true},
 	}
 	const next = "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"
 	for _, c := range cases {
@@ -287,5 +299,54 @@ func BenchmarkLaneConnPost(b *testing.B) {
 		if a, err := lc.post(context.Background(), u, m, nil); err != nil || a.status != 204 {
 			b.Fatal(a, err)
 		}
+	}
+}
+
+// TestPlainAnswerCutShort: a body shorter than its Content-Length gives what came
+// as the snippet, and the connection is not kept; a head that has not all
+// arrived is left to net/http.
+func TestPlainAnswerCutShort(t *testing.T) {
+	br := bufio.NewReader(strings.NewReader("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\npartial"))
+	br.Peek(1)
+	a, keep, ok := plainAnswer(br)
+	if !ok || keep || a.status != 200 || string(a.snippet) != "partial" {
+		t.Errorf("cut short: %d %q keep %v ok %v, want 200 \"partial\", not kept", a.status, a.snippet, keep, ok)
+	}
+	br = bufio.NewReader(iotest.OneByteReader(strings.NewReader("HTTP/1.1 204 No Content\r\n\r\n")))
+	br.Peek(1)
+	if _, _, ok := plainAnswer(br); ok || br.Buffered() != 1 {
+		t.Errorf("a head not yet buffered: ok %v, %d bytes left buffered, want it left to net/http", ok, br.Buffered())
+	}
+}
+
+// TestLaneConnCancelAborts: ending the deliverer's context (no deadline) aborts
+// an attempt waiting for an answer on a kept connection at once, not after the
+// attempt's 15 s.
+func TestLaneConnCancelAborts(t *testing.T) {
+	var n atomic.Int32
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.ReadAll(r.Body)
+		if n.Add(1) == 2 {
+			<-release
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	defer close(release)
+	u, m := hookAt(srv.URL)
+	var l laneConn
+	defer l.close()
+	ctx, cancel := context.WithCancel(context.Background())
+	if a, err := l.post(ctx, u, m, nil); err != nil || a.status != 204 {
+		t.Fatalf("first post: %+v %v", a, err)
+	}
+	time.AfterFunc(50*time.Millisecond, cancel)
+	start := time.Now()
+	if _, err := l.post(ctx, u, m, nil); err == nil {
+		t.Fatal("a post whose context ended succeeded")
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("the attempt ended %v after it began, though its context ended after 50 ms", took)
 	}
 }
