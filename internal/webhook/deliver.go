@@ -159,11 +159,10 @@ func (d *deliverer) page(ctx context.Context) bool {
 		d.sub.Cursor, d.dirty = head, true
 	}
 	// The cursor and log are saved at most every saveEvery, working or waiting:
-	// saved before each wait instead, a deliverer keeping up with the commits (each
-	// lane caught up, the common case) wrote and synced once for every batch the
-	// engine committed, as many syncs as the charges made. What is not saved yet
-	// is saved once saveEvery has passed, while waiting for more, or as the
-	// deliverer stops (run).
+	// a deliverer keeping up with the commits (each lane caught up, the common
+	// case) that saved before each wait would write and sync once for every batch
+	// the engine commits. What is not saved yet is saved once saveEvery has
+	// passed, while waiting for more, or as the deliverer stops (run).
 	if d.dirty && time.Since(d.savedAt) >= saveEvery && !d.save(ctx) {
 		return false
 	}
