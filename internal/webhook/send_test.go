@@ -141,21 +141,27 @@ func TestLaneConnInformational(t *testing.T) {
 	}
 }
 
+// secondHangs is a receiver that answers 204 at once, but for its second
+// request, which it holds until the test ends; it counts the requests.
+func secondHangs(t *testing.T) (*httptest.Server, *atomic.Int32) {
+	var n atomic.Int32
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.ReadAll(r.Body)
+		if n.Add(1) == 2 {
+			<-release
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(func() { close(release); srv.Close() })
+	return srv, &n
+}
+
 // TestLaneConnSlowReceiver: an attempt that times out on a kept connection is
 // not sent again at once (the receiver may be working on it), and ends with its
 // deadline.
 func TestLaneConnSlowReceiver(t *testing.T) {
-	var got atomic.Int32
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.ReadAll(r.Body)
-		if got.Add(1) == 2 {
-			<-release // the second request is slow
-		}
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	defer srv.Close()
-	defer close(release)
+	srv, got := secondHangs(t)
 	u, m := hookAt(srv.URL)
 	var l laneConn
 	defer l.close()
@@ -323,17 +329,7 @@ func TestPlainAnswerCutShort(t *testing.T) {
 // an attempt waiting for an answer on a kept connection at once, not after the
 // attempt's 15 s.
 func TestLaneConnCancelAborts(t *testing.T) {
-	var n atomic.Int32
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.ReadAll(r.Body)
-		if n.Add(1) == 2 {
-			<-release
-		}
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	defer srv.Close()
-	defer close(release)
+	srv, _ := secondHangs(t)
 	u, m := hookAt(srv.URL)
 	var l laneConn
 	defer l.close()
