@@ -333,6 +333,9 @@ func (d *deliverer) save(ctx context.Context) bool {
 	if err != nil {
 		if !errors.Is(err, ledger.ErrLeaseLost) {
 			d.cfg().Log.Warn("webhooks: save delivery", "subscription", d.id, "err", err)
+			// The deliverer goes on from the stored state and comes back here: a
+			// store that refuses every save is tried every Poll, not in a loop.
+			sleep(ctx, d.cfg().Poll)
 		}
 		return false
 	}

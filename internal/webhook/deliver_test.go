@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -100,5 +101,49 @@ func TestCaughtUpDelivererSavesAtMostEverySaveEvery(t *testing.T) {
 	log, err := st.ListDeliveries(ctx, sub.ID, 0, 100)
 	if err != nil || len(log) != n {
 		t.Errorf("%d deliveries logged (%v), want %d", len(log), err, n)
+	}
+}
+
+// savesRefused is the real store, refusing every save as a full disk would.
+type savesRefused struct {
+	*sqlite.Store
+	saves atomic.Int32
+}
+
+func (s *savesRefused) SaveDelivery(context.Context, string, ledger.Subscription, []ledger.Delivery) error {
+	s.saves.Add(1)
+	return errors.New("disk full")
+}
+
+// TestRefusedSavesAreNotRetriedInALoop: a store that takes the lease but refuses
+// every save is tried again every Poll, not as fast as the deliverer can loop.
+func TestRefusedSavesAreNotRetriedInALoop(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "purse.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) }))
+	defer rcv.Close()
+	sub := ledger.Subscription{ID: "wh_full", URL: rcv.URL, Secret: "whsec_c2VjcmV0", Enabled: true, CreatedAt: time.Now(), UpdatedAt: time.Now()}
+	if err := st.CreateSubscription(ctx, sub); err != nil {
+		t.Fatal(err)
+	}
+	eng, err := engine.Open(ctx, st, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	if _, err := eng.Do(ctx, engine.CreateAccount{Name: "Full", Currency: "EUR"}, nil); err != nil { // an event to deliver
+		t.Fatal(err)
+	}
+	refused := &savesRefused{Store: st}
+	const poll = 20 * time.Millisecond
+	m := Start(Config{Store: refused, Owner: "node-a", Wake: eng.EventsCommitted, Poll: poll})
+	time.Sleep(300 * time.Millisecond)
+	m.Stop()
+	if n := refused.saves.Load(); n < 2 || n > 300/20+3 {
+		t.Errorf("%d saves tried in 300 ms with a Poll of %v: want one about every Poll", n, poll)
 	}
 }
