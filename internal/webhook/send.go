@@ -215,54 +215,9 @@ func plainAnswer(br *bufio.Reader) (a answer, keep, ok bool) {
 	if end < 0 {
 		return a, false, false
 	}
-	head := buf[:end+2]
-	line, head, _ := bytes.Cut(head, []byte("\r\n"))
-	if len(line) < 12 || string(line[:9]) != "HTTP/1.1 " || (len(line) > 12 && line[12] != ' ') || !fieldText(line) {
+	status, length, keep, ok := plainHead(buf[:end+2])
+	if !ok {
 		return a, false, false
-	}
-	status := 0
-	for _, c := range line[9:12] {
-		if c < '0' || c > '9' {
-			return a, false, false
-		}
-		status = status*10 + int(c-'0')
-	}
-	if status < 200 || status > 599 {
-		return a, false, false
-	}
-	length, keep := int64(-1), true
-	for len(head) > 0 {
-		line, head, _ = bytes.Cut(head, []byte("\r\n"))
-		// A name of token bytes and a value of text: a bare LF, a stray CR, a
-		// control byte or a folded line is net/http's to judge, or it could hide
-		// the end of the head or a header that frames the body.
-		name, value, found := bytes.Cut(line, []byte(":"))
-		if !found || len(name) == 0 || !token(name) || !fieldText(value) {
-			return a, false, false
-		}
-		value = bytes.Trim(value, " \t")
-		switch {
-		case lowerIs(name, "content-length"):
-			n, err := strconv.ParseUint(string(value), 10, 63) // digits only, as net/http
-			if length >= 0 || err != nil {
-				return a, false, false
-			}
-			length = int64(n)
-		case lowerIs(name, "transfer-encoding"):
-			return a, false, false
-		case lowerIs(name, "connection"):
-			for _, t := range bytes.Split(value, []byte(",")) {
-				if lowerIs(bytes.TrimSpace(t), "close") {
-					keep = false
-				}
-			}
-		}
-	}
-	if status == http.StatusNoContent || status == http.StatusNotModified {
-		length = 0 // they have no body, whatever they say (RFC 9112, 6.3)
-	}
-	if length < 0 {
-		return a, false, false // a body read until the connection closes
 	}
 	br.Discard(end + 4)
 	a.status = status
@@ -281,6 +236,72 @@ func plainAnswer(br *bufio.Reader) (a answer, keep, ok bool) {
 		return a, false, true
 	}
 	return a, keep, true
+}
+
+// plainHead reads a plain answer's head (CRLF-terminated lines): its status,
+// its body's length and whether the connection is kept; ok false for a head
+// plainAnswer leaves to net/http.
+func plainHead(head []byte) (status int, length int64, keep, ok bool) {
+	line, head, _ := bytes.Cut(head, []byte("\r\n"))
+	if status, ok = plainStatus(line); !ok {
+		return 0, 0, false, false
+	}
+	length, keep = -1, true
+	for len(head) > 0 {
+		line, head, _ = bytes.Cut(head, []byte("\r\n"))
+		if length, keep, ok = plainHeader(line, length, keep); !ok {
+			return 0, 0, false, false
+		}
+	}
+	if status == http.StatusNoContent || status == http.StatusNotModified {
+		length = 0 // they have no body, whatever they say (RFC 9112, 6.3)
+	}
+	// No length: a body read until the connection closes.
+	return status, length, keep, length >= 0
+}
+
+// plainStatus reads an HTTP/1.1 status line with a final status.
+func plainStatus(line []byte) (int, bool) {
+	if len(line) < 12 || string(line[:9]) != "HTTP/1.1 " || (len(line) > 12 && line[12] != ' ') || !fieldText(line) {
+		return 0, false
+	}
+	status := 0
+	for _, c := range line[9:12] {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		status = status*10 + int(c-'0')
+	}
+	return status, status >= 200 && status <= 599
+}
+
+// plainHeader reads one header line into the body's length and whether the
+// connection is kept. A name of token bytes and a value of text: a bare LF, a
+// stray CR, a control byte or a folded line is net/http's to judge (ok false),
+// or it could hide the end of the head or a header that frames the body.
+func plainHeader(line []byte, length int64, keep bool) (int64, bool, bool) {
+	name, value, found := bytes.Cut(line, []byte(":"))
+	if !found || len(name) == 0 || !token(name) || !fieldText(value) {
+		return 0, false, false
+	}
+	value = bytes.Trim(value, " \t")
+	switch {
+	case lowerIs(name, "content-length"):
+		n, err := strconv.ParseUint(string(value), 10, 63) // digits only, as net/http
+		if length >= 0 || err != nil {
+			return 0, false, false
+		}
+		length = int64(n)
+	case lowerIs(name, "transfer-encoding"):
+		return 0, false, false
+	case lowerIs(name, "connection"):
+		for _, t := range bytes.Split(value, []byte(",")) {
+			if lowerIs(bytes.TrimSpace(t), "close") {
+				keep = false
+			}
+		}
+	}
+	return length, keep, true
 }
 
 // token reports whether b is an HTTP token (RFC 9110, 5.6.2): a header name.
