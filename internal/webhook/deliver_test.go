@@ -27,6 +27,23 @@ func (s *savesCounted) SaveDelivery(ctx context.Context, owner string, sub ledge
 	return s.Store.SaveDelivery(ctx, owner, sub, log)
 }
 
+// storeWithEngine is a new SQLite store and the engine that writes to it (and
+// its events), both closed when the test ends.
+func storeWithEngine(t *testing.T) (*sqlite.Store, *engine.Engine) {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "purse.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := engine.Open(context.Background(), st, engine.Options{})
+	if err != nil {
+		st.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { eng.Close(); st.Close() })
+	return st, eng
+}
+
 // TestCaughtUpDelivererSavesAtMostEverySaveEvery: a deliverer that keeps up with
 // the commits, one event at a time, writes its progress at most once every
 // saveEvery, not once for each commit (which doubled the syncs of a store under
@@ -34,16 +51,7 @@ func (s *savesCounted) SaveDelivery(ctx context.Context, owner string, sub ledge
 // saved when it stops.
 func TestCaughtUpDelivererSavesAtMostEverySaveEvery(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "purse.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	eng, err := engine.Open(ctx, st, engine.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close()
+	st, eng := storeWithEngine(t)
 	r, err := eng.Do(ctx, engine.CreateAccount{Name: "Steady", Currency: "EUR"}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -119,22 +127,13 @@ func (s *savesRefused) SaveDelivery(context.Context, string, ledger.Subscription
 // every save is tried again every Poll, not as fast as the deliverer can loop.
 func TestRefusedSavesAreNotRetriedInALoop(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "purse.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st, eng := storeWithEngine(t)
 	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) }))
 	defer rcv.Close()
 	sub := ledger.Subscription{ID: "wh_full", URL: rcv.URL, Secret: "whsec_c2VjcmV0", Enabled: true, CreatedAt: time.Now(), UpdatedAt: time.Now()}
 	if err := st.CreateSubscription(ctx, sub); err != nil {
 		t.Fatal(err)
 	}
-	eng, err := engine.Open(ctx, st, engine.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close()
 	if _, err := eng.Do(ctx, engine.CreateAccount{Name: "Full", Currency: "EUR"}, nil); err != nil { // an event to deliver
 		t.Fatal(err)
 	}
