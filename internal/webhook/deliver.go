@@ -218,16 +218,15 @@ func (d *deliverer) deliver(ctx context.Context, evs []ledger.Event) bool {
 			d.sub.Attempts, d.sub.FailingSince = 0, time.Time{}
 		}
 		switch {
-		case ctx.Err() != nil: // stopping: keep what was delivered, count no failure
-			d.save(ctx)
-			return false
+		case ctx.Err() != nil: // stopping: count no failure; what was delivered is saved below
+			continue
 		case d.lost:
 			return false
 		case !d.failed(ctx):
 			return false
 		}
 	}
-	d.save(ctx) // stopping before a round: keep what earlier pages delivered
+	d.save(ctx) // stopping: keep what this page and earlier ones delivered
 	return false
 }
 

@@ -16,14 +16,19 @@ import (
 	"github.com/purse-ledger/purse/internal/store/sqlite"
 )
 
-// savesCounted is the real store, counting the deliverer's saves.
+// savesCounted is the real store, counting the deliverer's saves; with refuse
+// set it refuses every save with it, as a full disk would.
 type savesCounted struct {
 	*sqlite.Store
-	saves atomic.Int32
+	saves  atomic.Int32
+	refuse error
 }
 
 func (s *savesCounted) SaveDelivery(ctx context.Context, owner string, sub ledger.Subscription, log []ledger.Delivery) error {
 	s.saves.Add(1)
+	if s.refuse != nil {
+		return s.refuse
+	}
 	return s.Store.SaveDelivery(ctx, owner, sub, log)
 }
 
@@ -112,17 +117,6 @@ func TestCaughtUpDelivererSavesAtMostEverySaveEvery(t *testing.T) {
 	}
 }
 
-// savesRefused is the real store, refusing every save as a full disk would.
-type savesRefused struct {
-	*sqlite.Store
-	saves atomic.Int32
-}
-
-func (s *savesRefused) SaveDelivery(context.Context, string, ledger.Subscription, []ledger.Delivery) error {
-	s.saves.Add(1)
-	return errors.New("disk full")
-}
-
 // TestRefusedSavesAreNotRetriedInALoop: a store that takes the lease but refuses
 // every save is tried again every Poll, not as fast as the deliverer can loop.
 func TestRefusedSavesAreNotRetriedInALoop(t *testing.T) {
@@ -137,7 +131,7 @@ func TestRefusedSavesAreNotRetriedInALoop(t *testing.T) {
 	if _, err := eng.Do(ctx, engine.CreateAccount{Name: "Full", Currency: "EUR"}, nil); err != nil { // an event to deliver
 		t.Fatal(err)
 	}
-	refused := &savesRefused{Store: st}
+	refused := &savesCounted{Store: st, refuse: errors.New("disk full")}
 	const poll = 20 * time.Millisecond
 	m := Start(Config{Store: refused, Owner: "node-a", Wake: eng.EventsCommitted, Poll: poll})
 	time.Sleep(300 * time.Millisecond)
