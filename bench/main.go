@@ -352,34 +352,42 @@ var (
 )
 
 func measureConns(addr string, c int, mk request, rate float64) result {
-	if *profile != "" && profileFrom != "" {
-		os.MkdirAll(*profile, 0o755)
-		profiled[profileFrom]++
-		name := filepath.Join(*profile, fmt.Sprintf("%d-%d-%s.prof", len(report), profiled[profileFrom], strings.NewReplacer("http://", "", ":", "_").Replace(addr)))
-		what := "profile"
-		if *traceOut {
-			what, name = "trace", strings.TrimSuffix(name, ".prof")+".trace"
-		}
-		go func() {
-			// pprof is served only with --pprof (startPurse adds it with -profile), and
-			// behind the admin token.
-			req, _ := http.NewRequest("GET", fmt.Sprintf("%s/debug/pprof/%s?seconds=%d", profileFrom, what, int(dur.Seconds())-1), nil)
-			req.Header.Set("Authorization", "Bearer "+token)
-			resp, err := http.DefaultClient.Do(req)
-			if err == nil {
-				f, _ := os.Create(name)
-				io.Copy(f, resp.Body)
-				f.Close()
-				resp.Body.Close()
-			}
-		}()
-	}
+	profileFor(addr, *dur)
 	addr = strings.TrimPrefix(addr, "http://")
 	r, err := load(addr, c, *dur, rate, mk)
 	if err != nil {
 		fmt.Println("  load error:", err)
 	}
 	return r
+}
+
+// profileFor saves a CPU profile (or, with -trace, an execution trace) of the
+// purse being measured over the next d, when -profile asks for them; addr names
+// the file.
+func profileFor(addr string, d time.Duration) {
+	if *profile == "" || profileFrom == "" {
+		return
+	}
+	os.MkdirAll(*profile, 0o755)
+	profiled[profileFrom]++
+	name := filepath.Join(*profile, fmt.Sprintf("%d-%d-%s.prof", len(report), profiled[profileFrom], strings.NewReplacer("http://", "", ":", "_").Replace(addr)))
+	what := "profile"
+	if *traceOut {
+		what, name = "trace", strings.TrimSuffix(name, ".prof")+".trace"
+	}
+	go func() {
+		// pprof is served only with --pprof (startPurse adds it with -profile), and
+		// behind the admin token.
+		req, _ := http.NewRequest("GET", fmt.Sprintf("%s/debug/pprof/%s?seconds=%d", profileFrom, what, int(d.Seconds())-1), nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			f, _ := os.Create(name)
+			io.Copy(f, resp.Body)
+			f.Close()
+			resp.Body.Close()
+		}
+	}()
 }
 
 func batchOf(acc string, n int) string {

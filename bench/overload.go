@@ -139,6 +139,7 @@ func floodWithReads(p *purse, charge request, pause func(int) time.Duration) (fl
 	started := func() {
 		stats.Add(1)
 		time.AfterFunc(floodRamp, func() {
+			profileFor("flood-"+p.admin, *dur)
 			statsFrom = p.engineStats()
 			time.AfterFunc(*dur, func() { statsTo = p.engineStats(); stats.Done() })
 		})
