@@ -32,6 +32,11 @@ type laneConn struct {
 	req          []byte    // the request being written, reused
 	used         time.Time // when it last carried an answer
 	signer       signer
+	// raw is the TCP socket under c (under TLS too), for looking into it without
+	// reading (unasked): peek looks, into waiting, made once a lane.
+	raw     syscall.RawConn
+	peek    func(fd uintptr)
+	waiting bool
 	// watched is the context whose end aborts the connection's I/O, and unwatch
 	// stops that: one watch a connection, not one an attempt (a context and an
 	// AfterFunc an attempt were a tenth of a delivery's own processor time).
@@ -63,6 +68,9 @@ func (l *laneConn) post(ctx context.Context, u *url.URL, m *message, tc *tls.Con
 	}
 	if l.c != nil && (l.scheme != u.Scheme || l.host != u.Host || time.Since(l.used) > idleTimeout) {
 		l.close() // another receiver, or idle long enough for the receiver to have dropped it
+	}
+	if l.c != nil && l.unasked() {
+		l.close() // it holds bytes no request asked for, or the receiver closed it
 	}
 	for try := 0; ; try++ {
 		reused := l.c != nil
@@ -120,6 +128,20 @@ func (l *laneConn) dial(ctx context.Context, deadline time.Time, u *url.URL, tc 
 	if err != nil {
 		return err
 	}
+	l.raw = nil
+	if tcp, ok := c.(*net.TCPConn); ok {
+		if l.raw, err = tcp.SyscallConn(); err != nil {
+			c.Close()
+			return err
+		}
+		if l.peek == nil {
+			l.peek = func(fd uintptr) {
+				var b [1]byte
+				n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+				l.waiting = n > 0 || err == nil // bytes, or the end of the stream (n 0)
+			}
+		}
+	}
 	if u.Scheme == "https" {
 		cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 		if tc != nil {
@@ -140,6 +162,24 @@ func (l *laneConn) dial(ctx context.Context, deadline time.Time, u *url.URL, tc 
 		l.br.Reset(c)
 	}
 	return nil
+}
+
+// unasked reports whether the kept connection holds bytes that no request asked
+// for, or was closed by the receiver: an answer sent twice or unasked would
+// otherwise be read as the answer to the next request, and an event the
+// receiver never took would count as delivered. One look into the socket, not
+// a read; an answer that arrives between it and the request's write is not
+// caught (net/http's Transport has the same window).
+func (l *laneConn) unasked() bool {
+	if l.br.Buffered() > 0 {
+		return true
+	}
+	if l.raw == nil {
+		return false
+	}
+	l.waiting = false
+	err := l.raw.Control(l.peek) // Control, not Read: whatever the deadline
+	return l.waiting || err != nil
 }
 
 // roundTrip writes the request and reads the final answer (past any 1xx).
@@ -163,7 +203,7 @@ func (l *laneConn) roundTrip(ctx context.Context, deadline time.Time, u *url.URL
 			return a, err
 		}
 	}
-	if !keep {
+	if !keep || l.br.Buffered() > 0 { // more than the answer came: unasked
 		l.close()
 	}
 	return a, nil

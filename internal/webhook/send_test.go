@@ -272,23 +272,7 @@ func BenchmarkLaneConnPost(b *testing.B) {
 			go func() { // a receiver of the least work: read a request, answer 204
 				defer c.Close()
 				br := bufio.NewReader(c)
-				for {
-					length := 0
-					for {
-						line, err := br.ReadSlice('\n')
-						if err != nil {
-							return
-						}
-						if len(line) <= 2 {
-							break
-						}
-						if v, ok := bytes.CutPrefix(line, []byte("Content-Length: ")); ok {
-							length, _ = strconv.Atoi(string(bytes.TrimSpace(v)))
-						}
-					}
-					if _, err := br.Discard(length); err != nil {
-						return
-					}
+				for readRequest(br) {
 					if _, err := c.Write([]byte("HTTP/1.1 204 No Content\r\n\r\n")); err != nil {
 						return
 					}
@@ -345,4 +329,81 @@ func TestLaneConnCancelAborts(t *testing.T) {
 	if took := time.Since(start); took > 2*time.Second {
 		t.Errorf("the attempt ended %v after it began, though its context ended after 50 ms", took)
 	}
+}
+
+// TestLaneConnUnaskedAnswer: an answer the receiver sends unasked (its first
+// request answered twice, at once or a moment later) is not taken for the
+// answer to the next request, which would count an event the receiver refused
+// as delivered. The kept connection is dropped, and the next request goes on a
+// new one.
+func TestLaneConnUnaskedAnswer(t *testing.T) {
+	for _, later := range []time.Duration{0, 20 * time.Millisecond} {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var conns atomic.Int32
+		go func() {
+			for {
+				c, err := l.Accept()
+				if err != nil {
+					return
+				}
+				first := conns.Add(1) == 1
+				go func() { // answers its first request twice, every other one 503
+					defer c.Close()
+					br := bufio.NewReader(c)
+					for n := 0; ; n++ {
+						if !readRequest(br) {
+							return
+						}
+						const ok = "HTTP/1.1 204 No Content\r\n\r\n"
+						switch {
+						case first && n == 0 && later == 0:
+							c.Write([]byte(ok + ok))
+						case first && n == 0:
+							c.Write([]byte(ok))
+							time.Sleep(later)
+							c.Write([]byte(ok))
+						default:
+							c.Write([]byte("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nbusy"))
+						}
+					}
+				}()
+			}
+		}()
+		u, m := hookAt("http://" + l.Addr().String())
+		var lc laneConn
+		if a, err := lc.post(context.Background(), u, m, nil); err != nil || a.status != 204 {
+			t.Fatalf("first post: %+v %v", a, err)
+		}
+		time.Sleep(2 * later)
+		if a, err := lc.post(context.Background(), u, m, nil); err != nil || a.status != 503 {
+			t.Errorf("second answer sent %v later: the next post got %+v %v, want the receiver's 503", later, a, err)
+		}
+		if n := conns.Load(); n != 2 {
+			t.Errorf("second answer sent %v later: %d connections, want the first dropped and a second", later, n)
+		}
+		lc.close()
+		l.Close()
+	}
+}
+
+// readRequest reads one request with a Content-Length body; false at its end.
+func readRequest(br *bufio.Reader) bool {
+	length := 0
+	for {
+		line, err := br.ReadSlice('\n')
+		if err != nil {
+			return false
+		}
+		if len(line) <= 2 {
+			break
+		}
+		if v, ok := bytes.CutPrefix(line, []byte("Content-Length: ")); ok {
+			length, _ = strconv.Atoi(string(bytes.TrimSpace(v)))
+		}
+	}
+	_, err := br.Discard(length)
+	return err == nil
 }
