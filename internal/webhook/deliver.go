@@ -36,6 +36,13 @@ func defaultClient(lanes int) *http.Client {
 // crash delivers at most this much again.
 const saveEvery = 100 * time.Millisecond
 
+// unsavedLogMax bounds the delivery log held between saves. Saving every
+// saveEvery keeps it to about a page or a tenth of a second of deliveries; only
+// a store that refuses saves (a full disk), while the deliverer delivers the
+// same events again from the stored cursor, would grow it without end. Past the
+// bound the oldest half goes, counted in the log (a variable for the tests).
+var unsavedLogMax = 10_000
+
 // saveTimeout bounds a save, so that a stop never waits long on a store that
 // hangs: what it did not save is delivered again.
 const saveTimeout = 5 * time.Second
@@ -52,10 +59,11 @@ type deliverer struct {
 	direct  bool       // deliveries go on lanes' own connections, not through Config.HTTP
 	lanes   []laneConn // each lane's connection, kept between rounds
 
-	mu     sync.Mutex // guards what the lanes share: the lease and the log
-	leased time.Time  // when the lease was last taken or renewed (wall clock)
-	lost   bool       // a renewal failed: the lease is another's, or a redelivery ended it
-	log    []ledger.Delivery
+	mu      sync.Mutex // guards what the lanes share: the lease and the log
+	leased  time.Time  // when the lease was last taken or renewed (wall clock)
+	lost    bool       // a renewal failed: the lease is another's, or a redelivery ended it
+	log     []ledger.Delivery
+	dropped int // log lines let go since the last save (unsavedLogMax)
 }
 
 func (d *deliverer) cfg() *Config { return &d.m.cfg }
@@ -329,9 +337,13 @@ func (d *deliverer) save(ctx context.Context) bool {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), saveTimeout)
 	defer cancel()
 	err := d.cfg().Store.SaveDelivery(sctx, d.cfg().Owner, d.sub, d.log)
+	if d.dropped > 0 && err == nil {
+		d.cfg().Log.Warn("webhooks: delivery log lines lost while saves failed", "subscription", d.id, "lines", d.dropped)
+		d.dropped = 0
+	}
 	if err != nil {
 		if !errors.Is(err, ledger.ErrLeaseLost) {
-			d.cfg().Log.Warn("webhooks: save delivery", "subscription", d.id, "err", err)
+			d.cfg().Log.Warn("webhooks: save delivery", "subscription", d.id, "err", err, "unsaved_log_lines", len(d.log))
 			// The deliverer goes on from the stored state and comes back here: a
 			// store that refuses every save is tried every Poll, not in a loop.
 			sleep(ctx, d.cfg().Poll)
@@ -419,6 +431,10 @@ func (d *deliverer) aim() {
 func (d *deliverer) record(ev *ledger.Event, status int, latency time.Duration, ok bool, snippet string) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if len(d.log) >= unsavedLogMax { // saves keep failing: the oldest half goes
+		half := len(d.log) / 2
+		d.log, d.dropped = append(d.log[:0], d.log[half:]...), d.dropped+half
+	}
 	d.log = append(d.log, ledger.Delivery{SubscriptionID: d.id, EventID: ev.ID, EventSeq: ev.Seq, Attempt: d.sub.Attempts + 1,
 		At: d.cfg().Now(), Status: status, Latency: latency, OK: ok, Snippet: cleanSnippet(snippet)})
 	if d.cfg().OnDelivery != nil {

@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -20,12 +21,16 @@ import (
 // set it refuses every save with it, as a full disk would.
 type savesCounted struct {
 	*sqlite.Store
-	saves  atomic.Int32
-	refuse error
+	saves   atomic.Int32
+	longest atomic.Int32 // the longest log a save was given
+	refuse  error
 }
 
 func (s *savesCounted) SaveDelivery(ctx context.Context, owner string, sub ledger.Subscription, log []ledger.Delivery) error {
 	s.saves.Add(1)
+	if n := int32(len(log)); n > s.longest.Load() {
+		s.longest.Store(n)
+	}
 	if s.refuse != nil {
 		return s.refuse
 	}
@@ -138,5 +143,42 @@ func TestRefusedSavesAreNotRetriedInALoop(t *testing.T) {
 	m.Stop()
 	if n := refused.saves.Load(); n < 2 || n > 300/20+3 {
 		t.Errorf("%d saves tried in 300 ms with a Poll of %v: want one about every Poll", n, poll)
+	}
+}
+
+// TestRefusedSavesKeepTheLogBounded: while every save is refused, the deliverer
+// delivers the same page again each Poll; the log of those attempts waiting for
+// a save stays within unsavedLogMax instead of growing for as long as the disk
+// is full.
+func TestRefusedSavesKeepTheLogBounded(t *testing.T) {
+	defer func(was int) { unsavedLogMax = was }(unsavedLogMax)
+	unsavedLogMax = 100
+	ctx := context.Background()
+	st, eng := storeWithEngine(t)
+	var posts atomic.Int32
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		posts.Add(1)
+	}))
+	defer rcv.Close()
+	sub := ledger.Subscription{ID: "wh_full", URL: rcv.URL, Secret: "whsec_c2VjcmV0", Enabled: true, CreatedAt: time.Now(), UpdatedAt: time.Now()}
+	if err := st.CreateSubscription(ctx, sub); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 30 { // 30 events a page
+		if _, err := eng.Do(ctx, engine.CreateAccount{Name: fmt.Sprint("Full ", i), Currency: "EUR"}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	refused := &savesCounted{Store: st, refuse: errors.New("disk full")}
+	m := Start(Config{Store: refused, Owner: "node-a", Wake: eng.EventsCommitted, Poll: time.Millisecond})
+	for deadline := time.Now().Add(10 * time.Second); posts.Load() < 500; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d posts in 10 s", posts.Load())
+		}
+	}
+	m.Stop()
+	if n := refused.longest.Load(); n > 100 || n < 50 {
+		t.Errorf("a save was given %d log lines after %d posts, none saved; want at most unsavedLogMax (100), and the newest half kept", n, posts.Load())
 	}
 }
