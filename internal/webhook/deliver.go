@@ -432,7 +432,7 @@ func (d *deliverer) record(ev *ledger.Event, status int, latency time.Duration, 
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if len(d.log) >= unsavedLogMax { // saves keep failing: the oldest half goes
-		half := len(d.log) / 2
+		half := max(len(d.log)/2, 1)
 		d.log, d.dropped = append(d.log[:0], d.log[half:]...), d.dropped+half
 	}
 	d.log = append(d.log, ledger.Delivery{SubscriptionID: d.id, EventID: ev.ID, EventSeq: ev.Seq, Attempt: d.sub.Attempts + 1,

@@ -178,8 +178,30 @@ func (l *laneConn) unasked() bool {
 		return false
 	}
 	l.waiting = false
-	err := l.raw.Control(l.peek) // Control, not Read: whatever the deadline
-	return l.waiting || err != nil
+	if err := l.raw.Control(l.peek); err != nil { // Control, not Read: whatever the deadline
+		return true
+	}
+	if _, ok := l.c.(*tls.Conn); ok {
+		return l.tlsUnasked()
+	}
+	return l.waiting
+}
+
+// tlsUnasked is unasked under TLS, where the socket holds records, not answers:
+// tls.Conn may have pulled a stray answer's record off the socket with the real
+// one's, and a record on the socket may be a post-handshake message (a session
+// ticket) rather than data. A read that may take only what has come tells: data
+// is unasked, a timeout is nothing, anything else a closed connection. tls.Conn
+// does not keep a timeout as the connection's error.
+func (l *laneConn) tlsUnasked() bool {
+	until := time.Unix(1, 0) // what tls.Conn holds already, no system call
+	if l.waiting {
+		until = time.Now().Add(time.Millisecond) // and what waits on the socket
+	}
+	l.c.SetReadDeadline(until)
+	_, err := l.br.Peek(1)
+	var ne net.Error
+	return !(errors.As(err, &ne) && ne.Timeout())
 }
 
 // roundTrip writes the request and reads the final answer (past any 1xx).

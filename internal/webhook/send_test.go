@@ -332,60 +332,73 @@ func TestLaneConnCancelAborts(t *testing.T) {
 }
 
 // TestLaneConnUnaskedAnswer: an answer the receiver sends unasked (its first
-// request answered twice, at once or a moment later) is not taken for the
-// answer to the next request, which would count an event the receiver refused
-// as delivered. The kept connection is dropped, and the next request goes on a
-// new one.
+// request answered twice: in one write, in two at once, or a moment later) is
+// not taken for the answer to the next request, which would count an event the
+// receiver refused as delivered. The kept connection is dropped, and the next
+// request goes on a new one. Over TLS too, where the stray answer may wait in
+// tls.Conn's own buffer rather than on the socket; and there a healthy kept
+// connection (its session tickets read) carries the next requests.
 func TestLaneConnUnaskedAnswer(t *testing.T) {
-	for _, later := range []time.Duration{0, 20 * time.Millisecond} {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
+	const ok = "HTTP/1.1 204 No Content\r\n\r\n"
+	twice := map[string]func(c net.Conn){
+		"in one write":   func(c net.Conn) { c.Write([]byte(ok + ok)) },
+		"in two at once": func(c net.Conn) { c.Write([]byte(ok)); c.Write([]byte(ok)) },
+		"20 ms later":    func(c net.Conn) { c.Write([]byte(ok)); time.Sleep(20 * time.Millisecond); c.Write([]byte(ok)) },
+	}
+	srv := httptest.NewTLSServer(nil) // for its certificate
+	certs := srv.TLS.Certificates
+	roots := &tls.Config{RootCAs: srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}
+	srv.Close()
+	for _, scheme := range []string{"http", "https"} {
+		for how, answer := range twice {
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if scheme == "https" {
+				l = tls.NewListener(l, &tls.Config{Certificates: certs})
+			}
+			var conns atomic.Int32
+			go answersFirstTwice(l, &conns, answer)
+			u, m := hookAt(scheme + "://" + l.Addr().String())
+			var lc laneConn
+			if a, err := lc.post(context.Background(), u, m, roots); err != nil || a.status != 204 {
+				t.Fatalf("%s, first post: %+v %v", scheme, a, err)
+			}
+			time.Sleep(40 * time.Millisecond)
+			if a, err := lc.post(context.Background(), u, m, roots); err != nil || a.status != 503 {
+				t.Errorf("%s, answered %s: the next post got %+v %v, want the receiver's 503", scheme, how, a, err)
+			}
+			lc.post(context.Background(), u, m, roots)
+			if n := conns.Load(); n != 2 {
+				t.Errorf("%s, answered %s: %d connections for three posts, want the first dropped and one more kept", scheme, how, n)
+			}
+			lc.close()
+			l.Close()
 		}
-		var conns atomic.Int32
+	}
+}
+
+// answersFirstTwice serves l: the first connection's first request is answered
+// 204 twice (by answer), every other request 503.
+func answersFirstTwice(l net.Listener, conns *atomic.Int32, answer func(net.Conn)) {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		first := conns.Add(1) == 1
 		go func() {
-			for {
-				c, err := l.Accept()
-				if err != nil {
-					return
+			defer c.Close()
+			br := bufio.NewReader(c)
+			for n := 0; readRequest(br); n++ {
+				if first && n == 0 {
+					answer(c)
+				} else {
+					c.Write([]byte("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nbusy"))
 				}
-				first := conns.Add(1) == 1
-				go func() { // answers its first request twice, every other one 503
-					defer c.Close()
-					br := bufio.NewReader(c)
-					for n := 0; ; n++ {
-						if !readRequest(br) {
-							return
-						}
-						const ok = "HTTP/1.1 204 No Content\r\n\r\n"
-						switch {
-						case first && n == 0 && later == 0:
-							c.Write([]byte(ok + ok))
-						case first && n == 0:
-							c.Write([]byte(ok))
-							time.Sleep(later)
-							c.Write([]byte(ok))
-						default:
-							c.Write([]byte("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nbusy"))
-						}
-					}
-				}()
 			}
 		}()
-		u, m := hookAt("http://" + l.Addr().String())
-		var lc laneConn
-		if a, err := lc.post(context.Background(), u, m, nil); err != nil || a.status != 204 {
-			t.Fatalf("first post: %+v %v", a, err)
-		}
-		time.Sleep(2 * later)
-		if a, err := lc.post(context.Background(), u, m, nil); err != nil || a.status != 503 {
-			t.Errorf("second answer sent %v later: the next post got %+v %v, want the receiver's 503", later, a, err)
-		}
-		if n := conns.Load(); n != 2 {
-			t.Errorf("second answer sent %v later: %d connections, want the first dropped and a second", later, n)
-		}
-		lc.close()
-		l.Close()
 	}
 }
 
