@@ -174,10 +174,13 @@ func (c *Client) AccountBalanceAt(ctx context.Context, id string, at time.Time) 
 }
 
 // BatchOp is one operation of a batch. Op is top_up, charge, refund, adjustment,
-// hold, capture or void; the other fields are those of the single calls.
+// hold, capture, void or transfer; the other fields are those of the single calls
+// (a transfer's From and To those of Transfer).
 type BatchOp struct {
 	Op              string            `json:"op"`
 	AccountID       string            `json:"accountId,omitempty"`
+	From            string            `json:"from,omitempty"`
+	To              string            `json:"to,omitempty"`
 	Amount          string            `json:"amount,omitempty"`
 	Reference       string            `json:"reference,omitempty"`
 	Metadata        map[string]string `json:"metadata,omitempty"`

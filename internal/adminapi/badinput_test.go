@@ -39,7 +39,7 @@ func snapshot(t *testing.T, s *testkit.Stack) string {
 		b.Write(j)
 		b.Write(s.MustAdmin(200, "GET", "/v1/accounts/"+id+"/users", "", nil).Body)
 		b.Write(s.MustAdmin(200, "GET", "/v1/accounts/"+id+"/api-keys", "", nil).Body)
-		entries, err := s.Store.Entries(t.Context(), id)
+		entries, err := s.Ledger.Entries(t.Context(), id)
 		if err != nil {
 			t.Fatal(err)
 		}

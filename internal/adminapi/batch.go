@@ -17,8 +17,10 @@ const MaxBatchBodyBytes = 4 << 20
 
 // batchOp is one operation of POST /v1/batch.
 type batchOp struct {
-	Op              string            `json:"op"` // top_up, charge, refund, adjustment, hold, capture, void
+	Op              string            `json:"op"` // top_up, charge, refund, adjustment, hold, capture, void, transfer
 	AccountID       string            `json:"accountId"`
+	From            string            `json:"from"` // a transfer's payer and payee
+	To              string            `json:"to"`
 	Amount          *string           `json:"amount"`
 	Reference       string            `json:"reference"`
 	Metadata        map[string]string `json:"metadata"`
@@ -65,8 +67,10 @@ func (o batchOp) command(key string, i int) (engine.Command, error) {
 		cmd = engine.CaptureHold{HoldID: o.HoldID, Amount: optionalAmount("amount", o.Amount, v), IdempotencyKey: opKey}
 	case "void":
 		cmd = engine.VoidHold{HoldID: o.HoldID}
+	case "transfer":
+		cmd = engine.Transfer{From: o.From, To: o.To, Amount: requiredAmount("amount", o.Amount, v), Reference: o.Reference, IdempotencyKey: opKey}
 	default:
-		v.Add("op", "must be top_up, charge, refund, adjustment, hold, capture or void")
+		v.Add("op", "must be top_up, charge, refund, adjustment, hold, capture, void or transfer")
 	}
 	return cmd, v.Err()
 }
@@ -110,7 +114,21 @@ func (a *API) runBatch(w http.ResponseWriter, r *http.Request, atomic bool, ops 
 		a.fail(w, r, err) // a malformed operation refuses the whole request
 		return
 	}
-	a.do(w, r, engine.Batch{Ops: cmds, Atomic: atomic}, key, hash, http.StatusOK, renderBatch)
+	a.doThen(w, r, engine.Batch{Ops: cmds, Atomic: atomic}, key, hash, http.StatusOK, renderBatch, a.batchCommitted)
+}
+
+// batchCommitted records what a committed batch did that a single route would
+// have recorded: its transfers, in their sub-account's customer audit.
+func (a *API) batchCommitted(v any) {
+	b := v.(engine.BatchResult)
+	if !b.Committed {
+		return
+	}
+	for i, x := range b.Values {
+		if t, ok := x.(engine.TransferResult); ok && b.Errs[i] == nil {
+			a.transferred(t)
+		}
+	}
 }
 
 // renderBatch is a batch's answer without a key (every batch has one today: the

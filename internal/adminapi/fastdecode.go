@@ -120,6 +120,10 @@ func (s *jscan) opField(op *batchOp, key string) bool {
 		op.Op, ok = s.str()
 	case "accountId":
 		op.AccountID, ok = s.str()
+	case "from":
+		op.From, ok = s.str()
+	case "to":
+		op.To, ok = s.str()
 	case "amount":
 		var v string
 		if v, ok = s.str(); ok {

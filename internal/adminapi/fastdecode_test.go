@@ -63,6 +63,8 @@ var fastDecodeSeeds = []string{
 	`{"atomic":true,"operations":[{"op":"charge","accountId":"acc_1","amount":"1"},{"op":"refund","accountId":"acc_1","chargeId":"chg_1"}]}`,
 	`{"operations":[{"op":"hold","accountId":"a","amount":"1","expiresIn":"1m"}]}`,
 	`{"operations":[{"op":"top_up","accountId":"a","amount":"1","metadata":{"k":"v"}}]}`,
+	`{"operations":[{"op":"transfer","from":"acc_1","to":"acc_2","amount":"1","reference":"r"}]}`,
+	`{"operations":[{"op":"transfer","from":"acc_1","to":"acc_2","from":"acc_3","amount":"1"}]}`,
 	`{"operations":[]}`,
 	`{"operations":[{}],"atomic":false}`,
 	`{}`,

@@ -21,6 +21,7 @@ import (
 type entry struct {
 	ID           string
 	Sequence     int64
+	AccountID    string
 	Kind         string
 	Amount       string
 	BalanceAfter string
@@ -43,7 +44,7 @@ func messageID(t *testing.T, r testkit.Response) string {
 
 func mustCheck(t *testing.T, s *testkit.Stack) {
 	t.Helper()
-	rep, err := ledger.Check(t.Context(), s.Store)
+	rep, err := ledger.Check(t.Context(), s.Ledger) // either store
 	if err != nil {
 		t.Fatal(err)
 	}

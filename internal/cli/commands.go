@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -390,9 +391,16 @@ func batch(ctx context.Context, x *Inv) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Strict: a misspelt key would otherwise be dropped here, and the operation
+	// sent without it.
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
 	var ops []client.BatchOp
-	if err := json.Unmarshal(raw, &ops); err != nil {
+	if err := dec.Decode(&ops); err != nil {
 		return nil, Usagef("%s: want a JSON array of operations: %v", x.Arg(0), err)
+	}
+	if dec.More() {
+		return nil, Usagef("%s: want one JSON array of operations, found more after it", x.Arg(0))
 	}
 	return x.Client.Batch(ctx, x.Bool("atomic"), ops, x.Str("idempotency-key"))
 }

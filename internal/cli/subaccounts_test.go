@@ -3,6 +3,8 @@ package cli
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -51,6 +53,16 @@ func TestSubAccountCommands(t *testing.T) {
 	}
 	if out := a.must("entries", own, "--kind", "transfer"); strings.Count(out, " transfer ") != 2 {
 		t.Errorf("own's transfers:\n%s", out)
+	}
+	// A batch file of transfers; a misspelt key is refused, not dropped.
+	ops := filepath.Join(t.TempDir(), "ops.json")
+	os.WriteFile(ops, []byte(`[{"op":"transfer","from":"`+main+`","to":"`+own+`","amount":"2"},{"op":"transfer","from":"`+own+`","to":"`+main+`","amount":"0.5"}]`), 0o600)
+	if out := strings.Join(strings.Fields(a.must("batch", ops)), " "); !strings.Contains(out, "2 of 2 applied; committed: true") || !strings.Contains(out, "0 201 transfer -2 balance") {
+		t.Errorf("batch of transfers: %s", out)
+	}
+	os.WriteFile(ops, []byte(`[{"op":"transfer","form":"`+main+`","to":"`+own+`","amount":"2"}]`), 0o600)
+	if _, _, err := a.run("batch", ops); err == nil || !strings.Contains(err.Error(), "form") {
+		t.Errorf("a batch file with a misspelt key: %v, want it refused naming the key", err)
 	}
 	// purse check proves the transfers balance and the parent/child rules hold.
 	a.stack.Close()
