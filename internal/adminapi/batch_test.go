@@ -96,70 +96,68 @@ func TestAtomicBatchIsAllOrNothing(t *testing.T) {
 // transfer is in the sub-account's customer audit, as a single one is. On both
 // stores.
 func TestBatchTransfers(t *testing.T) {
-	for name, s := range map[string]*testkit.Stack{"sqlite": testkit.New(t), "postgres": testkit.NewPostgres(t)} {
-		t.Run(name, func(t *testing.T) {
-			main := funded(t, s, "10")
-			var own struct{ ID string }
-			s.MustAdmin(201, "POST", "/v1/accounts", `{"name":"own","parent":"`+main+`","funding":"own"}`, nil).JSON(t, &own)
-			transfer := func(from, to, amount string) string {
-				return `{"op":"transfer","from":"` + from + `","to":"` + to + `","amount":"` + amount + `","reference":"budget"}`
+	testkit.OnBothStores(t, func(t *testing.T, s *testkit.Stack) {
+		main := funded(t, s, "10")
+		var own struct{ ID string }
+		s.MustAdmin(201, "POST", "/v1/accounts", `{"name":"own","parent":"`+main+`","funding":"own"}`, nil).JSON(t, &own)
+		transfer := func(from, to, amount string) string {
+			return `{"op":"transfer","from":"` + from + `","to":"` + to + `","amount":"` + amount + `","reference":"budget"}`
+		}
+		body := `{"operations":[` + transfer(main, own.ID, "6") + `,` + transfer(own.ID, main, "2") + `,` + transfer(own.ID, main, "5") +
+			`,{"op":"charge","accountId":"` + own.ID + `","amount":"1"}]}`
+		var res batchResp
+		first := s.MustAdmin(200, "POST", "/v1/batch", body, testkit.Key("bt1"))
+		first.JSON(t, &res)
+		if !res.Committed || len(res.Results) != 4 {
+			t.Fatalf("batch = %+v", res)
+		}
+		for i, want := range []struct{ account, amount string }{{main, "-6"}, {own.ID, "-2"}} {
+			r := res.Results[i]
+			if r.Status != 201 || r.Entry == nil || r.Entry.AccountID != want.account || r.Entry.Amount != want.amount || r.Entry.Kind != "transfer" {
+				t.Errorf("transfer %d = %+v (entry %+v), want 201 and %s's entry of %s", i, r, r.Entry, want.account, want.amount)
 			}
-			body := `{"operations":[` + transfer(main, own.ID, "6") + `,` + transfer(own.ID, main, "2") + `,` + transfer(own.ID, main, "5") +
-				`,{"op":"charge","accountId":"` + own.ID + `","amount":"1"}]}`
-			var res batchResp
-			first := s.MustAdmin(200, "POST", "/v1/batch", body, testkit.Key("bt1"))
-			first.JSON(t, &res)
-			if !res.Committed || len(res.Results) != 4 {
-				t.Fatalf("batch = %+v", res)
-			}
-			for i, want := range []struct{ account, amount string }{{main, "-6"}, {own.ID, "-2"}} {
-				r := res.Results[i]
-				if r.Status != 201 || r.Entry == nil || r.Entry.AccountID != want.account || r.Entry.Amount != want.amount || r.Entry.Kind != "transfer" {
-					t.Errorf("transfer %d = %+v (entry %+v), want 201 and %s's entry of %s", i, r, r.Entry, want.account, want.amount)
-				}
-			}
-			if r := res.Results[2]; r.Status != 402 || r.Error == nil || r.Error.MessageID != "INSUFFICIENT_FUNDS" {
-				t.Errorf("a transfer of 5 from 4 = %+v, want 402", r)
-			}
-			if r := res.Results[3]; r.Status != 201 {
-				t.Errorf("the sub-account's charge after the transfers = %+v", r)
-			}
-			if m, o := s.Balance(main)["balance"], s.Balance(own.ID)["balance"]; m != "6" || o != "3" {
-				t.Errorf("main %s, own %s; want 6 and 3", m, o)
-			}
-			again := s.MustAdmin(200, "POST", "/v1/batch", body, testkit.Key("bt1"))
-			if string(again.Body) != string(first.Body) {
-				t.Errorf("replay differs:\n%s\n%s", first.Body, again.Body)
-			}
-			if m, o := s.Balance(main)["balance"], s.Balance(own.ID)["balance"]; m != "6" || o != "3" {
-				t.Errorf("after the replay: main %s, own %s; want 6 and 3 (moved once)", m, o)
-			}
-			before := snapshot(t, s)
-			s.MustAdmin(200, "POST", "/v1/batch", `{"atomic":true,"operations":[`+transfer(main, own.ID, "1")+`,`+transfer(own.ID, main, "100")+`]}`,
-				testkit.Key("bt2")).JSON(t, &res)
-			if res.Committed || res.Results[0].Error == nil || res.Results[0].Error.MessageID != "BATCH_ABORTED" || res.Results[1].Status != 402 {
-				t.Errorf("atomic batch with an unfunded transfer = %+v", res)
-			}
-			// As a charge without accountId: the operation's own 400, naming the field.
-			r := s.MustAdmin(200, "POST", "/v1/batch", `{"operations":[{"op":"transfer","from":"`+main+`","amount":"1"},{"op":"charge","amount":"1"}]}`, testkit.Key("bt3"))
-			if !strings.Contains(string(r.Body), `{"status":400,"error":{"messageId":"BAD_REQUEST","text":"Bad request","validationErrors":{"to":["is required"]}}}`) {
-				t.Errorf("a transfer without to: %s", r.Body)
-			}
-			r = s.MustAdmin(400, "POST", "/v1/batch", `{"operations":[{"op":"transfer","from":"`+main+`","to":"`+own.ID+`"}]}`, testkit.Key("bt4"))
-			if !strings.Contains(string(r.Body), "operations[0].amount") {
-				t.Errorf("a transfer without an amount: %s", r.Body)
-			}
-			if after := snapshot(t, s); after != before {
-				t.Errorf("refused batches changed state")
-			}
-			if err := s.Audit.Flush(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			recs, err := s.Ledger.ListCustomerAudit(context.Background(), ledger.CustomerAuditFilter{Account: own.ID, Description: "transfer of", Limit: 10})
-			if err != nil || len(recs) != 2 {
-				t.Errorf("the sub-account's audit holds %d transfers (%v), want the batch's 2 committed: %+v", len(recs), err, recs)
-			}
-			mustCheck(t, s)
-		})
-	}
+		}
+		if r := res.Results[2]; r.Status != 402 || r.Error == nil || r.Error.MessageID != "INSUFFICIENT_FUNDS" {
+			t.Errorf("a transfer of 5 from 4 = %+v, want 402", r)
+		}
+		if r := res.Results[3]; r.Status != 201 {
+			t.Errorf("the sub-account's charge after the transfers = %+v", r)
+		}
+		if m, o := s.Balance(main)["balance"], s.Balance(own.ID)["balance"]; m != "6" || o != "3" {
+			t.Errorf("main %s, own %s; want 6 and 3", m, o)
+		}
+		again := s.MustAdmin(200, "POST", "/v1/batch", body, testkit.Key("bt1"))
+		if string(again.Body) != string(first.Body) {
+			t.Errorf("replay differs:\n%s\n%s", first.Body, again.Body)
+		}
+		if m, o := s.Balance(main)["balance"], s.Balance(own.ID)["balance"]; m != "6" || o != "3" {
+			t.Errorf("after the replay: main %s, own %s; want 6 and 3 (moved once)", m, o)
+		}
+		before := snapshot(t, s)
+		s.MustAdmin(200, "POST", "/v1/batch", `{"atomic":true,"operations":[`+transfer(main, own.ID, "1")+`,`+transfer(own.ID, main, "100")+`]}`,
+			testkit.Key("bt2")).JSON(t, &res)
+		if res.Committed || res.Results[0].Error == nil || res.Results[0].Error.MessageID != "BATCH_ABORTED" || res.Results[1].Status != 402 {
+			t.Errorf("atomic batch with an unfunded transfer = %+v", res)
+		}
+		// As a charge without accountId: the operation's own 400, naming the field.
+		r := s.MustAdmin(200, "POST", "/v1/batch", `{"operations":[{"op":"transfer","from":"`+main+`","amount":"1"},{"op":"charge","amount":"1"}]}`, testkit.Key("bt3"))
+		if !strings.Contains(string(r.Body), `{"status":400,"error":{"messageId":"BAD_REQUEST","text":"Bad request","validationErrors":{"to":["is required"]}}}`) {
+			t.Errorf("a transfer without to: %s", r.Body)
+		}
+		r = s.MustAdmin(400, "POST", "/v1/batch", `{"operations":[{"op":"transfer","from":"`+main+`","to":"`+own.ID+`"}]}`, testkit.Key("bt4"))
+		if !strings.Contains(string(r.Body), "operations[0].amount") {
+			t.Errorf("a transfer without an amount: %s", r.Body)
+		}
+		if after := snapshot(t, s); after != before {
+			t.Errorf("refused batches changed state")
+		}
+		if err := s.Audit.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		recs, err := s.Ledger.ListCustomerAudit(context.Background(), ledger.CustomerAuditFilter{Account: own.ID, Description: "transfer of", Limit: 10})
+		if err != nil || len(recs) != 2 {
+			t.Errorf("the sub-account's audit holds %d transfers (%v), want the batch's 2 committed: %+v", len(recs), err, recs)
+		}
+		mustCheck(t, s)
+	})
 }

@@ -172,38 +172,36 @@ func TestEventsPruned(t *testing.T) {
 // subAccountId, and each event with its account's parent. Run on SQLite, whose
 // event blocks refer to the entries rather than copying them, and on PostgreSQL.
 func TestSubAccountEvents(t *testing.T) {
-	for name, s := range map[string]*testkit.Stack{"sqlite": testkit.New(t), "postgres": testkit.NewPostgres(t)} {
-		t.Run(name, func(t *testing.T) {
-			parent := s.CreateAccount("Parent", "EUR")
-			s.MustAdmin(201, "POST", "/v1/accounts/"+parent+"/top-ups", `{"amount":"50"}`, testkit.Key(name+"t"))
-			var own, shared struct{ ID string }
-			s.MustAdmin(201, "POST", "/v1/accounts", `{"name":"Own","parent":"`+parent+`","funding":"own"}`, nil).JSON(t, &own)
-			s.MustAdmin(201, "POST", "/v1/accounts", `{"name":"Shared","parent":"`+parent+`","funding":"shared"}`, nil).JSON(t, &shared)
-			s.MustAdmin(201, "POST", "/v1/transfers", `{"from":"`+parent+`","to":"`+own.ID+`","amount":"7"}`, testkit.Key(name+"tr"))
-			s.MustAdmin(201, "POST", "/v1/accounts/"+shared.ID+"/charges", `{"amount":"2"}`, testkit.Key(name+"c"))
-			var page struct {
-				Events []struct {
-					Type, AccountID, ParentID string
-					Data                      struct {
-						Entry struct{ Kind, Amount, AccountID, CounterpartyID, SubAccountID string }
-					}
+	testkit.OnBothStores(t, func(t *testing.T, s *testkit.Stack) {
+		parent := s.CreateAccount("Parent", "EUR")
+		s.MustAdmin(201, "POST", "/v1/accounts/"+parent+"/top-ups", `{"amount":"50"}`, testkit.Key("t"))
+		var own, shared struct{ ID string }
+		s.MustAdmin(201, "POST", "/v1/accounts", `{"name":"Own","parent":"`+parent+`","funding":"own"}`, nil).JSON(t, &own)
+		s.MustAdmin(201, "POST", "/v1/accounts", `{"name":"Shared","parent":"`+parent+`","funding":"shared"}`, nil).JSON(t, &shared)
+		s.MustAdmin(201, "POST", "/v1/transfers", `{"from":"`+parent+`","to":"`+own.ID+`","amount":"7"}`, testkit.Key("tr"))
+		s.MustAdmin(201, "POST", "/v1/accounts/"+shared.ID+"/charges", `{"amount":"2"}`, testkit.Key("c"))
+		var page struct {
+			Events []struct {
+				Type, AccountID, ParentID string
+				Data                      struct {
+					Entry struct{ Kind, Amount, AccountID, CounterpartyID, SubAccountID string }
 				}
 			}
-			s.MustAdmin(200, "GET", "/v1/events?types=entry.created&account="+parent+"&children=true", "", nil).JSON(t, &page)
-			var got []string
-			for _, e := range page.Events {
-				d := e.Data.Entry
-				got = append(got, fmt.Sprintf("%s parent=%q %s %s counterparty=%q spender=%q", e.AccountID, e.ParentID, d.Kind, d.Amount, d.CounterpartyID, d.SubAccountID))
-			}
-			want := []string{
-				fmt.Sprintf("%s parent=\"\" top_up 50 counterparty=\"\" spender=\"\"", parent),
-				fmt.Sprintf("%s parent=\"\" transfer -7 counterparty=%q spender=\"\"", parent, own.ID),
-				fmt.Sprintf("%s parent=%q transfer 7 counterparty=%q spender=\"\"", own.ID, parent, parent),
-				fmt.Sprintf("%s parent=\"\" charge -2 counterparty=\"\" spender=%q", parent, shared.ID),
-			}
-			if fmt.Sprint(got) != fmt.Sprint(want) {
-				t.Errorf("entry.created events:\n got %q\nwant %q", got, want)
-			}
-		})
-	}
+		}
+		s.MustAdmin(200, "GET", "/v1/events?types=entry.created&account="+parent+"&children=true", "", nil).JSON(t, &page)
+		var got []string
+		for _, e := range page.Events {
+			d := e.Data.Entry
+			got = append(got, fmt.Sprintf("%s parent=%q %s %s counterparty=%q spender=%q", e.AccountID, e.ParentID, d.Kind, d.Amount, d.CounterpartyID, d.SubAccountID))
+		}
+		want := []string{
+			fmt.Sprintf("%s parent=\"\" top_up 50 counterparty=\"\" spender=\"\"", parent),
+			fmt.Sprintf("%s parent=\"\" transfer -7 counterparty=%q spender=\"\"", parent, own.ID),
+			fmt.Sprintf("%s parent=%q transfer 7 counterparty=%q spender=\"\"", own.ID, parent, parent),
+			fmt.Sprintf("%s parent=\"\" charge -2 counterparty=\"\" spender=%q", parent, shared.ID),
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("entry.created events:\n got %q\nwant %q", got, want)
+		}
+	})
 }

@@ -399,7 +399,7 @@ func batch(ctx context.Context, x *Inv) (any, error) {
 	if err := dec.Decode(&ops); err != nil {
 		return nil, Usagef("%s: want a JSON array of operations: %v", x.Arg(0), err)
 	}
-	if dec.More() {
+	if _, err := dec.Token(); err != io.EOF {
 		return nil, Usagef("%s: want one JSON array of operations, found more after it", x.Arg(0))
 	}
 	return x.Client.Batch(ctx, x.Bool("atomic"), ops, x.Str("idempotency-key"))

@@ -64,6 +64,12 @@ func TestSubAccountCommands(t *testing.T) {
 	if _, _, err := a.run("batch", ops); err == nil || !strings.Contains(err.Error(), "form") {
 		t.Errorf("a batch file with a misspelt key: %v, want it refused naming the key", err)
 	}
+	for _, after := range []string{"]", "}", "[]", "x"} {
+		os.WriteFile(ops, []byte(`[{"op":"transfer","from":"`+main+`","to":"`+own+`","amount":"2"}]`+after), 0o600)
+		if _, _, err := a.run("batch", ops); err == nil {
+			t.Errorf("a batch file with %q after its array was sent", after)
+		}
+	}
 	// purse check proves the transfers balance and the parent/child rules hold.
 	a.stack.Close()
 	var out, errb bytes.Buffer

@@ -84,6 +84,14 @@ func NewPostgres(t testing.TB) *Stack {
 	return Open(t, storetest.FreshSchema(t), Options{})
 }
 
+// OnBothStores runs fn as two subtests, "sqlite" and "postgres", each on a fresh
+// stack of its store. The postgres one skips when PURSE_TEST_POSTGRES is not
+// set, and only it: a stack opened before t.Run would skip the SQLite half too.
+func OnBothStores(t *testing.T, fn func(t *testing.T, s *Stack)) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, New(t)) })
+	t.Run("postgres", func(t *testing.T) { fn(t, NewPostgres(t)) })
+}
+
 // Open starts a stack on the database at path (a file, or a postgres:// URL).
 func Open(t testing.TB, path string, opts Options) *Stack {
 	t.Helper()
