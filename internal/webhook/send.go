@@ -169,11 +169,9 @@ func (l *laneConn) dial(ctx context.Context, deadline time.Time, u *url.URL, tc 
 // otherwise be read as the answer to the next request, and an event the
 // receiver never took would count as delivered. One look into the socket, not
 // a read; an answer that arrives between it and the request's write is not
-// caught (net/http's Transport has the same window).
+// caught (net/http's Transport has the same window). The lane's own buffer is
+// empty here: roundTrip drops a connection that brought more than its answer.
 func (l *laneConn) unasked() bool {
-	if l.br.Buffered() > 0 {
-		return true
-	}
 	if l.raw == nil {
 		return false
 	}
