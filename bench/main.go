@@ -489,6 +489,7 @@ func (p *purse) stop() {
 // engineStats are the engine's batch counters, read from purse's /metrics.
 type engineStats struct {
 	batches, requests, commitSeconds float64
+	shedNow, shedLate                float64 // refused by the overload gate on arrival, after a wait
 	at                               time.Time
 	cpu, genCPU                      time.Duration // used by purse, and by this load generator
 	sinkCPU                          time.Duration // used by the webhook receiver's process, when it runs
@@ -523,6 +524,10 @@ func (p *purse) engineStats() engineStats {
 			st.requests = v
 		case "purse_engine_commit_seconds_sum":
 			st.commitSeconds = v
+		case `purse_engine_shed_total{when="arrival"}`:
+			st.shedNow = v
+		case `purse_engine_shed_total{when="wait"}`:
+			st.shedLate = v
 		}
 	}
 	return st
@@ -544,6 +549,9 @@ func (st engineStats) since(before engineStats) string {
 	}
 	if st.idle > 0 && before.idle > 0 {
 		s += fmt.Sprintf(", idle %.2f", (st.idle-before.idle).Seconds()/wall)
+	}
+	if now, late := st.shedNow-before.shedNow, st.shedLate-before.shedLate; now+late > 0 {
+		s += fmt.Sprintf("; the gate refused %.0f on arrival, %.0f after a wait", now, late)
 	}
 	return s
 }

@@ -81,7 +81,7 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig, envErr *envErrs, e env) {
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", envErr.duration(e, "PURSE_SHUTDOWN_TIMEOUT", 15*time.Second),
 		"how long in-flight requests may take to finish on SIGINT/SIGTERM (env PURSE_SHUTDOWN_TIMEOUT)")
 	fs.DurationVar(&c.maxQueueDelay, "max-queue-delay", envErr.duration(e, "PURSE_MAX_QUEUE_DELAY", defaultMaxQueueDelay),
-		"how long a money request waits for a place among those in flight before it is shed with 503 and Retry-After; 0 never sheds (env PURSE_MAX_QUEUE_DELAY)")
+		"the wait a money request may expect for a place among those in flight; one that cannot expect a place sooner is shed at once with 503 and Retry-After; 0 never sheds (env PURSE_MAX_QUEUE_DELAY)")
 }
 
 // serve runs purse serve with the flags serveFlags read: it checks them, turns

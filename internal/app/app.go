@@ -204,10 +204,13 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 // with its OAuth2 signing key.
 func (a *App) openCore(ctx context.Context) error {
 	if a.metrics == nil { // once: a reset (emulator.go) opens a new engine under the same metrics
-		a.metrics = metrics.New(
-			func() float64 { return float64(a.eng.QueueDepth()) },
-			func() float64 { h, _ := a.auth.CacheStats(); return float64(h) },
-			func() float64 { _, mi := a.auth.CacheStats(); return float64(mi) })
+		a.metrics = metrics.New(metrics.Sources{
+			QueueDepth:    func() float64 { return float64(a.eng.QueueDepth()) },
+			CacheHits:     func() float64 { h, _ := a.auth.CacheStats(); return float64(h) },
+			CacheMisses:   func() float64 { _, mi := a.auth.CacheStats(); return float64(mi) },
+			ShedNow:       func() float64 { n, _ := a.eng.Refused(); return float64(n) },
+			ShedAfterWait: func() float64 { _, n := a.eng.Refused(); return float64(n) },
+		})
 	}
 	m := a.metrics
 	if a.rate == nil {

@@ -43,9 +43,9 @@ type Options struct {
 	OnEntries func(entries []ledger.Entry)
 	// OnEvents, when set, learns how many events each committed batch wrote.
 	OnEvents func(n int)
-	// MaxQueueDelay is how long a request waits for a place among the requests in
-	// flight before it is shed with ledger.ErrOverloaded (see shed.go); 0 never
-	// sheds, and admits without bound.
+	// MaxQueueDelay is the queueing delay a request may expect for a place among
+	// the requests in flight: one that cannot is shed at once with
+	// ledger.ErrOverloaded (see shed.go); 0 never sheds, and admits without bound.
 	MaxQueueDelay time.Duration
 	// MaxInFlight is how many requests the engine holds at once when MaxQueueDelay
 	// is set; default 64.
@@ -126,9 +126,10 @@ type Result struct {
 }
 
 type request struct {
-	cmd  Command
-	idem *Idempotency
-	resp chan response
+	cmd      Command
+	idem     *Idempotency
+	resp     chan response
+	admitted time.Time // when the gate let it in (shed.go); zero when there is no gate
 }
 
 type response struct {
@@ -202,34 +203,47 @@ func (e *Engine) Now() time.Time { return e.now() }
 // ends first Do returns ctx.Err(), but the command may still commit: callers that
 // must know use an Idempotency key and retry.
 func (e *Engine) Do(ctx context.Context, cmd Command, idem *Idempotency) (Result, error) {
+	var admitted time.Time
 	if e.shed.wait > 0 {
-		if err := e.shed.admit(ctx); err != nil {
+		var err error
+		if admitted, err = e.shed.admit(ctx); err != nil {
 			return Result{}, err // before the request is allocated: a refusal must be cheap
 		}
-		// Freed when Do returns, also when the caller gave up (ctx) while its request
-		// still waits for the writer: the queue may then briefly hold more than the
-		// gate's places.
-		defer e.shed.leave()
 	}
-	r := &request{cmd: cmd, idem: idem, resp: make(chan response, 1)}
+	r := &request{cmd: cmd, idem: idem, resp: make(chan response, 1), admitted: admitted}
 	select {
 	case <-e.quit:
+		e.shed.leave(admitted)
 		return Result{}, ErrClosed
 	default:
 	}
 	select {
 	case e.queue <- r:
 	case <-e.quit:
+		e.shed.leave(admitted)
 		return Result{}, ErrClosed
 	case <-ctx.Done():
+		e.shed.leave(admitted)
 		return Result{}, ctx.Err()
 	}
+	// Queued, the request keeps its place at the gate until the writer answers it
+	// (answer), also when the caller gives up waiting (ctx): it is still in the
+	// engine, and may still commit.
 	select {
 	case resp := <-r.resp:
 		return resp.res, resp.err
 	case <-ctx.Done():
 		return Result{}, ctx.Err()
 	}
+}
+
+// answer gives a queued request its response and frees its place at the gate.
+// The writer frees it, not the request's goroutine once that runs: under a flood
+// that ran milliseconds later, and the requests waiting at the gate waited for
+// places already empty.
+func (e *Engine) answer(r *request, resp response) {
+	e.shed.leave(r.admitted)
+	r.resp <- resp
 }
 
 // ErrStale is returned by reads while a shared cache cannot know it is current.
@@ -431,7 +445,7 @@ func (e *Engine) run(batch []*request) {
 		heap.Push(&e.expiries, x) // try again with the next batch
 	}
 	for _, r := range batch {
-		r.resp <- response{err: fmt.Errorf("%w: %v", ledger.ErrUnavailable, err)}
+		e.answer(r, response{err: fmt.Errorf("%w: %v", ledger.ErrUnavailable, err)})
 	}
 }
 

@@ -128,7 +128,7 @@ func (e *Engine) syncLoop() {
 		for _, g := range group {
 			e.publish(g.t)
 			e.unstage(g.t)
-			ack(g.batch, g.resps)
+			e.ack(g.batch, g.resps)
 			events = events || g.t.hasEvents
 		}
 		if events {
@@ -138,11 +138,11 @@ func (e *Engine) syncLoop() {
 }
 
 // ack answers every request of a batch.
-func ack(batch []*request, resps []response) {
+func (e *Engine) ack(batch []*request, resps []response) {
 	for i, r := range batch {
 		if p := resps[i].replayOf; p != nil {
 			resps[i] = response{res: Result{Outcome: p.outcome, Replayed: true}}
 		}
-		r.resp <- resps[i]
+		e.answer(r, resps[i])
 	}
 }

@@ -265,7 +265,7 @@ func (l *rowLocking) syncFailed(group []committed, err error) {
 	for _, g := range group {
 		l.e.unstage(g.t)
 		for _, r := range g.batch {
-			r.resp <- response{err: fmt.Errorf("%w: %v", ledger.ErrUnavailable, err)}
+			l.e.answer(r, response{err: fmt.Errorf("%w: %v", ledger.ErrUnavailable, err)})
 		}
 	}
 }

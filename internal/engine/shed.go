@@ -21,29 +21,45 @@ import (
 //     throughput peaks, and few enough that an admitted request waits a few
 //     milliseconds behind the others, not hundreds.
 //   - A request that finds every place taken waits for one, first come first
-//     served, up to the queueing-delay target (Options.MaxQueueDelay), and only then
-//     is refused with ledger.ErrOverloaded. Places free a batch at a time, when the
-//     writer answers one: a request that arrives a moment before gets a place a
-//     moment later. Refusing it at once instead (an earlier design admitted by the
-//     in-flight count at the instant of arrival, which swung from the limit to
-//     near zero with every batch answered) sent its client away for a second
-//     though a place was about to free.
-//   - No more wait than there are places: one batch answered frees at most that
-//     many, and a request further back would need a second batch within the wait.
-//     It is refused at once, which costs its client less than a wait that ends in
-//     a refusal.
-//   - The wait is also the longest a refusal takes in the engine, which is why
-//     the target is a couple of milliseconds (docs/design.md, "Overload").
+//     served, when it can expect one within the queueing-delay target
+//     (Options.MaxQueueDelay), and is refused at once with ledger.ErrOverloaded
+//     when it cannot. Places free a batch at a time, when the writer answers one: a
+//     request that arrives a moment before gets a place a moment later. Refusing
+//     it at once instead (an earlier design admitted by the in-flight count at the
+//     instant of arrival, which swung from the limit to near zero with every batch
+//     answered) sent its client away for a second though a place was about to
+//     free.
+//   - The expected wait is Little's law on the gate: places free at MaxInFlight
+//     per holding time (a moving average of how long the writer keeps a request),
+//     so the k-th waiter's frees after about k × hold / MaxInFlight, and, a batch
+//     at a time, after up to twice that (waitSpread). No more wait than there are
+//     places, whatever the estimate: one batch answered frees at most that many.
+//   - A request let in to wait keeps waiting while the writer is slow, up to
+//     stallFactor times the target, as the requests already in flight do. The
+//     first gate refused every waiter at the target: under the bench's flood
+//     most refusals then came after a wait, and their p99 was 9-16 ms where a
+//     refusal on arrival's was 4-5 ms.
 //
 // A refusal is ledger.ErrOverloaded before the request is allocated or queued,
 // so it never reaches the ledger and is never stored under an Idempotency-Key.
 // Reads do not go through the engine and never wait at the gate.
 type gate struct {
-	wait    time.Duration // the longest a request waits for a place; 0: no gate
-	places  chan struct{} // one token per request admitted and not yet answered
-	waiting atomic.Int64  // requests waiting for a place
-	refused atomic.Int64  // requests refused, ever
+	wait        time.Duration // the queueing delay a request may expect; 0: no gate
+	places      chan struct{} // one token per request admitted and not yet answered
+	waiting     atomic.Int64  // requests waiting for a place
+	refusedNow  atomic.Int64  // requests refused on arrival, ever
+	refusedLate atomic.Int64  // requests refused after waiting for a place, ever
+	hold        atomic.Int64  // moving average of how long a request keeps its place, ns
 }
+
+const (
+	// waitSpread is how much longer than the mean a waiter's wait may be: places
+	// free a batch at a time.
+	waitSpread = 2
+	// stallFactor bounds a wait, in targets: a request let in to wait is refused
+	// after this long only when the writer stalled.
+	stallFactor = 10
+)
 
 // defaultMaxInFlight is the gate's size unless Options.MaxInFlight says otherwise;
 // how it was chosen is in docs/design.md, "Overload".
@@ -67,43 +83,60 @@ var timers = sync.Pool{New: func() any {
 	return t
 }}
 
-// admit takes a place for a request, waiting for one up to the target. It returns
-// ErrOverloaded when none freed in time, and ctx's error when ctx ends first. A
-// request admitted must call leave once answered.
-func (g *gate) admit(ctx context.Context) error {
+// admit takes a place for a request, waiting for one when it is expected within
+// the target. It returns ErrOverloaded when none is expected in time or none
+// freed within stallFactor targets, and ctx's error when ctx ends first. A
+// request admitted must call leave once, with the time admit returned: the
+// writer does when it answers the request.
+func (g *gate) admit(ctx context.Context) (time.Time, error) {
 	select {
 	case g.places <- struct{}{}:
-		return nil
+		return time.Now(), nil
 	default:
 	}
-	// Places free a batch at a time, at most cap(places) of them: a request with
-	// that many waiting ahead of it would need a second batch answered within the
-	// wait, and is refused at once instead (a quick refusal costs its client less).
-	if g.waiting.Add(1) > int64(cap(g.places)) {
+	k := g.waiting.Add(1)
+	if k > int64(cap(g.places)) || time.Duration(waitSpread*k*g.hold.Load()/int64(cap(g.places))) > g.wait {
 		g.waiting.Add(-1)
-		g.refused.Add(1)
-		return ledger.ErrOverloaded
+		g.refusedNow.Add(1)
+		return time.Time{}, ledger.ErrOverloaded
 	}
 	defer g.waiting.Add(-1)
 	t := timers.Get().(*time.Timer)
-	t.Reset(g.wait)
+	t.Reset(stallFactor * g.wait)
 	defer func() {
 		t.Stop()
 		timers.Put(t)
 	}()
 	select {
 	case g.places <- struct{}{}:
-		return nil
+		return time.Now(), nil
 	case <-t.C:
-		g.refused.Add(1)
-		return ledger.ErrOverloaded
+		g.refusedLate.Add(1)
+		return time.Time{}, ledger.ErrOverloaded
 	case <-ctx.Done():
-		return ctx.Err()
+		return time.Time{}, ctx.Err()
 	}
 }
 
-// leave frees the place of an answered request.
-func (g *gate) leave() { <-g.places }
+// leave frees the place of a request admitted at since (none when since is zero:
+// no gate), once answered or abandoned before it was queued, and folds how long it
+// held the place into the average (1/16 weight: a few batches' worth). Concurrent
+// leaves may overwrite each other's update, which an estimate affords.
+func (g *gate) leave(since time.Time) {
+	if since.IsZero() {
+		return
+	}
+	<-g.places
+	d, old := int64(time.Since(since)), g.hold.Load()
+	if old == 0 {
+		g.hold.Store(d)
+		return
+	}
+	g.hold.Store(old + (d-old)/16)
+}
 
-// Refused is how many requests the engine has shed since it opened.
-func (e *Engine) Refused() int64 { return e.shed.refused.Load() }
+// Refused is how many requests the engine has shed since it opened: on arrival,
+// and after waiting for a place that did not free in time.
+func (e *Engine) Refused() (onArrival, afterWait int64) {
+	return e.shed.refusedNow.Load(), e.shed.refusedLate.Load()
+}

@@ -17,14 +17,15 @@ import (
 	"github.com/purse-ledger/purse/internal/store/sqlite"
 )
 
-// slowEngine opens an engine whose writer can be slowed to a batch every ~20 ms
-// (its clock sleeps while slow is set): far behind a few hundred eager clients.
-func slowEngine(t *testing.T, opts engine.Options) (*engine.Engine, *atomic.Bool) {
+// slowEngine opens an engine whose writer can be slowed to a batch every two
+// pauses (its clock sleeps while slow is set): far behind a few hundred eager
+// clients.
+func slowEngine(t *testing.T, opts engine.Options, pause time.Duration) (*engine.Engine, *atomic.Bool) {
 	t.Helper()
 	slow := new(atomic.Bool)
 	opts.Now = func() time.Time {
 		if slow.Load() {
-			time.Sleep(10 * time.Millisecond)
+			time.Sleep(pause)
 		}
 		return time.Now()
 	}
@@ -69,7 +70,7 @@ func watchQueue(eng *engine.Engine, stop <-chan struct{}) <-chan int {
 // and are not kept under their key, so the same key succeeds later.
 func TestOverloadShedsInsteadOfQueueing(t *testing.T) {
 	const places = 32
-	eng, slow := slowEngine(t, engine.Options{MaxQueueDelay: 2 * time.Millisecond, MaxInFlight: places})
+	eng, slow := slowEngine(t, engine.Options{MaxQueueDelay: 2 * time.Millisecond, MaxInFlight: places}, 10*time.Millisecond)
 	acc := createAccount(t, eng, "EUR")
 
 	slow.Store(true)
@@ -94,6 +95,7 @@ func TestOverloadShedsInsteadOfQueueing(t *testing.T) {
 					mu.Lock()
 					shed = append(shed, key)
 					mu.Unlock()
+					time.Sleep(time.Millisecond) // a refusal is at once: back off, as Retry-After asks
 				default:
 					other.Add(1)
 					t.Error(err)
@@ -107,8 +109,8 @@ func TestOverloadShedsInsteadOfQueueing(t *testing.T) {
 	if len(shed) == 0 || accepted.Load() == 0 || other.Load() != 0 {
 		t.Fatalf("%d accepted, %d shed, %d other errors: want some of each of the first two and none else", accepted.Load(), len(shed), other.Load())
 	}
-	if got := eng.Refused(); got != int64(len(shed)) {
-		t.Errorf("Refused() = %d, want %d", got, len(shed))
+	if now, late := eng.Refused(); now+late != int64(len(shed)) {
+		t.Errorf("Refused() = %d on arrival + %d after a wait, want %d in all", now, late, len(shed))
 	}
 	if got := <-deepest; got > places {
 		t.Errorf("the writer's queue held %d requests, want at most %d (MaxInFlight)", got, places)
@@ -129,33 +131,45 @@ func TestOverloadShedsInsteadOfQueueing(t *testing.T) {
 }
 
 // TestOverloadWaitsForAPlace: a request that finds every place taken is not
-// refused at once but waits for one, up to MaxQueueDelay. Places free a batch at
-// a time; refusing a request that arrives a moment before a batch is answered
-// sent its client away for a second, and under a flood left the writer idle. 8
-// requests at once through 4 places, with batches ~20 ms apart, all commit when
-// they may wait a second, and some are refused when they may wait 1 ms. More than
-// 4 waiting would need a second batch answered within the wait: of 16, some are
-// refused even when they may wait a second.
+// refused at once when it can expect a place within MaxQueueDelay, but waits for
+// one: places free a batch at a time, and refusing a request that arrives a moment
+// before a batch is answered sent its client away for a second. One that cannot
+// expect a place in time (the writer has been taking ~40 ms a batch, through 4
+// places) is refused at once, not after a wait; so is one behind more waiters than
+// there are places. A waiter is refused after a wait only when the writer stalls
+// for ten targets: it was let in while batches were quick, and the next takes
+// ~160 ms.
 func TestOverloadWaitsForAPlace(t *testing.T) {
 	for _, c := range []struct {
-		name        string
-		requests    int
-		wait        time.Duration
-		wantRefused bool
+		name          string
+		warm          bool // run requests one at a time first: the gate learns how long the writer keeps one
+		pause         time.Duration // the slow writer takes two a batch (slowEngine); it is quick while warming
+		requests      int
+		wait          time.Duration
+		refused, late bool // want some refused; want some of those refused after a wait
 	}{
-		{"a wait longer than the batches", 8, time.Second, false},
-		{"a wait shorter than a batch", 8, time.Millisecond, true},
-		{"more waiting than a batch frees", 16, time.Second, true},
+		{"a place expected within the target", true, 20 * time.Millisecond, 8, time.Second, false, false},
+		{"no place expected within the target", true, 20 * time.Millisecond, 8, 5 * time.Millisecond, true, false},
+		{"more waiting than a batch frees", true, 20 * time.Millisecond, 16, time.Second, true, false},
+		{"a writer stalled for ten targets", false, 80 * time.Millisecond, 5, 10 * time.Millisecond, true, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			const places = 4
-			eng, slow := slowEngine(t, engine.Options{MaxQueueDelay: c.wait, MaxInFlight: places})
+			eng, slow := slowEngine(t, engine.Options{MaxQueueDelay: c.wait, MaxInFlight: places}, c.pause)
 			acc := createAccount(t, eng, "EUR")
 			slow.Store(true)
 			defer slow.Store(false)
+			var accepted, refused atomic.Int64
+			if c.warm {
+				for range places {
+					if _, err := eng.Do(context.Background(), engine.TopUp{AccountID: acc, Amount: 1}, nil); err != nil {
+						t.Fatal(err)
+					}
+					accepted.Add(1)
+				}
+			}
 			stopWatch := make(chan struct{})
 			deepest := watchQueue(eng, stopWatch)
-			var accepted, refused atomic.Int64
 			var wg sync.WaitGroup
 			start := make(chan struct{})
 			for range c.requests {
@@ -177,8 +191,15 @@ func TestOverloadWaitsForAPlace(t *testing.T) {
 			close(start)
 			wg.Wait()
 			close(stopWatch)
-			if got, want := refused.Load() > 0, c.wantRefused; got != want {
-				t.Errorf("%d accepted, %d refused: some refused %v, want %v", accepted.Load(), refused.Load(), got, want)
+			now, late := eng.Refused()
+			if now+late != refused.Load() {
+				t.Errorf("Refused() = %d on arrival + %d after a wait; %d requests refused", now, late, refused.Load())
+			}
+			if got := refused.Load() > 0; got != c.refused {
+				t.Errorf("%d accepted, %d refused: some refused %v, want %v", accepted.Load(), refused.Load(), got, c.refused)
+			}
+			if got := late > 0; got != c.late {
+				t.Errorf("%d refused on arrival, %d after a wait: some after a wait %v, want %v", now, late, got, c.late)
 			}
 			if got := <-deepest; got > places {
 				t.Errorf("the writer's queue held %d requests, want at most %d", got, places)

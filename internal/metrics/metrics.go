@@ -32,9 +32,15 @@ type Metrics struct {
 	requests sync.Map // requestKey -> *requestObs
 }
 
-// New registers every metric. queueDepth reports the engine's queue length;
-// cacheHits and cacheMisses the credential cache's counters.
-func New(queueDepth, cacheHits, cacheMisses func() float64) *Metrics {
+// Sources are the counts that other parts keep and the metrics read when scraped.
+type Sources struct {
+	QueueDepth             func() float64 // the engine's queue length
+	CacheHits, CacheMisses func() float64 // the credential cache's counters
+	ShedNow, ShedAfterWait func() float64 // requests the engine refused on arrival, after a wait
+}
+
+// New registers every metric.
+func New(src Sources) *Metrics {
 	r := prometheus.NewRegistry()
 	m := &Metrics{
 		Registry: r,
@@ -55,7 +61,7 @@ func New(queueDepth, cacheHits, cacheMisses func() float64) *Metrics {
 		}),
 		QueueDepth: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "purse_engine_queue_depth", Help: "Requests waiting for the engine.",
-		}, queueDepth),
+		}, src.QueueDepth),
 		BatchRetries: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "purse_engine_batch_retries_total", Help: "Batches run again after losing a race with another node.",
 		}),
@@ -77,11 +83,18 @@ func New(queueDepth, cacheHits, cacheMisses func() float64) *Metrics {
 	}
 	hits := prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "purse_auth_cache_hits_total", Help: "Credential checks answered from the cache.",
-	}, cacheHits)
+	}, src.CacheHits)
 	misses := prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "purse_auth_cache_misses_total", Help: "Credential checks that had to be verified (argon2id or a key lookup).",
-	}, cacheMisses)
-	r.MustRegister(m.Requests, m.RequestDuration, m.BatchSize, m.CommitDuration, m.QueueDepth, m.BatchRetries, m.FaultsInjected, hits, misses,
+	}, src.CacheMisses)
+	const shedHelp = "Money requests refused by the engine's overload gate (503), on arrival or after waiting for a place."
+	shedNow := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "purse_engine_shed_total", Help: shedHelp, ConstLabels: prometheus.Labels{"when": "arrival"},
+	}, src.ShedNow)
+	shedLate := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "purse_engine_shed_total", Help: shedHelp, ConstLabels: prometheus.Labels{"when": "wait"},
+	}, src.ShedAfterWait)
+	r.MustRegister(m.Requests, m.RequestDuration, m.BatchSize, m.CommitDuration, m.QueueDepth, m.BatchRetries, m.FaultsInjected, hits, misses, shedNow, shedLate,
 		m.EventsWritten, m.Deliveries, m.DeliveryLag, m.Disabled,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
