@@ -206,6 +206,7 @@ func (a *App) openCore(ctx context.Context) error {
 	if a.metrics == nil { // once: a reset (emulator.go) opens a new engine under the same metrics
 		a.metrics = metrics.New(metrics.Sources{
 			QueueDepth:    func() float64 { return float64(a.eng.QueueDepth()) },
+			InFlight:      func() float64 { return float64(a.eng.InFlight()) },
 			CacheHits:     func() float64 { h, _ := a.auth.CacheStats(); return float64(h) },
 			CacheMisses:   func() float64 { _, mi := a.auth.CacheStats(); return float64(mi) },
 			ShedNow:       func() float64 { n, _ := a.eng.Refused(); return float64(n) },

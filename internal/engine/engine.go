@@ -45,7 +45,8 @@ type Options struct {
 	OnEvents func(n int)
 	// MaxQueueDelay is the queueing delay a request may expect for a place among
 	// the requests in flight: one that cannot is shed at once with
-	// ledger.ErrOverloaded (see shed.go); 0 never sheds, and admits without bound.
+	// ledger.ErrOverloaded, and one let in to wait is shed after ten times it (see
+	// shed.go); 0 never sheds, and admits without bound.
 	MaxQueueDelay time.Duration
 	// MaxInFlight is how many requests the engine holds at once when MaxQueueDelay
 	// is set; default 64.
@@ -196,6 +197,10 @@ func (e *Engine) Close() {
 // QueueDepth is how many requests wait for the writer.
 func (e *Engine) QueueDepth() int { return len(e.queue) }
 
+// InFlight is how many requests hold a place at the overload gate (shed.go):
+// queued, in a batch, or waiting for their batch's sync. 0 without a gate.
+func (e *Engine) InFlight() int { return len(e.shed.places) }
+
 // Now is the engine's clock.
 func (e *Engine) Now() time.Time { return e.now() }
 
@@ -203,6 +208,11 @@ func (e *Engine) Now() time.Time { return e.now() }
 // ends first Do returns ctx.Err(), but the command may still commit: callers that
 // must know use an Idempotency key and retry.
 func (e *Engine) Do(ctx context.Context, cmd Command, idem *Idempotency) (Result, error) {
+	select {
+	case <-e.quit:
+		return Result{}, ErrClosed
+	default:
+	}
 	var admitted time.Time
 	if e.shed.wait > 0 {
 		var err error
@@ -211,12 +221,6 @@ func (e *Engine) Do(ctx context.Context, cmd Command, idem *Idempotency) (Result
 		}
 	}
 	r := &request{cmd: cmd, idem: idem, resp: make(chan response, 1), admitted: admitted}
-	select {
-	case <-e.quit:
-		e.shed.leave(admitted)
-		return Result{}, ErrClosed
-	default:
-	}
 	select {
 	case e.queue <- r:
 	case <-e.quit:
@@ -234,6 +238,21 @@ func (e *Engine) Do(ctx context.Context, cmd Command, idem *Idempotency) (Result
 		return resp.res, resp.err
 	case <-ctx.Done():
 		return Result{}, ctx.Err()
+	case <-e.done:
+		return e.orphaned(r)
+	}
+}
+
+// orphaned answers a request whose writer has stopped: answered before it
+// stopped, or queued as it stopped (Do's send raced Close's quit) and never taken.
+// Every request the writer took is answered before done is closed.
+func (e *Engine) orphaned(r *request) (Result, error) {
+	select {
+	case resp := <-r.resp:
+		return resp.res, resp.err
+	default:
+		e.shed.leave(r.admitted)
+		return Result{}, ErrClosed
 	}
 }
 

@@ -37,8 +37,8 @@ import (
 //   - A request let in to wait keeps waiting while the writer is slow, up to
 //     stallFactor times the target, as the requests already in flight do. The
 //     first gate refused every waiter at the target: under the bench's flood
-//     most refusals then came after a wait, and their p99 was 9-16 ms where a
-//     refusal on arrival's was 4-5 ms.
+//     most refusals then came after a wait, and their p99 was 9-11 ms where
+//     refusals on arrival take 4.5-6 ms (BENCHMARKS.md, 6c).
 //
 // A refusal is ledger.ErrOverloaded before the request is allocated or queued,
 // so it never reaches the ledger and is never stored under an Idempotency-Key.
@@ -120,7 +120,8 @@ func (g *gate) admit(ctx context.Context) (time.Time, error) {
 
 // leave frees the place of a request admitted at since (none when since is zero:
 // no gate), once answered or abandoned before it was queued, and folds how long it
-// held the place into the average (1/16 weight: a few batches' worth). Concurrent
+// held the place into the average (1/16 weight: the last few dozen requests, a
+// batch or two under load). Concurrent
 // leaves may overwrite each other's update, which an estimate affords.
 func (g *gate) leave(since time.Time) {
 	if since.IsZero() {

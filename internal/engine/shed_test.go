@@ -64,10 +64,10 @@ func watchQueue(eng *engine.Engine, stop <-chan struct{}) <-chan int {
 
 // TestOverloadShedsInsteadOfQueueing is issue #17's point 9 at the engine: with
 // more requests than the writer can commit, requests queued without bound and
-// every one waited. Now at most MaxInFlight requests are in the engine at once;
-// one that finds no place waits up to MaxQueueDelay for one and is then refused
-// with ErrOverloaded. The accepted ones commit, the refused ones change nothing
-// and are not kept under their key, so the same key succeeds later.
+// every one waited. Now at most MaxInFlight requests are in the engine at once,
+// and one that cannot expect a place within MaxQueueDelay is refused with
+// ErrOverloaded. The accepted ones commit, the refused ones change nothing and
+// are not kept under their key, so the same key succeeds later.
 func TestOverloadShedsInsteadOfQueueing(t *testing.T) {
 	const places = 32
 	eng, slow := slowEngine(t, engine.Options{MaxQueueDelay: 2 * time.Millisecond, MaxInFlight: places}, 10*time.Millisecond)
@@ -142,8 +142,8 @@ func TestOverloadShedsInsteadOfQueueing(t *testing.T) {
 func TestOverloadWaitsForAPlace(t *testing.T) {
 	for _, c := range []struct {
 		name          string
-		warm          bool // run requests one at a time first: the gate learns how long the writer keeps one
-		pause         time.Duration // the slow writer takes two a batch (slowEngine); it is quick while warming
+		warm          bool          // run requests one at a time first: the gate learns how long the writer keeps one
+		pause         time.Duration // the slow writer takes two a batch (slowEngine)
 		requests      int
 		wait          time.Duration
 		refused, late bool // want some refused; want some of those refused after a wait
@@ -161,11 +161,20 @@ func TestOverloadWaitsForAPlace(t *testing.T) {
 			defer slow.Store(false)
 			var accepted, refused atomic.Int64
 			if c.warm {
-				for range places {
-					if _, err := eng.Do(context.Background(), engine.TopUp{AccountID: acc, Amount: 1}, nil); err != nil {
-						t.Fatal(err)
+				// Rounds of a batch each: the gate's average of how long the
+				// writer keeps a request moves 1/16 of the way a request.
+				for range 4 {
+					var warm sync.WaitGroup
+					for range places {
+						warm.Go(func() {
+							if _, err := eng.Do(context.Background(), engine.TopUp{AccountID: acc, Amount: 1}, nil); err != nil {
+								t.Error(err)
+								return
+							}
+							accepted.Add(1)
+						})
 					}
-					accepted.Add(1)
+					warm.Wait()
 				}
 			}
 			stopWatch := make(chan struct{})
@@ -208,5 +217,85 @@ func TestOverloadWaitsForAPlace(t *testing.T) {
 				t.Errorf("balance %d, want %d", a.Balance, accepted.Load())
 			}
 		})
+	}
+}
+
+// TestGateFreesEveryPlace: a place at the gate is freed once on every way out of
+// the engine: answered by the writer, given up by its caller while waiting at
+// the gate or for the writer, or orphaned by Close. A place lost on one of them
+// would shrink the gate for good; one freed twice would let more in than it holds.
+func TestGateFreesEveryPlace(t *testing.T) {
+	const places = 4
+	eng, slow := slowEngine(t, engine.Options{MaxQueueDelay: 50 * time.Millisecond, MaxInFlight: places}, 5*time.Millisecond)
+	acc := createAccount(t, eng, "EUR")
+	slow.Store(true)
+	var wg sync.WaitGroup
+	for i := range 64 {
+		wg.Go(func() {
+			// Some give up before their turn at the gate, some while queued or in a
+			// batch, some wait it out.
+			ctx, cancel := context.WithTimeout(context.Background(), time.Duration(i%8)*3*time.Millisecond)
+			if i%8 == 0 {
+				ctx, cancel = context.WithCancel(context.Background())
+			}
+			defer cancel()
+			_, err := eng.Do(ctx, engine.TopUp{AccountID: acc, Amount: 1}, nil)
+			if err != nil && !errors.Is(err, ledger.ErrOverloaded) && !errors.Is(err, context.DeadlineExceeded) {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	slow.Store(false)
+	deadline := time.Now().Add(10 * time.Second)
+	for eng.InFlight() > 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond) // the writer answers what its callers gave up on
+	}
+	if n := eng.InFlight(); n != 0 {
+		t.Fatalf("%d places still held once every request was answered, want 0", n)
+	}
+	// Every place is usable again: as many requests at once as places are let in.
+	var refused atomic.Int64
+	for range places {
+		wg.Go(func() {
+			if _, err := eng.Do(context.Background(), engine.TopUp{AccountID: acc, Amount: 1}, nil); err != nil {
+				refused.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if refused.Load() != 0 {
+		t.Errorf("%d of %d requests refused through an empty gate", refused.Load(), places)
+	}
+}
+
+// TestCloseAnswersEveryRequest: requests that race Close are each answered,
+// committed or ErrClosed, and free their places. One queued just as the writer
+// stopped was never taken, and its caller waited for ever.
+func TestCloseAnswersEveryRequest(t *testing.T) {
+	for round := range 20 {
+		eng, _ := slowEngine(t, engine.Options{MaxQueueDelay: time.Second, MaxInFlight: 64}, 0)
+		acc := createAccount(t, eng, "EUR")
+		var wg sync.WaitGroup
+		for range 64 {
+			wg.Go(func() {
+				_, err := eng.Do(context.Background(), engine.TopUp{AccountID: acc, Amount: 1}, nil)
+				if err != nil && !errors.Is(err, engine.ErrClosed) {
+					t.Error(err)
+				}
+			})
+		}
+		time.Sleep(time.Duration(round%4) * 100 * time.Microsecond)
+		eng.Close()
+		answered := make(chan struct{})
+		go func() { wg.Wait(); close(answered) }()
+		select {
+		case <-answered:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("round %d: requests still waiting 10 s after Close", round)
+		}
+		if n := eng.InFlight(); n != 0 {
+			t.Fatalf("round %d: %d places held after Close answered every request", round, n)
+		}
 	}
 }

@@ -35,6 +35,7 @@ type Metrics struct {
 // Sources are the counts that other parts keep and the metrics read when scraped.
 type Sources struct {
 	QueueDepth             func() float64 // the engine's queue length
+	InFlight               func() float64 // requests holding a place at the engine's overload gate
 	CacheHits, CacheMisses func() float64 // the credential cache's counters
 	ShedNow, ShedAfterWait func() float64 // requests the engine refused on arrival, after a wait
 }
@@ -87,6 +88,9 @@ func New(src Sources) *Metrics {
 	misses := prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "purse_auth_cache_misses_total", Help: "Credential checks that had to be verified (argon2id or a key lookup).",
 	}, src.CacheMisses)
+	inFlight := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "purse_engine_in_flight", Help: "Money requests holding a place at the engine's overload gate (at most 64): queued, in a batch, or waiting for its sync.",
+	}, src.InFlight)
 	const shedHelp = "Money requests refused by the engine's overload gate (503), on arrival or after waiting for a place."
 	shedNow := prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "purse_engine_shed_total", Help: shedHelp, ConstLabels: prometheus.Labels{"when": "arrival"},
@@ -94,7 +98,7 @@ func New(src Sources) *Metrics {
 	shedLate := prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "purse_engine_shed_total", Help: shedHelp, ConstLabels: prometheus.Labels{"when": "wait"},
 	}, src.ShedAfterWait)
-	r.MustRegister(m.Requests, m.RequestDuration, m.BatchSize, m.CommitDuration, m.QueueDepth, m.BatchRetries, m.FaultsInjected, hits, misses, shedNow, shedLate,
+	r.MustRegister(m.Requests, m.RequestDuration, m.BatchSize, m.CommitDuration, m.QueueDepth, m.BatchRetries, m.FaultsInjected, hits, misses, inFlight, shedNow, shedLate,
 		m.EventsWritten, m.Deliveries, m.DeliveryLag, m.Disabled,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
