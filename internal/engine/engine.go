@@ -224,10 +224,10 @@ func (e *Engine) Do(ctx context.Context, cmd Command, idem *Idempotency) (Result
 	select {
 	case e.queue <- r:
 	case <-e.quit:
-		e.shed.leave(admitted)
+		e.shed.abandon(admitted)
 		return Result{}, ErrClosed
 	case <-ctx.Done():
-		e.shed.leave(admitted)
+		e.shed.abandon(admitted)
 		return Result{}, ctx.Err()
 	}
 	// Queued, the request keeps its place at the gate until the writer answers it
@@ -251,7 +251,7 @@ func (e *Engine) orphaned(r *request) (Result, error) {
 	case resp := <-r.resp:
 		return resp.res, resp.err
 	default:
-		e.shed.leave(r.admitted)
+		e.shed.abandon(r.admitted)
 		return Result{}, ErrClosed
 	}
 }

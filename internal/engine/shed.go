@@ -119,10 +119,10 @@ func (g *gate) admit(ctx context.Context) (time.Time, error) {
 }
 
 // leave frees the place of a request admitted at since (none when since is zero:
-// no gate), once answered or abandoned before it was queued, and folds how long it
-// held the place into the average (1/16 weight: the last few dozen requests, a
-// batch or two under load). Concurrent
-// leaves may overwrite each other's update, which an estimate affords.
+// no gate) once the writer has answered it, and folds how long it held the place
+// into the average (1/16 weight: the last few dozen requests, a batch or two under
+// load). Concurrent leaves may overwrite each other's update, which an estimate
+// affords.
 func (g *gate) leave(since time.Time) {
 	if since.IsZero() {
 		return
@@ -134,6 +134,15 @@ func (g *gate) leave(since time.Time) {
 		return
 	}
 	g.hold.Store(old + (d-old)/16)
+}
+
+// abandon frees the place of a request admitted at since that never reached the
+// writer (its caller gave up, or the engine closed): how long it held the place
+// says nothing of the writer.
+func (g *gate) abandon(since time.Time) {
+	if !since.IsZero() {
+		<-g.places
+	}
 }
 
 // Refused is how many requests the engine has shed since it opened: on arrival,
