@@ -14,11 +14,11 @@ func TestGCPercentKeepsHeadroom(t *testing.T) {
 		want int
 	}{
 		{0, gcMax},         // nothing measured yet
-		{20 << 20, 320},    // a small store: 64 MiB of growth
-		{2 << 20, 3200},    // a tiny live heap: 64 MiB as well
+		{20 << 20, 800},    // a small store: 160 MiB of growth
+		{2 << 20, 8000},    // a tiny live heap: 160 MiB as well
 		{128 << 10, gcMax}, // never above the ceiling
-		{64 << 20, 100},    // 64 MiB live: grow by as much again
-		{32 << 20, 200},    // 32 MiB live: 64 MiB, twice as much
+		{160 << 20, 100},   // 160 MiB live: grow by as much again
+		{80 << 20, 200},    // 80 MiB live: 160 MiB, twice as much
 		{380 << 20, gcMin}, // a million accounts: as much again as the live heap
 		{8 << 30, gcMin},   // never below the floor
 	} {
