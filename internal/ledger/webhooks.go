@@ -71,7 +71,9 @@ type Webhooks interface {
 	SaveDelivery(ctx context.Context, owner string, s Subscription, log []Delivery) error
 	// ListDeliveries pages a subscription's delivery log, newest first.
 	ListDeliveries(ctx context.Context, subscriptionID string, beforeSeq int64, limit int) ([]Delivery, error)
-	// PruneDeliveries deletes up to limit log lines older than before.
+	// PruneDeliveries deletes log lines older than before, among the oldest limit
+	// (lines, or blocks of lines in a store that keeps them so), and counts the
+	// lines deleted: a caller repeats it while the count reaches limit.
 	PruneDeliveries(ctx context.Context, before time.Time, limit int) (int, error)
 }
 

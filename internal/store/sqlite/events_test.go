@@ -146,3 +146,71 @@ func TestEventBlockCorruptRefused(t *testing.T) {
 		t.Fatalf("the block before: %+v, %v", evs, err)
 	}
 }
+
+// TestConvertDeliveries: a store written by the build with a deliveries table
+// (migration 0018) keeps every log line on upgrade, sequence and all, in blocks
+// of one subscription's consecutive lines; the table is gone, and a new save's
+// lines are numbered after the newest.
+func TestConvertDeliveries(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "p.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.Exec(`CREATE TABLE deliveries (seq INTEGER PRIMARY KEY, subscription_id TEXT NOT NULL, event_id TEXT NOT NULL,
+		event_seq INTEGER NOT NULL, attempt INTEGER NOT NULL, at INTEGER NOT NULL, status INTEGER NOT NULL, latency_us INTEGER NOT NULL,
+		ok INTEGER NOT NULL, snippet TEXT NOT NULL) STRICT`); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	want := map[string][]ledger.Delivery{}
+	for i := int64(1); i <= 2500; i++ {
+		id := []string{"whk_a", "whk_b"}[(i/1100)%2] // runs of one subscription, then the other
+		seq := i
+		if i > 1200 {
+			seq += 3 // a gap
+		}
+		d := ledger.Delivery{Seq: seq, SubscriptionID: id, EventID: fmt.Sprintf("evt_b-%d", i), EventSeq: i, Attempt: int(i%4) + 1,
+			At: at.Add(time.Duration(i) * time.Millisecond), Status: 200, Latency: time.Duration(i) * time.Microsecond, OK: i%5 != 0, Snippet: "ok"}
+		want[id] = append([]ledger.Delivery{d}, want[id]...) // newest first, as listed
+		if _, err := s.db.Exec(`INSERT INTO deliveries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, d.Seq, d.SubscriptionID, d.EventID, d.EventSeq,
+			d.Attempt, micros(d.At), d.Status, d.Latency.Microseconds(), d.OK, d.Snippet); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	if s, err = Open(ctx, path); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for id, w := range want {
+		got, err := s.ListDeliveries(ctx, id, 0, 10000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(got, w); diff != "" {
+			t.Fatalf("%s after conversion (-got +want):\n%s", id, diff)
+		}
+	}
+	var tables, blocks int
+	if err := s.db.QueryRow(`SELECT (SELECT count(*) FROM sqlite_master WHERE name = 'deliveries'), (SELECT count(*) FROM delivery_blocks)`).Scan(&tables, &blocks); err != nil || tables != 0 {
+		t.Fatalf("deliveries table left: %d, %v", tables, err)
+	}
+	if blocks != 5 { // a's 1-1000 and 1001-1099 (1,000 lines at most), b's 1100-1200 and 1204-2202 (the gap), a's 2203-2503
+		t.Errorf("%d blocks, want 5", blocks)
+	}
+	sub := ledger.Subscription{ID: "whk_a", URL: "https://example.com/h", Secret: "whsec_c2VjcmV0", Enabled: true, CreatedAt: at, UpdatedAt: at}
+	if err := s.CreateSubscription(ctx, sub); err != nil {
+		t.Fatal(err)
+	}
+	if held, err := s.LeaseSubscription(ctx, "whk_a", "n1", at, at.Add(time.Hour)); !held || err != nil {
+		t.Fatalf("lease: %v %v", held, err)
+	}
+	if err := s.SaveDelivery(ctx, "n1", sub, []ledger.Delivery{{SubscriptionID: "whk_a", EventID: "evt_c-0", At: at, Status: 200, OK: true}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.ListDeliveries(ctx, "whk_a", 0, 1); err != nil || len(got) != 1 || got[0].Seq != 2504 || got[0].EventID != "evt_c-0" {
+		t.Fatalf("after conversion, a new line: %+v, %v", got, err)
+	}
+}

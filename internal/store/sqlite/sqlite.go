@@ -135,6 +135,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if err := s.convertDeliveries(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	if err := s.loadKeys(ctx); err != nil {
 		s.Close()
 		return nil, err

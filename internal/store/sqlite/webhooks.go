@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/purse-ledger/purse/internal/codec"
 	"github.com/purse-ledger/purse/internal/ledger"
 )
 
@@ -119,7 +120,7 @@ func (s *Store) DeleteSubscription(ctx context.Context, id string) error {
 		if err := notFoundIfNone(res, err, id); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM deliveries WHERE subscription_id = ?`, id)
+		_, err = tx.ExecContext(ctx, `DELETE FROM delivery_blocks WHERE subscription_id = ?`, id)
 		return err
 	})
 }
@@ -152,48 +153,141 @@ func (s *Store) SaveDelivery(ctx context.Context, owner string, sub ledger.Subsc
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ledger.ErrLeaseLost
 		}
-		rows := make([][]any, len(log))
-		for i, d := range log {
-			rows[i] = []any{d.SubscriptionID, d.EventID, d.EventSeq, d.Attempt, micros(d.At), d.Status, d.Latency.Microseconds(), d.OK, d.Snippet}
-		}
-		b := &batchTx{s: s, tx: tx} // multi-row INSERTs: a drained backlog logs hundreds at once
-		return b.insertRows(ctx, "INSERT INTO deliveries (subscription_id, event_id, event_seq, attempt, at, status, latency_us, ok, snippet)", 9, rows, "")
+		return appendDeliveries(ctx, tx, sub.ID, log)
 	})
 }
 
-// ListDeliveries pages a subscription's log, newest first.
+// appendDeliveries appends log as one block, numbered on from the newest.
+func appendDeliveries(ctx context.Context, tx *sql.Tx, subscriptionID string, log []ledger.Delivery) error {
+	if len(log) == 0 {
+		return nil
+	}
+	var last int64
+	err := tx.QueryRowContext(ctx, `SELECT last_seq FROM delivery_blocks ORDER BY first_seq DESC LIMIT 1`).Scan(&last)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	return insertDeliveryBlock(ctx, tx, last+1, subscriptionID, log)
+}
+
+// insertDeliveryBlock stores log's lines as the block first..first+len(log)-1.
+func insertDeliveryBlock(ctx context.Context, tx *sql.Tx, first int64, subscriptionID string, log []ledger.Delivery) error {
+	var at int64
+	for i := range log {
+		at = max(at, micros(log[i].At))
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO delivery_blocks (first_seq, last_seq, subscription_id, at, data) VALUES (?, ?, ?, ?, ?)`,
+		first, first+int64(len(log))-1, subscriptionID, at, codec.AppendDeliveries(nil, log))
+	return err
+}
+
+// ListDeliveries pages a subscription's log, newest first: the lines before
+// beforeSeq (0: from the newest), from the blocks that hold them.
 func (s *Store) ListDeliveries(ctx context.Context, id string, beforeSeq int64, limit int) ([]ledger.Delivery, error) {
 	if beforeSeq <= 0 {
 		beforeSeq = 1 << 62
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, subscription_id, event_id, event_seq, attempt, at, status, latency_us, ok, snippet
-		FROM deliveries WHERE subscription_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`, id, beforeSeq, limit)
+	rows, err := s.db.QueryContext(ctx, `SELECT first_seq, last_seq, data FROM delivery_blocks
+		WHERE subscription_id = ? AND first_seq < ? ORDER BY first_seq DESC`, id, beforeSeq)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: deliveries: %w", err)
 	}
 	defer rows.Close()
 	var out []ledger.Delivery
-	for rows.Next() {
-		var d ledger.Delivery
-		var at, lat int64
-		if err := rows.Scan(&d.Seq, &d.SubscriptionID, &d.EventID, &d.EventSeq, &d.Attempt, &at, &d.Status, &lat, &d.OK, &d.Snippet); err != nil {
+	for len(out) < limit && rows.Next() {
+		var first, last int64
+		var data []byte
+		if err := rows.Scan(&first, &last, &data); err != nil {
 			return nil, fmt.Errorf("sqlite: deliveries: %w", err)
 		}
-		d.At, d.Latency = fromMicros(at), time.Duration(lat)*time.Microsecond
-		out = append(out, d)
+		block, err := codec.DecodeDeliveries(data, id, first, int(last-first+1))
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: deliveries: %w", err)
+		}
+		for i := len(block) - 1; i >= 0 && len(out) < limit; i-- {
+			if block[i].Seq < beforeSeq {
+				out = append(out, block[i])
+			}
+		}
 	}
 	return out, rows.Err()
 }
 
-// PruneDeliveries deletes, among the oldest limit log lines, those older than before.
+// PruneDeliveries deletes, among the oldest limit blocks of log lines, those all
+// older than before; it counts the lines.
 func (s *Store) PruneDeliveries(ctx context.Context, before time.Time, limit int) (int, error) {
-	var n int64
+	n := 0
 	err := s.write(ctx, "prune deliveries", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE seq IN (SELECT seq FROM deliveries ORDER BY seq LIMIT ?) AND at < ?`, limit, micros(before))
-		if err == nil {
-			n, _ = res.RowsAffected()
+		rows, err := tx.QueryContext(ctx, `DELETE FROM delivery_blocks WHERE first_seq IN (SELECT first_seq FROM delivery_blocks
+			ORDER BY first_seq LIMIT ?) AND at < ? RETURNING last_seq - first_seq + 1`, limit, micros(before))
+		if err != nil {
+			return err
 		}
+		defer rows.Close()
+		for rows.Next() {
+			var lines int
+			if err := rows.Scan(&lines); err != nil {
+				return err
+			}
+			n += lines
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		n = 0
+	}
+	return n, err
+}
+
+// convertDeliveries moves the rows of migration 0018's deliveries table into
+// blocks (runs of one subscription's consecutive sequences, at most 1,000 lines
+// each, keeping every sequence) and drops the table, in one transaction.
+func (s *Store) convertDeliveries(ctx context.Context) error {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'deliveries'`).Scan(&n); err != nil || n == 0 {
+		return err
+	}
+	return s.write(ctx, "convert deliveries", func(tx *sql.Tx) error {
+		if err := convertDeliveryRows(ctx, tx); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DROP TABLE deliveries`)
 		return err
 	})
-	return int(n), err
+}
+
+func convertDeliveryRows(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `SELECT seq, subscription_id, event_id, event_seq, attempt, at, status, latency_us, ok, snippet
+		FROM deliveries ORDER BY seq`)
+	if err != nil {
+		return err
+	}
+	var runs [][]ledger.Delivery
+	var run []ledger.Delivery
+	for rows.Next() {
+		var d ledger.Delivery
+		var at, lat int64
+		if err := rows.Scan(&d.Seq, &d.SubscriptionID, &d.EventID, &d.EventSeq, &d.Attempt, &at, &d.Status, &lat, &d.OK, &d.Snippet); err != nil {
+			rows.Close()
+			return err
+		}
+		d.At, d.Latency = fromMicros(at), time.Duration(lat)*time.Microsecond
+		if k := len(run); k > 0 && (d.Seq != run[k-1].Seq+1 || d.SubscriptionID != run[k-1].SubscriptionID || k == 1000) {
+			runs, run = append(runs, run), nil
+		}
+		run = append(run, d)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(run) > 0 {
+		runs = append(runs, run)
+	}
+	for _, r := range runs {
+		if err := insertDeliveryBlock(ctx, tx, r[0].Seq, r[0].SubscriptionID, r); err != nil {
+			return err
+		}
+	}
+	return nil
 }

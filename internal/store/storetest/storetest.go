@@ -241,6 +241,7 @@ func Run(t *testing.T, newStore func(t *testing.T) func() Store) {
 		{"monthly alerts", testMonthlyAlerts},
 		{"top-up requests", testTopUpRequests},
 		{"webhooks", testWebhooks},
+		{"webhook log paging and pruning", testWebhookLog},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })

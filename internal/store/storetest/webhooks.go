@@ -3,6 +3,8 @@ package storetest
 import (
 	"context"
 	"errors"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -113,5 +115,102 @@ func checkWebhookLog(t *testing.T, s Store, got ledger.Subscription) {
 	}
 	if ds, _ := s.ListDeliveries(ctx, "whk_1", 0, 10); len(ds) != 0 {
 		t.Errorf("the log outlived its subscription: %+v", ds)
+	}
+}
+
+// testWebhookLog: two subscriptions' logs, saved in turns and in saves of
+// different sizes, each page back whole and alone, newest first, from any
+// point; pruning deletes the old lines and counts them, and keeps the new.
+func testWebhookLog(t *testing.T, open func() Store) {
+	s := open()
+	defer s.Close()
+	ctx := context.Background()
+	old := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+	saved := map[string][]ledger.Delivery{}
+	for _, id := range []string{"whk_a", "whk_b"} {
+		sub := ledger.Subscription{ID: id, URL: "https://example.com/" + id, Secret: "whsec_c2VjcmV0", Enabled: true, CreatedAt: old, UpdatedAt: old}
+		if err := s.CreateSubscription(ctx, sub); err != nil {
+			t.Fatal(err)
+		}
+		if held, err := s.LeaseSubscription(ctx, id, "n1", old, old.Add(time.Hour)); !held || err != nil {
+			t.Fatalf("lease %s: %v %v", id, held, err)
+		}
+	}
+	seq := int64(0)
+	for save, size := range []int{3, 1, 250, 7, 40, 2} {
+		id := []string{"whk_a", "whk_b"}[save%2]
+		at := old.Add(time.Duration(save) * time.Minute)
+		if save >= 4 {
+			at = old.Add(48 * time.Hour) // the new ones, kept by the prune below
+		}
+		var log []ledger.Delivery
+		for i := range size {
+			seq++
+			d := ledger.Delivery{SubscriptionID: id, EventID: "evt_x-" + strconv.FormatInt(seq, 10), EventSeq: seq, Attempt: 1 + i%3,
+				At: at.Add(time.Duration(i) * time.Millisecond), Status: []int{200, 503, 0}[i%3], Latency: time.Duration(i) * time.Microsecond,
+				OK: i%3 == 0, Snippet: strings.Repeat("é", i%5)}
+			log = append(log, d)
+		}
+		sub, _ := s.Subscription(ctx, id)
+		if err := s.SaveDelivery(ctx, "n1", sub, log); err != nil {
+			t.Fatal(err)
+		}
+		saved[id] = append(saved[id], log...)
+	}
+	for id, want := range saved {
+		checkLogPages(t, s, id, want)
+	}
+	// Before the new saves: the four old saves' 261 lines go, the new 42 stay.
+	total := 0
+	for {
+		n, err := s.PruneDeliveries(ctx, old.Add(24*time.Hour), 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += n
+		if n < 2 {
+			break
+		}
+	}
+	if total != 261 {
+		t.Errorf("pruned %d lines, want 261", total)
+	}
+	checkLogPages(t, s, "whk_a", saved["whk_a"][len(saved["whk_a"])-40:])
+	checkLogPages(t, s, "whk_b", saved["whk_b"][len(saved["whk_b"])-2:])
+}
+
+// checkLogPages reads id's whole log in pages of 7 and compares it with want
+// (oldest first), by content and order; each line's seq is below the one before.
+func checkLogPages(t *testing.T, s Store, id string, want []ledger.Delivery) {
+	t.Helper()
+	var got []ledger.Delivery
+	before := int64(0)
+	for {
+		page, err := s.ListDeliveries(context.Background(), id, before, 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, page...)
+		if len(page) < 7 {
+			break
+		}
+		before = page[len(page)-1].Seq
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d lines, want %d", id, len(got), len(want))
+	}
+	for i := range got {
+		w, g := want[len(want)-1-i], got[i]
+		if i > 0 && g.Seq >= got[i-1].Seq {
+			t.Fatalf("%s: line %d's seq %d after %d", id, i, g.Seq, got[i-1].Seq)
+		}
+		g.Seq = 0
+		if !g.At.Equal(w.At) {
+			t.Fatalf("%s: line %d at %v, want %v", id, i, g.At, w.At)
+		}
+		g.At = w.At
+		if g != w {
+			t.Fatalf("%s: line %d\n got %+v\nwant %+v", id, i, g, w)
+		}
 	}
 }
