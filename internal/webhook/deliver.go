@@ -53,6 +53,7 @@ type deliverer struct {
 	id      string
 	sub     ledger.Subscription // read-only while a round's lanes run
 	savedAt time.Time
+	readAt  time.Time  // when sub was last read from the store (refresh)
 	dirty   bool       // the cursor moved or the log grew since the last save
 	current bool       // sub's cursor and failures are this deliverer's, newer than the stored
 	target  *url.URL   // sub.URL, parsed
@@ -88,23 +89,46 @@ func (d *deliverer) run(ctx context.Context) {
 				continue
 			}
 		}
-		sub, err := d.cfg().Store.Subscription(ctx, d.id)
-		if err != nil || !sub.Enabled {
-			return // deleted or disabled: the manager starts a new one if it comes back
+		if !d.current || time.Since(d.readAt) >= saveEvery {
+			switch d.refresh(ctx) {
+			case subGone:
+				return // deleted or disabled: the manager starts a new one if it comes back
+			case leaseEnded:
+				d.drop()
+				continue
+			}
 		}
-		if sub.LeaseOwner != d.cfg().Owner { // the lease was ended (a redelivery): take it again
-			d.drop()
-			continue
-		}
-		if d.current { // the progress since the last save is newer than the stored
-			sub.Cursor, sub.Attempts, sub.FailingSince = d.sub.Cursor, d.sub.Attempts, d.sub.FailingSince
-		}
-		d.sub, d.current = sub, true
-		d.aim()
 		if !d.page(ctx) {
 			d.drop()
 		}
 	}
+}
+
+// What refresh found.
+const (
+	subRead    = iota // the subscription, read
+	subGone           // deleted or disabled
+	leaseEnded        // its lease ended (a redelivery)
+)
+
+// refresh reads the subscription: an operator's change, disable or redelivery.
+// A deliverer working through a backlog reads it at most every saveEvery, as it
+// saves, not once a page: an operator's change takes effect within that, and a
+// redelivery, which ends the lease, fails the next save at the latest.
+func (d *deliverer) refresh(ctx context.Context) int {
+	sub, err := d.cfg().Store.Subscription(ctx, d.id)
+	if err != nil || !sub.Enabled {
+		return subGone
+	}
+	if sub.LeaseOwner != d.cfg().Owner { // the lease was ended: take it again
+		return leaseEnded
+	}
+	if d.current { // the progress since the last save is newer than the stored
+		sub.Cursor, sub.Attempts, sub.FailingSince = d.sub.Cursor, d.sub.Attempts, d.sub.FailingSince
+	}
+	d.sub, d.current, d.readAt = sub, true, time.Now()
+	d.aim()
+	return subRead
 }
 
 // drop forgets the lease and the progress not saved: the stored state, written
