@@ -131,8 +131,8 @@ func sqliteCounts(t *testing.T, path string) map[string]int64 {
 		switch tbl {
 		case "entry_blocks":
 			q = `SELECT coalesce(sum(n), 0) FROM entry_blocks`
-		case "event_blocks":
-			q = `SELECT coalesce(sum(last_seq - first_seq + 1), 0) FROM event_blocks`
+		case "event_blocks", "delivery_blocks":
+			q = `SELECT coalesce(sum(last_seq - first_seq + 1), 0) FROM ` + tbl
 		}
 		var n int64
 		if err := db.QueryRow(q).Scan(&n); err != nil {
@@ -211,7 +211,7 @@ func TestMigrateCopiesEveryTable(t *testing.T) {
 	if err != nil {
 		t.Fatalf("migrate: %v\n%s", err, out)
 	}
-	targetOf := map[string]string{"entry_blocks": "entries", "event_blocks": "events"}
+	targetOf := map[string]string{"entry_blocks": "entries", "event_blocks": "events", "delivery_blocks": "deliveries"}
 	for tbl, n := range src {
 		if tbl == "schema_migrations" {
 			continue

@@ -35,6 +35,7 @@ var tableMaps = map[string]struct {
 	"schema_migrations": {why: "each store keeps its own schema version"},
 	"entry_blocks":      {target: "entries", why: "the embedded store packs an account's entries of one batch into a block; PostgreSQL keeps a row per entry"},
 	"event_blocks":      {target: "events", why: "the embedded store packs a batch's events into a block (an entry.created refers to its entry); PostgreSQL keeps a row per event"},
+	"delivery_blocks":   {target: "deliveries", why: "the embedded store packs a deliverer's save of its webhook delivery log into a block; PostgreSQL keeps a row per attempt"},
 	"idempotency": {target: "idempotency", why: "the embedded store's log keeps records in commit order (id); PostgreSQL keys them by key, the newest record of a key",
 		drop: []string{"id"}, where: `id IN (SELECT max(id) FROM idempotency GROUP BY key)`},
 }
@@ -45,6 +46,13 @@ var entryColumns = []string{"seq", "movement_id", "account_id", "kind", "amount"
 
 // eventColumns are the columns of PostgreSQL's events, in the order eventRow fills them.
 var eventColumns = []string{"seq", "id", "type", "account_id", "parent_id", "at", "data"}
+
+// deliveryColumns are the columns of PostgreSQL's deliveries, in the order deliveryRow fills them.
+var deliveryColumns = []string{"seq", "subscription_id", "event_id", "event_seq", "attempt", "at", "status", "latency_us", "ok", "snippet"}
+
+func deliveryRow(d ledger.Delivery) []any {
+	return []any{d.Seq, d.SubscriptionID, d.EventID, d.EventSeq, int64(d.Attempt), d.At.UnixMicro(), int64(d.Status), d.Latency.Microseconds(), d.OK, d.Snippet}
+}
 
 func eventRow(e ledger.Event) []any {
 	return []any{e.Seq, e.ID, string(e.Type), e.AccountID, e.ParentID, e.At.UnixMicro(), e.Data}
@@ -179,6 +187,9 @@ func planCopy(tables []sqlite.Table, target map[string]map[string]string, skip m
 		case t.Name == "event_blocks":
 			plan = append(plan, &tableCopy{source: t.Name, target: m.target, columns: eventColumns})
 			continue
+		case t.Name == "delivery_blocks":
+			plan = append(plan, &tableCopy{source: t.Name, target: m.target, columns: deliveryColumns})
+			continue
 		case !mapped:
 			m.target = t.Name
 		}
@@ -264,6 +275,14 @@ func copyTable(ctx context.Context, src *sqlite.Store, im *postgres.Importer, t 
 	switch t.source {
 	case "event_blocks":
 		rows = func(emit func([]any) error) error { return eachEvent(ctx, src, t, skip, emit) }
+	case "delivery_blocks":
+		rows = func(emit func([]any) error) error {
+			return src.EachDelivery(ctx, func(d ledger.Delivery) error {
+				row := deliveryRow(d)
+				t.sum.Add(row)
+				return emit(row)
+			})
+		}
 	case "entry_blocks":
 		rows = func(emit func([]any) error) error {
 			return src.EachEntry(ctx, func(en ledger.Entry) error {

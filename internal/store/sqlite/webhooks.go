@@ -291,3 +291,31 @@ func convertDeliveryRows(ctx context.Context, tx *sql.Tx) error {
 	}
 	return nil
 }
+
+// EachDelivery calls fn with every delivery log line, in sequence order (purse
+// migrate writes them as PostgreSQL's rows, a row a line).
+func (s *Store) EachDelivery(ctx context.Context, fn func(ledger.Delivery) error) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT first_seq, last_seq, subscription_id, data FROM delivery_blocks ORDER BY first_seq`)
+	if err != nil {
+		return fmt.Errorf("sqlite: export deliveries: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var first, last int64
+		var sub string
+		var data []byte
+		if err := rows.Scan(&first, &last, &sub, &data); err != nil {
+			return fmt.Errorf("sqlite: export deliveries: %w", err)
+		}
+		block, err := codec.DecodeDeliveries(data, sub, first, int(last-first+1))
+		if err != nil {
+			return fmt.Errorf("sqlite: export deliveries: %w", err)
+		}
+		for _, d := range block {
+			if err := fn(d); err != nil {
+				return err
+			}
+		}
+	}
+	return rows.Err()
+}
