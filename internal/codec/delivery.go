@@ -51,11 +51,12 @@ var errDeliveryBlock = errors.New("codec: damaged delivery log block")
 // DecodeDeliveries decodes a block of n lines, the first numbered firstSeq, of
 // the subscription subscriptionID.
 func DecodeDeliveries(data []byte, subscriptionID string, firstSeq int64, n int) ([]ledger.Delivery, error) {
-	if len(data) == 0 || data[0] != DeliveryVersion {
-		return nil, fmt.Errorf("%w: version %v", errDeliveryBlock, data[:min(len(data), 1)])
+	if len(data) == 0 || data[0] != DeliveryVersion || n < 0 {
+		return nil, fmt.Errorf("%w: version %v, %d lines", errDeliveryBlock, data[:min(len(data), 1)], n)
 	}
 	r := Reader{B: data[1:]}
-	out := make([]ledger.Delivery, 0, n)
+	// A line takes 8 bytes at least: a damaged count cannot make a huge slice.
+	out := make([]ledger.Delivery, 0, min(n, len(data)/8+1))
 	var seq, at int64
 	for i := 0; i < n && !r.Bad; i++ {
 		d := ledger.Delivery{Seq: firstSeq + int64(i), SubscriptionID: subscriptionID, EventID: r.Str()}

@@ -54,7 +54,9 @@ func TestDeliveryBlockDamageRefused(t *testing.T) {
 		"fewer lines":     {b, len(ds) - 1},
 		"more lines":      {b, len(ds) + 1},
 		"empty":           {nil, 0},
-		"a bad ok byte":   {AppendDeliveries(nil, ds[:1])[:len(AppendDeliveries(nil, ds[:1]))-6], 1},
+		"a count of 2^40": {b, 1 << 40},
+		"a count below 0": {b, -1},
+		"a bad ok byte":   {badOK, 1},
 	} {
 		got, err := DecodeDeliveries(c.data, "whk_1", 1, c.n)
 		if !errors.Is(err, errDeliveryBlock) || got != nil {
