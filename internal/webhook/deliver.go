@@ -89,16 +89,21 @@ func (d *deliverer) run(ctx context.Context) {
 				continue
 			}
 		}
-		if !d.current || time.Since(d.readAt) >= saveEvery {
-			switch d.refresh(ctx) {
-			case subGone:
-				return // deleted or disabled: the manager starts a new one if it comes back
-			case leaseEnded:
-				d.drop()
-				continue
-			}
+		wake := d.cfg().Wake() // before the reads: a commit after them wakes us
+		head, err := d.cfg().Store.EventHead(ctx)
+		if err != nil {
+			d.cfg().Log.Warn("webhooks: read events", "subscription", d.id, "err", err)
+			sleep(ctx, d.cfg().Poll)
+			continue
 		}
-		if !d.page(ctx) {
+		switch d.refresh(ctx) {
+		case subGone:
+			return // deleted or disabled: the manager starts a new one if it comes back
+		case leaseEnded:
+			d.drop()
+			continue
+		}
+		if !d.page(ctx, wake, head) {
 			d.drop()
 		}
 	}
@@ -106,16 +111,25 @@ func (d *deliverer) run(ctx context.Context) {
 
 // What refresh found.
 const (
-	subRead    = iota // the subscription, read
+	subRead    = iota // the subscription, read (or not due)
 	subGone           // deleted or disabled
 	leaseEnded        // its lease ended (a redelivery)
 )
 
-// refresh reads the subscription: an operator's change, disable or redelivery.
-// A deliverer working through a backlog reads it at most every saveEvery, as it
-// saves, not once a page: an operator's change takes effect within that, and a
-// redelivery, which ends the lease, fails the next save at the latest.
+// refresh reads the subscription, after the page's head (run): an operator's
+// change, disable or redelivery. The order matters for a change of filter: an
+// event committed after it is above a head read before the subscription was, so
+// it is not passed over by a page read with the old filter (which moves the
+// cursor past what that filter does not want).
+//
+// A subscription to every event, working through a backlog, is read at most every
+// saveEvery, as it saves, not once a page: no filter of its can be stale, a
+// disable or change of URL takes effect within that, and a redelivery, which ends
+// the lease, fails the next save at the latest. A filtered one is read every page.
 func (d *deliverer) refresh(ctx context.Context) int {
+	if d.current && len(d.sub.Types) == 0 && d.sub.AccountID == "" && time.Since(d.readAt) < saveEvery {
+		return subRead
+	}
 	sub, err := d.cfg().Store.Subscription(ctx, d.id)
 	if err != nil || !sub.Enabled {
 		return subGone
@@ -163,16 +177,12 @@ func (d *deliverer) holdLease(ctx context.Context) bool {
 	return false
 }
 
-// page delivers the next events after the cursor, or waits for some; false when
-// the subscription was disabled or the lease lost.
-func (d *deliverer) page(ctx context.Context) bool {
-	wake := d.cfg().Wake() // before the read: a commit after it wakes us
-	head, err := d.cfg().Store.EventHead(ctx)
-	var evs []ledger.Event
-	if err == nil {
-		evs, err = d.cfg().Store.ListEvents(ctx, ledger.EventFilter{After: d.sub.Cursor, UpTo: head, Types: d.sub.Types,
-			AccountID: d.sub.AccountID, WithChildren: d.sub.WithChildren, Limit: pageSize})
-	}
+// page delivers the next events after the cursor up to head, or waits for some
+// (until wake, taken before head was read); false when the subscription was
+// disabled or the lease lost.
+func (d *deliverer) page(ctx context.Context, wake <-chan struct{}, head int64) bool {
+	evs, err := d.cfg().Store.ListEvents(ctx, ledger.EventFilter{After: d.sub.Cursor, UpTo: head, Types: d.sub.Types,
+		AccountID: d.sub.AccountID, WithChildren: d.sub.WithChildren, Limit: pageSize})
 	if err != nil {
 		d.cfg().Log.Warn("webhooks: read events", "subscription", d.id, "err", err)
 		sleep(ctx, d.cfg().Poll)
@@ -351,7 +361,21 @@ func (d *deliverer) failed(ctx context.Context) bool {
 			return false
 		}
 	}
-	return ctx.Err() == nil
+	return ctx.Err() == nil && d.retarget(ctx)
+}
+
+// retarget takes up, before a retry, the URL and secret an operator may have
+// changed meanwhile (fixing the URL of a receiver that is down, most often):
+// the page's retries would otherwise go on to the old ones until the page is
+// delivered. False when the subscription is gone, disabled or its lease ended.
+func (d *deliverer) retarget(ctx context.Context) bool {
+	sub, err := d.cfg().Store.Subscription(ctx, d.id)
+	if err != nil || !sub.Enabled || sub.LeaseOwner != d.cfg().Owner {
+		return false
+	}
+	d.sub.URL, d.sub.Secret = sub.URL, sub.Secret
+	d.aim()
+	return true
 }
 
 // save writes the cursor, the failure state and the log gathered since the last save.

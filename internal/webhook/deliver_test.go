@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -180,5 +182,145 @@ func TestRefusedSavesKeepTheLogBounded(t *testing.T) {
 	m.Stop()
 	if n := refused.longest.Load(); n > 100 || n < 50 {
 		t.Errorf("a save was given %d log lines after %d posts, none saved; want at most unsavedLogMax (100), and the newest half kept", n, posts.Load())
+	}
+}
+
+// account is a new account's id.
+func account(t *testing.T, eng *engine.Engine, name string) string {
+	t.Helper()
+	r, err := eng.Do(context.Background(), engine.CreateAccount{Name: name, Currency: "EUR"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.Value.(ledger.Account).ID
+}
+
+// topUps commits n top-ups of acc, n events entry.created, 20 at once (so the
+// engine batches them).
+func topUps(t *testing.T, eng *engine.Engine, acc string, n int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	var failed atomic.Int32
+	for i := range 20 {
+		wg.Go(func() {
+			for j := i; j < n; j += 20 {
+				if _, err := eng.Do(context.Background(), engine.TopUp{AccountID: acc, Amount: ledger.MustParseAmount("1")}, nil); err != nil {
+					failed.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if failed.Load() > 0 {
+		t.Fatalf("%d top-ups failed", failed.Load())
+	}
+}
+
+// bodiesWith counts the posts whose body names s. With held set, it holds the
+// first post until held is closed, and closes first when it has it.
+type bodiesWith struct {
+	s           string
+	n           atomic.Int32
+	first, held chan struct{}
+	once        sync.Once
+}
+
+func (b *bodiesWith) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	if b.held != nil {
+		b.once.Do(func() {
+			close(b.first)
+			<-b.held
+		})
+	}
+	if strings.Contains(string(body), b.s) {
+		b.n.Add(1)
+	}
+}
+
+// TestFilterWidenedWhileBusyMissesNothing: a subscription to one account's
+// events, widened to every account while its deliverer works through a backlog,
+// delivers every event of another account committed after the change: the
+// deliverer reads its subscription after the page's head, so no page read with
+// the old filter moves the cursor past them.
+func TestFilterWidenedWhileBusyMissesNothing(t *testing.T) {
+	ctx := context.Background()
+	st, eng := storeWithEngine(t)
+	hot, other := account(t, eng, "Hot"), account(t, eng, "Other")
+	last, _ := st.LastEventSeq(ctx)
+	topUps(t, eng, hot, 500) // a backlog of a few pages
+	rcv := &bodiesWith{s: other, first: make(chan struct{}), held: make(chan struct{})}
+	srv := httptest.NewServer(rcv)
+	defer srv.Close()
+	sub := ledger.Subscription{ID: "wh_widen", URL: srv.URL, Types: []ledger.EventType{ledger.EventEntryCreated}, AccountID: hot,
+		Secret: "whsec_c2VjcmV0", Enabled: true, CreatedAt: time.Now(), UpdatedAt: time.Now(), Cursor: last}
+	if err := st.CreateSubscription(ctx, sub); err != nil {
+		t.Fatal(err)
+	}
+	var delivered atomic.Int32
+	m := Start(Config{Store: st, Owner: "node-a", Wake: eng.EventsCommitted, Poll: 5 * time.Millisecond, Lanes: 1,
+		OnDelivery: func(ok bool) { delivered.Add(1) }})
+	defer m.Stop()
+	<-rcv.first // the deliverer is at work on its first page, read with the old filter
+	stored, err := st.Subscription(ctx, sub.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored.AccountID = ""
+	if err := st.UpdateSubscription(ctx, stored, false); err != nil {
+		t.Fatal(err)
+	}
+	topUps(t, eng, other, 20)
+	close(rcv.held)
+	for deadline := time.Now().Add(10 * time.Second); rcv.n.Load() < 20; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of the other account's 20 events delivered after the filter was widened (%d posts in all)", rcv.n.Load(), delivered.Load())
+		}
+	}
+}
+
+// TestURLFixedWhileFailingTakesEffect: an operator who points a failing
+// subscription at a receiver that answers sees its next retry go there, not to
+// the old URL until the page is delivered.
+func TestURLFixedWhileFailingTakesEffect(t *testing.T) {
+	ctx := context.Background()
+	st, eng := storeWithEngine(t)
+	acc := account(t, eng, "Fixed")
+	var refused atomic.Int32
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		refused.Add(1)
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer down.Close()
+	up := &bodiesWith{s: acc}
+	srv := httptest.NewServer(up)
+	defer srv.Close()
+	last, _ := st.LastEventSeq(ctx)
+	sub := ledger.Subscription{ID: "wh_fixed", URL: down.URL, Types: []ledger.EventType{ledger.EventEntryCreated}, Secret: "whsec_c2VjcmV0",
+		Enabled: true, CreatedAt: time.Now(), UpdatedAt: time.Now(), Cursor: last}
+	if err := st.CreateSubscription(ctx, sub); err != nil {
+		t.Fatal(err)
+	}
+	m := Start(Config{Store: st, Owner: "node-a", Wake: eng.EventsCommitted, Poll: 5 * time.Millisecond,
+		RetryBase: 20 * time.Millisecond, RetryMax: 50 * time.Millisecond})
+	defer m.Stop()
+	topUps(t, eng, acc, 1)
+	for deadline := time.Now().Add(5 * time.Second); refused.Load() < 2; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the failing receiver was never retried")
+		}
+	}
+	stored, err := st.Subscription(ctx, sub.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored.URL = srv.URL
+	if err := st.UpdateSubscription(ctx, stored, false); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); up.n.Load() < 1; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the fixed URL got nothing in 5 s; the old one was tried %d times", refused.Load())
+		}
 	}
 }
