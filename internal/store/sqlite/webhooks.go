@@ -213,25 +213,42 @@ func (s *Store) ListDeliveries(ctx context.Context, id string, beforeSeq int64, 
 	return out, rows.Err()
 }
 
-// PruneDeliveries deletes, among the oldest limit blocks of log lines, those all
-// older than before; it counts the lines.
+// PruneDeliveries deletes, among the oldest blocks of log lines that hold about
+// limit lines (one at least), those all older than before; it counts the lines.
+// Bounded by lines, not blocks: a block holds a save's lines, up to thousands,
+// and the writer the charges wait for is held while it runs.
 func (s *Store) PruneDeliveries(ctx context.Context, before time.Time, limit int) (int, error) {
 	n := 0
 	err := s.write(ctx, "prune deliveries", func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `DELETE FROM delivery_blocks WHERE first_seq IN (SELECT first_seq FROM delivery_blocks
-			ORDER BY first_seq LIMIT ?) AND at < ? RETURNING last_seq - first_seq + 1`, limit, micros(before))
+		rows, err := tx.QueryContext(ctx, `SELECT first_seq, last_seq, at FROM delivery_blocks ORDER BY first_seq LIMIT ?`, max(limit, 1))
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var lines int
-			if err := rows.Scan(&lines); err != nil {
+		var old []any
+		seen := 0
+		for seen < max(limit, 1) && rows.Next() {
+			var first, last, at int64
+			if err := rows.Scan(&first, &last, &at); err != nil {
+				rows.Close()
 				return err
 			}
-			n += lines
+			seen += int(last - first + 1)
+			if at < micros(before) {
+				old, n = append(old, first), n+int(last-first+1)
+			}
 		}
-		return rows.Err()
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for len(old) > 0 {
+			k := min(len(old), 500)
+			if _, err := tx.ExecContext(ctx, `DELETE FROM delivery_blocks WHERE first_seq IN (`+placeholders(k)+`)`, old[:k]...); err != nil {
+				return err
+			}
+			old = old[k:]
+		}
+		return nil
 	})
 	if err != nil {
 		n = 0
@@ -257,39 +274,56 @@ func (s *Store) convertDeliveries(ctx context.Context) error {
 }
 
 func convertDeliveryRows(ctx context.Context, tx *sql.Tx) error {
-	rows, err := tx.QueryContext(ctx, `SELECT seq, subscription_id, event_id, event_seq, attempt, at, status, latency_us, ok, snippet
-		FROM deliveries ORDER BY seq`)
-	if err != nil {
-		return err
+	var run []ledger.Delivery // the run being gathered, carried from one read to the next
+	after := int64(-1 << 62)
+	for { // a read at a time: the log of a busy week does not fit in memory whole
+		page, err := oldDeliveries(ctx, tx, after)
+		if err != nil {
+			return err
+		}
+		for _, d := range page {
+			if k := len(run); k > 0 && (d.Seq != run[k-1].Seq+1 || d.SubscriptionID != run[k-1].SubscriptionID || k == 1000) {
+				if err := insertDeliveryBlock(ctx, tx, run[0].Seq, run[0].SubscriptionID, run); err != nil {
+					return err
+				}
+				run = run[:0]
+			}
+			run = append(run, d)
+			after = d.Seq
+		}
+		if len(page) < oldDeliveriesPage {
+			break
+		}
 	}
-	var runs [][]ledger.Delivery
-	var run []ledger.Delivery
+	if len(run) == 0 {
+		return nil
+	}
+	return insertDeliveryBlock(ctx, tx, run[0].Seq, run[0].SubscriptionID, run)
+}
+
+// oldDeliveriesPage is how many rows of the 0018 table a conversion reads at
+// once (a variable for the tests).
+var oldDeliveriesPage = 10_000
+
+// oldDeliveries reads the 0018 table's rows after seq after, in seq order.
+func oldDeliveries(ctx context.Context, tx *sql.Tx, after int64) ([]ledger.Delivery, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT seq, subscription_id, event_id, event_seq, attempt, at, status, latency_us, ok, snippet
+		FROM deliveries WHERE seq > ? ORDER BY seq LIMIT ?`, after, oldDeliveriesPage)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []ledger.Delivery
 	for rows.Next() {
 		var d ledger.Delivery
 		var at, lat int64
 		if err := rows.Scan(&d.Seq, &d.SubscriptionID, &d.EventID, &d.EventSeq, &d.Attempt, &at, &d.Status, &lat, &d.OK, &d.Snippet); err != nil {
-			rows.Close()
-			return err
+			return nil, err
 		}
 		d.At, d.Latency = fromMicros(at), time.Duration(lat)*time.Microsecond
-		if k := len(run); k > 0 && (d.Seq != run[k-1].Seq+1 || d.SubscriptionID != run[k-1].SubscriptionID || k == 1000) {
-			runs, run = append(runs, run), nil
-		}
-		run = append(run, d)
+		out = append(out, d)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	if len(run) > 0 {
-		runs = append(runs, run)
-	}
-	for _, r := range runs {
-		if err := insertDeliveryBlock(ctx, tx, r[0].Seq, r[0].SubscriptionID, r); err != nil {
-			return err
-		}
-	}
-	return nil
+	return out, rows.Err()
 }
 
 // EachDelivery calls fn with every delivery log line, in sequence order (purse
