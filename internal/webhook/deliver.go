@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -53,7 +54,6 @@ type deliverer struct {
 	id      string
 	sub     ledger.Subscription // read-only while a round's lanes run
 	savedAt time.Time
-	readAt  time.Time  // when sub was last read from the store (refresh)
 	dirty   bool       // the cursor moved or the log grew since the last save
 	current bool       // sub's cursor and failures are this deliverer's, newer than the stored
 	target  *url.URL   // sub.URL, parsed
@@ -111,7 +111,7 @@ func (d *deliverer) run(ctx context.Context) {
 
 // What refresh found.
 const (
-	subRead    = iota // the subscription, read (or not due)
+	subRead    = iota // the subscription, read
 	subGone           // deleted or disabled
 	leaseEnded        // its lease ended (a redelivery)
 )
@@ -119,17 +119,10 @@ const (
 // refresh reads the subscription, after the page's head (run): an operator's
 // change, disable or redelivery. The order matters for a change of filter: an
 // event committed after it is above a head read before the subscription was, so
-// it is not passed over by a page read with the old filter (which moves the
-// cursor past what that filter does not want).
-//
-// A subscription to every event, working through a backlog, is read at most every
-// saveEvery, as it saves, not once a page: no filter of its can be stale, a
-// disable or change of URL takes effect within that, and a redelivery, which ends
-// the lease, fails the next save at the latest. A filtered one is read every page.
+// it is not passed over (nor sent) by a page read with the old filter, which
+// moves the cursor past what that filter does not want. One read by primary key
+// a page; reading it every 100 ms instead let a filter go stale for that long.
 func (d *deliverer) refresh(ctx context.Context) int {
-	if d.current && len(d.sub.Types) == 0 && d.sub.AccountID == "" && time.Since(d.readAt) < saveEvery {
-		return subRead
-	}
 	sub, err := d.cfg().Store.Subscription(ctx, d.id)
 	if err != nil || !sub.Enabled {
 		return subGone
@@ -140,7 +133,7 @@ func (d *deliverer) refresh(ctx context.Context) int {
 	if d.current { // the progress since the last save is newer than the stored
 		sub.Cursor, sub.Attempts, sub.FailingSince = d.sub.Cursor, d.sub.Attempts, d.sub.FailingSince
 	}
-	d.sub, d.current, d.readAt = sub, true, time.Now()
+	d.sub, d.current = sub, true
 	d.aim()
 	return subRead
 }
@@ -367,10 +360,22 @@ func (d *deliverer) failed(ctx context.Context) bool {
 // retarget takes up, before a retry, the URL and secret an operator may have
 // changed meanwhile (fixing the URL of a receiver that is down, most often):
 // the page's retries would otherwise go on to the old ones until the page is
-// delivered. False when the subscription is gone, disabled or its lease ended.
+// delivered. False when the subscription is gone, disabled, its lease ended, or
+// its filter changed: the page ends, and the next one, read from the saved
+// cursor with the new filter, leaves out what the operator took out (a failing
+// account's events, say). A store that fails to answer changes nothing: the
+// retry goes to the target it had.
 func (d *deliverer) retarget(ctx context.Context) bool {
 	sub, err := d.cfg().Store.Subscription(ctx, d.id)
-	if err != nil || !sub.Enabled || sub.LeaseOwner != d.cfg().Owner {
+	if errors.Is(err, ledger.ErrNotFound) {
+		return false
+	}
+	if err != nil {
+		d.cfg().Log.Warn("webhooks: read subscription", "subscription", d.id, "err", err)
+		return true
+	}
+	if !sub.Enabled || sub.LeaseOwner != d.cfg().Owner || sub.AccountID != d.sub.AccountID ||
+		sub.WithChildren != d.sub.WithChildren || !slices.Equal(sub.Types, d.sub.Types) {
 		return false
 	}
 	d.sub.URL, d.sub.Secret = sub.URL, sub.Secret

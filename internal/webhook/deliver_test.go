@@ -324,3 +324,121 @@ func TestURLFixedWhileFailingTakesEffect(t *testing.T) {
 		}
 	}
 }
+
+// subscriptionFails is the real store, failing the next Subscription read once armed.
+type subscriptionFails struct {
+	*sqlite.Store
+	armed atomic.Bool
+}
+
+func (s *subscriptionFails) Subscription(ctx context.Context, id string) (ledger.Subscription, error) {
+	if s.armed.CompareAndSwap(true, false) {
+		return ledger.Subscription{}, errors.New("database is locked")
+	}
+	return s.Store.Subscription(ctx, id)
+}
+
+// TestRetryThroughAStoreErrorSendsNothingAgain: a store that fails to answer the
+// read before a retry changes nothing: the retry goes on, and the events the
+// page's other lanes delivered are not sent again.
+func TestRetryThroughAStoreErrorSendsNothingAgain(t *testing.T) {
+	ctx := context.Background()
+	st, eng := storeWithEngine(t)
+	flaky, steady := account(t, eng, "Flaky"), account(t, eng, "Steady")
+	for i := 0; Lane(flaky, DefaultLanes) == Lane(steady, DefaultLanes); i++ { // ids are random: one in another lane
+		if i == 50 {
+			t.Fatal("50 accounts all in the flaky one's lane")
+		}
+		steady = account(t, eng, fmt.Sprint("Steady ", i))
+	}
+	store := &subscriptionFails{Store: st}
+	var steadyPosts, flakyPosts atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		switch {
+		case strings.Contains(string(body), steady):
+			steadyPosts.Add(1)
+		case strings.Contains(string(body), flaky):
+			if flakyPosts.Add(1) == 1 { // refused once; the read before its retry fails
+				store.armed.Store(true)
+				w.WriteHeader(http.StatusServiceUnavailable)
+			}
+		}
+	}))
+	defer srv.Close()
+	last, _ := st.LastEventSeq(ctx)
+	sub := ledger.Subscription{ID: "wh_flaky", URL: srv.URL, Types: []ledger.EventType{ledger.EventEntryCreated}, Secret: "whsec_c2VjcmV0",
+		Enabled: true, CreatedAt: time.Now(), UpdatedAt: time.Now(), Cursor: last}
+	if err := st.CreateSubscription(ctx, sub); err != nil {
+		t.Fatal(err)
+	}
+	topUps(t, eng, flaky, 1)
+	topUps(t, eng, steady, 10)
+	m := Start(Config{Store: store, Owner: "node-a", Wake: eng.EventsCommitted, Poll: 5 * time.Millisecond, RetryBase: 10 * time.Millisecond})
+	defer m.Stop()
+	for deadline := time.Now().Add(5 * time.Second); flakyPosts.Load() < 2 || steadyPosts.Load() < 10; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("flaky posted %d times, steady %d: want its retry through, and all 10", flakyPosts.Load(), steadyPosts.Load())
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := steadyPosts.Load(); n != 10 {
+		t.Errorf("steady's 10 events posted %d times: the store's error restarted the page", n)
+	}
+}
+
+// TestFilterNarrowedWhileFailingLeavesTheFailingOut: an operator who narrows a
+// failing subscription to leave out the account whose events its receiver
+// refuses sees the retries of those stop, and the rest delivered.
+func TestFilterNarrowedWhileFailingLeavesTheFailingOut(t *testing.T) {
+	ctx := context.Background()
+	st, eng := storeWithEngine(t)
+	bad, good := account(t, eng, "Bad"), account(t, eng, "Good")
+	var badPosts, goodPosts atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if strings.Contains(string(body), bad) {
+			badPosts.Add(1)
+			w.WriteHeader(http.StatusUnprocessableEntity)
+			return
+		}
+		if strings.Contains(string(body), good) {
+			goodPosts.Add(1)
+		}
+	}))
+	defer srv.Close()
+	last, _ := st.LastEventSeq(ctx)
+	sub := ledger.Subscription{ID: "wh_narrow", URL: srv.URL, Types: []ledger.EventType{ledger.EventEntryCreated}, Secret: "whsec_c2VjcmV0",
+		Enabled: true, CreatedAt: time.Now(), UpdatedAt: time.Now(), Cursor: last}
+	if err := st.CreateSubscription(ctx, sub); err != nil {
+		t.Fatal(err)
+	}
+	topUps(t, eng, bad, 1)
+	m := Start(Config{Store: st, Owner: "node-a", Wake: eng.EventsCommitted, Poll: 5 * time.Millisecond,
+		RetryBase: 10 * time.Millisecond, RetryMax: 20 * time.Millisecond})
+	defer m.Stop()
+	for deadline := time.Now().Add(5 * time.Second); badPosts.Load() < 3; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the refused event was not retried")
+		}
+	}
+	stored, err := st.Subscription(ctx, sub.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored.AccountID = good
+	if err := st.UpdateSubscription(ctx, stored, false); err != nil {
+		t.Fatal(err)
+	}
+	topUps(t, eng, good, 3)
+	for deadline := time.Now().Add(5 * time.Second); goodPosts.Load() < 3; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of the good account's 3 events delivered after the narrowing; the bad one was tried %d times", goodPosts.Load(), badPosts.Load())
+		}
+	}
+	settled := badPosts.Load()
+	time.Sleep(100 * time.Millisecond)
+	if n := badPosts.Load(); n != settled {
+		t.Errorf("the left-out account's event was still retried: %d posts, then %d", settled, n)
+	}
+}
