@@ -216,6 +216,31 @@ func topUps(t *testing.T, eng *engine.Engine, acc string, n int) {
 	}
 }
 
+// subscribe stores an enabled subscription to entry.created (of account, ""
+// for every one) at url, delivering after the event cursor.
+func subscribe(t *testing.T, st *sqlite.Store, id, url, account string, cursor int64) ledger.Subscription {
+	t.Helper()
+	sub := ledger.Subscription{ID: id, URL: url, Types: []ledger.EventType{ledger.EventEntryCreated}, AccountID: account,
+		Secret: "whsec_c2VjcmV0", Enabled: true, CreatedAt: time.Now(), UpdatedAt: time.Now(), Cursor: cursor}
+	if err := st.CreateSubscription(context.Background(), sub); err != nil {
+		t.Fatal(err)
+	}
+	return sub
+}
+
+// change makes an operator's change to a stored subscription (its cursor kept).
+func change(t *testing.T, st *sqlite.Store, id string, edit func(*ledger.Subscription)) {
+	t.Helper()
+	s, err := st.Subscription(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit(&s)
+	if err := st.UpdateSubscription(context.Background(), s, false); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // bodiesWith counts the posts whose body names s. With held set, it holds the
 // first post until held is closed, and closes first when it has it.
 type bodiesWith struct {
@@ -252,24 +277,13 @@ func TestFilterWidenedWhileBusyMissesNothing(t *testing.T) {
 	rcv := &bodiesWith{s: other, first: make(chan struct{}), held: make(chan struct{})}
 	srv := httptest.NewServer(rcv)
 	defer srv.Close()
-	sub := ledger.Subscription{ID: "wh_widen", URL: srv.URL, Types: []ledger.EventType{ledger.EventEntryCreated}, AccountID: hot,
-		Secret: "whsec_c2VjcmV0", Enabled: true, CreatedAt: time.Now(), UpdatedAt: time.Now(), Cursor: last}
-	if err := st.CreateSubscription(ctx, sub); err != nil {
-		t.Fatal(err)
-	}
+	sub := subscribe(t, st, "wh_widen", srv.URL, hot, last)
 	var delivered atomic.Int32
 	m := Start(Config{Store: st, Owner: "node-a", Wake: eng.EventsCommitted, Poll: 5 * time.Millisecond, Lanes: 1,
 		OnDelivery: func(ok bool) { delivered.Add(1) }})
 	defer m.Stop()
 	<-rcv.first // the deliverer is at work on its first page, read with the old filter
-	stored, err := st.Subscription(ctx, sub.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stored.AccountID = ""
-	if err := st.UpdateSubscription(ctx, stored, false); err != nil {
-		t.Fatal(err)
-	}
+	change(t, st, sub.ID, func(s *ledger.Subscription) { s.AccountID = "" })
 	topUps(t, eng, other, 20)
 	close(rcv.held)
 	for deadline := time.Now().Add(10 * time.Second); rcv.n.Load() < 20; time.Sleep(5 * time.Millisecond) {
@@ -296,11 +310,7 @@ func TestURLFixedWhileFailingTakesEffect(t *testing.T) {
 	srv := httptest.NewServer(up)
 	defer srv.Close()
 	last, _ := st.LastEventSeq(ctx)
-	sub := ledger.Subscription{ID: "wh_fixed", URL: down.URL, Types: []ledger.EventType{ledger.EventEntryCreated}, Secret: "whsec_c2VjcmV0",
-		Enabled: true, CreatedAt: time.Now(), UpdatedAt: time.Now(), Cursor: last}
-	if err := st.CreateSubscription(ctx, sub); err != nil {
-		t.Fatal(err)
-	}
+	sub := subscribe(t, st, "wh_fixed", down.URL, "", last)
 	m := Start(Config{Store: st, Owner: "node-a", Wake: eng.EventsCommitted, Poll: 5 * time.Millisecond,
 		RetryBase: 20 * time.Millisecond, RetryMax: 50 * time.Millisecond})
 	defer m.Stop()
@@ -310,14 +320,7 @@ func TestURLFixedWhileFailingTakesEffect(t *testing.T) {
 			t.Fatal("the failing receiver was never retried")
 		}
 	}
-	stored, err := st.Subscription(ctx, sub.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stored.URL = srv.URL
-	if err := st.UpdateSubscription(ctx, stored, false); err != nil {
-		t.Fatal(err)
-	}
+	change(t, st, sub.ID, func(s *ledger.Subscription) { s.URL = srv.URL })
 	for deadline := time.Now().Add(5 * time.Second); up.n.Load() < 1; time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the fixed URL got nothing in 5 s; the old one was tried %d times", refused.Load())
@@ -367,11 +370,7 @@ func TestRetryThroughAStoreErrorSendsNothingAgain(t *testing.T) {
 	}))
 	defer srv.Close()
 	last, _ := st.LastEventSeq(ctx)
-	sub := ledger.Subscription{ID: "wh_flaky", URL: srv.URL, Types: []ledger.EventType{ledger.EventEntryCreated}, Secret: "whsec_c2VjcmV0",
-		Enabled: true, CreatedAt: time.Now(), UpdatedAt: time.Now(), Cursor: last}
-	if err := st.CreateSubscription(ctx, sub); err != nil {
-		t.Fatal(err)
-	}
+	subscribe(t, st, "wh_flaky", srv.URL, "", last)
 	topUps(t, eng, flaky, 1)
 	topUps(t, eng, steady, 10)
 	m := Start(Config{Store: store, Owner: "node-a", Wake: eng.EventsCommitted, Poll: 5 * time.Millisecond, RetryBase: 10 * time.Millisecond})
@@ -408,11 +407,7 @@ func TestFilterNarrowedWhileFailingLeavesTheFailingOut(t *testing.T) {
 	}))
 	defer srv.Close()
 	last, _ := st.LastEventSeq(ctx)
-	sub := ledger.Subscription{ID: "wh_narrow", URL: srv.URL, Types: []ledger.EventType{ledger.EventEntryCreated}, Secret: "whsec_c2VjcmV0",
-		Enabled: true, CreatedAt: time.Now(), UpdatedAt: time.Now(), Cursor: last}
-	if err := st.CreateSubscription(ctx, sub); err != nil {
-		t.Fatal(err)
-	}
+	sub := subscribe(t, st, "wh_narrow", srv.URL, "", last)
 	topUps(t, eng, bad, 1)
 	m := Start(Config{Store: st, Owner: "node-a", Wake: eng.EventsCommitted, Poll: 5 * time.Millisecond,
 		RetryBase: 10 * time.Millisecond, RetryMax: 20 * time.Millisecond})
@@ -422,14 +417,7 @@ func TestFilterNarrowedWhileFailingLeavesTheFailingOut(t *testing.T) {
 			t.Fatal("the refused event was not retried")
 		}
 	}
-	stored, err := st.Subscription(ctx, sub.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stored.AccountID = good
-	if err := st.UpdateSubscription(ctx, stored, false); err != nil {
-		t.Fatal(err)
-	}
+	change(t, st, sub.ID, func(s *ledger.Subscription) { s.AccountID = good })
 	topUps(t, eng, good, 3)
 	for deadline := time.Now().Add(5 * time.Second); goodPosts.Load() < 3; time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
