@@ -45,6 +45,7 @@ var (
 	profile      = flag.String("profile", "", "save CPU profiles of purse during each target into this directory")
 	traceOut     = flag.Bool("trace", false, "with -profile: save execution traces (go tool trace) instead of CPU profiles")
 	refAddr      = flag.String("ref", "", "internal: serve the reference handler on this address")
+	sinkNice     = flag.Int("sink-nice", 0, "the webhook receiver's nice value (19: it takes less of the cores from purse, but answers later, so fewer deliveries fall inside W1's runs)")
 	hookSinkMode = flag.Bool("hook-sink", false, "internal: be the webhooks target's receiver, print its address and serve until standard input closes")
 	readsOf      = flag.String("reads-from", "", "internal: run the overload group's balance reads against this public address, print their figures as JSON")
 	only         = flag.String("only", "", "run only these groups, comma-separated: reads, writes, console, spread, overload, webhooks, pg, scale (default all; scale compares with reads and writes, so name them too)")
@@ -493,6 +494,7 @@ type engineStats struct {
 	at                               time.Time
 	cpu, genCPU                      time.Duration // used by purse, and by this load generator
 	sinkCPU                          time.Duration // used by the webhook receiver's process, when it runs
+	sinkPid                          int           // that process, or 0
 	idle                             time.Duration // the machine's idle time, all cores
 }
 
@@ -503,7 +505,7 @@ var sinkPid int
 func (p *purse) engineStats() engineStats {
 	st := engineStats{at: time.Now(), cpu: processCPU(p.cmd.Process.Pid), genCPU: selfCPU(), idle: machineIdle()}
 	if sinkPid != 0 {
-		st.sinkCPU = processCPU(sinkPid)
+		st.sinkCPU, st.sinkPid = processCPU(sinkPid), sinkPid
 	}
 	resp, err := http.Get(p.admin + "/metrics")
 	if err != nil {
@@ -544,7 +546,7 @@ func (st engineStats) since(before engineStats) string {
 	s := fmt.Sprintf("; %.0f batches of %.1f requests, commit %.2f ms; CPU cores used: purse %.2f, load generator %.2f", n,
 		(st.requests-before.requests)/n, 1000*(st.commitSeconds-before.commitSeconds)/n,
 		(st.cpu-before.cpu).Seconds()/wall, (st.genCPU-before.genCPU).Seconds()/wall)
-	if st.sinkCPU > 0 && before.sinkCPU > 0 { // the receiver ran through the interval
+	if st.sinkPid != 0 && st.sinkPid == before.sinkPid { // the receiver ran through the interval
 		s += fmt.Sprintf(", webhook receiver %.2f", (st.sinkCPU-before.sinkCPU).Seconds()/wall)
 	}
 	if st.idle > 0 && before.idle > 0 {
