@@ -463,7 +463,9 @@ func (d *deliverer) send(ctx context.Context, lane *laneConn, m *message) (answe
 }
 
 // aim parses the subscription's URL when it changed, and decides whether its
-// deliveries go on the lanes' own connections.
+// deliveries go on the lanes' own connections; when they no longer do, the
+// lanes' connections close now rather than idle out. It runs between rounds,
+// when no lane is at work.
 func (d *deliverer) aim() {
 	if d.target != nil && d.target.String() == d.sub.URL {
 		return
@@ -475,8 +477,13 @@ func (d *deliverer) aim() {
 	}
 	d.target = u
 	if d.cfg().HTTP == nil {
-		proxy, err := http.ProxyFromEnvironment(&http.Request{URL: u})
+		proxy, err := d.cfg().proxy(u)
 		d.direct = err == nil && proxy == nil
+	}
+	if !d.direct {
+		for i := range d.lanes {
+			d.lanes[i].close()
+		}
 	}
 }
 

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -324,6 +326,59 @@ func TestURLFixedWhileFailingTakesEffect(t *testing.T) {
 	for deadline := time.Now().Add(5 * time.Second); up.n.Load() < 1; time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the fixed URL got nothing in 5 s; the old one was tried %d times", refused.Load())
+		}
+	}
+}
+
+// TestURLBehindAProxyClosesTheLanesConnections: a subscription moved to a URL
+// its deliveries reach through a proxy closes the connections its lanes kept
+// to the old one at once, not after they idle out.
+func TestURLBehindAProxyClosesTheLanesConnections(t *testing.T) {
+	ctx := context.Background()
+	st, eng := storeWithEngine(t)
+	acc := account(t, eng, "Proxied")
+	rcv := &bodiesWith{s: acc}
+	srv := httptest.NewUnstartedServer(rcv)
+	var closed atomic.Int32
+	srv.Config.ConnState = func(c net.Conn, s http.ConnState) {
+		if s == http.StateClosed {
+			closed.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	last, _ := st.LastEventSeq(ctx)
+	sub := subscribe(t, st, "wh_proxied", srv.URL+"/direct", "", last)
+	// The proxied client posts straight to the test's receiver; what matters is
+	// that the deliverer takes /proxied for a URL behind a proxy.
+	m := Start(Config{Store: st, Owner: "node-a", Wake: eng.EventsCommitted, Poll: 5 * time.Millisecond, Lanes: 1,
+		proxied: &http.Client{Transport: &http.Transport{}},
+		proxy: func(u *url.URL) (*url.URL, error) {
+			if u.Path == "/proxied" {
+				return &url.URL{Scheme: "http", Host: "proxy.invalid"}, nil
+			}
+			return nil, nil
+		}})
+	defer m.Stop()
+	delivered := func(n int32) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); rcv.n.Load() < n; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d of %d events delivered", rcv.n.Load(), n)
+			}
+		}
+	}
+	topUps(t, eng, acc, 1)
+	delivered(1)
+	if n := closed.Load(); n != 0 {
+		t.Fatalf("%d connections closed before the URL changed", n)
+	}
+	change(t, st, sub.ID, func(s *ledger.Subscription) { s.URL = srv.URL + "/proxied" })
+	topUps(t, eng, acc, 1)
+	delivered(2)
+	for deadline := time.Now().Add(2 * time.Second); closed.Load() < 1; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the lane's direct connection is still open after the subscription moved behind a proxy")
 		}
 	}
 }

@@ -26,6 +26,8 @@ import (
 	"hash"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -73,7 +75,8 @@ type Config struct {
 	OnLag      func(subscriptionID string, lag time.Duration)
 	OnDisabled func(disabled int) // how many subscriptions are disabled
 
-	proxied Doer // sends through a proxy when HTTP is not set
+	proxied Doer                             // sends through a proxy when HTTP is not set
+	proxy   func(*url.URL) (*url.URL, error) // the proxy for a URL, nil for none [the environment's]
 }
 
 // DefaultLanes is how many of a subscription's deliveries are in flight at once.
@@ -122,7 +125,12 @@ func (c *Config) defaults() {
 	if c.Lanes <= 0 {
 		c.Lanes = DefaultLanes
 	}
-	c.proxied = defaultClient(c.Lanes)
+	if c.proxied == nil {
+		c.proxied = defaultClient(c.Lanes)
+	}
+	if c.proxy == nil {
+		c.proxy = func(u *url.URL) (*url.URL, error) { return http.ProxyFromEnvironment(&http.Request{URL: u}) }
+	}
 	if c.Wake == nil {
 		c.Wake = func() <-chan struct{} { return nil }
 	}
