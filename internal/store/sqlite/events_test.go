@@ -174,8 +174,12 @@ func TestConvertDeliveries(t *testing.T) {
 		if i > 1200 {
 			seq += 3 // a gap
 		}
+		when := at.Add(time.Duration(i) * time.Millisecond)
+		if i >= 2400 {
+			when = when.Add(2 * time.Hour) // a quiet spell: more than a block's span
+		}
 		d := ledger.Delivery{Seq: seq, SubscriptionID: id, EventID: fmt.Sprintf("evt_b-%d", i), EventSeq: i, Attempt: int(i%4) + 1,
-			At: at.Add(time.Duration(i) * time.Millisecond), Status: 200, Latency: time.Duration(i) * time.Microsecond, OK: i%5 != 0, Snippet: "ok"}
+			At: when, Status: 200, Latency: time.Duration(i) * time.Microsecond, OK: i%5 != 0, Snippet: "ok"}
 		want[id] = append([]ledger.Delivery{d}, want[id]...) // newest first, as listed
 		if _, err := s.db.Exec(`INSERT INTO deliveries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, d.Seq, d.SubscriptionID, d.EventID, d.EventSeq,
 			d.Attempt, micros(d.At), d.Status, d.Latency.Microseconds(), d.OK, d.Snippet); err != nil {
@@ -201,8 +205,9 @@ func TestConvertDeliveries(t *testing.T) {
 		t.Fatalf("deliveries table left: %d, %v", tables, err)
 	}
 	// a's 1-1000 and 1001-1099 (1,000 lines at most), b's 1100-1200 and 1204-2202
-	// (the gap), a's 2203-2503; runs carried across reads of 300 rows.
-	if got, want := deliveryBlocks(t, s), "1-1000 whk_a, 1001-1099 whk_a, 1100-1200 whk_b, 1204-2202 whk_b, 2203-2503 whk_a"; got != want {
+	// (the gap), a's 2203-2402 and 2403-2503 (the quiet spell); runs carried
+	// across reads of 300 rows.
+	if got, want := deliveryBlocks(t, s), "1-1000 whk_a, 1001-1099 whk_a, 1100-1200 whk_b, 1204-2202 whk_b, 2203-2402 whk_a, 2403-2503 whk_a"; got != want {
 		t.Errorf("blocks %s, want %s", got, want)
 	}
 	sub := ledger.Subscription{ID: "whk_a", URL: "https://example.com/h", Secret: "whsec_c2VjcmV0", Enabled: true, CreatedAt: at, UpdatedAt: at}
@@ -222,8 +227,16 @@ func TestConvertDeliveries(t *testing.T) {
 	if n, err := s.PruneDeliveries(ctx, at.Add(time.Hour), 1500); err != nil || n != 2199 {
 		t.Errorf("pruned %d lines (%v), want 2199: the blocks up to 2202", n, err)
 	}
-	if got, want := deliveryBlocks(t, s), "2203-2503 whk_a, 2504-2504 whk_a"; got != want {
+	if got, want := deliveryBlocks(t, s), "2203-2402 whk_a, 2403-2503 whk_a, 2504-2504 whk_a"; got != want {
 		t.Errorf("after the prune, blocks %s, want %s", got, want)
+	}
+	// The lines before the quiet spell go with the next prune (and the new line,
+	// stamped at), those after it stay.
+	if n, err := s.PruneDeliveries(ctx, at.Add(time.Hour), 1500); err != nil || n != 201 {
+		t.Errorf("pruned %d lines (%v), want 201: 2203-2402 and 2504", n, err)
+	}
+	if got, want := deliveryBlocks(t, s), "2403-2503 whk_a"; got != want {
+		t.Errorf("after the second prune, blocks %s, want %s", got, want)
 	}
 }
 

@@ -258,7 +258,8 @@ func (s *Store) PruneDeliveries(ctx context.Context, before time.Time, limit int
 
 // convertDeliveries moves the rows of migration 0018's deliveries table into
 // blocks (runs of one subscription's consecutive sequences, at most 1,000 lines
-// each, keeping every sequence) and drops the table, in one transaction.
+// and convertSpan each, keeping every sequence) and drops the table, in one
+// transaction.
 func (s *Store) convertDeliveries(ctx context.Context) error {
 	var n int
 	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'deliveries'`).Scan(&n); err != nil || n == 0 {
@@ -282,7 +283,8 @@ func convertDeliveryRows(ctx context.Context, tx *sql.Tx) error {
 			return err
 		}
 		for _, d := range page {
-			if k := len(run); k > 0 && (d.Seq != run[k-1].Seq+1 || d.SubscriptionID != run[k-1].SubscriptionID || k == 1000) {
+			if k := len(run); k > 0 && (d.Seq != run[k-1].Seq+1 || d.SubscriptionID != run[k-1].SubscriptionID || k == 1000 ||
+				d.At.Sub(run[0].At).Abs() > convertSpan) {
 				if err := insertDeliveryBlock(ctx, tx, run[0].Seq, run[0].SubscriptionID, run); err != nil {
 					return err
 				}
@@ -300,6 +302,12 @@ func convertDeliveryRows(ctx context.Context, tx *sql.Tx) error {
 	}
 	return insertDeliveryBlock(ctx, tx, run[0].Seq, run[0].SubscriptionID, run)
 }
+
+// convertSpan is the most time a converted block covers: a block is pruned when
+// its newest line is, so a quiet subscription's week of lines in one block would
+// outlive the retention by most of that week (a deliverer's own blocks cover
+// one save, about 100 ms).
+const convertSpan = time.Hour
 
 // oldDeliveriesPage is how many rows of the 0018 table a conversion reads at
 // once (a variable for the tests).
