@@ -359,13 +359,14 @@ func TestLaneConnUnaskedAnswer(t *testing.T) {
 				l = tls.NewListener(l, &tls.Config{Certificates: certs})
 			}
 			var conns atomic.Int32
-			go answersFirstTwice(l, &conns, answer)
+			answered := make(chan struct{})
+			go answersFirstTwice(l, &conns, answer, answered)
 			u, m := hookAt(scheme + "://" + l.Addr().String())
 			var lc laneConn
 			if a, err := lc.post(context.Background(), u, m, roots); err != nil || a.status != 204 {
 				t.Fatalf("%s, first post: %+v %v", scheme, a, err)
 			}
-			time.Sleep(40 * time.Millisecond)
+			<-answered // the stray answer is on the socket (over loopback a write is there when it returns)
 			if a, err := lc.post(context.Background(), u, m, roots); err != nil || a.status != 503 {
 				t.Errorf("%s, answered %s: the next post got %+v %v, want the receiver's 503", scheme, how, a, err)
 			}
@@ -380,8 +381,8 @@ func TestLaneConnUnaskedAnswer(t *testing.T) {
 }
 
 // answersFirstTwice serves l: the first connection's first request is answered
-// 204 twice (by answer), every other request 503.
-func answersFirstTwice(l net.Listener, conns *atomic.Int32, answer func(net.Conn)) {
+// 204 twice (by answer, then answered is closed), every other request 503.
+func answersFirstTwice(l net.Listener, conns *atomic.Int32, answer func(net.Conn), answered chan struct{}) {
 	for {
 		c, err := l.Accept()
 		if err != nil {
@@ -394,6 +395,7 @@ func answersFirstTwice(l net.Listener, conns *atomic.Int32, answer func(net.Conn
 			for n := 0; readRequest(br); n++ {
 				if first && n == 0 {
 					answer(c)
+					close(answered)
 				} else {
 					c.Write([]byte("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nbusy"))
 				}
