@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -144,8 +145,25 @@ func TestWebhooks(t *testing.T) {
 	// Failing for longer than DisableAfter disables it, with an event and an audit record.
 	rcv.fail.Store(1 << 30)
 	s.MustAdmin(201, "POST", "/v1/accounts/"+acc+"/top-ups", `{"amount":"1"}`, testkit.Key("kz"))
+	// While it fails, its lag is the undelivered event's age, growing between
+	// retries, not the value of the last page read.
+	lagLine := `purse_webhook_delivery_lag_seconds{subscription="` + sub.ID + `"} `
+	lag := func() float64 {
+		for _, line := range strings.Split(string(s.MustAdmin(200, "GET", "/metrics", "", nil).Body), "\n") {
+			if v, ok := strings.CutPrefix(line, lagLine); ok {
+				f, _ := strconv.ParseFloat(v, 64)
+				return f
+			}
+		}
+		return -1
+	}
+	waitFor(t, func() bool { return rcv.fail.Load() < 1<<30 && lag() >= 0 }) // refused once at least
+	clock.Advance(time.Hour)
+	if got := lag(); got < 3600 {
+		t.Errorf("lag %v s an hour into a receiver's failure, want at least 3600", got)
+	}
 	time.Sleep(100 * time.Millisecond)
-	clock.Advance(25 * time.Hour)
+	clock.Advance(24 * time.Hour)
 	waitFor(t, func() bool {
 		var w struct {
 			Enabled        bool
@@ -193,11 +211,13 @@ func TestWebhooks(t *testing.T) {
 		return strings.Contains(metrics, "purse_webhook_subscriptions_disabled 1")
 	})
 	for _, want := range []string{`purse_events_written_total `, `purse_webhook_deliveries_total{outcome="delivered"} `,
-		`purse_webhook_deliveries_total{outcome="failed"} `, `purse_webhook_delivery_lag_seconds{subscription="` + sub.ID + `"}`,
-		"purse_webhook_subscriptions_disabled 1"} {
+		`purse_webhook_deliveries_total{outcome="failed"} `, "purse_webhook_subscriptions_disabled 1"} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %s", want)
 		}
+	}
+	if strings.Contains(metrics, lagLine) { // no node delivers it: a value kept would never change
+		t.Errorf("a disabled subscription keeps its lag: %s", metrics[strings.Index(metrics, lagLine):][:len(lagLine)+20])
 	}
 	s.MustAdmin(204, "DELETE", "/v1/webhooks/"+sub.ID, "", nil)
 	s.MustAdmin(404, "GET", "/v1/webhooks/"+sub.ID, "", nil)

@@ -211,6 +211,7 @@ func (a *App) openCore(ctx context.Context) error {
 			CacheMisses:   func() float64 { _, mi := a.auth.CacheStats(); return float64(mi) },
 			ShedNow:       func() float64 { n, _ := a.eng.Refused(); return float64(n) },
 			ShedAfterWait: func() float64 { _, n := a.eng.Refused(); return float64(n) },
+			Now:           a.now,
 		})
 	}
 	m := a.metrics

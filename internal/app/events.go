@@ -74,7 +74,8 @@ func (a *App) startEvents() {
 				m.Deliveries.WithLabelValues("failed").Inc()
 			}
 		},
-		OnLag:      func(id string, lag time.Duration) { m.DeliveryLag.WithLabelValues(id).Set(lag.Seconds()) },
+		OnBehind:   m.Behind,
+		OnStopped:  m.Forget,
 		OnDisabled: func(n int) { m.Disabled.Set(float64(n)) },
 	})
 }

@@ -26,7 +26,7 @@ type Metrics struct {
 	FaultsInjected  *prometheus.CounterVec // listener, action (purse serve --emulator)
 	EventsWritten   prometheus.Counter
 	Deliveries      *prometheus.CounterVec // outcome: delivered, failed
-	DeliveryLag     *prometheus.GaugeVec   // subscription
+	lag             *lagCollector          // purse_webhook_delivery_lag_seconds, by subscription
 	Disabled        prometheus.Gauge       // subscriptions disabled
 
 	requests sync.Map // requestKey -> *requestObs
@@ -34,15 +34,19 @@ type Metrics struct {
 
 // Sources are the counts that other parts keep and the metrics read when scraped.
 type Sources struct {
-	QueueDepth             func() float64 // the engine's queue length
-	InFlight               func() float64 // requests holding a place at the engine's overload gate
-	CacheHits, CacheMisses func() float64 // the credential cache's counters
-	ShedNow, ShedAfterWait func() float64 // requests the engine refused on arrival, after a wait
+	QueueDepth             func() float64   // the engine's queue length
+	InFlight               func() float64   // requests holding a place at the engine's overload gate
+	CacheHits, CacheMisses func() float64   // the credential cache's counters
+	ShedNow, ShedAfterWait func() float64   // requests the engine refused on arrival, after a wait
+	Now                    func() time.Time // the clock events are stamped by [time.Now]
 }
 
 // New registers every metric.
 func New(src Sources) *Metrics {
 	r := prometheus.NewRegistry()
+	if src.Now == nil {
+		src.Now = time.Now
+	}
 	m := &Metrics{
 		Registry: r,
 		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -75,9 +79,8 @@ func New(src Sources) *Metrics {
 		Deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "purse_webhook_deliveries_total", Help: "Webhook delivery attempts by outcome (delivered, failed).",
 		}, []string{"outcome"}),
-		DeliveryLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "purse_webhook_delivery_lag_seconds", Help: "Age of the oldest event not yet delivered, by subscription (0: caught up).",
-		}, []string{"subscription"}),
+		lag: &lagCollector{now: src.Now, oldest: map[string]time.Time{}, desc: prometheus.NewDesc("purse_webhook_delivery_lag_seconds",
+			"Age of the oldest event not yet delivered, by subscription this node delivers (0: caught up).", []string{"subscription"}, nil)},
 		Disabled: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "purse_webhook_subscriptions_disabled", Help: "Webhook subscriptions disabled (by the operator, or for failing too long).",
 		}),
@@ -99,7 +102,7 @@ func New(src Sources) *Metrics {
 		Name: "purse_engine_shed_total", Help: shedHelp, ConstLabels: prometheus.Labels{"when": "wait"},
 	}, src.ShedAfterWait)
 	r.MustRegister(m.Requests, m.RequestDuration, m.BatchSize, m.CommitDuration, m.QueueDepth, m.BatchRetries, m.FaultsInjected, hits, misses, inFlight, shedNow, shedLate,
-		m.EventsWritten, m.Deliveries, m.DeliveryLag, m.Disabled,
+		m.EventsWritten, m.Deliveries, m.lag, m.Disabled,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -128,6 +131,53 @@ func (m *Metrics) ObserveRequest(listener, route string, status int, d time.Dura
 	r := o.(*requestObs)
 	r.count.Inc()
 	r.duration.Observe(d.Seconds())
+}
+
+// Behind sets a subscription's oldest event not yet delivered (zero: caught up).
+// Its lag is that event's age when scraped, so it grows while a receiver is down
+// and the deliverer waits between retries.
+func (m *Metrics) Behind(subscriptionID string, oldest time.Time) {
+	if m == nil {
+		return
+	}
+	m.lag.mu.Lock()
+	m.lag.oldest[subscriptionID] = oldest
+	m.lag.mu.Unlock()
+}
+
+// Forget drops a subscription's lag: this node no longer delivers it (deleted,
+// disabled, or another node's to deliver), and a last value kept would never
+// clear an alert, or raise one.
+func (m *Metrics) Forget(subscriptionID string) {
+	if m == nil {
+		return
+	}
+	m.lag.mu.Lock()
+	delete(m.lag.oldest, subscriptionID)
+	m.lag.mu.Unlock()
+}
+
+// lagCollector reports each delivered subscription's lag, computed when scraped.
+type lagCollector struct {
+	desc   *prometheus.Desc
+	now    func() time.Time
+	mu     sync.Mutex
+	oldest map[string]time.Time
+}
+
+func (c *lagCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *lagCollector) Collect(ch chan<- prometheus.Metric) {
+	now := c.now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for id, oldest := range c.oldest {
+		lag := 0.0
+		if !oldest.IsZero() {
+			lag = max(now.Sub(oldest).Seconds(), 0)
+		}
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, lag, id)
+	}
 }
 
 // Handler serves the registry in the Prometheus text format.

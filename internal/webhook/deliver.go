@@ -75,6 +75,7 @@ func (d *deliverer) run(ctx context.Context) {
 		if d.dirty && d.current { // what was delivered since the last save
 			d.save(ctx)
 		}
+		d.stopped()
 		for i := range d.lanes {
 			d.lanes[i].close()
 		}
@@ -142,6 +143,7 @@ func (d *deliverer) refresh(ctx context.Context) int {
 // by a redelivery or another node meanwhile, is the one to go on from.
 func (d *deliverer) drop() {
 	d.leased, d.current, d.lost = time.Time{}, false, false
+	d.stopped() // until it is delivered here again, if it is
 }
 
 // holdLease takes the lease, or renews it when a third of it has passed; false
@@ -182,7 +184,7 @@ func (d *deliverer) page(ctx context.Context, wake <-chan struct{}, head int64) 
 		return true
 	}
 	if len(evs) > 0 {
-		d.lag(d.cfg().Now().Sub(evs[0].At))
+		d.behind(evs[0].At)
 		if !d.deliver(ctx, evs) {
 			return false
 		}
@@ -202,7 +204,7 @@ func (d *deliverer) page(ctx context.Context, wake <-chan struct{}, head int64) 
 		return false
 	}
 	if len(evs) == 0 {
-		d.lag(0)
+		d.behind(time.Time{})
 		for i := range d.lanes { // not kept half-closed through a long quiet spell
 			if d.lanes[i].c != nil && time.Since(d.lanes[i].used) > idleTimeout {
 				d.lanes[i].close()
@@ -224,9 +226,17 @@ func (d *deliverer) page(ctx context.Context, wake <-chan struct{}, head int64) 
 // pageSize is how many events a deliverer reads at once.
 const pageSize = 200
 
-func (d *deliverer) lag(l time.Duration) {
-	if d.cfg().OnLag != nil {
-		d.cfg().OnLag(d.id, max(l, 0))
+// behind reports the oldest event not yet delivered (zero: caught up); the
+// metric's lag is its age when scraped.
+func (d *deliverer) behind(oldest time.Time) {
+	if d.cfg().OnBehind != nil {
+		d.cfg().OnBehind(d.id, oldest)
+	}
+}
+
+func (d *deliverer) stopped() {
+	if d.cfg().OnStopped != nil {
+		d.cfg().OnStopped(d.id)
 	}
 }
 
@@ -245,6 +255,7 @@ func (d *deliverer) deliver(ctx context.Context, evs []ledger.Event) bool {
 		if first := rest[0].Seq; first > evs[0].Seq {
 			d.sub.Cursor = d.before(evs, first)
 		}
+		d.behind(rest[0].At)
 		// The oldest undelivered event went through: this failure is a new one,
 		// and the backoff starts again. Counted by rounds instead, a receiver
 		// refusing one request in 200 at random made every page's round fail,

@@ -72,8 +72,9 @@ type Config struct {
 	Disabled func(ctx context.Context, s ledger.Subscription)
 	// Metrics hooks (nil: none).
 	OnDelivery func(ok bool)
-	OnLag      func(subscriptionID string, lag time.Duration)
-	OnDisabled func(disabled int) // how many subscriptions are disabled
+	OnBehind   func(subscriptionID string, oldest time.Time) // its oldest event not yet delivered (zero: caught up)
+	OnStopped  func(subscriptionID string)                   // this node stopped delivering it (deleted, disabled, another node's lease, stopping)
+	OnDisabled func(disabled int)                            // how many subscriptions are disabled
 
 	proxied Doer                             // sends through a proxy when HTTP is not set
 	proxy   func(*url.URL) (*url.URL, error) // the proxy for a URL, nil for none [the environment's]
