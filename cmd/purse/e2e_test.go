@@ -282,6 +282,49 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 }
 
+// TestShutdownEndsLongPolls: a consumer long-polling the events feed when purse
+// is stopped gets its answer at once (no events, its cursor unchanged), to ask
+// again of the node that takes over; the shutdown does not wait out its timeout
+// for it, and cuts no connection.
+func TestShutdownEndsLongPolls(t *testing.T) {
+	s := startServe(t, filepath.Join(t.TempDir(), "purse.db"), "--demo")
+	token := mustRead(t, s.db+".admin-token")
+	var head struct{ Next int64 }
+	_, body, _ := get(t, s.admin+"/v1/events?limit=1000", map[string]string{"Authorization": "Bearer " + token})
+	if err := json.Unmarshal([]byte(body), &head); err != nil {
+		t.Fatalf("%s: %v", body, err)
+	}
+	type answer struct {
+		status int
+		body   string
+		err    error
+	}
+	polled := make(chan answer, 1)
+	go func() {
+		req, _ := http.NewRequest("GET", s.admin+"/v1/events?wait=25s&after="+strconv.FormatInt(head.Next, 10), nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			polled <- answer{err: err}
+			return
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		polled <- answer{resp.StatusCode, string(b), err}
+	}()
+	time.Sleep(300 * time.Millisecond) // the poll is waiting
+	if err := s.stop(); err != nil {
+		t.Errorf("stop: %v", err)
+	}
+	a := <-polled
+	if want := `"next":` + strconv.FormatInt(head.Next, 10); a.err != nil || a.status != 200 || !strings.Contains(a.body, want) {
+		t.Fatalf("the waiting poll got %d %s (%v), want 200 with %s", a.status, a.body, a.err, want)
+	}
+	if strings.Contains(s.logs.String(), "admin shutdown") {
+		t.Errorf("the shutdown waited for the poll:\n%s", s.logs)
+	}
+}
+
 // TestMetrics reads /metrics after some traffic: request counts by route and
 // status, batch sizes, commit latency, queue depth and the credential cache.
 func TestMetrics(t *testing.T) {

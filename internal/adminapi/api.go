@@ -70,6 +70,10 @@ type Config struct {
 	// users): served at /v1/operators; nil: those routes answer 404 and only the
 	// shared token is accepted.
 	Operators *auth.Operators
+	// Draining is closed when the server begins to shut down: a long poll of the
+	// events feed then answers at once (no events, the same cursor), rather than
+	// holding the shutdown until its timeout. nil: never.
+	Draining <-chan struct{}
 }
 
 // API serves the admin listener.

@@ -143,6 +143,8 @@ func (a *API) waitEvents(r *http.Request, f ledger.EventFilter, wait time.Durati
 		case <-poll.C:
 		case <-deadline.C:
 			return nil, head, nil
+		case <-a.cfg.Draining: // the client asks again, of the node that takes over
+			return nil, head, nil
 		case <-r.Context().Done():
 			return nil, 0, r.Context().Err()
 		}

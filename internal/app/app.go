@@ -142,6 +142,7 @@ type App struct {
 	shutdownOnce sync.Once
 	shutdownErr  error
 	stopped      chan struct{} // closed when Shutdown has finished
+	draining     chan struct{} // closed when Shutdown begins: long polls answer at once
 	closeOnce    sync.Once
 	closeErr     error
 }
@@ -167,7 +168,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 			return nil, err
 		}
 	}
-	a := &App{cfg: cfg, log: cfg.Log, stopped: make(chan struct{})}
+	a := &App{cfg: cfg, log: cfg.Log, stopped: make(chan struct{}), draining: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			a.Close()

@@ -61,7 +61,7 @@ func (a *App) surfaces(hosts *httpkit.Hosts) (public, admin http.Handler) {
 	adm := adminapi.New(adminapi.Config{
 		Token: a.token, Engine: a.eng, Auth: a.auth, Store: a.store, Events: a.store, Webhooks: a.store, Log: a.log, Ready: ready, Metrics: a.metrics.Handler(), Audit: a.audit,
 		Pprof: a.cfg.Pprof, Cmdline: a.cfg.Cmdline, Hosts: hosts, Faults: a.faults, Reset: a.resetFunc(hosts),
-		Operators: a.operators,
+		Operators: a.operators, Draining: a.draining,
 	})
 	con := console.New(console.Config{Engine: a.eng, Store: a.store, Operators: a.operators, Auth: a.auth, Admin: adm,
 		Flush: a.audit.Flush, Hosts: hosts, TLS: a.tls != nil, Log: a.log, Now: a.cfg.Now, Rate: a.rate})
@@ -156,6 +156,7 @@ func (a *App) Serve(public, admin net.Listener) error {
 func (a *App) Shutdown(ctx context.Context) error {
 	a.shutdownOnce.Do(func() {
 		defer close(a.stopped)
+		close(a.draining)
 		if a.public == nil {
 			return
 		}

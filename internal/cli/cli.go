@@ -9,6 +9,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -110,6 +111,10 @@ func (x *Inv) Set(name string) bool {
 	return found
 }
 
+// jsonLine is an answer printed as one line under --json: the last line of a
+// command whose output is JSON lines (purse events --follow).
+type jsonLine interface{ jsonLine() }
+
 // Output prints v as the command prints its answer: JSON with --json, only the
 // id with -q, else the row's text.
 func (x *Inv) Output(v any) error {
@@ -118,6 +123,13 @@ func (x *Inv) Output(v any) error {
 		_, err := fmt.Fprintln(x.Stdout, term(x.Cmd.ID(v)))
 		return err
 	case x.Bool("json"):
+		if _, ok := v.(jsonLine); ok {
+			b, err := json.Marshal(v)
+			if err == nil {
+				_, err = fmt.Fprintf(x.Stdout, "%s\n", b)
+			}
+			return err
+		}
 		return writeJSON(x.Stdout, v)
 	}
 	tw := newTable(x.Stdout)

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -31,7 +32,7 @@ func eventCommands() []Command {
 			}),
 			Call: alertsSet, Print: text(printAlerts)},
 		{Name: "events", Summary: "the events feed, oldest first after a sequence (--follow: wait for new ones)", Admin: true,
-			Help: "Prints the events after --after (a sequence; 0: the oldest kept). With --follow it long-polls for new\nevents until interrupted, then prints the sequence to resume after. With --json each event is a JSON line.",
+			Help: "Prints the events after --after (a sequence; 0: the oldest kept). With --follow it long-polls for new\nevents until interrupted, then prints the sequence to resume after; while purse restarts or fails\nover it says so on standard error and asks again (after 1 s, doubling to 30 s). With --json each event\nis a JSON line, and so is the resume line ({\"next\":N}).",
 			Flags: declare(func(fs *flag.FlagSet) {
 				fs.Int64("after", 0, "only events after this sequence")
 				fs.String("types", "", "only these event types, comma-separated (entry.created, balance.low, ...)")
@@ -139,10 +140,17 @@ func printDeliveries(w io.Writer, p client.DeliveryPage) {
 	printNext(w, p.NextCursor)
 }
 
-// followed is what purse events --follow ends with: where to resume.
+// followed is what purse events --follow ends with: where to resume; under
+// --json one line, as the events before it.
 type followed struct {
 	Next int64 `json:"next"`
 }
+
+func (followed) jsonLine() {}
+
+// followRetryMax is the longest --follow waits before asking again after purse
+// failed to answer (restarting, or failing over to another node).
+const followRetryMax = 30 * time.Second
 
 func events(ctx context.Context, x *Inv) (any, error) {
 	q := client.EventQuery{After: x.get("after").(int64), Account: x.Str("account"), Children: x.Bool("children"), Limit: x.Int("limit")}
@@ -153,14 +161,27 @@ func events(ctx context.Context, x *Inv) (any, error) {
 		return x.Client.Events(ctx, q)
 	}
 	q.Wait = 25 * time.Second
+	retry := time.Second
 	for {
 		page, err := x.Client.Events(ctx, q)
 		if ctx.Err() != nil {
 			return followed{Next: q.After}, nil // interrupted: say where to resume
 		}
-		if err != nil {
-			return nil, err
+		var ce *client.Error
+		if errors.As(err, &ce) && ce.StatusCode < 500 { // asking again gets the same answer
+			return nil, fmt.Errorf("%w (resume with --after %d)", err, q.After)
 		}
+		if err != nil { // purse restarting or failing over: the cursor holds on every node
+			fmt.Fprintf(x.Stderr, "purse: %v; asking again in %s, after %d\n", err, retry, q.After)
+			select {
+			case <-ctx.Done():
+				return followed{Next: q.After}, nil
+			case <-time.After(retry):
+			}
+			retry = min(2*retry, followRetryMax)
+			continue
+		}
+		retry = time.Second
 		for _, ev := range page.Events {
 			if err := printFollowed(x, ev); err != nil {
 				return nil, err
@@ -203,6 +224,9 @@ func alertsSet(ctx context.Context, x *Inv) (any, error) {
 		s.LowBalance = &client.LowBalance{Below: below, Margin: x.Str("low-margin")}
 	}
 	if below, to := x.Str("topup-below"), x.Str("topup-to"); below != "" || to != "" {
+		if n := x.Int("topup-max-per-day"); n < 1 { // the client's 0 means the default, 1
+			return nil, Usagef("--topup-max-per-day must be a whole number from 1 to 1000")
+		}
 		s.AutoTopUp = &client.AutoTopUp{Below: below, TopUpTo: to, MaxPerDay: x.Int("topup-max-per-day")}
 	}
 	return x.Client.SetAlerts(ctx, x.Arg(0), s)
@@ -214,7 +238,8 @@ func printAlerts(w io.Writer, a client.Alerts) {
 		low = "below " + a.LowBalance.Below + ", re-arm above it plus " + a.LowBalance.Margin + " (" + a.State.LowBalance + ")"
 	}
 	if a.AutoTopUp != nil {
-		top = "below " + a.AutoTopUp.Below + ", up to " + a.AutoTopUp.TopUpTo + " (" + a.State.AutoTopUp + ")"
+		top = "below " + a.AutoTopUp.Below + ", up to " + a.AutoTopUp.TopUpTo + ", at most " + strconv.Itoa(a.AutoTopUp.MaxPerDay) +
+			" a UTC day (" + a.State.AutoTopUp + ")"
 	}
 	onOff := func(on bool, state string) string {
 		if !on {

@@ -4,7 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,7 +25,7 @@ func TestAlertsAndEventsCommands(t *testing.T) {
 	acc := stack.CreateAccount("Acme", "EUR")
 	a.must("top-up", acc, "20")
 	out := a.must("alerts", "set", acc, "--low-below", "10", "--low-margin", "2", "--depleted", "--topup-below", "5", "--topup-to", "30")
-	if !strings.Contains(out, "below 10, re-arm above it plus 2 (armed)") || !strings.Contains(out, "below 5, up to 30 (armed)") {
+	if !strings.Contains(out, "below 10, re-arm above it plus 2 (armed)") || !strings.Contains(out, "below 5, up to 30, at most 1 a UTC day (armed)") {
 		t.Fatalf("alerts set printed:\n%s", out)
 	}
 	if _, _, err := a.run("alerts", "set", acc, "--low-below", "-1"); err == nil || !strings.Contains(err.Error(), "lowBalance.below") {
@@ -57,7 +62,69 @@ func TestAlertsAndEventsCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := followed.String()
-	if strings.Count(got, `{"sequence"`) != 3 || strings.Count(got, `"entry.created"`) != 3 || !strings.Contains(got, `"next": `) {
+	if strings.Count(got, `{"sequence"`) != 3 || strings.Count(got, `"entry.created"`) != 3 {
 		t.Fatalf("events --follow printed:\n%s", followed.String())
+	}
+	lines := strings.Split(strings.TrimSuffix(got, "\n"), "\n")
+	for _, line := range lines { // JSON lines, to the last
+		if !json.Valid([]byte(line)) {
+			t.Errorf("events --follow --json printed a line that is not JSON: %q", line)
+		}
+	}
+	var next struct{ Next int64 }
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &next); err != nil || next.Next == 0 {
+		t.Errorf("events --follow --json ended with %q, want the resume line", lines[len(lines)-1])
+	}
+
+	// An auto top-up rule's daily limit is from 1: 0 is refused, not taken for the default.
+	if _, _, err := a.run("alerts", "set", acc, "--topup-below", "5", "--topup-to", "30", "--topup-max-per-day", "0"); err == nil ||
+		!strings.Contains(err.Error(), "--topup-max-per-day") {
+		t.Errorf("--topup-max-per-day 0: %v", err)
+	}
+	a.must("alerts", "set", acc, "--topup-below", "5", "--topup-to", "30", "--topup-max-per-day", "3")
+	if out := a.must("alerts", "get", acc); !strings.Contains(out, "at most 3 a UTC day") {
+		t.Errorf("alerts get does not show the daily limit:\n%s", out)
+	}
+}
+
+// TestEventsFollowAsksAgain: purse events --follow rides out a purse that fails
+// to answer (a restart, a failover: here a proxy in front answering 502 twice),
+// says so on standard error, and goes on from its cursor without a gap.
+func TestEventsFollowAsksAgain(t *testing.T) {
+	stack := testkit.New(t)
+	a := against{t: t, stack: stack}
+	acc := stack.CreateAccount("Acme", "EUR")
+	a.must("top-up", acc, "20")
+	target, _ := url.Parse(stack.Admin.URL)
+	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(target) }} // and its Host: the admin listener checks it
+	var refused atomic.Int32
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/events" && refused.Add(1) <= 2 {
+			http.Error(w, "upstream restarting", http.StatusBadGateway)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer front.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errs testkit.SyncBuffer
+	done := make(chan error, 1)
+	go func() {
+		args := []string{"events", "--follow", "--json", "--after", "0", "--types", "entry.created", "--admin-url", front.URL, "--admin-token", testkit.AdminToken}
+		done <- Run(ctx, args, Env{Stdout: &out, Stderr: &errs, Stdin: strings.NewReader(""), Getenv: func(string) string { return "" }}, stubServe)
+	}()
+	a.must("charge", acc, "1")
+	for deadline := time.Now().Add(15 * time.Second); strings.Count(out.String(), `{"sequence"`) < 2 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(out.String(), `{"sequence"`); n != 2 {
+		t.Errorf("%d events after two refused polls, want the top-up and the charge:\n%s", n, out.String())
+	}
+	if got := errs.String(); strings.Count(got, "asking again") != 2 || !strings.Contains(got, "502") {
+		t.Errorf("standard error:\n%s", got)
 	}
 }
