@@ -133,6 +133,12 @@ func (a *API) waitEvents(r *http.Request, f ledger.EventFilter, wait time.Durati
 		if err != nil {
 			return nil, 0, err
 		}
+		if f.After > head { // the head never goes back (the newest event is never pruned)
+			v := &ledger.ValidationError{}
+			v.Add("after", "is past the newest event, "+strconv.FormatInt(head, 10)+
+				": a cursor of another store, or of this one before a restore or reset; events after it would be skipped")
+			return nil, 0, v.Err()
+		}
 		f.UpTo = head
 		evs, err := a.cfg.Events.ListEvents(r.Context(), f)
 		if err != nil || len(evs) > 0 || wait == 0 {

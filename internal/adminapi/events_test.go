@@ -131,6 +131,9 @@ func TestEventsFeed(t *testing.T) {
 	for _, tc := range []struct{ query, field string }{
 		{"after=-1", "after"}, {"after=x", "after"}, {"types=entry.created,balance.high", "types"},
 		{"limit=0", "limit"}, {"limit=1001", "limit"}, {"wait=-1s", "wait"}, {"wait=soon", "wait"},
+		// A cursor past the head (another store's, or this one's before a restore)
+		// would skip the events up to it without a word.
+		{fmt.Sprintf("after=%d", page.Next+100), "after"}, {fmt.Sprintf("after=%d&wait=5s", page.Next+1), "after"},
 	} {
 		var env envelope
 		s.MustAdmin(400, "GET", "/v1/events?"+tc.query, "", nil).JSON(t, &env)

@@ -135,9 +135,12 @@ func (s *Store) flushMark(ctx context.Context) error {
 }
 
 // PruneEvents deletes, among the oldest limit events, those older than before.
+//
+// The newest event always stays, as on SQLite: the head (EventHead) never goes
+// back, so a consumer's cursor is never past it on a store it came from.
 func (s *Store) PruneEvents(ctx context.Context, before time.Time, limit int) (int, error) {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM events WHERE seq IN (SELECT seq FROM events ORDER BY seq LIMIT $1) AND at < $2`,
-		limit, micros(before))
+	tag, err := s.pool.Exec(ctx, `DELETE FROM events WHERE seq IN (SELECT seq FROM events ORDER BY seq LIMIT $1) AND at < $2
+		AND seq < (SELECT max(seq) FROM events)`, limit, micros(before))
 	if err != nil {
 		return 0, wrap("prune events", err)
 	}

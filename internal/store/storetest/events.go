@@ -109,6 +109,17 @@ func testEvents(t *testing.T, open func() Store) {
 	if entries, err := e.store.Entries(context.Background(), a); err != nil || len(entries) != 4 {
 		t.Errorf("entries after pruning: %d, %v", len(entries), err)
 	}
+	// Past every event's retention, the newest stays: the head never goes back.
+	c.Advance(8 * 24 * time.Hour)
+	if _, err := e.store.PruneEvents(context.Background(), c.Now().Add(-7*24*time.Hour), 1000); err != nil {
+		t.Fatal(err)
+	}
+	if left := e.events(ledger.EventFilter{}); len(left) != 1 || left[0].Seq != more[0].Seq {
+		t.Errorf("after pruning everything: %+v, want the newest event, %d", left, more[0].Seq)
+	}
+	if head, err := e.store.EventHead(context.Background()); err != nil || head != more[0].Seq {
+		t.Errorf("head after pruning everything: %d, %v, want %d", head, err, more[0].Seq)
+	}
 	e.check()
 }
 
