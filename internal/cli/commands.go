@@ -63,7 +63,7 @@ func pageFlags(what, all string) func(fs *flag.FlagSet) {
 func scopeFlags(what string) func(fs *flag.FlagSet) {
 	return func(fs *flag.FlagSet) {
 		fs.String("name", "", "a name to tell the "+what+" by")
-		fs.Var(&multiFlag{}, "scope", "scope to grant; repeat for several (default account-management:manage)")
+		fs.Var(&multiFlag{}, "scope", "scope to grant; repeat or comma-separate for several (default account-management:manage)")
 	}
 }
 
@@ -183,7 +183,7 @@ func moneyCommands() []Command {
 				fs.Bool("free-message", false, "pay with a free message when the account has one")
 				fs.Bool("no-fallback", false, "with --free-message: fail instead of charging money when none is left")
 				fs.String("service-type", "", "what the charge pays for: SMS (default), VOICE, VIBER, WHATSAPP or EMAIL; free messages are SMS only")
-				fs.Var(metaFlag{}, "meta", "metadata key=value; repeat for several")
+				fs.Var(metaFlag{}, "meta", "metadata key=value; repeat or comma-separate for several")
 			}, idempotencyFlag("charge")),
 			Call: charge, Print: text(printEntry), ID: entryID},
 		{Name: "refund", Args: "ACCOUNT CHARGE_ID [AMOUNT]", Summary: "give back a charge, all of it or AMOUNT", Admin: true,
@@ -279,10 +279,20 @@ func opsCommands() []Command {
 	}
 }
 
+// multiFlag is a flag given several times, each a value or a comma-separated
+// list (none of its values, scopes, addresses or event types, holds a comma), as
+// purse events --types takes them.
 type multiFlag []string
 
-func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
-func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+func (m *multiFlag) String() string { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*m = append(*m, s)
+		}
+	}
+	return nil
+}
 func (m *multiFlag) Get() any { // nil when not given: the server's default applies
 	if len(*m) == 0 {
 		return []string(nil)

@@ -89,7 +89,7 @@ func eventCommands() []Command {
 
 func webhookFlags(fs *flag.FlagSet) {
 	fs.String("url", "", "the receiver's http(s) URL")
-	fs.Var(&multiFlag{}, "type", "an event type to deliver; repeat for several (default every type)")
+	fs.Var(&multiFlag{}, "type", "an event type to deliver; repeat or comma-separate for several (default every type)")
 	fs.String("account", "", "only this account's events")
 	fs.Bool("children", false, "with --account: its sub-accounts' events too")
 }

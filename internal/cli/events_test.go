@@ -128,3 +128,52 @@ func TestEventsFollowAsksAgain(t *testing.T) {
 		t.Errorf("standard error:\n%s", got)
 	}
 }
+
+// TestWebhooksCommands: purse webhooks create (types repeated or comma-separated,
+// the secret shown once), list, get, update, deliveries, redeliver and delete,
+// against a real receiver over loopback.
+func TestWebhooksCommands(t *testing.T) {
+	stack := testkit.New(t)
+	a := against{t: t, stack: stack}
+	acc := stack.CreateAccount("Acme", "EUR")
+	var got atomic.Int32
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got.Add(1) }))
+	defer rcv.Close()
+	var hook struct {
+		ID, Secret string
+		Types      []string
+	}
+	out := a.must("webhooks", "create", "--url", rcv.URL+"/hook", "--type", "entry.created,balance.low", "--type", "hold.created", "--account", acc, "--json")
+	if err := json.Unmarshal([]byte(out), &hook); err != nil || hook.Secret == "" || strings.Join(hook.Types, " ") != "entry.created balance.low hold.created" {
+		t.Fatalf("webhooks create: %s (%v)", out, err)
+	}
+	if out := a.must("webhooks", "get", hook.ID); strings.Contains(out, hook.Secret) || !strings.Contains(out, "entry.created,balance.low,hold.created") {
+		t.Errorf("webhooks get:\n%s", out)
+	}
+	if out := a.must("webhooks", "list"); !strings.Contains(out, hook.ID) || strings.Contains(out, hook.Secret) {
+		t.Errorf("webhooks list:\n%s", out)
+	}
+	if _, _, err := a.run("webhooks", "create", "--url", rcv.URL, "--type", "entry.created,entry.deleted"); err == nil || !strings.Contains(err.Error(), "entry.deleted") {
+		t.Errorf("an unknown type: %v", err)
+	}
+	a.must("top-up", acc, "5")
+	waitUntil := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !ok(); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within 10 s", what)
+			}
+		}
+	}
+	waitUntil("the top-up's delivery", func() bool { return got.Load() == 1 })
+	waitUntil("the delivery log", func() bool { return strings.Contains(a.must("webhooks", "deliveries", hook.ID), "200") })
+	a.must("webhooks", "redeliver", hook.ID, "--after", "0")
+	waitUntil("the redelivery", func() bool { return got.Load() == 2 })
+	if out := a.must("webhooks", "update", hook.ID, "--disable"); !strings.Contains(out, "false") {
+		t.Errorf("webhooks update --disable:\n%s", out)
+	}
+	a.must("webhooks", "delete", hook.ID)
+	if _, _, err := a.run("webhooks", "get", hook.ID); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Errorf("webhooks get after delete: %v", err)
+	}
+}

@@ -18,7 +18,7 @@ import (
 // keyRuleFlags declares an API key's restrictions.
 func keyRuleFlags(update bool) func(fs *flag.FlagSet) {
 	return func(fs *flag.FlagSet) {
-		fs.Var(&multiFlag{}, "allowed-ip", "address or CIDR range (IPv4, IPv6) the key may be used from; repeat for several (default: any)")
+		fs.Var(&multiFlag{}, "allowed-ip", "address or CIDR range (IPv4, IPv6) the key may be used from; repeat or comma-separate for several (default: any)")
 		clear := ""
 		if update {
 			clear = `; "none" clears it`
@@ -122,7 +122,7 @@ func keyCommands() []Command {
 			Help: "Only the flags given change; the change takes effect on every node at once. --scope replaces the scopes.",
 			Flags: declare(func(fs *flag.FlagSet) {
 				fs.String("name", "", "a new name")
-				fs.Var(&multiFlag{}, "scope", "scope the key carries; repeat for several (replaces the key's)")
+				fs.Var(&multiFlag{}, "scope", "scope the key carries; repeat or comma-separate for several (replaces the key's)")
 			}, keyRuleFlags(true)),
 			Call: apiKeysUpdate, Print: text(printUpdatedAPIKey)},
 		{Name: "audit-logs", Summary: "your own account's audit log, as a customer reads it (Infobip API)", Admin: true,
@@ -165,8 +165,8 @@ func customerFlags(apiKey bool) func(fs *flag.FlagSet, e Env) {
 func customerKeyFlags(fs *flag.FlagSet) {
 	fs.String("name", "", "the key's name")
 	fs.String("account", "", "one of your sub-accounts (default: your own account)")
-	fs.Var(&multiFlag{}, "scope", "scope the key carries; repeat for several (default account-management:manage)")
-	fs.Var(&multiFlag{}, "allowed-ip", "address or CIDR range (IPv4, IPv6) the key may be used from; repeat for several")
+	fs.Var(&multiFlag{}, "scope", "scope the key carries; repeat or comma-separate for several (default account-management:manage)")
+	fs.Var(&multiFlag{}, "allowed-ip", "address or CIDR range (IPv4, IPv6) the key may be used from; repeat or comma-separate for several")
 	fs.String("valid-from", "", "the key is refused before this RFC 3339 time")
 	fs.String("valid-to", "", "the key is refused from this RFC 3339 time on (default on create: a year)")
 	fs.String("enabled", "", "true or false")
