@@ -109,18 +109,24 @@ func testEvents(t *testing.T, open func() Store) {
 	if entries, err := e.store.Entries(context.Background(), a); err != nil || len(entries) != 4 {
 		t.Errorf("entries after pruning: %d, %v", len(entries), err)
 	}
-	// Past every event's retention, the newest stays: the head never goes back.
+	checkNewestKept(t, e, c, more[0].Seq)
+	e.check()
+}
+
+// checkNewestKept: past every event's retention, the newest event stays, so the
+// head (which a consumer's cursor is checked against) never goes back.
+func checkNewestKept(t *testing.T, e *env, c *clock, newest int64) {
+	t.Helper()
 	c.Advance(8 * 24 * time.Hour)
 	if _, err := e.store.PruneEvents(context.Background(), c.Now().Add(-7*24*time.Hour), 1000); err != nil {
 		t.Fatal(err)
 	}
-	if left := e.events(ledger.EventFilter{}); len(left) != 1 || left[0].Seq != more[0].Seq {
-		t.Errorf("after pruning everything: %+v, want the newest event, %d", left, more[0].Seq)
+	if left := e.events(ledger.EventFilter{}); len(left) != 1 || left[0].Seq != newest {
+		t.Errorf("after pruning everything: %+v, want the newest event, %d", left, newest)
 	}
-	if head, err := e.store.EventHead(context.Background()); err != nil || head != more[0].Seq {
-		t.Errorf("head after pruning everything: %d, %v, want %d", head, err, more[0].Seq)
+	if head, err := e.store.EventHead(context.Background()); err != nil || head != newest {
+		t.Errorf("head after pruning everything: %d, %v, want %d", head, err, newest)
 	}
-	e.check()
 }
 
 // checkEventRows checks what every event must be: sequences increasing, ids
