@@ -579,7 +579,11 @@ func (e *Engine) publish(t *txn) {
 		}
 	}
 	for id, a := range t.accounts {
-		e.accounts[id] = a
+		// On a shared store the change feed may have put a newer row here since
+		// this batch committed (another node's change, read after it): keep that.
+		if cur, ok := e.accounts[id]; !ok || a.Version >= cur.Version {
+			e.accounts[id] = a
+		}
 	}
 	for id, h := range t.holds {
 		if h.Status == ledger.HoldActive {
