@@ -38,14 +38,13 @@ func waitFresh(ctx context.Context, fresh <-chan struct{}, max time.Duration) {
 // fresh each time they are current again.
 func feedHandlers(store ledger.Store, eng *engine.Engine, authn *auth.Authenticator, token *auth.AdminToken, log *slog.Logger, fresh chan<- struct{}) ledger.ChangeHandlers {
 	return ledger.ChangeHandlers{
-		Accounts: func(ids []string) {
+		Accounts: func(ids []string) error {
 			accts, err := store.AccountsByID(context.Background(), ids)
 			if err != nil {
-				log.Warn("refresh accounts", "err", err)
-				eng.SetStale(true) // the feed will reconnect and reload
-				return
+				return err // the feed drops (Lost: stale), reconnects and reloads
 			}
 			eng.Refresh(accts)
+			return nil
 		},
 		Credentials: authn.Invalidate,
 		Token: func() { // a setting changed: the admin token or the OAuth2 key generation

@@ -157,9 +157,11 @@ type Feed interface {
 // ChangeHandlers receive the changes a Feed announces (a node's own included,
 // which are harmless to apply twice).
 type ChangeHandlers struct {
-	Accounts    func(ids []string) // accounts changed
-	Credentials func()             // a user, API key, session or OAuth2 client changed
-	Token       func()             // a setting changed: the admin token or the OAuth2 key generation
+	// Accounts: accounts changed. An error (their rows could not be read) makes
+	// the feed drop and reconnect (Lost, then Reload): the change is not lost.
+	Accounts    func(ids []string) error
+	Credentials func() // a user, API key, session or OAuth2 client changed
+	Token       func() // a setting changed: the admin token or the OAuth2 key generation
 	// Lost is called when the feed drops: the node can no longer know its caches
 	// are current. Resynced is called once it listens again, after Reload.
 	Lost     func()

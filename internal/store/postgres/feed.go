@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"time"
@@ -59,7 +60,9 @@ func (s *Store) listen(ctx context.Context, h ledger.ChangeHandlers, connected f
 		}
 		switch p := n.Payload; {
 		case strings.HasPrefix(p, notifyAccounts):
-			h.Accounts(strings.Split(strings.TrimPrefix(p, notifyAccounts), ","))
+			if err := h.Accounts(strings.Split(strings.TrimPrefix(p, notifyAccounts), ",")); err != nil {
+				return fmt.Errorf("read changed accounts: %w", err) // Follow reconnects, and Reload reads them all
+			}
 		case p == notifyCredentials:
 			h.Credentials()
 		case p == notifyToken:

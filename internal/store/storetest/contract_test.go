@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -202,4 +203,59 @@ func TestPostgresLastAdminTwoNodes(t *testing.T) {
 		}
 		survivor = ops[0].Name
 	}
+}
+
+// TestPostgresFeedReloadsAfterAFailedRead: a node that cannot read the accounts
+// a change names does not go on without them, stale until the connection
+// happens to drop: the feed drops at once (Lost), reconnects, and reloads
+// every cache (Reload, then Resynced).
+func TestPostgresFeedReloadsAfterAFailedRead(t *testing.T) {
+	e, _ := startOnPostgres(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var mu sync.Mutex
+	var calls []string
+	note := func(s string) { mu.Lock(); calls = append(calls, s); mu.Unlock() }
+	failed := false
+	h := ledger.ChangeHandlers{
+		Accounts: func([]string) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if !failed {
+				failed = true
+				calls = append(calls, "accounts failed")
+				return errors.New("the read failed")
+			}
+			return nil
+		},
+		Credentials: func() {}, Token: func() {},
+		Lost:     func() { note("lost") },
+		Reload:   func(context.Context) error { note("reload"); return nil },
+		Resynced: func() { note("resynced") },
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.store.Follow(ctx, h, slog.New(slog.DiscardHandler))
+	}()
+	seen := func(want string) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Contains(strings.Join(calls, ", "), want)
+	}
+	for deadline := time.Now().Add(10 * time.Second); !seen("resynced"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("Follow never reported the caches current")
+		}
+	}
+	e.account("changed", "EUR") // its commit notifies the feed
+	want := "reload, resynced, accounts failed, lost, reload, resynced"
+	for deadline := time.Now().Add(10 * time.Second); !seen(want); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			mu.Lock()
+			t.Fatalf("calls %v, want them to begin %s", calls, want)
+		}
+	}
+	cancel()
+	<-done
 }

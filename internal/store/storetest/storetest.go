@@ -818,7 +818,7 @@ func testFeed(t *testing.T, open func() Store) {
 	ctx, cancel := context.WithCancel(context.Background())
 	resynced := make(chan struct{}, 1)
 	h := ledger.ChangeHandlers{
-		Accounts: func([]string) {}, Credentials: func() {}, Token: func() {}, Lost: func() {},
+		Accounts: func([]string) error { return nil }, Credentials: func() {}, Token: func() {}, Lost: func() {},
 		Reload:   func(context.Context) error { return nil },
 		Resynced: func() { resynced <- struct{}{} },
 	}
