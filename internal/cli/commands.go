@@ -183,7 +183,7 @@ func moneyCommands() []Command {
 				fs.Bool("free-message", false, "pay with a free message when the account has one")
 				fs.Bool("no-fallback", false, "with --free-message: fail instead of charging money when none is left")
 				fs.String("service-type", "", "what the charge pays for: SMS (default), VOICE, VIBER, WHATSAPP or EMAIL; free messages are SMS only")
-				fs.Var(metaFlag{}, "meta", "metadata key=value; repeat or comma-separate for several")
+				fs.Var(metaFlag{}, "meta", "metadata key=value; repeat for several")
 			}, idempotencyFlag("charge")),
 			Call: charge, Print: text(printEntry), ID: entryID},
 		{Name: "refund", Args: "ACCOUNT CHARGE_ID [AMOUNT]", Summary: "give back a charge, all of it or AMOUNT", Admin: true,
