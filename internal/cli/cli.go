@@ -63,6 +63,11 @@ type Command struct {
 	// ID, when set, is the id in Call's answer, and the command takes -q to print
 	// only that (for scripts: id=$(purse accounts create -q ...)).
 	ID func(v any) string
+	// Secret, when set, is the secret in Call's answer that is shown only once
+	// (a new API key, OAuth2 client or webhook subscription): -q prints it after
+	// the id, tab-separated, rather than lose it
+	// (read -r id secret <<< "$(purse api-keys create -q ...)").
+	Secret func(v any) string
 }
 
 // text adapts a typed printer to a table row.
@@ -120,7 +125,11 @@ type jsonLine interface{ jsonLine() }
 func (x *Inv) Output(v any) error {
 	switch {
 	case x.Cmd.ID != nil && x.Bool("q"):
-		_, err := fmt.Fprintln(x.Stdout, term(x.Cmd.ID(v)))
+		line := term(x.Cmd.ID(v))
+		if x.Cmd.Secret != nil {
+			line += "\t" + term(x.Cmd.Secret(v))
+		}
+		_, err := fmt.Fprintln(x.Stdout, line)
 		return err
 	case x.Bool("json"):
 		if _, ok := v.(jsonLine); ok {
@@ -229,7 +238,10 @@ func (c *Command) flagSet(e Env) (*flag.FlagSet, *conn) {
 	if c.Print != nil {
 		fs.Bool("json", false, "print JSON instead of text")
 	}
-	if c.ID != nil {
+	switch {
+	case c.Secret != nil:
+		fs.Bool("q", false, "print only the id and, after a tab, the secret shown only once")
+	case c.ID != nil:
 		fs.Bool("q", false, "print only the id")
 	}
 	return fs, cn

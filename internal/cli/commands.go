@@ -140,7 +140,8 @@ func accountCommands() []Command {
 		{Name: "api-keys create", Args: "ACCOUNT", Summary: "make an API key (shown only once)", Admin: true,
 			Flags: declare(scopeFlags("key"), keyRuleFlags(false)),
 			Call:  apiKeysCreate,
-			Print: text(printAPIKey), ID: id(func(k client.APIKey) string { return k.ID })},
+			Print: text(printAPIKey), ID: id(func(k client.APIKey) string { return k.ID }),
+			Secret: id(func(k client.APIKey) string { return k.Key })},
 		{Name: "api-keys list", Args: "ACCOUNT", Summary: "list an account's API keys", Admin: true,
 			Call:  func(ctx context.Context, x *Inv) (any, error) { return x.Client.ListAPIKeys(ctx, x.Arg(0)) },
 			Print: text(printAPIKeys)},
@@ -154,7 +155,8 @@ func accountCommands() []Command {
 			Call: func(ctx context.Context, x *Inv) (any, error) {
 				return x.Client.CreateOAuthClient(ctx, x.Arg(0), x.Str("name"), x.list("scope"))
 			},
-			Print: text(printOAuthClient), ID: id(func(c client.OAuthClient) string { return c.ClientID })},
+			Print: text(printOAuthClient), ID: id(func(c client.OAuthClient) string { return c.ClientID }),
+			Secret: id(func(c client.OAuthClient) string { return c.ClientSecret })},
 		{Name: "oauth-clients list", Args: "ACCOUNT", Summary: "list an account's OAuth2 clients", Admin: true,
 			Call:  func(ctx context.Context, x *Inv) (any, error) { return x.Client.ListOAuthClients(ctx, x.Arg(0)) },
 			Print: text(printOAuthClients)},

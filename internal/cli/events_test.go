@@ -153,6 +153,13 @@ func TestWebhooksCommands(t *testing.T) {
 	if out := a.must("webhooks", "list"); !strings.Contains(out, hook.ID) || strings.Contains(out, hook.Secret) {
 		t.Errorf("webhooks list:\n%s", out)
 	}
+	// -q keeps the secret, shown only once, after the id.
+	quiet := a.must("webhooks", "create", "--url", rcv.URL+"/quiet", "--type", "account.closed", "-q")
+	if id, secret, ok := strings.Cut(strings.TrimSuffix(quiet, "\n"), "\t"); !ok || !strings.HasPrefix(id, "whk_") || !strings.HasPrefix(secret, "whsec_") {
+		t.Errorf("webhooks create -q printed %q, want the id and the secret, tab-separated", quiet)
+	} else {
+		a.must("webhooks", "delete", id)
+	}
 	if _, _, err := a.run("webhooks", "create", "--url", rcv.URL, "--type", "entry.created,entry.deleted"); err == nil || !strings.Contains(err.Error(), "entry.deleted") {
 		t.Errorf("an unknown type: %v", err)
 	}

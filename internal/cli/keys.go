@@ -242,6 +242,7 @@ func customerKeyCommands() []Command {
 		{Name: "my-api-keys create", Summary: "make an API key as a customer (shown only once)", Admin: true, Help: help,
 			Flags:    func(fs *flag.FlagSet, e Env) { customerFlags(false)(fs, e); customerKeyFlags(fs) },
 			Customer: always, Print: text(printCustomerKey), ID: id(func(k client.CustomerAPIKey) string { return k.ID }),
+			Secret: id(func(k client.CustomerAPIKey) string { return k.APIKeySecret }),
 			Call: func(ctx context.Context, x *Inv) (any, error) {
 				cl, req, err := customerKeyCall(x)
 				if err != nil {

@@ -22,7 +22,11 @@ func TestAPIKeyRulesAndAuditLogs(t *testing.T) {
 	if !strings.Contains(out, "allowed ips\t192.0.2.0/24 2001:db8::1/128") && !strings.Contains(out, "192.0.2.0/24 2001:db8::1/128") {
 		t.Errorf("create printed:\n%s", out)
 	}
-	key := strings.TrimSpace(a.must("api-keys", "create", id, "-q", "--name", "second"))
+	quiet := a.must("api-keys", "create", id, "-q", "--name", "second")
+	key, secret, _ := strings.Cut(strings.TrimSpace(quiet), "\t")
+	if !strings.HasPrefix(key, "key_") || len(secret) < 20 { // the key, shown only once, is not lost
+		t.Fatalf("api-keys create -q printed %q, want the id and the key, tab-separated", quiet)
+	}
 	out = a.must("api-keys", "update", id, key, "--disabled", "--valid-from", "2020-01-01T00:00:00Z")
 	if !strings.Contains(out, "disabled") || !strings.Contains(out, "2020-01-01T00:00:00Z") {
 		t.Errorf("update printed:\n%s", out)
@@ -84,8 +88,8 @@ func TestMyAPIKeys(t *testing.T) {
 		return out.String() + errb.String(), err
 	}
 	out, err := cust("my-api-keys", "create", "--name", "laptop", "--allowed-ip", "127.0.0.1", "--scope", "account-management:manage", "-q")
-	key := strings.TrimSpace(out)
-	if err != nil || !strings.HasPrefix(key, "key_") {
+	key, secret, _ := strings.Cut(strings.TrimSpace(out), "\t")
+	if err != nil || !strings.HasPrefix(key, "key_") || secret == "" {
 		t.Fatalf("create: %v %s", err, out)
 	}
 	if out, err := cust("my-api-keys", "update", key, "--enabled", "false"); err != nil || !regexp.MustCompile(`enabled\s+false`).MatchString(out) {
