@@ -13,8 +13,8 @@ import (
 	"time"
 )
 
-// Webhook is a webhook subscription. Secret is set only in CreateWebhook's
-// answer: keep it, it is never shown again.
+// Webhook is a webhook subscription. Secret is set only in CreateWebhook's and
+// RotateWebhookSecret's answers: keep it, it is never shown again.
 type Webhook struct {
 	ID             string   `json:"id"`
 	URL            string   `json:"url"`
@@ -29,6 +29,9 @@ type Webhook struct {
 	CreatedAt      string   `json:"createdAt"`
 	UpdatedAt      string   `json:"updatedAt"`
 	Secret         string   `json:"secret,omitempty"`
+	// PreviousSecretUntil is when the secret the last rotation replaced stops
+	// signing deliveries beside the new one ("" when none does).
+	PreviousSecretUntil string `json:"previousSecretUntil,omitempty"`
 }
 
 // WebhookSettings create or change a subscription; nil fields stay as they are
@@ -102,6 +105,17 @@ func (c *Client) RedeliverWebhook(ctx context.Context, id string, after int64) (
 	var out Webhook
 	err := c.do(ctx, call{method: http.MethodPost, path: "/v1/webhooks/" + url.PathEscape(id) + "/redeliver",
 		body: map[string]int64{"after": after}}, &out)
+	return out, err
+}
+
+// RotateWebhookSecret gives a subscription a new signing secret, in the answer
+// once. Deliveries are signed with the old one too for keepPrevious (whole
+// seconds, at most 7 days; 0: not at all), so that the receiver can take up the
+// new one meanwhile: VerifyWebhook accepts a delivery that either secret signed.
+func (c *Client) RotateWebhookSecret(ctx context.Context, id string, keepPrevious time.Duration) (Webhook, error) {
+	var out Webhook
+	err := c.do(ctx, call{method: http.MethodPost, path: "/v1/webhooks/" + url.PathEscape(id) + "/rotate-secret",
+		body: map[string]int64{"keepPreviousFor": int64(keepPrevious / time.Second)}}, &out)
 	return out, err
 }
 

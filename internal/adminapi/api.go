@@ -120,6 +120,7 @@ func New(cfg Config) *API {
 	m.HandleFunc("DELETE /v1/webhooks/{id}", a.authed(a.needWebhooks(a.deleteWebhook)))
 	m.HandleFunc("GET /v1/webhooks/{id}/deliveries", a.authed(a.needWebhooks(a.listDeliveries)))
 	m.HandleFunc("POST /v1/webhooks/{id}/redeliver", a.authed(a.needWebhooks(a.redeliverWebhook)))
+	m.HandleFunc("POST /v1/webhooks/{id}/rotate-secret", a.authed(a.needWebhooks(a.rotateWebhookSecret)))
 	m.HandleFunc("PUT /v1/accounts/{id}/alerts", a.authed(a.putAlerts))
 	m.HandleFunc("POST /v1/accounts/{id}/users", a.authed(a.addUser))
 	m.HandleFunc("GET /v1/accounts/{id}/users", a.authed(a.listUsers))

@@ -30,10 +30,14 @@ type subscriptionJSON struct {
 	FailingSince   string   `json:"failingSince,omitempty"`
 	CreatedAt      string   `json:"createdAt"`
 	UpdatedAt      string   `json:"updatedAt"`
-	Secret         string   `json:"secret,omitempty"` // on creation only
+	Secret         string   `json:"secret,omitempty"` // on creation and rotation only
+	// PreviousSecretUntil is when the secret a rotation replaced stops signing
+	// deliveries beside the new one (omitted: none does).
+	PreviousSecretUntil string `json:"previousSecretUntil,omitempty"`
 }
 
-func toSubscriptionJSON(s ledger.Subscription) subscriptionJSON {
+// subscriptionJSON is a subscription as the API answers it, without its secrets.
+func (a *API) subscriptionJSON(s ledger.Subscription) subscriptionJSON {
 	out := subscriptionJSON{ID: s.ID, URL: s.URL, Types: []string{}, AccountID: s.AccountID, WithChildren: s.WithChildren, Enabled: s.Enabled,
 		DisabledReason: s.DisabledReason, After: s.Cursor, Attempts: s.Attempts, CreatedAt: ts(s.CreatedAt), UpdatedAt: ts(s.UpdatedAt)}
 	for _, t := range s.Types {
@@ -41,6 +45,9 @@ func toSubscriptionJSON(s ledger.Subscription) subscriptionJSON {
 	}
 	if !s.FailingSince.IsZero() {
 		out.FailingSince = ts(s.FailingSince)
+	}
+	if s.PreviousSecret != "" && s.PreviousUntil.After(a.cfg.Engine.Now()) {
+		out.PreviousSecretUntil = ts(s.PreviousUntil)
 	}
 	return out
 }
@@ -193,7 +200,7 @@ func (a *API) createWebhook(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	out := toSubscriptionJSON(s)
+	out := a.subscriptionJSON(s)
 	out.Secret = s.Secret
 	w.Header().Set("Cache-Control", "no-store")
 	a.reply(w, http.StatusCreated, out)
@@ -209,7 +216,7 @@ func (a *API) listWebhooks(w http.ResponseWriter, r *http.Request) {
 		Webhooks []subscriptionJSON `json:"webhooks"`
 	}{Webhooks: []subscriptionJSON{}}
 	for _, s := range subs {
-		out.Webhooks = append(out.Webhooks, toSubscriptionJSON(s))
+		out.Webhooks = append(out.Webhooks, a.subscriptionJSON(s))
 	}
 	a.reply(w, http.StatusOK, out)
 }
@@ -220,7 +227,7 @@ func (a *API) getWebhook(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	a.reply(w, http.StatusOK, toSubscriptionJSON(s))
+	a.reply(w, http.StatusOK, a.subscriptionJSON(s))
 }
 
 func (a *API) patchWebhook(w http.ResponseWriter, r *http.Request) {
@@ -248,7 +255,7 @@ func (a *API) patchWebhook(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	a.reply(w, http.StatusOK, toSubscriptionJSON(s))
+	a.reply(w, http.StatusOK, a.subscriptionJSON(s))
 }
 
 func (a *API) deleteWebhook(w http.ResponseWriter, r *http.Request) {
@@ -284,7 +291,50 @@ func (a *API) redeliverWebhook(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	a.reply(w, http.StatusOK, toSubscriptionJSON(s))
+	a.reply(w, http.StatusOK, a.subscriptionJSON(s))
+}
+
+// maxKeepPrevious bounds how long a rotated-out secret keeps signing: a week is
+// time enough to roll a receiver's configuration out, and a leaked secret that
+// was rotated away should not stay good for longer.
+const maxKeepPrevious = 7 * 24 * 60 * 60
+
+// rotateWebhookSecret gives the subscription a new signing secret, answered
+// once. The one it replaces keeps signing deliveries beside it (a second
+// signature in webhook-signature) for keepPreviousFor seconds [a day; 0: not at
+// all], so a receiver switches to the new one without refusing a delivery.
+func (a *API) rotateWebhookSecret(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		KeepPreviousFor *int64 `json:"keepPreviousFor"`
+	}
+	if r.ContentLength != 0 { // no body: the defaults
+		if _, err := decode(r, &req); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
+	keep := int64(24 * 60 * 60)
+	if req.KeepPreviousFor != nil {
+		keep = *req.KeepPreviousFor
+	}
+	if keep < 0 || keep > maxKeepPrevious {
+		a.fail(w, r, ledger.Invalid("keepPreviousFor", "must be seconds from 0 to 604800 (7 days)"))
+		return
+	}
+	now := a.cfg.Engine.Now().UTC()
+	var until time.Time
+	if keep > 0 {
+		until = now.Add(time.Duration(keep) * time.Second)
+	}
+	s, err := a.cfg.Webhooks.RotateSecret(r.Context(), r.PathValue("id"), newSigningSecret(), until, now)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := a.subscriptionJSON(s)
+	out.Secret = s.Secret
+	w.Header().Set("Cache-Control", "no-store")
+	a.reply(w, http.StatusOK, out)
 }
 
 type deliveryJSON struct {

@@ -85,6 +85,16 @@ func eventCommands() []Command {
 				return x.Client.RedeliverWebhook(ctx, x.Arg(0), x.get("after").(int64))
 			},
 			Print: text(printWebhook)},
+		{Name: "webhooks rotate-secret", Args: "WEBHOOK_ID", Summary: "give a subscription a new signing secret (shown only once)", Admin: true,
+			Help: "The old secret signs deliveries beside the new one for --keep-previous, so the receiver can take\nthe new one up meanwhile; client.VerifyWebhook accepts either (docs/events.md).",
+			Flags: declare(func(fs *flag.FlagSet) {
+				fs.Duration("keep-previous", 24*time.Hour, "how long the old secret signs too (whole seconds, at most 168h; 0: not at all)")
+			}),
+			Call: func(ctx context.Context, x *Inv) (any, error) {
+				return x.Client.RotateWebhookSecret(ctx, x.Arg(0), x.get("keep-previous").(time.Duration))
+			},
+			Print: text(printWebhook), ID: id(func(w client.Webhook) string { return w.ID }),
+			Secret: id(func(w client.Webhook) string { return w.Secret })},
 	}
 }
 
@@ -121,6 +131,9 @@ func printWebhook(w io.Writer, h client.Webhook) {
 	}
 	tprintf(w, "id\t%s\nurl\t%s\ntypes\t%s\naccount\t%s\nenabled\t%t %s\ndelivered up to\t%d\nfailed attempts\t%d\n",
 		h.ID, h.URL, types, h.AccountID, h.Enabled, h.DisabledReason, h.After, h.Attempts)
+	if h.PreviousSecretUntil != "" {
+		tprintf(w, "previous secret\tsigns too until %s\n", h.PreviousSecretUntil)
+	}
 	if h.Secret != "" {
 		tprintf(w, "secret\t%s\t(shown only now: keep it to verify deliveries)\n", h.Secret)
 	}

@@ -158,6 +158,16 @@ func TestWebhooksCommands(t *testing.T) {
 	if id, secret, ok := strings.Cut(strings.TrimSuffix(quiet, "\n"), "\t"); !ok || !strings.HasPrefix(id, "whk_") || !strings.HasPrefix(secret, "whsec_") {
 		t.Errorf("webhooks create -q printed %q, want the id and the secret, tab-separated", quiet)
 	} else {
+		rotated := a.must("webhooks", "rotate-secret", id, "--keep-previous", "2h", "-q")
+		if rid, newer, _ := strings.Cut(strings.TrimSpace(rotated), "\t"); rid != id || !strings.HasPrefix(newer, "whsec_") || newer == secret {
+			t.Errorf("webhooks rotate-secret -q printed %q, want the id and a new secret", rotated)
+		}
+		if out := a.must("webhooks", "get", id); !strings.Contains(out, "previous secret") {
+			t.Errorf("webhooks get after a rotation:\n%s", out)
+		}
+		if _, _, err := a.run("webhooks", "rotate-secret", id, "--keep-previous", "200h"); err == nil || !strings.Contains(err.Error(), "keepPreviousFor") {
+			t.Errorf("--keep-previous 200h: %v", err)
+		}
 		a.must("webhooks", "delete", id)
 	}
 	if _, _, err := a.run("webhooks", "create", "--url", rcv.URL, "--type", "entry.created,entry.deleted"); err == nil || !strings.Contains(err.Error(), "entry.deleted") {

@@ -12,7 +12,8 @@ import (
 )
 
 // The Webhooks pages: every operator reads the subscriptions and their
-// delivery logs, admins create, enable, disable, delete and redeliver. Each is
+// delivery logs, admins create, enable, disable, delete, redeliver and rotate
+// a signing secret. Each is
 // a request to the admin API's /v1/webhooks handlers served in-process for the
 // operator, so the rules (who may, what a URL must be, the secret shown once)
 // are the API's.
@@ -31,6 +32,8 @@ type webhookRow struct {
 	FailingSince   string   `json:"failingSince"`
 	CreatedAt      string   `json:"createdAt"`
 	Secret         string   `json:"secret"`
+	// PreviousSecretUntil is when a rotated-out secret stops signing too.
+	PreviousSecretUntil string `json:"previousSecretUntil"`
 	// Lag is the age of the oldest event it has still to deliver ("" when
 	// caught up): the console reads it as purse_webhook_delivery_lag_seconds
 	// does, one event from the store, as the API's answer has no lag.
@@ -81,6 +84,13 @@ var webhookActions = map[string]webhookAction{
 	}, confirm: func(f url.Values) string {
 		return "Deliver again every event after sequence " + f.Get("after") + " to the subscription " + f.Get("ref") + "? Its receiver gets them again, under the same webhook-id."
 	}},
+	"rotate": {method: "POST", path: "/v1/webhooks/{ref}/rotate-secret", check: checkRotate, body: func(f url.Values) any {
+		h, _ := strconv.ParseInt(strings.TrimSpace(f.Get("keep_hours")), 10, 64)
+		return map[string]int64{"keepPreviousFor": h * 3600}
+	}, confirm: func(f url.Values) string {
+		return "Give the subscription " + f.Get("ref") + " a new signing secret? The old one signs its deliveries too for " +
+			strings.TrimSpace(f.Get("keep_hours")) + " hours, then its receiver must check the new one."
+	}},
 }
 
 // webhookBody is POST /v1/webhooks from the form: the ticked types (none:
@@ -103,6 +113,14 @@ func webhookBody(f url.Values) any {
 func checkRedeliver(f url.Values) error {
 	if n, err := strconv.ParseInt(strings.TrimSpace(f.Get("after")), 10, 64); err != nil || n < 0 {
 		return ledger.Invalid("after", "must be an event sequence, 0 or more")
+	}
+	return nil
+}
+
+// checkRotate: the old secret's overlap in whole hours, up to the API's week.
+func checkRotate(f url.Values) error {
+	if h, err := strconv.ParseInt(strings.TrimSpace(f.Get("keep_hours")), 10, 64); err != nil || h < 0 || h > 168 {
+		return ledger.Invalid("keep_hours", "must be whole hours from 0 to 168 (7 days)")
 	}
 	return nil
 }
@@ -160,10 +178,12 @@ func (c *Console) lag(r *http.Request, h *webhookRow) {
 // webhookPage: GET /console/webhooks/{id}, the subscription and its delivery
 // log, newest first, paged by the API's cursor.
 func (c *Console) webhookPage(w http.ResponseWriter, r *http.Request, u who) {
-	c.showWebhook(w, r, u, r.PathValue("id"), http.StatusOK, page{Notice: notices["wh-"+r.URL.Query().Get("done")]})
+	c.showWebhook(w, r, u, r.PathValue("id"), http.StatusOK, page{Notice: notices["wh-"+r.URL.Query().Get("done")]}, "")
 }
 
-func (c *Console) showWebhook(w http.ResponseWriter, r *http.Request, u who, id string, status int, p page) {
+// showWebhook draws a subscription's page; secret is its new signing secret,
+// shown this once after a rotation ("" otherwise).
+func (c *Console) showWebhook(w http.ResponseWriter, r *http.Request, u who, id string, status int, p page, secret string) {
 	var h webhookRow
 	if !c.adminGet(w, r, u, "/v1/webhooks/"+url.PathEscape(id), &h) {
 		return
@@ -180,7 +200,7 @@ func (c *Console) showWebhook(w http.ResponseWriter, r *http.Request, u who, id 
 	if !c.adminGet(w, r, u, "/v1/webhooks/"+url.PathEscape(id)+"/deliveries?"+q.Encode(), &out) {
 		return
 	}
-	d := &webhooksData{Webhook: &h, Deliveries: out.Deliveries}
+	d := &webhooksData{Webhook: &h, Deliveries: out.Deliveries, Secret: secret, SecretID: h.ID}
 	if out.NextCursor != "" {
 		d.Next = "/console/webhooks/" + url.PathEscape(id) + "?" + url.Values{"cursor": {out.NextCursor}}.Encode()
 	}
@@ -220,15 +240,19 @@ func (c *Console) webhookAction(w http.ResponseWriter, r *http.Request, u who) {
 		json.Unmarshal(ans.body.Bytes(), &h)
 		c.showWebhooks(w, r, u, http.StatusCreated, page{Notice: "Subscription created. Copy its signing secret now: it is shown only this once."},
 			&webhooksData{Secret: h.Secret, SecretID: h.ID})
+	case name == "rotate":
+		var h webhookRow
+		json.Unmarshal(ans.body.Bytes(), &h)
+		c.showWebhook(w, r, u, h.ID, http.StatusOK, page{Notice: "Signing secret rotated. Copy the new one now: it is shown only this once."}, h.Secret)
 	default:
 		http.Redirect(w, r, webhookBack(name, f)+"?done="+name, http.StatusSeeOther)
 	}
 }
 
 // webhookBack is the page a form returns to: the subscription's own page for
-// a redelivery, else the list.
+// a redelivery or a rotation, else the list.
 func webhookBack(name string, f url.Values) string {
-	if name == "redeliver" {
+	if name == "redeliver" || name == "rotate" {
 		return "/console/webhooks/" + url.PathEscape(f.Get("ref"))
 	}
 	return "/console/webhooks"
@@ -239,8 +263,8 @@ func webhookBack(name string, f url.Values) string {
 func (c *Console) webhookFailed(w http.ResponseWriter, r *http.Request, u who, name string, ans *apiAnswer) {
 	_, fields := problemFields(ans)
 	p := page{Error: problem(ans), Form: name, Fields: fields, Values: r.PostForm}
-	if ref := r.PostForm.Get("ref"); name == "redeliver" && ref != "" && ans.status != http.StatusNotFound {
-		c.showWebhook(w, r, u, ref, max(ans.status, http.StatusBadRequest), p)
+	if ref := r.PostForm.Get("ref"); (name == "redeliver" || name == "rotate") && ref != "" && ans.status != http.StatusNotFound {
+		c.showWebhook(w, r, u, ref, max(ans.status, http.StatusBadRequest), p, "")
 		return
 	}
 	c.showWebhooks(w, r, u, max(ans.status, http.StatusBadRequest), p, &webhooksData{})

@@ -107,7 +107,7 @@ func TestWebhooksHTTP(t *testing.T) {
 		b := newBrowser(t, s)
 		b.login(name, name+"-password")
 		st, _, p := b.do("GET", "/console/webhooks/"+wid, nil, nil)
-		if st != http.StatusOK || strings.Contains(p, `id="redeliver-form"`) || !strings.Contains(p, "✔ delivered") {
+		if st != http.StatusOK || strings.Contains(p, `id="redeliver-form"`) || strings.Contains(p, `id="rotate-form"`) || !strings.Contains(p, "✔ delivered") {
 			t.Errorf("%s's webhook page: %d, redeliver form shown: %v", name, st, strings.Contains(p, `id="redeliver-form"`))
 		}
 		_, _, p = b.do("GET", "/console/webhooks", nil, nil)
@@ -118,8 +118,8 @@ func TestWebhooksHTTP(t *testing.T) {
 		if st, _ := create(b, c, "url", rcv.URL); st != http.StatusForbidden {
 			t.Errorf("%s's create: %d, want 403", name, st)
 		}
-		for _, action := range []string{"disable", "delete", "redeliver"} {
-			if st, _, _ := b.do("POST", "/console/webhooks/"+action, url.Values{"csrf": {c}, "ref": {wid}, "after": {"0"}, "confirm": {"yes"}}, nil); st != http.StatusForbidden {
+		for _, action := range []string{"disable", "delete", "redeliver", "rotate"} {
+			if st, _, _ := b.do("POST", "/console/webhooks/"+action, url.Values{"csrf": {c}, "ref": {wid}, "after": {"0"}, "keep_hours": {"1"}, "confirm": {"yes"}}, nil); st != http.StatusForbidden {
 				t.Errorf("%s's %s: %d, want 403", name, action, st)
 			}
 		}
@@ -160,6 +160,22 @@ func TestWebhooksHTTP(t *testing.T) {
 	}
 	if got.Load() == before {
 		t.Errorf("nothing was delivered again")
+	}
+
+	// Rotating the signing secret: a bad overlap beside its field, a confirmation,
+	// then the new secret shown once on the subscription's page.
+	if st, _, p := ann.do("POST", "/console/webhooks/rotate", url.Values{"csrf": {csrf}, "ref": {wid}, "keep_hours": {"200"}}, nil); st != http.StatusBadRequest || !strings.Contains(p, `id="rotate-keep-error"`) {
+		t.Errorf("a bad rotation: %d, field error shown: %v", st, strings.Contains(p, "rotate-keep-error"))
+	}
+	if st, _, p := ann.do("POST", "/console/webhooks/rotate", url.Values{"csrf": {csrf}, "ref": {wid}, "keep_hours": {"2"}}, nil); st != http.StatusOK || !strings.Contains(p, `id="confirm"`) {
+		t.Fatalf("rotate asks no confirmation: %d", st)
+	}
+	st, _, p = ann.do("POST", "/console/webhooks/rotate", url.Values{"csrf": {csrf}, "ref": {wid}, "keep_hours": {"2"}, "confirm": {"yes"}}, nil)
+	if st != http.StatusOK || !regexp.MustCompile(`id="webhook-secret">whsec_[^<]{40,}<`).MatchString(p) || !strings.Contains(p, `id="webhook-previous-secret"`) {
+		t.Fatalf("confirmed rotation: %d, new secret shown: %v", st, strings.Contains(p, "webhook-secret"))
+	}
+	if _, _, p := ann.do("GET", "/console/webhooks/"+wid, nil, nil); strings.Contains(p, "webhook-secret") || !strings.Contains(p, `id="webhook-previous-secret"`) {
+		t.Errorf("the webhook page after a rotation shows the secret again, or not the old one's end")
 	}
 
 	if st, _, p := ann.do("POST", "/console/webhooks/delete", url.Values{"csrf": {csrf}, "ref": {wid}}, nil); st != http.StatusOK || !strings.Contains(p, `id="confirm"`) {

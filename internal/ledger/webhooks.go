@@ -17,8 +17,14 @@ type Subscription struct {
 	Types        []EventType
 	AccountID    string
 	WithChildren bool
-	Secret       string // "whsec_" + base64; shown once, at creation
-	Enabled      bool
+	Secret       string // "whsec_" + base64; shown once, at creation or rotation
+	// PreviousSecret is the secret a rotation replaced. Deliveries are signed with
+	// it too (Standard Webhooks' webhook-signature holds several) until
+	// PreviousUntil, so that a receiver may change to the new one at its own
+	// pace and refuse no delivery meanwhile.
+	PreviousSecret string
+	PreviousUntil  time.Time
+	Enabled        bool
 	// DisabledReason says why delivery stopped ("" when enabled, or disabled by
 	// the operator).
 	DisabledReason string
@@ -58,6 +64,12 @@ type Webhooks interface {
 	Subscription(ctx context.Context, id string) (Subscription, error)
 	ListSubscriptions(ctx context.Context) ([]Subscription, error)
 	DeleteSubscription(ctx context.Context, id string) error
+	// RotateSecret makes secret the subscription's signing secret, keeps the one
+	// it replaces as PreviousSecret until previousUntil (zero: not at all), and
+	// returns the subscription as it now is. One statement: of two rotations at
+	// once, the later keeps the earlier's new secret as its previous one, so the
+	// secret either caller was given keeps working for the overlap.
+	RotateSecret(ctx context.Context, id, secret string, previousUntil, now time.Time) (Subscription, error)
 	// LeaseSubscription makes owner the subscription's deliverer until until, if
 	// no other owner's lease runs at now; it reports whether owner holds it. A
 	// deliverer renews with now at the Unix epoch (RenewOnly), which only extends

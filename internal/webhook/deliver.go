@@ -368,7 +368,7 @@ func (d *deliverer) failed(ctx context.Context) bool {
 	return ctx.Err() == nil && d.retarget(ctx)
 }
 
-// retarget takes up, before a retry, the URL and secret an operator may have
+// retarget takes up, before a retry, the URL and secrets an operator may have
 // changed meanwhile (fixing the URL of a receiver that is down, most often):
 // the page's retries would otherwise go on to the old ones until the page is
 // delivered. False when the subscription is gone, disabled, its lease ended, or
@@ -389,7 +389,7 @@ func (d *deliverer) retarget(ctx context.Context) bool {
 		sub.WithChildren != d.sub.WithChildren || !slices.Equal(sub.Types, d.sub.Types) {
 		return false
 	}
-	d.sub.URL, d.sub.Secret = sub.URL, sub.Secret
+	d.sub.URL, d.sub.Secret, d.sub.PreviousSecret, d.sub.PreviousUntil = sub.URL, sub.Secret, sub.PreviousSecret, sub.PreviousUntil
 	d.aim()
 	return true
 }
@@ -422,6 +422,12 @@ func (d *deliverer) save(ctx context.Context) bool {
 func (d *deliverer) attempt(ctx context.Context, ev *ledger.Event, lane *laneConn) bool {
 	m := message{id: ev.ID, timestamp: time.Now().Unix(), body: payload(ev)}
 	sig, err := lane.signer.sign(d.sub.Secret, m.id, m.timestamp, m.body)
+	if err == nil && d.sub.PreviousSecret != "" && d.cfg().Now().Before(d.sub.PreviousUntil) {
+		// Rotated: the secret it replaced signs too, until the overlap ends.
+		var previous string
+		previous, err = lane.previous.sign(d.sub.PreviousSecret, m.id, m.timestamp, m.body)
+		sig += " " + previous
+	}
 	if err != nil {
 		return d.record(ev, 0, 0, false, err.Error())
 	}

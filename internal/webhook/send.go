@@ -32,6 +32,7 @@ type laneConn struct {
 	req          []byte    // the request being written, reused
 	used         time.Time // when it last carried an answer
 	signer       signer
+	previous     signer // for a rotated subscription's previous secret
 	// raw is the TCP socket under c (under TLS too), for looking into it without
 	// reading (unasked): peek looks, into waiting, made once a lane.
 	raw     syscall.RawConn

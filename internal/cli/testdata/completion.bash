@@ -141,7 +141,7 @@ _purse() {
             fi ;;
         webhooks)
             if (( COMP_CWORD == 2 )); then
-                words="create list get update delete deliveries redeliver"
+                words="create list get update delete deliveries redeliver rotate-secret"
             elif [[ $cur == -* ]]; then
                 case ${COMP_WORDS[2]} in
                 create) words="--account --admin-token --admin-token-file --admin-url --children --db --json -q --tls-ca --type --url --help" ;;
@@ -151,6 +151,7 @@ _purse() {
                 delete) words="--admin-token --admin-token-file --admin-url --db --json --tls-ca --help" ;;
                 deliveries) words="--admin-token --admin-token-file --admin-url --all --cursor --db --json --limit --tls-ca --help" ;;
                 redeliver) words="--admin-token --admin-token-file --admin-url --after --db --json --tls-ca --help" ;;
+                rotate-secret) words="--admin-token --admin-token-file --admin-url --db --json --keep-previous -q --tls-ca --help" ;;
                 esac
             fi ;;
         adjust) [[ $cur == -* ]] && words="--admin-token --admin-token-file --admin-url --db --idempotency-key --json -q --reason --tls-ca --help" ;;

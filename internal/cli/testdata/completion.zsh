@@ -35,7 +35,7 @@ _purse() {
         'transfer:move money between an account and its own-funded sub-account'
         'users:users commands: add, list, remove'
         'version:purse'\''s version, the commit it was built from and its Go version'
-        'webhooks:webhooks commands: create, list, get, update, delete, deliveries, redeliver'
+        'webhooks:webhooks commands: create, list, get, update, delete, deliveries, redeliver, rotate-secret'
     )
     if (( CURRENT == 2 )) || [[ ${words[2]} == help && CURRENT -eq 3 ]]; then
         _describe 'purse command' cmds
@@ -174,7 +174,7 @@ _purse() {
         fi ;;
     webhooks)
         if (( CURRENT == 3 )); then
-            words_=(create list get update delete deliveries redeliver)
+            words_=(create list get update delete deliveries redeliver rotate-secret)
         else
             case ${words[3]} in
             create) words_=(--account --admin-token --admin-token-file --admin-url --children --db --json -q --tls-ca --type --url --help) ;;
@@ -184,6 +184,7 @@ _purse() {
             delete) words_=(--admin-token --admin-token-file --admin-url --db --json --tls-ca --help) ;;
             deliveries) words_=(--admin-token --admin-token-file --admin-url --all --cursor --db --json --limit --tls-ca --help) ;;
             redeliver) words_=(--admin-token --admin-token-file --admin-url --after --db --json --tls-ca --help) ;;
+            rotate-secret) words_=(--admin-token --admin-token-file --admin-url --db --json --keep-previous -q --tls-ca --help) ;;
             esac
         fi ;;
     adjust) words_=(--admin-token --admin-token-file --admin-url --db --idempotency-key --json -q --reason --tls-ca --help) ;;

@@ -11,18 +11,21 @@ import (
 )
 
 const subscriptionColumns = `id, url, types, account_id, with_children, secret, enabled, disabled_reason, created_at, updated_at,
-	after_seq, attempts, failing_since, lease_owner, lease_until`
+	after_seq, attempts, failing_since, lease_owner, lease_until, previous_secret, previous_until`
 
 func scanSubscription(r pgx.Row) (ledger.Subscription, error) {
 	var s ledger.Subscription
 	var types string
-	var created, updated, failing, lease, attempts int64
+	var created, updated, failing, lease, previousUntil, attempts int64
 	err := r.Scan(&s.ID, &s.URL, &types, &s.AccountID, &s.WithChildren, &s.Secret, &s.Enabled, &s.DisabledReason, &created, &updated,
-		&s.Cursor, &attempts, &failing, &s.LeaseOwner, &lease)
+		&s.Cursor, &attempts, &failing, &s.LeaseOwner, &lease, &s.PreviousSecret, &previousUntil)
 	s.Types, s.CreatedAt, s.UpdatedAt, s.LeaseUntil = ledger.SplitEventTypes(types), fromMicros(created), fromMicros(updated), fromMicros(lease)
 	s.Attempts = int(attempts)
 	if failing != 0 {
 		s.FailingSince = fromMicros(failing)
+	}
+	if previousUntil != 0 {
+		s.PreviousUntil = fromMicros(previousUntil)
 	}
 	return s, err
 }
@@ -36,9 +39,10 @@ func microsOrZero(t time.Time) int64 {
 
 // CreateSubscription stores a new subscription.
 func (s *Store) CreateSubscription(ctx context.Context, sub ledger.Subscription) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO subscriptions (`+subscriptionColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,'',0)`,
+	_, err := s.pool.Exec(ctx, `INSERT INTO subscriptions (`+subscriptionColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,'',0,$14,$15)`,
 		sub.ID, sub.URL, ledger.JoinEventTypes(sub.Types), sub.AccountID, sub.WithChildren, sub.Secret, sub.Enabled, sub.DisabledReason,
-		micros(sub.CreatedAt), micros(sub.UpdatedAt), sub.Cursor, sub.Attempts, microsOrZero(sub.FailingSince))
+		micros(sub.CreatedAt), micros(sub.UpdatedAt), sub.Cursor, sub.Attempts, microsOrZero(sub.FailingSince),
+		sub.PreviousSecret, microsOrZero(sub.PreviousUntil))
 	return wrap("create subscription", err)
 }
 
@@ -101,6 +105,17 @@ func (s *Store) DeleteSubscription(ctx context.Context, id string) error {
 		_, err = tx.Exec(ctx, `DELETE FROM deliveries WHERE subscription_id = $1`, id)
 		return wrap("delete subscription", err)
 	})
+}
+
+// RotateSecret makes secret the signing secret, the one it replaces the previous
+// one until previousUntil.
+func (s *Store) RotateSecret(ctx context.Context, id, secret string, previousUntil, now time.Time) (ledger.Subscription, error) {
+	sub, err := scanSubscription(s.pool.QueryRow(ctx, `UPDATE subscriptions SET previous_secret = secret, previous_until = $1,
+		secret = $2, updated_at = $3 WHERE id = $4 RETURNING `+subscriptionColumns, microsOrZero(previousUntil), secret, micros(now), id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return sub, &ledger.NotFoundError{What: "subscription", ID: id}
+	}
+	return sub, wrap("rotate secret", err)
 }
 
 // LeaseSubscription takes or renews the subscription's lease for owner: the

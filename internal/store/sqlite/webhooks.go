@@ -12,17 +12,20 @@ import (
 )
 
 const subscriptionColumns = `id, url, types, account_id, with_children, secret, enabled, disabled_reason, created_at, updated_at,
-	after_seq, attempts, failing_since, lease_owner, lease_until`
+	after_seq, attempts, failing_since, lease_owner, lease_until, previous_secret, previous_until`
 
 func scanSubscription(r scanner) (ledger.Subscription, error) {
 	var s ledger.Subscription
 	var types string
-	var created, updated, failing, lease int64
+	var created, updated, failing, lease, previousUntil int64
 	err := r.Scan(&s.ID, &s.URL, &types, &s.AccountID, &s.WithChildren, &s.Secret, &s.Enabled, &s.DisabledReason, &created, &updated,
-		&s.Cursor, &s.Attempts, &failing, &s.LeaseOwner, &lease)
+		&s.Cursor, &s.Attempts, &failing, &s.LeaseOwner, &lease, &s.PreviousSecret, &previousUntil)
 	s.Types, s.CreatedAt, s.UpdatedAt, s.LeaseUntil = ledger.SplitEventTypes(types), fromMicros(created), fromMicros(updated), fromMicros(lease)
 	if failing != 0 {
 		s.FailingSince = fromMicros(failing)
+	}
+	if previousUntil != 0 {
+		s.PreviousUntil = fromMicros(previousUntil)
 	}
 	return s, err
 }
@@ -60,9 +63,10 @@ func (s *Store) write(ctx context.Context, what string, fn func(tx *sql.Tx) erro
 // CreateSubscription stores a new subscription.
 func (s *Store) CreateSubscription(ctx context.Context, sub ledger.Subscription) error {
 	return s.write(ctx, "create subscription", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO subscriptions (`+subscriptionColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO subscriptions (`+subscriptionColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 			sub.ID, sub.URL, ledger.JoinEventTypes(sub.Types), sub.AccountID, sub.WithChildren, sub.Secret, sub.Enabled, sub.DisabledReason,
-			micros(sub.CreatedAt), micros(sub.UpdatedAt), sub.Cursor, sub.Attempts, microsOrZero(sub.FailingSince), "", 0)
+			micros(sub.CreatedAt), micros(sub.UpdatedAt), sub.Cursor, sub.Attempts, microsOrZero(sub.FailingSince), "", 0,
+			sub.PreviousSecret, microsOrZero(sub.PreviousUntil))
 		return err
 	})
 }
@@ -123,6 +127,22 @@ func (s *Store) DeleteSubscription(ctx context.Context, id string) error {
 		_, err = tx.ExecContext(ctx, `DELETE FROM delivery_blocks WHERE subscription_id = ?`, id)
 		return err
 	})
+}
+
+// RotateSecret makes secret the signing secret, the one it replaces the previous
+// one until previousUntil.
+func (s *Store) RotateSecret(ctx context.Context, id, secret string, previousUntil, now time.Time) (ledger.Subscription, error) {
+	var sub ledger.Subscription
+	err := s.write(ctx, "rotate secret", func(tx *sql.Tx) error {
+		var err error
+		sub, err = scanSubscription(tx.QueryRowContext(ctx, `UPDATE subscriptions SET previous_secret = secret, previous_until = ?,
+			secret = ?, updated_at = ? WHERE id = ? RETURNING `+subscriptionColumns, microsOrZero(previousUntil), secret, micros(now), id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return &ledger.NotFoundError{What: "subscription", ID: id}
+		}
+		return err
+	})
+	return sub, err
 }
 
 // LeaseSubscription takes or renews the subscription's lease for owner.

@@ -50,7 +50,36 @@ func testWebhooks(t *testing.T, open func() Store) {
 		t.Fatalf("a saved after losing the lease: %v", err)
 	}
 	checkLeaseRenewal(t, s, got, now.Add(31*time.Second))
+	checkRotateSecret(t, s, now)
 	checkWebhookLog(t, s, got)
+}
+
+// checkRotateSecret: a rotation keeps the secret it replaces as the previous one,
+// with its end, and changes nothing else; a second keeps the first one's secret;
+// an unknown subscription is ErrNotFound.
+func checkRotateSecret(t *testing.T, s Store, now time.Time) {
+	ctx := context.Background()
+	before, err := s.Subscription(ctx, "whk_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	until := now.Add(time.Hour)
+	got, err := s.RotateSecret(ctx, "whk_1", "whsec_bmV3", until, now)
+	if err != nil || got.Secret != "whsec_bmV3" || got.PreviousSecret != before.Secret || !got.PreviousUntil.Equal(until) {
+		t.Fatalf("rotated: secret %q, previous %q until %v (%v); want whsec_bmV3, %q until %v", got.Secret, got.PreviousSecret, got.PreviousUntil, err, before.Secret, until)
+	}
+	if got.URL != before.URL || got.Cursor != before.Cursor || got.Enabled != before.Enabled || got.LeaseOwner != before.LeaseOwner {
+		t.Errorf("a rotation changed more than the secrets: %+v, was %+v", got, before)
+	}
+	if back, _ := s.Subscription(ctx, "whk_1"); back.Secret != got.Secret || back.PreviousSecret != got.PreviousSecret || !back.PreviousUntil.Equal(until) {
+		t.Errorf("read back after a rotation: %+v", back)
+	}
+	if again, err := s.RotateSecret(ctx, "whk_1", "whsec_bmV3ZXI=", time.Time{}, now); err != nil || again.PreviousSecret != "whsec_bmV3" || !again.PreviousUntil.IsZero() {
+		t.Errorf("a second rotation: previous %q until %v (%v), want whsec_bmV3 and no end", again.PreviousSecret, again.PreviousUntil, err)
+	}
+	if _, err := s.RotateSecret(ctx, "whk_none", "whsec_eA==", until, now); !errors.Is(err, ledger.ErrNotFound) {
+		t.Errorf("rotating an unknown subscription: %v, want ErrNotFound", err)
+	}
 }
 
 // checkLeaseRenewal: a renewal (ledger.RenewOnly) extends only a lease still

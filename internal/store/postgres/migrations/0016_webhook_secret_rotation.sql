@@ -1,0 +1,4 @@
+-- A rotated signing secret's predecessor (ledger.Subscription.PreviousSecret):
+-- deliveries are signed with it too until previous_until (micros; 0: none).
+ALTER TABLE subscriptions ADD COLUMN previous_secret TEXT NOT NULL DEFAULT '';
+ALTER TABLE subscriptions ADD COLUMN previous_until BIGINT NOT NULL DEFAULT 0;
