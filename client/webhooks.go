@@ -29,9 +29,23 @@ type Webhook struct {
 	CreatedAt      string   `json:"createdAt"`
 	UpdatedAt      string   `json:"updatedAt"`
 	Secret         string   `json:"secret,omitempty"`
+	// SecretFingerprint names the secret in force without revealing it (the
+	// first 16 hex digits of its SHA-256).
+	SecretFingerprint string `json:"secretFingerprint"`
 	// PreviousSecretUntil is when the secret the last rotation replaced stops
 	// signing deliveries beside the new one ("" when none does).
 	PreviousSecretUntil string `json:"previousSecretUntil,omitempty"`
+}
+
+// WebhookRotation is how RotateWebhookSecret rotates.
+type WebhookRotation struct {
+	// KeepPrevious is how long the old secret signs deliveries beside the new
+	// one (0: not at all; at most 7 days), rounded up to whole seconds.
+	KeepPrevious time.Duration
+	// IfSecretFingerprint, when set, rotates only if the secret in force is
+	// still the one with this fingerprint (Webhook.SecretFingerprint); another
+	// is ErrConflict's 409, and nothing changes.
+	IfSecretFingerprint string
 }
 
 // WebhookSettings create or change a subscription; nil fields stay as they are
@@ -109,13 +123,19 @@ func (c *Client) RedeliverWebhook(ctx context.Context, id string, after int64) (
 }
 
 // RotateWebhookSecret gives a subscription a new signing secret, in the answer
-// once. Deliveries are signed with the old one too for keepPrevious (whole
-// seconds, at most 7 days; 0: not at all), so that the receiver can take up the
-// new one meanwhile: VerifyWebhook accepts a delivery that either secret signed.
-func (c *Client) RotateWebhookSecret(ctx context.Context, id string, keepPrevious time.Duration) (Webhook, error) {
+// once. Deliveries are signed with the old one too for rot.KeepPrevious, so that
+// the receiver can take up the new one meanwhile: VerifyWebhook accepts a
+// delivery that either secret signed.
+func (c *Client) RotateWebhookSecret(ctx context.Context, id string, rot WebhookRotation) (Webhook, error) {
+	body := map[string]any{"keepPreviousFor": int64((rot.KeepPrevious + time.Second - 1) / time.Second)}
+	if rot.KeepPrevious < 0 {
+		body["keepPreviousFor"] = int64(rot.KeepPrevious / time.Second) // refused by the server, as it was asked
+	}
+	if rot.IfSecretFingerprint != "" {
+		body["ifSecretFingerprint"] = rot.IfSecretFingerprint
+	}
 	var out Webhook
-	err := c.do(ctx, call{method: http.MethodPost, path: "/v1/webhooks/" + url.PathEscape(id) + "/rotate-secret",
-		body: map[string]int64{"keepPreviousFor": int64(keepPrevious / time.Second)}}, &out)
+	err := c.do(ctx, call{method: http.MethodPost, path: "/v1/webhooks/" + url.PathEscape(id) + "/rotate-secret", body: body}, &out)
 	return out, err
 }
 

@@ -1,6 +1,8 @@
 package adminapi_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -65,7 +67,11 @@ func TestRotateWebhookSecret(t *testing.T) {
 	}
 
 	var sub struct {
-		ID, Secret, PreviousSecretUntil string
+		ID, Secret, PreviousSecretUntil, SecretFingerprint string
+	}
+	fingerprint := func(secret string) string {
+		sum := sha256.Sum256([]byte(secret))
+		return hex.EncodeToString(sum[:8])
 	}
 	s.MustAdmin(http.StatusCreated, "POST", "/v1/webhooks", `{"url":"`+rcv.URL+`","types":["entry.created"]}`, nil).JSON(t, &sub)
 	first := sub.Secret
@@ -73,9 +79,22 @@ func TestRotateWebhookSecret(t *testing.T) {
 		t.Fatalf("before a rotation: signature %q, want one that the secret verifies", d.header.Get("webhook-signature"))
 	}
 
-	r := s.MustAdmin(http.StatusOK, "POST", "/v1/webhooks/"+sub.ID+"/rotate-secret", `{"keepPreviousFor":3600}`, nil)
+	if sub.SecretFingerprint != fingerprint(first) {
+		t.Errorf("secretFingerprint %q, want %q", sub.SecretFingerprint, fingerprint(first))
+	}
+	// Conditional on the secret in force: the same request sent twice rotates once.
+	cond := `{"keepPreviousFor":3600,"ifSecretFingerprint":"` + sub.SecretFingerprint + `"}`
+	r := s.MustAdmin(http.StatusOK, "POST", "/v1/webhooks/"+sub.ID+"/rotate-secret", cond, nil)
 	r.JSON(t, &sub)
 	second := sub.Secret
+	if twice := s.MustAdmin(http.StatusConflict, "POST", "/v1/webhooks/"+sub.ID+"/rotate-secret", cond, nil); !strings.Contains(string(twice.Body), "rotated since") {
+		t.Errorf("the same conditional rotation sent twice: %s", twice.Body)
+	}
+	var read struct{ SecretFingerprint string }
+	s.MustAdmin(http.StatusOK, "GET", "/v1/webhooks/"+sub.ID, "", nil).JSON(t, &read)
+	if read.SecretFingerprint != fingerprint(second) || sub.SecretFingerprint != read.SecretFingerprint {
+		t.Errorf("after the rotation the fingerprint reads %q (answered %q), want %q", read.SecretFingerprint, sub.SecretFingerprint, fingerprint(second))
+	}
 	if !strings.HasPrefix(second, "whsec_") || second == first {
 		t.Fatalf("rotation answered secret %q (the first was %q)", second, first)
 	}

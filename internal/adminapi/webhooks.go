@@ -3,7 +3,9 @@ package adminapi
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"net"
 	"net/http"
 	"net/url"
@@ -13,9 +15,9 @@ import (
 	"github.com/purse-ledger/purse/internal/ledger"
 )
 
-// Webhook subscriptions (docs/events.md). The signing secret is made here and
-// returned once, by the POST that creates the subscription; no other answer
-// carries it.
+// Webhook subscriptions (docs/events.md). A signing secret is made here and
+// returned once, by the POST that creates the subscription or the one that
+// rotates its secret; no other answer carries it, only its fingerprint.
 
 type subscriptionJSON struct {
 	ID             string   `json:"id"`
@@ -31,6 +33,10 @@ type subscriptionJSON struct {
 	CreatedAt      string   `json:"createdAt"`
 	UpdatedAt      string   `json:"updatedAt"`
 	Secret         string   `json:"secret,omitempty"` // on creation and rotation only
+	// SecretFingerprint names the secret in force without revealing it: a
+	// rotation can be made conditional on it, and an operator can tell which
+	// secret a receiver holds.
+	SecretFingerprint string `json:"secretFingerprint"`
 	// PreviousSecretUntil is when the secret a rotation replaced stops signing
 	// deliveries beside the new one (omitted: none does).
 	PreviousSecretUntil string `json:"previousSecretUntil,omitempty"`
@@ -39,7 +45,8 @@ type subscriptionJSON struct {
 // subscriptionJSON is a subscription as the API answers it, without its secrets.
 func (a *API) subscriptionJSON(s ledger.Subscription) subscriptionJSON {
 	out := subscriptionJSON{ID: s.ID, URL: s.URL, Types: []string{}, AccountID: s.AccountID, WithChildren: s.WithChildren, Enabled: s.Enabled,
-		DisabledReason: s.DisabledReason, After: s.Cursor, Attempts: s.Attempts, CreatedAt: ts(s.CreatedAt), UpdatedAt: ts(s.UpdatedAt)}
+		DisabledReason: s.DisabledReason, After: s.Cursor, Attempts: s.Attempts, CreatedAt: ts(s.CreatedAt), UpdatedAt: ts(s.UpdatedAt),
+		SecretFingerprint: secretFingerprint(s.Secret)}
 	for _, t := range s.Types {
 		out.Types = append(out.Types, string(t))
 	}
@@ -299,13 +306,24 @@ func (a *API) redeliverWebhook(w http.ResponseWriter, r *http.Request) {
 // was rotated away should not stay good for longer.
 const maxKeepPrevious = 7 * 24 * 60 * 60
 
+// secretFingerprint is the first 16 hex digits of the secret's SHA-256: enough
+// to tell secrets apart, nothing towards finding one (each is 32 random bytes).
+func secretFingerprint(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:8])
+}
+
 // rotateWebhookSecret gives the subscription a new signing secret, answered
 // once. The one it replaces keeps signing deliveries beside it (a second
 // signature in webhook-signature) for keepPreviousFor seconds [a day; 0: not at
 // all], so a receiver switches to the new one without refusing a delivery.
+// With ifSecretFingerprint it rotates only the secret that fingerprint names,
+// else 409: a form sent twice (a reload, a second click) must not rotate again
+// and end the overlap of the secret the receiver still holds.
 func (a *API) rotateWebhookSecret(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		KeepPreviousFor *int64 `json:"keepPreviousFor"`
+		KeepPreviousFor     *int64  `json:"keepPreviousFor"`
+		IfSecretFingerprint *string `json:"ifSecretFingerprint"`
 	}
 	if r.ContentLength != 0 { // no body: the defaults
 		if _, err := decode(r, &req); err != nil {
@@ -321,12 +339,13 @@ func (a *API) rotateWebhookSecret(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, ledger.Invalid("keepPreviousFor", "must be seconds from 0 to 604800 (7 days)"))
 		return
 	}
-	now := a.cfg.Engine.Now().UTC()
-	var until time.Time
-	if keep > 0 {
-		until = now.Add(time.Duration(keep) * time.Second)
+	ifSecret, err := a.secretNamed(r, req.IfSecretFingerprint)
+	if err != nil {
+		a.fail(w, r, err)
+		return
 	}
-	s, err := a.cfg.Webhooks.RotateSecret(r.Context(), r.PathValue("id"), newSigningSecret(), until, now)
+	now := a.cfg.Engine.Now().UTC()
+	s, err := a.cfg.Webhooks.RotateSecret(r.Context(), r.PathValue("id"), ifSecret, newSigningSecret(), now.Add(time.Duration(keep)*time.Second), now)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -335,6 +354,23 @@ func (a *API) rotateWebhookSecret(w http.ResponseWriter, r *http.Request) {
 	out.Secret = s.Secret
 	w.Header().Set("Cache-Control", "no-store")
 	a.reply(w, http.StatusOK, out)
+}
+
+// secretNamed is the subscription's secret when fingerprint names it ("" when
+// no fingerprint is given), and a 409 when it names another.
+func (a *API) secretNamed(r *http.Request, fingerprint *string) (string, error) {
+	if fingerprint == nil {
+		return "", nil
+	}
+	s, err := a.cfg.Webhooks.Subscription(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return "", err
+	}
+	if secretFingerprint(s.Secret) != *fingerprint {
+		return "", &ledger.ConflictError{Reason: "its signing secret is no longer the one with fingerprint " + strconv.Quote(*fingerprint) +
+			" (rotated since it was read); nothing was changed"}
+	}
+	return s.Secret, nil
 }
 
 type deliveryJSON struct {

@@ -151,6 +151,13 @@ func TestSeedTwice(t *testing.T) {
 	if n != (seed.Applied{TopUps: 1}) || restarted.Balance("acc_shop")["balance"] != "8" {
 		t.Errorf("balance raised to 12 after spending 4: %+v, balance %v; want one top-up of 2, balance 8", n, restarted.Balance("acc_shop")["balance"])
 	}
+
+	// A webhook whose secret the operator rotated is theirs now: the seed leaves it
+	// (a never-rotated one with another secret is another subscription, an error).
+	restarted.MustAdmin(200, "POST", "/v1/webhooks/whk_shop_billing/rotate-secret", `{"keepPreviousFor":0}`, nil)
+	if _, err := seed.Apply(context.Background(), f, restarted.Engine, restarted.Auth, restarted.Store, discard()); err != nil {
+		t.Errorf("the seed after a rotation: %v", err)
+	}
 }
 
 // TestSeedSecretsNeedDemoOrEmulator: a seed with passwords, API keys or webhook

@@ -89,13 +89,22 @@ func eventCommands() []Command {
 			Help: "The old secret signs deliveries beside the new one for --keep-previous, so the receiver can take\nthe new one up meanwhile; client.VerifyWebhook accepts either (docs/events.md).",
 			Flags: declare(func(fs *flag.FlagSet) {
 				fs.Duration("keep-previous", 24*time.Hour, "how long the old secret signs too (whole seconds, at most 168h; 0: not at all)")
+				fs.String("if-fingerprint", "", "rotate only if the secret in force has this fingerprint (webhooks get shows it)")
 			}),
-			Call: func(ctx context.Context, x *Inv) (any, error) {
-				return x.Client.RotateWebhookSecret(ctx, x.Arg(0), x.get("keep-previous").(time.Duration))
-			},
+			Call:  rotateSecret,
 			Print: text(printWebhook), ID: id(func(w client.Webhook) string { return w.ID }),
 			Secret: id(func(w client.Webhook) string { return w.Secret })},
 	}
+}
+
+// rotateSecret is webhooks rotate-secret: --keep-previous is checked here, so
+// that the error names the flag.
+func rotateSecret(ctx context.Context, x *Inv) (any, error) {
+	keep := x.get("keep-previous").(time.Duration)
+	if keep < 0 || keep > 7*24*time.Hour || keep%time.Second != 0 {
+		return nil, Usagef("--keep-previous %v: want whole seconds from 0 to 168h", keep)
+	}
+	return x.Client.RotateWebhookSecret(ctx, x.Arg(0), client.WebhookRotation{KeepPrevious: keep, IfSecretFingerprint: x.Str("if-fingerprint")})
 }
 
 func webhookFlags(fs *flag.FlagSet) {
@@ -129,8 +138,8 @@ func printWebhook(w io.Writer, h client.Webhook) {
 	if len(h.Types) > 0 {
 		types = strings.Join(h.Types, ",")
 	}
-	tprintf(w, "id\t%s\nurl\t%s\ntypes\t%s\naccount\t%s\nenabled\t%t %s\ndelivered up to\t%d\nfailed attempts\t%d\n",
-		h.ID, h.URL, types, h.AccountID, h.Enabled, h.DisabledReason, h.After, h.Attempts)
+	tprintf(w, "id\t%s\nurl\t%s\ntypes\t%s\naccount\t%s\nenabled\t%t %s\ndelivered up to\t%d\nfailed attempts\t%d\nsecret fingerprint\t%s\n",
+		h.ID, h.URL, types, h.AccountID, h.Enabled, h.DisabledReason, h.After, h.Attempts, h.SecretFingerprint)
 	if h.PreviousSecretUntil != "" {
 		tprintf(w, "previous secret\tsigns too until %s\n", h.PreviousSecretUntil)
 	}

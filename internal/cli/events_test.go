@@ -165,8 +165,13 @@ func TestWebhooksCommands(t *testing.T) {
 		if out := a.must("webhooks", "get", id); !strings.Contains(out, "previous secret") {
 			t.Errorf("webhooks get after a rotation:\n%s", out)
 		}
-		if _, _, err := a.run("webhooks", "rotate-secret", id, "--keep-previous", "200h"); err == nil || !strings.Contains(err.Error(), "keepPreviousFor") {
-			t.Errorf("--keep-previous 200h: %v", err)
+		for _, bad := range []string{"200h", "-1s", "1500ms"} {
+			if _, _, err := a.run("webhooks", "rotate-secret", id, "--keep-previous", bad); err == nil || !strings.Contains(err.Error(), "--keep-previous") {
+				t.Errorf("--keep-previous %s: %v", bad, err)
+			}
+		}
+		if _, _, err := a.run("webhooks", "rotate-secret", id, "--if-fingerprint", "0000000000000000"); err == nil || !strings.Contains(err.Error(), "rotated since") {
+			t.Errorf("--if-fingerprint of another secret: %v", err)
 		}
 		a.must("webhooks", "delete", id)
 	}

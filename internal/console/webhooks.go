@@ -34,6 +34,7 @@ type webhookRow struct {
 	Secret         string   `json:"secret"`
 	// PreviousSecretUntil is when a rotated-out secret stops signing too.
 	PreviousSecretUntil string `json:"previousSecretUntil"`
+	SecretFingerprint   string `json:"secretFingerprint"`
 	// Lag is the age of the oldest event it has still to deliver ("" when
 	// caught up): the console reads it as purse_webhook_delivery_lag_seconds
 	// does, one event from the store, as the API's answer has no lag.
@@ -85,8 +86,15 @@ var webhookActions = map[string]webhookAction{
 		return "Deliver again every event after sequence " + f.Get("after") + " to the subscription " + f.Get("ref") + "? Its receiver gets them again, under the same webhook-id."
 	}},
 	"rotate": {method: "POST", path: "/v1/webhooks/{ref}/rotate-secret", check: checkRotate, body: func(f url.Values) any {
+		// Against the secret the page showed: the same form sent twice (a reload,
+		// a second click) is refused, not a second rotation that would end the
+		// overlap of the secret the receiver holds.
 		h, _ := strconv.ParseInt(strings.TrimSpace(f.Get("keep_hours")), 10, 64)
-		return map[string]int64{"keepPreviousFor": h * 3600}
+		body := map[string]any{"keepPreviousFor": h * 3600}
+		if fp := f.Get("if_fingerprint"); fp != "" {
+			body["ifSecretFingerprint"] = fp
+		}
+		return body
 	}, confirm: func(f url.Values) string {
 		return "Give the subscription " + f.Get("ref") + " a new signing secret? The old one signs its deliveries too for " +
 			strings.TrimSpace(f.Get("keep_hours")) + " hours, then its receiver must check the new one."

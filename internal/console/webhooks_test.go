@@ -167,15 +167,23 @@ func TestWebhooksHTTP(t *testing.T) {
 	if st, _, p := ann.do("POST", "/console/webhooks/rotate", url.Values{"csrf": {csrf}, "ref": {wid}, "keep_hours": {"200"}}, nil); st != http.StatusBadRequest || !strings.Contains(p, `id="rotate-keep-error"`) {
 		t.Errorf("a bad rotation: %d, field error shown: %v", st, strings.Contains(p, "rotate-keep-error"))
 	}
-	if st, _, p := ann.do("POST", "/console/webhooks/rotate", url.Values{"csrf": {csrf}, "ref": {wid}, "keep_hours": {"2"}}, nil); st != http.StatusOK || !strings.Contains(p, `id="confirm"`) {
-		t.Fatalf("rotate asks no confirmation: %d", st)
+	_, _, p = ann.do("GET", "/console/webhooks/"+wid, nil, nil)
+	fp := find(t, regexp.MustCompile(`id="webhook-fingerprint">([0-9a-f]{16})<`), p)
+	rotate := url.Values{"csrf": {csrf}, "ref": {wid}, "keep_hours": {"2"}, "if_fingerprint": {fp}}
+	if st, _, p := ann.do("POST", "/console/webhooks/rotate", rotate, nil); st != http.StatusOK || !strings.Contains(p, `id="confirm"`) || !strings.Contains(p, fp) {
+		t.Fatalf("rotate asks no confirmation, or its form drops the fingerprint: %d", st)
 	}
-	st, _, p = ann.do("POST", "/console/webhooks/rotate", url.Values{"csrf": {csrf}, "ref": {wid}, "keep_hours": {"2"}, "confirm": {"yes"}}, nil)
+	rotate.Set("confirm", "yes")
+	st, _, p = ann.do("POST", "/console/webhooks/rotate", rotate, nil)
 	if st != http.StatusOK || !regexp.MustCompile(`id="webhook-secret">whsec_[^<]{40,}<`).MatchString(p) || !strings.Contains(p, `id="webhook-previous-secret"`) {
 		t.Fatalf("confirmed rotation: %d, new secret shown: %v", st, strings.Contains(p, "webhook-secret"))
 	}
 	if _, _, p := ann.do("GET", "/console/webhooks/"+wid, nil, nil); strings.Contains(p, "webhook-secret") || !strings.Contains(p, `id="webhook-previous-secret"`) {
 		t.Errorf("the webhook page after a rotation shows the secret again, or not the old one's end")
+	}
+	// The same confirmed form again (a reload, a second click) rotates nothing.
+	if st, _, p := ann.do("POST", "/console/webhooks/rotate", rotate, nil); st != http.StatusConflict || !strings.Contains(p, "rotated since") || strings.Contains(p, "webhook-secret") {
+		t.Errorf("the rotation sent twice: %d, refused with the reason: %v", st, strings.Contains(p, "rotated since"))
 	}
 
 	if st, _, p := ann.do("POST", "/console/webhooks/delete", url.Values{"csrf": {csrf}, "ref": {wid}}, nil); st != http.StatusOK || !strings.Contains(p, `id="confirm"`) {

@@ -64,12 +64,14 @@ type Webhooks interface {
 	Subscription(ctx context.Context, id string) (Subscription, error)
 	ListSubscriptions(ctx context.Context) ([]Subscription, error)
 	DeleteSubscription(ctx context.Context, id string) error
-	// RotateSecret makes secret the subscription's signing secret, keeps the one
-	// it replaces as PreviousSecret until previousUntil (zero: not at all), and
-	// returns the subscription as it now is. One statement: of two rotations at
-	// once, the later keeps the earlier's new secret as its previous one, so the
-	// secret either caller was given keeps working for the overlap.
-	RotateSecret(ctx context.Context, id, secret string, previousUntil, now time.Time) (Subscription, error)
+	// RotateSecret makes secret the subscription's signing secret and returns the
+	// subscription as it now is. The secret it replaces stays as PreviousSecret
+	// until previousUntil when that is after now; otherwise none is kept, and
+	// PreviousUntil says when the last one ended. With ifSecret set it rotates
+	// only a subscription whose secret is still that one (a *ConflictError
+	// otherwise): the check and the change are one statement, so of two rotations
+	// made from the same reading only the first takes effect.
+	RotateSecret(ctx context.Context, id, ifSecret, secret string, previousUntil, now time.Time) (Subscription, error)
 	// LeaseSubscription makes owner the subscription's deliverer until until, if
 	// no other owner's lease runs at now; it reports whether owner holds it. A
 	// deliverer renews with now at the Unix epoch (RenewOnly), which only extends

@@ -79,13 +79,14 @@ func checkWebhook(w Webhook, accounts map[string]bool) error {
 }
 
 // ensureWebhook creates a subscription the store lacks. One already there is
-// left as it is (its customer's or operator's changes since are kept), unless
-// its secret differs from the file's, which is an error: the receiver would
-// reject every delivery.
+// left as it is (its customer's or operator's changes since are kept, a
+// rotated secret among them), unless its secret differs from the file's and
+// was never rotated, which is an error: another subscription has the id, and
+// the file's receiver would reject every delivery.
 func ensureWebhook(ctx context.Context, w Webhook, store Store, now time.Time, n *Applied) error {
 	have, err := store.Subscription(ctx, w.ID)
 	switch {
-	case err == nil && have.Secret != w.Secret:
+	case err == nil && have.Secret != w.Secret && have.PreviousUntil.IsZero():
 		return errors.New("exists with another secret; delete it or give the new one another id")
 	case err == nil:
 		return nil

@@ -151,7 +151,7 @@ _purse() {
                 delete) words="--admin-token --admin-token-file --admin-url --db --json --tls-ca --help" ;;
                 deliveries) words="--admin-token --admin-token-file --admin-url --all --cursor --db --json --limit --tls-ca --help" ;;
                 redeliver) words="--admin-token --admin-token-file --admin-url --after --db --json --tls-ca --help" ;;
-                rotate-secret) words="--admin-token --admin-token-file --admin-url --db --json --keep-previous -q --tls-ca --help" ;;
+                rotate-secret) words="--admin-token --admin-token-file --admin-url --db --if-fingerprint --json --keep-previous -q --tls-ca --help" ;;
                 esac
             fi ;;
         adjust) [[ $cur == -* ]] && words="--admin-token --admin-token-file --admin-url --db --idempotency-key --json -q --reason --tls-ca --help" ;;

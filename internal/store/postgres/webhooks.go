@@ -107,15 +107,24 @@ func (s *Store) DeleteSubscription(ctx context.Context, id string) error {
 	})
 }
 
-// RotateSecret makes secret the signing secret, the one it replaces the previous
-// one until previousUntil.
-func (s *Store) RotateSecret(ctx context.Context, id, secret string, previousUntil, now time.Time) (ledger.Subscription, error) {
-	sub, err := scanSubscription(s.pool.QueryRow(ctx, `UPDATE subscriptions SET previous_secret = secret, previous_until = $1,
-		secret = $2, updated_at = $3 WHERE id = $4 RETURNING `+subscriptionColumns, microsOrZero(previousUntil), secret, micros(now), id))
-	if errors.Is(err, pgx.ErrNoRows) {
+// RotateSecret makes secret the signing secret, keeping the one it replaces
+// until previousUntil, if ifSecret is "" or still the secret.
+func (s *Store) RotateSecret(ctx context.Context, id, ifSecret, secret string, previousUntil, now time.Time) (ledger.Subscription, error) {
+	sub, err := scanSubscription(s.pool.QueryRow(ctx, `UPDATE subscriptions SET
+		previous_secret = CASE WHEN $1::bigint > $2::bigint THEN secret ELSE '' END, previous_until = $1, secret = $3, updated_at = $2
+		WHERE id = $4 AND ($5 = '' OR secret = $5) RETURNING `+subscriptionColumns,
+		micros(previousUntil), micros(now), secret, id, ifSecret))
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return sub, wrap("rotate secret", err)
+	}
+	var n int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM subscriptions WHERE id = $1`, id).Scan(&n); err != nil {
+		return sub, wrap("rotate secret", err)
+	}
+	if n == 0 {
 		return sub, &ledger.NotFoundError{What: "subscription", ID: id}
 	}
-	return sub, wrap("rotate secret", err)
+	return sub, &ledger.ConflictError{Reason: "its signing secret was rotated since it was read; read it again"}
 }
 
 // LeaseSubscription takes or renews the subscription's lease for owner: the

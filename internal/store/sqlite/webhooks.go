@@ -129,20 +129,35 @@ func (s *Store) DeleteSubscription(ctx context.Context, id string) error {
 	})
 }
 
-// RotateSecret makes secret the signing secret, the one it replaces the previous
-// one until previousUntil.
-func (s *Store) RotateSecret(ctx context.Context, id, secret string, previousUntil, now time.Time) (ledger.Subscription, error) {
+// RotateSecret makes secret the signing secret, keeping the one it replaces
+// until previousUntil, if ifSecret is "" or still the secret.
+func (s *Store) RotateSecret(ctx context.Context, id, ifSecret, secret string, previousUntil, now time.Time) (ledger.Subscription, error) {
 	var sub ledger.Subscription
 	err := s.write(ctx, "rotate secret", func(tx *sql.Tx) error {
 		var err error
-		sub, err = scanSubscription(tx.QueryRowContext(ctx, `UPDATE subscriptions SET previous_secret = secret, previous_until = ?,
-			secret = ?, updated_at = ? WHERE id = ? RETURNING `+subscriptionColumns, microsOrZero(previousUntil), secret, micros(now), id))
+		sub, err = scanSubscription(tx.QueryRowContext(ctx, `UPDATE subscriptions SET
+			previous_secret = CASE WHEN ? > ? THEN secret ELSE '' END, previous_until = ?, secret = ?, updated_at = ?
+			WHERE id = ? AND (? = '' OR secret = ?) RETURNING `+subscriptionColumns,
+			micros(previousUntil), micros(now), micros(previousUntil), secret, micros(now), id, ifSecret, ifSecret))
 		if errors.Is(err, sql.ErrNoRows) {
-			return &ledger.NotFoundError{What: "subscription", ID: id}
+			return rotateMissed(ctx, tx.QueryRowContext(ctx, `SELECT count(*) FROM subscriptions WHERE id = ?`, id), id)
 		}
 		return err
 	})
 	return sub, err
+}
+
+// rotateMissed says why a rotation changed no row: the subscription is gone, or
+// its secret is no longer the one the rotation was made against.
+func rotateMissed(ctx context.Context, count scanner, id string) error {
+	var n int
+	if err := count.Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return &ledger.NotFoundError{What: "subscription", ID: id}
+	}
+	return &ledger.ConflictError{Reason: "its signing secret was rotated since it was read; read it again"}
 }
 
 // LeaseSubscription takes or renews the subscription's lease for owner.

@@ -55,8 +55,9 @@ func testWebhooks(t *testing.T, open func() Store) {
 }
 
 // checkRotateSecret: a rotation keeps the secret it replaces as the previous one,
-// with its end, and changes nothing else; a second keeps the first one's secret;
-// an unknown subscription is ErrNotFound.
+// with its end, and changes nothing else; one without an overlap keeps none; one
+// made against a secret no longer in force changes nothing (ErrConflict); an
+// unknown subscription is ErrNotFound.
 func checkRotateSecret(t *testing.T, s Store, now time.Time) {
 	ctx := context.Background()
 	before, err := s.Subscription(ctx, "whk_1")
@@ -64,7 +65,7 @@ func checkRotateSecret(t *testing.T, s Store, now time.Time) {
 		t.Fatal(err)
 	}
 	until := now.Add(time.Hour)
-	got, err := s.RotateSecret(ctx, "whk_1", "whsec_bmV3", until, now)
+	got, err := s.RotateSecret(ctx, "whk_1", before.Secret, "whsec_bmV3", until, now)
 	if err != nil || got.Secret != "whsec_bmV3" || got.PreviousSecret != before.Secret || !got.PreviousUntil.Equal(until) {
 		t.Fatalf("rotated: secret %q, previous %q until %v (%v); want whsec_bmV3, %q until %v", got.Secret, got.PreviousSecret, got.PreviousUntil, err, before.Secret, until)
 	}
@@ -74,10 +75,16 @@ func checkRotateSecret(t *testing.T, s Store, now time.Time) {
 	if back, _ := s.Subscription(ctx, "whk_1"); back.Secret != got.Secret || back.PreviousSecret != got.PreviousSecret || !back.PreviousUntil.Equal(until) {
 		t.Errorf("read back after a rotation: %+v", back)
 	}
-	if again, err := s.RotateSecret(ctx, "whk_1", "whsec_bmV3ZXI=", time.Time{}, now); err != nil || again.PreviousSecret != "whsec_bmV3" || !again.PreviousUntil.IsZero() {
-		t.Errorf("a second rotation: previous %q until %v (%v), want whsec_bmV3 and no end", again.PreviousSecret, again.PreviousUntil, err)
+	if _, err := s.RotateSecret(ctx, "whk_1", before.Secret, "whsec_c3RhbGU=", until, now); !errors.Is(err, ledger.ErrConflict) {
+		t.Errorf("a rotation against the replaced secret: %v, want ErrConflict", err)
 	}
-	if _, err := s.RotateSecret(ctx, "whk_none", "whsec_eA==", until, now); !errors.Is(err, ledger.ErrNotFound) {
+	if back, _ := s.Subscription(ctx, "whk_1"); back.Secret != "whsec_bmV3" {
+		t.Errorf("a refused rotation changed the secret to %q", back.Secret)
+	}
+	if again, err := s.RotateSecret(ctx, "whk_1", "", "whsec_bmV3ZXI=", now, now); err != nil || again.PreviousSecret != "" || !again.PreviousUntil.Equal(now) {
+		t.Errorf("a rotation without an overlap: previous %q until %v (%v), want none, ended now", again.PreviousSecret, again.PreviousUntil, err)
+	}
+	if _, err := s.RotateSecret(ctx, "whk_none", "", "whsec_eA==", until, now); !errors.Is(err, ledger.ErrNotFound) {
 		t.Errorf("rotating an unknown subscription: %v, want ErrNotFound", err)
 	}
 }
