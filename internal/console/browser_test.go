@@ -366,6 +366,21 @@ func TestBrowser(t *testing.T) {
 		if eval[bool](t, ctx, `document.body.textContent.includes("whsec_")`) {
 			t.Error("the secret is shown again")
 		}
+
+		// Rotating it from its own page: a confirmation, then the new secret once.
+		eval[bool](t, ctx, `window.__oldPage = true`)
+		do(t, ctx, chromedp.Click(chromedp.CSS(`#webhooks tbody a[href^="/console/webhooks/whk_"]`)))
+		waitNewPage(t, ctx)
+		before := text(t, ctx, "#webhook-fingerprint")
+		submit(t, ctx, map[string]string{"#rotate-keep": "2"}, "#rotate-submit")
+		submit(t, ctx, nil, "#confirm")
+		rotated := text(t, ctx, "#webhook-secret")
+		if !strings.HasPrefix(rotated, "whsec_") || rotated == secret || text(t, ctx, "#webhook-fingerprint") == before {
+			t.Errorf("after the rotation the secret reads %q (was %q), the fingerprint %q (was %q)", rotated, secret, text(t, ctx, "#webhook-fingerprint"), before)
+		}
+		if got := text(t, ctx, "#webhook-previous-secret"); !strings.HasPrefix(got, "signs too until ") {
+			t.Errorf("the old secret's end reads %q", got)
+		}
 	})
 
 	t.Run("logout", func(t *testing.T) {
