@@ -207,10 +207,16 @@ func (a *API) createWebhook(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	a.replyWithSecret(w, http.StatusCreated, s)
+}
+
+// replyWithSecret answers the subscription with its signing secret: the
+// answers that make a secret, and no other, carry it, kept out of caches.
+func (a *API) replyWithSecret(w http.ResponseWriter, status int, s ledger.Subscription) {
 	out := a.subscriptionJSON(s)
 	out.Secret = s.Secret
 	w.Header().Set("Cache-Control", "no-store")
-	a.reply(w, http.StatusCreated, out)
+	a.reply(w, status, out)
 }
 
 func (a *API) listWebhooks(w http.ResponseWriter, r *http.Request) {
@@ -350,10 +356,7 @@ func (a *API) rotateWebhookSecret(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	out := a.subscriptionJSON(s)
-	out.Secret = s.Secret
-	w.Header().Set("Cache-Control", "no-store")
-	a.reply(w, http.StatusOK, out)
+	a.replyWithSecret(w, http.StatusOK, s)
 }
 
 // secretNamed is the subscription's secret when fingerprint names it ("" when
