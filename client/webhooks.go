@@ -37,14 +37,18 @@ type Webhook struct {
 	PreviousSecretUntil string `json:"previousSecretUntil,omitempty"`
 }
 
-// WebhookRotation is how RotateWebhookSecret rotates.
+// WebhookRotation is how RotateWebhookSecret rotates. Its zero value is the
+// server's default: the old secret signs beside the new one for a day.
 type WebhookRotation struct {
 	// KeepPrevious is how long the old secret signs deliveries beside the new
-	// one (0: not at all; at most 7 days), rounded up to whole seconds.
+	// one, rounded up to whole seconds, at most 7 days (0: the server's day).
 	KeepPrevious time.Duration
+	// EndPrevious ends the old secret at once, whatever KeepPrevious says: after
+	// a leak.
+	EndPrevious bool
 	// IfSecretFingerprint, when set, rotates only if the secret in force is
 	// still the one with this fingerprint (Webhook.SecretFingerprint); another
-	// is ErrConflict's 409, and nothing changes.
+	// is a 409 (*Error, MessageID "CONFLICT"), and nothing changes.
 	IfSecretFingerprint string
 }
 
@@ -127,9 +131,15 @@ func (c *Client) RedeliverWebhook(ctx context.Context, id string, after int64) (
 // the receiver can take up the new one meanwhile: VerifyWebhook accepts a
 // delivery that either secret signed.
 func (c *Client) RotateWebhookSecret(ctx context.Context, id string, rot WebhookRotation) (Webhook, error) {
-	body := map[string]any{"keepPreviousFor": int64((rot.KeepPrevious + time.Second - 1) / time.Second)}
 	if rot.KeepPrevious < 0 {
-		body["keepPreviousFor"] = int64(rot.KeepPrevious / time.Second) // refused by the server, as it was asked
+		return Webhook{}, errors.New("client: WebhookRotation.KeepPrevious is negative")
+	}
+	body := map[string]any{}
+	switch {
+	case rot.EndPrevious:
+		body["keepPreviousFor"] = 0
+	case rot.KeepPrevious > 0:
+		body["keepPreviousFor"] = int64((rot.KeepPrevious + time.Second - 1) / time.Second)
 	}
 	if rot.IfSecretFingerprint != "" {
 		body["ifSecretFingerprint"] = rot.IfSecretFingerprint

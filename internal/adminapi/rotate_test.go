@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -90,6 +91,33 @@ func TestRotateWebhookSecret(t *testing.T) {
 	if twice := s.MustAdmin(http.StatusConflict, "POST", "/v1/webhooks/"+sub.ID+"/rotate-secret", cond, nil); !strings.Contains(string(twice.Body), "rotated since") {
 		t.Errorf("the same conditional rotation sent twice: %s", twice.Body)
 	}
+	// Many at once from the same reading: the store's conditional update lets
+	// one through, whatever the API's own check saw.
+	var wg sync.WaitGroup
+	var ok, refused atomic.Int32
+	same := `{"ifSecretFingerprint":"` + fingerprint(second) + `"}`
+	for range 8 {
+		wg.Go(func() {
+			switch st := s.AdminDo("POST", "/v1/webhooks/"+sub.ID+"/rotate-secret", same, nil).Status; st {
+			case http.StatusOK:
+				ok.Add(1)
+			case http.StatusConflict:
+				refused.Add(1)
+			default:
+				t.Errorf("a concurrent conditional rotation: status %d", st)
+			}
+		})
+	}
+	wg.Wait()
+	if ok.Load() != 1 || refused.Load() != 7 {
+		t.Fatalf("8 rotations from one reading: %d made, %d refused; want 1 and 7", ok.Load(), refused.Load())
+	}
+	// The one that went through kept second as the previous secret (a day):
+	// rotate once more, unconditionally, to a known state for what follows.
+	s.MustAdmin(http.StatusOK, "POST", "/v1/webhooks/"+sub.ID+"/rotate-secret", `{"keepPreviousFor":0}`, nil).JSON(t, &sub)
+	second = sub.Secret
+	s.MustAdmin(http.StatusOK, "POST", "/v1/webhooks/"+sub.ID+"/rotate-secret", `{"keepPreviousFor":3600}`, nil).JSON(t, &sub)
+	first, second = second, sub.Secret
 	var read struct{ SecretFingerprint string }
 	s.MustAdmin(http.StatusOK, "GET", "/v1/webhooks/"+sub.ID, "", nil).JSON(t, &read)
 	if read.SecretFingerprint != fingerprint(second) || sub.SecretFingerprint != read.SecretFingerprint {
@@ -132,6 +160,8 @@ func TestRotateWebhookSecret(t *testing.T) {
 	}
 
 	for _, c := range []struct{ body, field string }{
+		{`{"ifSecretFingerprint":"ABCDEF0123456789"}`, "ifSecretFingerprint"},
+		{`{"ifSecretFingerprint":""}`, "ifSecretFingerprint"},
 		{`{"keepPreviousFor":-1}`, "keepPreviousFor"},
 		{`{"keepPreviousFor":604801}`, "keepPreviousFor"},
 		{`{"keepPreviousFor":"1h"}`, "keepPreviousFor"},

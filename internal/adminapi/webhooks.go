@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -359,19 +360,25 @@ func (a *API) rotateWebhookSecret(w http.ResponseWriter, r *http.Request) {
 	a.replyWithSecret(w, http.StatusOK, s)
 }
 
+// fingerprintRe is what secretFingerprint makes.
+var fingerprintRe = regexp.MustCompile(`^[0-9a-f]{16}$`)
+
 // secretNamed is the subscription's secret when fingerprint names it ("" when
 // no fingerprint is given), and a 409 when it names another.
 func (a *API) secretNamed(r *http.Request, fingerprint *string) (string, error) {
 	if fingerprint == nil {
 		return "", nil
 	}
+	if !fingerprintRe.MatchString(*fingerprint) {
+		return "", ledger.Invalid("ifSecretFingerprint", "must be 16 lowercase hex digits, as secretFingerprint reads")
+	}
 	s, err := a.cfg.Webhooks.Subscription(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return "", err
 	}
 	if secretFingerprint(s.Secret) != *fingerprint {
-		return "", &ledger.ConflictError{Reason: "its signing secret is no longer the one with fingerprint " + strconv.Quote(*fingerprint) +
-			" (rotated since it was read); nothing was changed"}
+		return "", &ledger.ConflictError{Reason: "its signing secret does not have the fingerprint " + strconv.Quote(*fingerprint) +
+			": it was rotated since it was read, or the fingerprint is another's; nothing was changed"}
 	}
 	return s.Secret, nil
 }

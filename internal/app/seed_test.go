@@ -155,8 +155,18 @@ func TestSeedTwice(t *testing.T) {
 	// A webhook whose secret the operator rotated is theirs now: the seed leaves it
 	// (a never-rotated one with another secret is another subscription, an error).
 	restarted.MustAdmin(200, "POST", "/v1/webhooks/whk_shop_billing/rotate-secret", `{"keepPreviousFor":0}`, nil)
-	if _, err := seed.Apply(context.Background(), f, restarted.Engine, restarted.Auth, restarted.Store, discard()); err != nil {
-		t.Errorf("the seed after a rotation: %v", err)
+	if n, err := seed.Apply(context.Background(), f, restarted.Engine, restarted.Auth, restarted.Store, discard()); err != nil || n != (seed.Applied{}) {
+		t.Errorf("the seed after a rotation: %+v, %v; want nothing done", n, err)
+	}
+	clash := ledger.Subscription{ID: "whk_clash", URL: "http://127.0.0.1:9/other", Secret: "whsec_b3RoZXItc3Vic2NyaXB0aW9ucy1zZWNyZXQtdGVzdHM=",
+		Enabled: true, CreatedAt: time.Now(), UpdatedAt: time.Now()}
+	if err := restarted.Store.CreateSubscription(context.Background(), clash); err != nil {
+		t.Fatal(err)
+	}
+	f.Webhooks = append(f.Webhooks, f.Webhooks[0])
+	f.Webhooks[1].ID = "whk_clash"
+	if _, err := seed.Apply(context.Background(), f, restarted.Engine, restarted.Auth, restarted.Store, discard()); err == nil || !strings.Contains(err.Error(), "another secret") {
+		t.Errorf("a seed webhook whose id a never-rotated subscription with another secret holds: %v, want an error", err)
 	}
 }
 

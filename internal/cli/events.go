@@ -104,7 +104,8 @@ func rotateSecret(ctx context.Context, x *Inv) (any, error) {
 	if keep < 0 || keep > 7*24*time.Hour || keep%time.Second != 0 {
 		return nil, Usagef("--keep-previous %v: want whole seconds from 0 to 168h", keep)
 	}
-	return x.Client.RotateWebhookSecret(ctx, x.Arg(0), client.WebhookRotation{KeepPrevious: keep, IfSecretFingerprint: x.Str("if-fingerprint")})
+	return x.Client.RotateWebhookSecret(ctx, x.Arg(0), client.WebhookRotation{KeepPrevious: keep, EndPrevious: keep == 0,
+		IfSecretFingerprint: x.Str("if-fingerprint")})
 }
 
 func webhookFlags(fs *flag.FlagSet) {

@@ -170,8 +170,16 @@ func TestWebhooksCommands(t *testing.T) {
 				t.Errorf("--keep-previous %s: %v", bad, err)
 			}
 		}
-		if _, _, err := a.run("webhooks", "rotate-secret", id, "--if-fingerprint", "0000000000000000"); err == nil || !strings.Contains(err.Error(), "rotated since") {
+		if _, _, err := a.run("webhooks", "rotate-secret", id, "--if-fingerprint", "0000000000000000"); err == nil || !strings.Contains(err.Error(), "fingerprint") {
 			t.Errorf("--if-fingerprint of another secret: %v", err)
+		}
+		if _, _, err := a.run("webhooks", "rotate-secret", id, "--if-fingerprint", "nope"); err == nil || !strings.Contains(err.Error(), "ifSecretFingerprint") {
+			t.Errorf("--if-fingerprint nope: %v", err)
+		}
+		var h struct{ SecretFingerprint string }
+		json.Unmarshal([]byte(a.must("webhooks", "get", id, "--json")), &h)
+		if out := a.must("webhooks", "rotate-secret", id, "--if-fingerprint", h.SecretFingerprint); !strings.Contains(out, "whsec_") {
+			t.Errorf("rotate-secret --if-fingerprint of the secret in force:\n%s", out)
 		}
 		a.must("webhooks", "delete", id)
 	}

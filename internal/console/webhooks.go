@@ -2,6 +2,7 @@ package console
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -186,16 +187,22 @@ func (c *Console) lag(r *http.Request, h *webhookRow) {
 // webhookPage: GET /console/webhooks/{id}, the subscription and its delivery
 // log, newest first, paged by the API's cursor.
 func (c *Console) webhookPage(w http.ResponseWriter, r *http.Request, u who) {
-	c.showWebhook(w, r, u, r.PathValue("id"), http.StatusOK, page{Notice: notices["wh-"+r.URL.Query().Get("done")]}, "")
+	c.showWebhook(w, r, u, r.PathValue("id"), http.StatusOK, page{Notice: notices["wh-"+r.URL.Query().Get("done")]})
 }
 
-// showWebhook draws a subscription's page; secret is its new signing secret,
-// shown this once after a rotation ("" otherwise).
-func (c *Console) showWebhook(w http.ResponseWriter, r *http.Request, u who, id string, status int, p page, secret string) {
+// showWebhook draws a subscription's page, read from the API.
+func (c *Console) showWebhook(w http.ResponseWriter, r *http.Request, u who, id string, status int, p page) {
 	var h webhookRow
 	if !c.adminGet(w, r, u, "/v1/webhooks/"+url.PathEscape(id), &h) {
 		return
 	}
+	c.drawWebhook(w, r, u, h, status, p)
+}
+
+// drawWebhook draws a subscription's page for h, with its delivery log. A page
+// that shows a new secret (h.Secret, just rotated) is drawn whatever the log's
+// read says: the secret is already in force, and this is its only showing.
+func (c *Console) drawWebhook(w http.ResponseWriter, r *http.Request, u who, h webhookRow, status int, p page) {
 	c.lag(r, &h)
 	var out struct {
 		Deliveries []deliveryRow `json:"deliveries"`
@@ -205,14 +212,19 @@ func (c *Console) showWebhook(w http.ResponseWriter, r *http.Request, u who, id 
 	if cur := r.URL.Query().Get("cursor"); cur != "" {
 		q.Set("cursor", cur)
 	}
-	if !c.adminGet(w, r, u, "/v1/webhooks/"+url.PathEscape(id)+"/deliveries?"+q.Encode(), &out) {
-		return
+	path := "/v1/webhooks/" + url.PathEscape(h.ID) + "/deliveries?" + q.Encode()
+	if h.Secret == "" {
+		if !c.adminGet(w, r, u, path, &out) {
+			return
+		}
+	} else if ans := c.callAdmin(r, u, "GET", path, "", nil); ans.status != http.StatusOK || json.Unmarshal(ans.body.Bytes(), &out) != nil {
+		p.Error = "The delivery log could not be read now: " + problem(ans)
 	}
-	d := &webhooksData{Webhook: &h, Deliveries: out.Deliveries, Secret: secret, SecretID: h.ID}
+	d := &webhooksData{Webhook: &h, Deliveries: out.Deliveries, Secret: h.Secret, SecretID: h.ID}
 	if out.NextCursor != "" {
-		d.Next = "/console/webhooks/" + url.PathEscape(id) + "?" + url.Values{"cursor": {out.NextCursor}}.Encode()
+		d.Next = "/console/webhooks/" + url.PathEscape(h.ID) + "?" + url.Values{"cursor": {out.NextCursor}}.Encode()
 	}
-	p.Title, p.Who, p.Data = "Webhook "+id, &u, d
+	p.Title, p.Who, p.Data = "Webhook "+h.ID, &u, d
 	c.render(w, r, status, "webhook", p)
 }
 
@@ -249,9 +261,14 @@ func (c *Console) webhookAction(w http.ResponseWriter, r *http.Request, u who) {
 		c.showWebhooks(w, r, u, http.StatusCreated, page{Notice: "Subscription created. Copy its signing secret now: it is shown only this once."},
 			&webhooksData{Secret: h.Secret, SecretID: h.ID})
 	case name == "rotate":
+		// Drawn from the rotation's answer, the subscription as it now is: a read
+		// that failed after it would lose the one showing of the new secret.
 		var h webhookRow
-		json.Unmarshal(ans.body.Bytes(), &h)
-		c.showWebhook(w, r, u, h.ID, http.StatusOK, page{Notice: "Signing secret rotated. Copy the new one now: it is shown only this once."}, h.Secret)
+		if err := json.Unmarshal(ans.body.Bytes(), &h); err != nil || h.Secret == "" {
+			c.storeError(w, r, fmt.Errorf("console: the rotation's answer: %v", err))
+			return
+		}
+		c.drawWebhook(w, r, u, h, http.StatusOK, page{Notice: "Signing secret rotated. Copy the new one now: it is shown only this once."})
 	default:
 		http.Redirect(w, r, webhookBack(name, f)+"?done="+name, http.StatusSeeOther)
 	}
@@ -272,7 +289,7 @@ func (c *Console) webhookFailed(w http.ResponseWriter, r *http.Request, u who, n
 	_, fields := problemFields(ans)
 	p := page{Error: problem(ans), Form: name, Fields: fields, Values: r.PostForm}
 	if ref := r.PostForm.Get("ref"); (name == "redeliver" || name == "rotate") && ref != "" && ans.status != http.StatusNotFound {
-		c.showWebhook(w, r, u, ref, max(ans.status, http.StatusBadRequest), p, "")
+		c.showWebhook(w, r, u, ref, max(ans.status, http.StatusBadRequest), p)
 		return
 	}
 	c.showWebhooks(w, r, u, max(ans.status, http.StatusBadRequest), p, &webhooksData{})

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -69,8 +70,11 @@ func checkRotateSecret(t *testing.T, s Store, now time.Time) {
 	if err != nil || got.Secret != "whsec_bmV3" || got.PreviousSecret != before.Secret || !got.PreviousUntil.Equal(until) {
 		t.Fatalf("rotated: secret %q, previous %q until %v (%v); want whsec_bmV3, %q until %v", got.Secret, got.PreviousSecret, got.PreviousUntil, err, before.Secret, until)
 	}
-	if got.URL != before.URL || got.Cursor != before.Cursor || got.Enabled != before.Enabled || got.LeaseOwner != before.LeaseOwner {
-		t.Errorf("a rotation changed more than the secrets: %+v, was %+v", got, before)
+	rest, was := got, before
+	rest.Secret, rest.PreviousSecret, rest.PreviousUntil, rest.UpdatedAt = "", "", time.Time{}, time.Time{}
+	was.Secret, was.PreviousSecret, was.PreviousUntil, was.UpdatedAt = "", "", time.Time{}, time.Time{}
+	if !reflect.DeepEqual(rest, was) || !got.UpdatedAt.Equal(now) {
+		t.Errorf("a rotation changed more than the secrets and the update time (%v, want %v): %+v, was %+v", got.UpdatedAt, now, got, before)
 	}
 	if back, _ := s.Subscription(ctx, "whk_1"); back.Secret != got.Secret || back.PreviousSecret != got.PreviousSecret || !back.PreviousUntil.Equal(until) {
 		t.Errorf("read back after a rotation: %+v", back)
@@ -78,14 +82,29 @@ func checkRotateSecret(t *testing.T, s Store, now time.Time) {
 	if _, err := s.RotateSecret(ctx, "whk_1", before.Secret, "whsec_c3RhbGU=", until, now); !errors.Is(err, ledger.ErrConflict) {
 		t.Errorf("a rotation against the replaced secret: %v, want ErrConflict", err)
 	}
-	if back, _ := s.Subscription(ctx, "whk_1"); back.Secret != "whsec_bmV3" {
-		t.Errorf("a refused rotation changed the secret to %q", back.Secret)
+	if back, _ := s.Subscription(ctx, "whk_1"); back.Secret != "whsec_bmV3" || back.PreviousSecret != before.Secret || !back.PreviousUntil.Equal(until) {
+		t.Errorf("a refused rotation changed the secrets: %q, previous %q until %v", back.Secret, back.PreviousSecret, back.PreviousUntil)
 	}
 	if again, err := s.RotateSecret(ctx, "whk_1", "", "whsec_bmV3ZXI=", now, now); err != nil || again.PreviousSecret != "" || !again.PreviousUntil.Equal(now) {
 		t.Errorf("a rotation without an overlap: previous %q until %v (%v), want none, ended now", again.PreviousSecret, again.PreviousUntil, err)
 	}
-	if _, err := s.RotateSecret(ctx, "whk_none", "", "whsec_eA==", until, now); !errors.Is(err, ledger.ErrNotFound) {
-		t.Errorf("rotating an unknown subscription: %v, want ErrNotFound", err)
+	for _, ifSecret := range []string{"", "whsec_bmV3"} {
+		if _, err := s.RotateSecret(ctx, "whk_none", ifSecret, "whsec_eA==", until, now); !errors.Is(err, ledger.ErrNotFound) {
+			t.Errorf("rotating an unknown subscription (ifSecret %q): %v, want ErrNotFound", ifSecret, err)
+		}
+	}
+	// A subscription created with a previous secret (purse migrate copies them)
+	// reads back with it.
+	copied := ledger.Subscription{ID: "whk_copied", URL: "https://example.com/c", Secret: "whsec_bmV3", PreviousSecret: "whsec_b2xk",
+		PreviousUntil: until, Enabled: true, CreatedAt: now, UpdatedAt: now}
+	if err := s.CreateSubscription(ctx, copied); err != nil {
+		t.Fatal(err)
+	}
+	if back, err := s.Subscription(ctx, "whk_copied"); err != nil || back.PreviousSecret != "whsec_b2xk" || !back.PreviousUntil.Equal(until) {
+		t.Errorf("a subscription created with a previous secret reads back %q until %v (%v)", back.PreviousSecret, back.PreviousUntil, err)
+	}
+	if err := s.DeleteSubscription(ctx, "whk_copied"); err != nil {
+		t.Fatal(err)
 	}
 }
 
