@@ -88,13 +88,19 @@ func checkRotateSecret(t *testing.T, s Store, now time.Time) {
 	if again, err := s.RotateSecret(ctx, "whk_1", "", "whsec_bmV3ZXI=", now, now); err != nil || again.PreviousSecret != "" || !again.PreviousUntil.Equal(now) {
 		t.Errorf("a rotation without an overlap: previous %q until %v (%v), want none, ended now", again.PreviousSecret, again.PreviousUntil, err)
 	}
+	checkRotateUnknownAndCopied(t, s, now, until)
+}
+
+// checkRotateUnknownAndCopied: a rotation of an unknown subscription is
+// ErrNotFound, with a condition or without; a subscription created with a
+// previous secret (purse migrate copies them) reads back with it.
+func checkRotateUnknownAndCopied(t *testing.T, s Store, now, until time.Time) {
+	ctx := context.Background()
 	for _, ifSecret := range []string{"", "whsec_bmV3"} {
 		if _, err := s.RotateSecret(ctx, "whk_none", ifSecret, "whsec_eA==", until, now); !errors.Is(err, ledger.ErrNotFound) {
 			t.Errorf("rotating an unknown subscription (ifSecret %q): %v, want ErrNotFound", ifSecret, err)
 		}
 	}
-	// A subscription created with a previous secret (purse migrate copies them)
-	// reads back with it.
 	copied := ledger.Subscription{ID: "whk_copied", URL: "https://example.com/c", Secret: "whsec_bmV3", PreviousSecret: "whsec_b2xk",
 		PreviousUntil: until, Enabled: true, CreatedAt: now, UpdatedAt: now}
 	if err := s.CreateSubscription(ctx, copied); err != nil {
