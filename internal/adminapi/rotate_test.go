@@ -147,6 +147,10 @@ func TestRotateWebhookSecret(t *testing.T) {
 	if read := s.MustAdmin(http.StatusOK, "GET", "/v1/webhooks/"+sub.ID, "", nil).Body; strings.Contains(string(read), "previousSecretUntil") {
 		t.Errorf("a read after the overlap still names the old secret's end: %s", read)
 	}
+	s.App.PruneEvents(t.Context(), 7*24*time.Hour) // the housekeeping that forgets it
+	if stored, err := s.Store.Subscription(t.Context(), sub.ID); err != nil || stored.PreviousSecret != "" {
+		t.Errorf("the store still holds the old secret after its overlap and a prune (%v)", err)
+	}
 
 	sub.PreviousSecretUntil = ""
 	s.MustAdmin(http.StatusOK, "POST", "/v1/webhooks/"+sub.ID+"/rotate-secret", `{"keepPreviousFor":0}`, nil).JSON(t, &sub)

@@ -122,8 +122,9 @@ func (a *App) pruneLoop(ctx context.Context) {
 	}
 }
 
-// PruneEvents deletes the events older than retention now (the prune loop's one
-// round; tests call it with an injected clock).
+// PruneEvents deletes the events older than retention now and the delivery log
+// with them, and forgets rotated-out webhook secrets whose overlap has ended
+// (the prune loop's one round; tests call it with an injected clock).
 func (a *App) PruneEvents(ctx context.Context, retention time.Duration) int {
 	before := a.now().Add(-retention)
 	total := 0
@@ -139,6 +140,10 @@ func (a *App) PruneEvents(ctx context.Context, retention time.Duration) int {
 		if n < pruneBatch {
 			break
 		}
+	}
+	// A rotated-out secret is kept only for its overlap (docs/operations.md).
+	if _, err := a.store.ForgetEndedSecrets(ctx, a.now()); err != nil && ctx.Err() == nil {
+		a.log.Warn("forget ended webhook secrets", "err", err)
 	}
 	// The webhooks' delivery log goes with the events it is about.
 	for ctx.Err() == nil {

@@ -72,6 +72,10 @@ type Webhooks interface {
 	// otherwise): the check and the change are one statement, so of two rotations
 	// made from the same reading only the first takes effect.
 	RotateSecret(ctx context.Context, id, ifSecret, secret string, previousUntil, now time.Time) (Subscription, error)
+	// ForgetEndedSecrets blanks the PreviousSecret of every subscription whose
+	// overlap ended by now (PreviousUntil stays, saying when), so that no copy
+	// of a secret that signs nothing is kept; it counts them.
+	ForgetEndedSecrets(ctx context.Context, now time.Time) (int, error)
 	// LeaseSubscription makes owner the subscription's deliverer until until, if
 	// no other owner's lease runs at now; it reports whether owner holds it. A
 	// deliverer renews with now at the Unix epoch (RenewOnly), which only extends

@@ -127,6 +127,15 @@ func (s *Store) RotateSecret(ctx context.Context, id, ifSecret, secret string, p
 	return sub, &ledger.ConflictError{Reason: "its signing secret was rotated since it was read; read it again"}
 }
 
+// ForgetEndedSecrets blanks the previous secrets whose overlap ended by now.
+func (s *Store) ForgetEndedSecrets(ctx context.Context, now time.Time) (int, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE subscriptions SET previous_secret = '' WHERE previous_secret <> '' AND previous_until <= $1`, micros(now))
+	if err != nil {
+		return 0, wrap("forget ended secrets", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
 // LeaseSubscription takes or renews the subscription's lease for owner: the
 // UPDATE's row lock serialises two nodes asking at once, and the loser matches
 // no row. Each event is thus delivered by one node, unless the lease holder dies

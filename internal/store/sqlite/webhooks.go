@@ -147,6 +147,19 @@ func (s *Store) RotateSecret(ctx context.Context, id, ifSecret, secret string, p
 	return sub, err
 }
 
+// ForgetEndedSecrets blanks the previous secrets whose overlap ended by now.
+func (s *Store) ForgetEndedSecrets(ctx context.Context, now time.Time) (int, error) {
+	var n int64
+	err := s.write(ctx, "forget ended secrets", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE subscriptions SET previous_secret = '' WHERE previous_secret <> '' AND previous_until <= ?`, micros(now))
+		if err == nil {
+			n, err = res.RowsAffected()
+		}
+		return err
+	})
+	return int(n), err
+}
+
 // rotateMissed says why a rotation changed no row: the subscription is gone, or
 // its secret is no longer the one the rotation was made against.
 func rotateMissed(ctx context.Context, count scanner, id string) error {

@@ -52,6 +52,7 @@ func testWebhooks(t *testing.T, open func() Store) {
 	}
 	checkLeaseRenewal(t, s, got, now.Add(31*time.Second))
 	checkRotateSecret(t, s, now)
+	checkForgetEndedSecrets(t, s, now)
 	checkWebhookLog(t, s, got)
 }
 
@@ -79,6 +80,9 @@ func checkRotateSecret(t *testing.T, s Store, now time.Time) {
 	if back, _ := s.Subscription(ctx, "whk_1"); back.Secret != got.Secret || back.PreviousSecret != got.PreviousSecret || !back.PreviousUntil.Equal(until) {
 		t.Errorf("read back after a rotation: %+v", back)
 	}
+	if n, err := s.ForgetEndedSecrets(ctx, now); n != 0 || err != nil {
+		t.Errorf("forgetting ended secrets inside the overlap: %d, %v; want 0", n, err)
+	}
 	if _, err := s.RotateSecret(ctx, "whk_1", before.Secret, "whsec_c3RhbGU=", until, now); !errors.Is(err, ledger.ErrConflict) {
 		t.Errorf("a rotation against the replaced secret: %v, want ErrConflict", err)
 	}
@@ -89,6 +93,21 @@ func checkRotateSecret(t *testing.T, s Store, now time.Time) {
 		t.Errorf("a rotation without an overlap: previous %q until %v (%v), want none, ended now", again.PreviousSecret, again.PreviousUntil, err)
 	}
 	checkRotateUnknownAndCopied(t, s, now, until)
+}
+
+// checkForgetEndedSecrets: once its overlap ends, a previous secret is blanked,
+// its end kept; one still in its overlap stays.
+func checkForgetEndedSecrets(t *testing.T, s Store, now time.Time) {
+	ctx := context.Background()
+	if _, err := s.RotateSecret(ctx, "whk_1", "", "whsec_bGF0ZXI=", now.Add(time.Hour), now); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.ForgetEndedSecrets(ctx, now.Add(time.Hour)); n != 1 || err != nil {
+		t.Errorf("forgetting the secrets whose overlap ended: %d, %v; want 1", n, err)
+	}
+	if back, _ := s.Subscription(ctx, "whk_1"); back.PreviousSecret != "" || !back.PreviousUntil.Equal(now.Add(time.Hour)) || back.Secret != "whsec_bGF0ZXI=" {
+		t.Errorf("after the overlap: previous %q until %v, secret %q; want none, the end kept, the secret as it was", back.PreviousSecret, back.PreviousUntil, back.Secret)
+	}
 }
 
 // checkRotateUnknownAndCopied: a rotation of an unknown subscription is
