@@ -71,6 +71,7 @@ type webhookAction struct {
 	body         func(f url.Values) any
 	check        func(f url.Values) error
 	confirm      func(f url.Values) string // the question to ask first
+	ownPage      bool                      // drawn on the subscription's own page, not the list
 }
 
 var webhookActions = map[string]webhookAction{
@@ -85,7 +86,7 @@ var webhookActions = map[string]webhookAction{
 		return map[string]int64{"after": n}
 	}, confirm: func(f url.Values) string {
 		return "Deliver again every event after sequence " + f.Get("after") + " to the subscription " + f.Get("ref") + "? Its receiver gets them again, under the same webhook-id."
-	}},
+	}, ownPage: true},
 	"rotate": {method: "POST", path: "/v1/webhooks/{ref}/rotate-secret", check: checkRotate, body: func(f url.Values) any {
 		// Against the secret the page showed: the same form sent twice (a reload,
 		// a second click) is refused, not a second rotation that would end the
@@ -99,7 +100,7 @@ var webhookActions = map[string]webhookAction{
 	}, confirm: func(f url.Values) string {
 		return "Give the subscription " + f.Get("ref") + " a new signing secret? The old one signs its deliveries too for " +
 			strings.TrimSpace(f.Get("keep_hours")) + " hours, then its receiver must check the new one."
-	}},
+	}, ownPage: true},
 }
 
 // webhookBody is POST /v1/webhooks from the form: the ticked types (none:
@@ -275,9 +276,9 @@ func (c *Console) webhookAction(w http.ResponseWriter, r *http.Request, u who) {
 }
 
 // webhookBack is the page a form returns to: the subscription's own page for
-// a redelivery or a rotation, else the list.
+// an action drawn there (a redelivery, a rotation), else the list.
 func webhookBack(name string, f url.Values) string {
-	if name == "redeliver" || name == "rotate" {
+	if webhookActions[name].ownPage {
 		return "/console/webhooks/" + url.PathEscape(f.Get("ref"))
 	}
 	return "/console/webhooks"
@@ -288,7 +289,7 @@ func webhookBack(name string, f url.Values) string {
 func (c *Console) webhookFailed(w http.ResponseWriter, r *http.Request, u who, name string, ans *apiAnswer) {
 	_, fields := problemFields(ans)
 	p := page{Error: problem(ans), Form: name, Fields: fields, Values: r.PostForm}
-	if ref := r.PostForm.Get("ref"); (name == "redeliver" || name == "rotate") && ref != "" && ans.status != http.StatusNotFound {
+	if ref := r.PostForm.Get("ref"); webhookActions[name].ownPage && ref != "" && ans.status != http.StatusNotFound {
 		c.showWebhook(w, r, u, ref, max(ans.status, http.StatusBadRequest), p)
 		return
 	}
