@@ -249,11 +249,14 @@ const w1Pairs = 9
 // the receiver); then the lag with the charges spread over 64 accounts, which
 // the deliverer's lanes deliver at once.
 //
-// One account's events go one at a time, so under W1's load the deliverer runs
-// flat out and delivers about half of them while the charges run, the rest
-// after; the note says how many. A receiver at -sink-nice 19 takes less of the
-// cores from purse but is slower to answer, so fewer deliveries fall inside the
-// run: a better ratio for less work, which is why W1 does not use it.
+// One account's events go one at a time, and while the writer is saturated
+// at most webhook.SaturatedRate a second (purse's own choice: the charges come
+// first), so under W1's load the deliverer delivers about an eighth of them
+// while the charges run and the rest after; the note says how many, and W2 the
+// lag that costs. Posting flat out, it delivered 35-45% during the run. A
+// receiver at -sink-nice 19 takes less of the cores from purse but is slower
+// to answer: a better ratio from the bench's side of the wire, which is why W1
+// does not use it.
 func webhookTargets(bin, dir string) error {
 	if !want("webhooks") {
 		return nil

@@ -64,7 +64,7 @@ func (a *App) startEvents() {
 	if a.store.Shared() {
 		owner = ledger.NewID("node")
 	}
-	a.events.webhooks = webhook.Start(webhook.Config{Store: a.store, Owner: owner, Now: a.now, Wake: a.eng.EventsCommitted,
+	a.events.webhooks = webhook.Start(webhook.Config{Store: a.store, Owner: owner, Now: a.now, Wake: a.eng.EventsCommitted, Saturated: a.eng.Saturated,
 		Log: a.log, RetryBase: o.RetryBase, RetryMax: o.RetryMax, DisableAfter: o.DisableAfter, Poll: o.Poll, Lease: o.Lease,
 		Disabled: a.subscriptionDisabled,
 		OnDelivery: func(ok bool) {

@@ -87,6 +87,9 @@ type Engine struct {
 
 	eventsMu  sync.Mutex
 	eventsNew chan struct{} // closed (and replaced) when a batch with events is published
+
+	born   time.Time    // the clock Saturated reads, monotonic (not opts.Now, which tests move)
+	fullAt atomic.Int64 // nanoseconds after born of the last full batch's start, plus one; 0: none yet
 }
 
 // Command is a unit of work the engine applies inside a batch.
@@ -170,6 +173,7 @@ func Open(ctx context.Context, store ledger.BatchStore, opts Options) (*Engine, 
 		shed: newGate(opts.MaxQueueDelay, opts.MaxInFlight),
 		pipe: make(chan committed, maxInFlight), synced: make(chan struct{}),
 		stagedAccounts: map[string]*ledger.Account{}, stagedHolds: map[string]*ledger.Hold{},
+		born: time.Now(),
 	}
 	e.rows = newRows(e, store)
 	for i := range accts {
@@ -384,9 +388,27 @@ func (e *Engine) loop() {
 			batch = e.drain(batch)
 		}
 		previous = len(batch)
+		if previous >= gatherAfter {
+			e.fullAt.Store(int64(time.Since(e.born)) + 1)
+		}
 		e.run(batch)
 	}
 }
+
+// Saturated reports whether the writer ran a full batch (one it gathered for:
+// gatherAfter requests or more) in the last saturatedFor: requests arrive faster
+// than it answers them one at a time, and the processor time it gets is what
+// the charges get. Background work yields to it (webhook deliveries: their
+// lanes slow down, and catch up when the peak has passed).
+func (e *Engine) Saturated() bool {
+	at := e.fullAt.Load()
+	return at != 0 && time.Since(e.born)-time.Duration(at-1) < saturatedFor
+}
+
+// saturatedFor is how long a full batch counts as the writer being saturated:
+// a few batches' time, so that a pause between two bursts does not end it, nor
+// a lull of a few milliseconds after a peak keep it.
+const saturatedFor = 20 * time.Millisecond
 
 // drain adds what is queued to batch, up to the largest batch.
 func (e *Engine) drain(batch []*request) []*request {

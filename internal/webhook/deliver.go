@@ -291,6 +291,9 @@ func (d *deliverer) round(ctx context.Context, evs []ledger.Event) []ledger.Even
 	failed := make([]bool, len(evs))
 	run := func(lane int, idx []int) {
 		for k, i := range idx {
+			if w := d.lanes[lane].pace.wait(time.Now(), d.cfg().Saturated()); w > 0 {
+				sleep(ctx, w)
+			}
 			if ctx.Err() != nil || !d.holdLease(ctx) || !d.attempt(ctx, &evs[i], &d.lanes[lane]) {
 				for _, j := range idx[k:] {
 					failed[j] = true

@@ -485,3 +485,32 @@ func TestFilterNarrowedWhileFailingLeavesTheFailingOut(t *testing.T) {
 		t.Errorf("the left-out account's event was still retried: %d posts, then %d", settled, n)
 	}
 }
+
+// TestSaturatedWriterPacesTheLanes: while the writer reports itself saturated,
+// one account's backlog goes to a receiver that answers at once no faster than
+// its lane's SaturatedRate, and all of it arrives.
+func TestSaturatedWriterPacesTheLanes(t *testing.T) {
+	ctx := context.Background()
+	st, eng := storeWithEngine(t)
+	acc := account(t, eng, "Hot")
+	last, _ := st.LastEventSeq(ctx)
+	const n = 500
+	topUps(t, eng, acc, n)
+	rcv := &bodiesWith{s: acc}
+	srv := httptest.NewServer(rcv)
+	defer srv.Close()
+	subscribe(t, st, "wh_paced", srv.URL, acc, last)
+	start := time.Now()
+	m := Start(Config{Store: st, Owner: "node-a", Wake: eng.EventsCommitted, Poll: 5 * time.Millisecond,
+		Saturated: func() bool { return true }})
+	defer m.Stop()
+	for deadline := start.Add(20 * time.Second); rcv.n.Load() < n; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d events delivered in 20 s", rcv.n.Load(), n)
+		}
+	}
+	took := time.Since(start)
+	if least := time.Duration(n-saturatedBurst) * time.Second / SaturatedRate; took < least {
+		t.Errorf("%d events delivered in %v while the writer was saturated; at %d a second, at least %v", n, took, SaturatedRate, least)
+	}
+}

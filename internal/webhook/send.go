@@ -33,6 +33,7 @@ type laneConn struct {
 	used         time.Time // when it last carried an answer
 	signer       signer
 	previous     signer // for a rotated subscription's previous secret
+	pace         pacer  // its rate while the writer is saturated (pace.go)
 	// raw is the TCP socket under c (under TLS too), for looking into it without
 	// reading (unasked): peek looks, into waiting, made once a lane.
 	raw     syscall.RawConn

@@ -7,7 +7,8 @@
 // until it succeeds or the subscription has failed for longer than DisableAfter;
 // the later events of its lane wait for it, the page's other lanes are
 // delivered, and the next page waits for the retry. A receiver that is down
-// holds up only its own subscription.
+// holds up only its own subscription. While the writer is saturated, each lane
+// keeps to SaturatedRate (pace.go): the charges come first.
 //
 // Delivery is at least once: the cursor is saved after the events it covers were
 // delivered, so a crash delivers the events since the last save again, with the
@@ -60,6 +61,10 @@ type Config struct {
 	// [DefaultLanes].
 	// An account's events always share a lane, so they arrive in order.
 	Lanes int
+	// Saturated reports that this node's writer is saturated (the engine's
+	// Saturated); while it is, each lane delivers at most SaturatedRate events
+	// a second (pace.go) [never saturated].
+	Saturated func() bool
 
 	RetryBase    time.Duration // first retry after about this long [100ms]: most failures are blips
 	RetryMax     time.Duration // the longest wait between attempts [1h]
@@ -134,6 +139,9 @@ func (c *Config) defaults() {
 	}
 	if c.Wake == nil {
 		c.Wake = func() <-chan struct{} { return nil }
+	}
+	if c.Saturated == nil {
+		c.Saturated = func() bool { return false }
 	}
 }
 
