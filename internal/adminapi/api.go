@@ -6,6 +6,7 @@
 package adminapi
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -382,6 +383,31 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 // httpkit.MaxBodyBytes. Every failure is a ValidationError naming the field.
 func decode(r *http.Request, dst any) ([]byte, error) {
 	return decodeLimit(r, dst, httpkit.MaxBodyBytes)
+}
+
+// decodeOptional decodes a body that may be left out: none at all, whether
+// sent with Content-Length: 0 or chunked with no bytes, leaves dst as it was
+// (the operation's defaults).
+func decodeOptional(r *http.Request, dst any) error {
+	if r.ContentLength == 0 {
+		return nil
+	}
+	if r.ContentLength < 0 { // chunked: it may end before its first byte
+		br := bufio.NewReader(r.Body)
+		if _, err := br.Peek(1); err == io.EOF {
+			return nil
+		}
+		r.Body = bufferedBody{br, r.Body}
+	}
+	_, err := decode(r, dst)
+	return err
+}
+
+// bufferedBody reads from one reader and closes another (a body read through a
+// bufio.Reader).
+type bufferedBody struct {
+	io.Reader
+	io.Closer
 }
 
 func decodeLimit(r *http.Request, dst any, limit int) ([]byte, error) {

@@ -218,11 +218,9 @@ func (a *API) captureHold(w http.ResponseWriter, r *http.Request) {
 		Amount *string `json:"amount"`
 	}
 	// An empty body captures the whole hold.
-	if r.ContentLength != 0 {
-		if _, err := decode(r, &req); err != nil {
-			a.fail(w, r, err)
-			return
-		}
+	if err := decodeOptional(r, &req); err != nil {
+		a.fail(w, r, err)
+		return
 	}
 	body, _ := json.Marshal(req)
 	key, hash, err := idempotency(r, body, true)

@@ -332,11 +332,9 @@ func (a *API) rotateWebhookSecret(w http.ResponseWriter, r *http.Request) {
 		KeepPreviousFor     *int64  `json:"keepPreviousFor"`
 		IfSecretFingerprint *string `json:"ifSecretFingerprint"`
 	}
-	if r.ContentLength != 0 { // no body: the defaults
-		if _, err := decode(r, &req); err != nil {
-			a.fail(w, r, err)
-			return
-		}
+	if err := decodeOptional(r, &req); err != nil { // no body: the defaults
+		a.fail(w, r, err)
+		return
 	}
 	keep := int64(24 * 60 * 60)
 	if req.KeepPreviousFor != nil {
