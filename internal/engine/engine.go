@@ -388,21 +388,35 @@ func (e *Engine) loop() {
 			batch = e.drain(batch)
 		}
 		previous = len(batch)
-		if previous >= gatherAfter {
+		if operations(batch) >= gatherAfter {
 			e.fullAt.Store(int64(time.Since(e.born)) + 1)
 		}
 		e.run(batch)
 	}
 }
 
-// Saturated reports whether the writer ran a full batch (one it gathered for:
-// gatherAfter requests or more) in the last saturatedFor: requests arrive faster
-// than it answers them one at a time, and the processor time it gets is what
-// the charges get. Background work yields to it (webhook deliveries: their
-// lanes slow down, and catch up when the peak has passed).
+// Saturated reports whether the writer ran a full batch (gatherAfter operations
+// or more, a /v1/batch request's each counted) in the last saturatedFor:
+// requests arrive faster than it answers them one at a time, and the processor
+// time it gets is what the charges get. Background work yields to it (webhook
+// deliveries: their lanes slow down, and catch up when the peak has passed).
 func (e *Engine) Saturated() bool {
 	at := e.fullAt.Load()
 	return at != 0 && time.Since(e.born)-time.Duration(at-1) < saturatedFor
+}
+
+// operations counts a batch's money operations: a Batch command's each, any
+// other command one. Three bulk requests of a thousand charges are a full batch.
+func operations(batch []*request) int {
+	n := 0
+	for _, r := range batch {
+		if b, ok := r.cmd.(Batch); ok {
+			n += len(b.Ops)
+		} else {
+			n++
+		}
+	}
+	return n
 }
 
 // saturatedFor is how long a full batch counts as the writer being saturated:

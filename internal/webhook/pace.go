@@ -12,10 +12,11 @@ import "time"
 // while the charges ran and cost them 10-14%; one held to about a thousand a
 // second (a receiver answering after 1 ms) delivered 4% and cost 0-3%.
 //
-// SaturatedRate is what a receiver across a network allows anyway (an answer
-// in half a millisecond), so outside loopback the pace rarely binds; it is
-// per lane, so events spread over accounts (Config.Lanes of them at once) go
-// that much faster. An account's events never go faster than its lane.
+// SaturatedRate is what a receiver answering in half a millisecond allows
+// anyway; one nearer may be held to it. It is per lane, so events spread over
+// accounts (Config.Lanes of them at once) go that much faster, and per
+// subscription: each subscription's lanes keep to it on their own. An
+// account's events never go faster than its lane.
 const (
 	SaturatedRate  = 2000 // events a second, a lane, while the writer is saturated
 	saturatedBurst = 20   // what a lane may send at once when the writer becomes saturated
