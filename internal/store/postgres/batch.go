@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -280,12 +281,34 @@ func (b *batchTx) Commit(ctx context.Context, bt *ledger.Batch) error {
 	changed, err := b.write(ctx, bt)
 	if err != nil {
 		b.Rollback(context.Background())
+		if mayHaveCommitted(err) {
+			// The connection failed with the COMMIT perhaps applied (sent, its
+			// answer lost). If it was, every node's cache of these accounts (this
+			// one's too: its feed hears its own notifications) must read them
+			// again, or serve their old balance until they next change; if it was
+			// not, the announcement costs a read of rows that did not change. The
+			// engine syncs only for batches it committed: sync now.
+			b.s.announce(changed)
+			go b.s.Sync()
+		}
 		return err
 	}
 	b.conn.Release()
 	b.conn = nil
 	b.s.announce(changed)
 	return nil
+}
+
+// errRolledBack is a COMMIT answered with another tag: the server rolled back.
+var errRolledBack = errors.New("the transaction was rolled back")
+
+// mayHaveCommitted reports whether a batch that failed with err may have
+// committed all the same: the server answered with no error of its own (a
+// PostgreSQL error ends the batch's statements before its COMMIT, or rolls it
+// back), so the connection failed, perhaps after the COMMIT reached it.
+func mayHaveCommitted(err error) bool {
+	var pgErr *pgconn.PgError
+	return !errors.As(err, &pgErr) && !errors.Is(err, errRolledBack)
 }
 
 // write sends every statement of the batch in one pipelined round trip (a
@@ -419,7 +442,7 @@ func (b *batchTx) write(ctx context.Context, bt *ledger.Batch) (changed []string
 		err = cerr
 	}
 	if err == nil && tag.String() != "COMMIT" { // COMMIT of a failed transaction rolls back
-		err = fmt.Errorf("the transaction was rolled back (%s)", tag)
+		err = fmt.Errorf("%w (%s)", errRolledBack, tag)
 	}
 	return changed, wrap("write batch", err)
 }
