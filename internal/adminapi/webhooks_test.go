@@ -211,7 +211,7 @@ func TestWebhooks(t *testing.T) {
 		return strings.Contains(metrics, "purse_webhook_subscriptions_disabled 1")
 	})
 	for _, want := range []string{`purse_events_written_total `, `purse_webhook_deliveries_total{outcome="delivered"} `,
-		`purse_webhook_deliveries_total{outcome="failed"} `, "purse_webhook_subscriptions_disabled 1"} {
+		`purse_webhook_deliveries_total{outcome="failed"} `, "purse_webhook_subscriptions_disabled 1", "purse_webhook_paced_seconds_total "} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %s", want)
 		}

@@ -77,6 +77,7 @@ func (a *App) startEvents() {
 		OnBehind:   m.Behind,
 		OnStopped:  m.Forget,
 		OnDisabled: func(n int) { m.Disabled.Set(float64(n)) },
+		OnPaced:    func(d time.Duration) { m.Paced.Add(d.Seconds()) },
 	})
 }
 

@@ -28,6 +28,7 @@ type Metrics struct {
 	Deliveries      *prometheus.CounterVec // outcome: delivered, failed
 	lag             *lagCollector          // purse_webhook_delivery_lag_seconds, by subscription
 	Disabled        prometheus.Gauge       // subscriptions disabled
+	Paced           prometheus.Counter     // seconds webhook lanes waited for their pace (a saturated writer)
 
 	requests sync.Map // requestKey -> *requestObs
 }
@@ -84,6 +85,9 @@ func New(src Sources) *Metrics {
 		Disabled: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "purse_webhook_subscriptions_disabled", Help: "Webhook subscriptions disabled (by the operator, or for failing too long).",
 		}),
+		Paced: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "purse_webhook_paced_seconds_total", Help: "Time webhook delivery lanes waited, while the writer was saturated, to keep to their pace (2,000 events a second a lane), summed over lanes.",
+		}),
 	}
 	hits := prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "purse_auth_cache_hits_total", Help: "Credential checks answered from the cache.",
@@ -102,7 +106,7 @@ func New(src Sources) *Metrics {
 		Name: "purse_engine_shed_total", Help: shedHelp, ConstLabels: prometheus.Labels{"when": "wait"},
 	}, src.ShedAfterWait)
 	r.MustRegister(m.Requests, m.RequestDuration, m.BatchSize, m.CommitDuration, m.QueueDepth, m.BatchRetries, m.FaultsInjected, hits, misses, inFlight, shedNow, shedLate,
-		m.EventsWritten, m.Deliveries, m.lag, m.Disabled,
+		m.EventsWritten, m.Deliveries, m.lag, m.Disabled, m.Paced,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

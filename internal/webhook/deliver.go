@@ -291,8 +291,10 @@ func (d *deliverer) round(ctx context.Context, evs []ledger.Event) []ledger.Even
 	failed := make([]bool, len(evs))
 	run := func(lane int, idx []int) {
 		for k, i := range idx {
-			if w := d.lanes[lane].pace.wait(time.Now(), d.cfg().Saturated()); w > 0 {
+			if w := d.lanes[lane].pace.wait(time.Now(), d.cfg().Saturated(), d.cfg().SaturatedRate); w > 0 {
+				slept := time.Now()
 				sleep(ctx, w)
+				d.cfg().OnPaced(time.Since(slept)) // what it took: timers overshoot
 			}
 			if ctx.Err() != nil || !d.holdLease(ctx) || !d.attempt(ctx, &evs[i], &d.lanes[lane]) {
 				for _, j := range idx[k:] {

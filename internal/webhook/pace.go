@@ -18,7 +18,7 @@ import "time"
 // subscription: each subscription's lanes keep to it on their own. An
 // account's events never go faster than its lane.
 const (
-	SaturatedRate  = 2000 // events a second, a lane, while the writer is saturated
+	SaturatedRate  = 2000 // events a second, a lane, while the writer is saturated [Config.SaturatedRate]
 	saturatedBurst = 20   // what a lane may send at once when the writer becomes saturated
 )
 
@@ -31,7 +31,7 @@ type pacer struct {
 // wait is how long the lane waits before its next delivery, which it counts.
 // Time slept counts to the bucket, so a sleep that overshoots (timers are
 // coarse under a millisecond) does not slow the lane below the rate.
-func (p *pacer) wait(now time.Time, saturated bool) time.Duration {
+func (p *pacer) wait(now time.Time, saturated bool, rate float64) time.Duration {
 	if !saturated {
 		p.tokens, p.at = saturatedBurst, now
 		return 0
@@ -39,12 +39,12 @@ func (p *pacer) wait(now time.Time, saturated bool) time.Duration {
 	if p.at.IsZero() {
 		p.tokens = saturatedBurst
 	} else {
-		p.tokens = min(saturatedBurst, p.tokens+now.Sub(p.at).Seconds()*SaturatedRate)
+		p.tokens = min(saturatedBurst, p.tokens+now.Sub(p.at).Seconds()*rate)
 	}
 	p.at = now
 	p.tokens--
 	if p.tokens >= 0 {
 		return 0
 	}
-	return time.Duration(-p.tokens / SaturatedRate * float64(time.Second))
+	return time.Duration(-p.tokens / rate * float64(time.Second))
 }

@@ -20,7 +20,7 @@ func TestPacerHoldsASaturatedLaneToItsRate(t *testing.T) {
 			end := now.Add(time.Second)
 			posts := 0
 			for now.Before(end) {
-				if w := p.wait(now, true); w > 0 { // the lane sleeps, then posts
+				if w := p.wait(now, true, SaturatedRate); w > 0 { // the lane sleeps, then posts
 					now = now.Add(max(w, c.minSleep))
 				}
 				posts++
@@ -37,17 +37,17 @@ func TestPacerHoldsASaturatedLaneToItsRate(t *testing.T) {
 	var p pacer
 	now := time.Unix(1_800_000_000, 0)
 	for i := range 10 * SaturatedRate {
-		if w := p.wait(now, false); w != 0 {
+		if w := p.wait(now, false, SaturatedRate); w != 0 {
 			t.Fatalf("post %d while not saturated waits %v", i, w)
 		}
 		now = now.Add(time.Microsecond)
 	}
 	for i := range saturatedBurst {
-		if w := p.wait(now, true); w != 0 {
+		if w := p.wait(now, true, SaturatedRate); w != 0 {
 			t.Fatalf("post %d of the burst when the writer becomes saturated waits %v", i, w)
 		}
 	}
-	if w := p.wait(now, true); w <= 0 {
+	if w := p.wait(now, true, SaturatedRate); w <= 0 {
 		t.Fatal("the post after the burst does not wait")
 	}
 }

@@ -63,8 +63,9 @@ type Config struct {
 	Lanes int
 	// Saturated reports that this node's writer is saturated (the engine's
 	// Saturated); while it is, each lane delivers at most SaturatedRate events
-	// a second (pace.go) [never saturated].
-	Saturated func() bool
+	// a second (pace.go) [never saturated; SaturatedRate].
+	Saturated     func() bool
+	SaturatedRate float64
 
 	RetryBase    time.Duration // first retry after about this long [100ms]: most failures are blips
 	RetryMax     time.Duration // the longest wait between attempts [1h]
@@ -80,6 +81,7 @@ type Config struct {
 	OnBehind   func(subscriptionID string, oldest time.Time) // its oldest event not yet delivered (zero: caught up)
 	OnStopped  func(subscriptionID string)                   // this node stopped delivering it (deleted, disabled, another node's lease, stopping)
 	OnDisabled func(disabled int)                            // how many subscriptions are disabled
+	OnPaced    func(waited time.Duration)                    // a lane waited this long for its pace (pace.go)
 
 	proxied Doer                             // sends through a proxy when HTTP is not set
 	proxy   func(*url.URL) (*url.URL, error) // the proxy for a URL, nil for none [the environment's]
@@ -142,6 +144,12 @@ func (c *Config) defaults() {
 	}
 	if c.Saturated == nil {
 		c.Saturated = func() bool { return false }
+	}
+	if c.SaturatedRate <= 0 {
+		c.SaturatedRate = SaturatedRate
+	}
+	if c.OnPaced == nil {
+		c.OnPaced = func(time.Duration) {}
 	}
 }
 
