@@ -286,12 +286,10 @@ func (b *batchTx) Commit(ctx context.Context, bt *ledger.Batch) error {
 			// answer lost). If it was, every node's cache of these accounts (this
 			// one's too: its feed hears its own notifications) must read them
 			// again, or serve their old balance until they next change; if it was
-			// not, the announcement costs a read of rows that did not change. The
-			// engine syncs only for batches it committed: sync now.
-			b.s.announce(changed)
-			go b.s.Sync()
+			// not, the announcement costs a read of rows that did not change.
+			go b.s.announceUncertain(changed)
 		}
-		return err
+		return wrap("write batch", err)
 	}
 	b.conn.Release()
 	b.conn = nil
@@ -302,7 +300,8 @@ func (b *batchTx) Commit(ctx context.Context, bt *ledger.Batch) error {
 // errRolledBack is a COMMIT answered with another tag: the server rolled back.
 var errRolledBack = errors.New("the transaction was rolled back")
 
-// mayHaveCommitted reports whether a batch that failed with err may have
+// mayHaveCommitted reports whether a batch that failed with err (as write
+// returned it, before wrap, which keeps only its text) may have
 // committed all the same: the server answered with no error of its own (a
 // PostgreSQL error ends the batch's statements before its COMMIT, or rolls it
 // back), so the connection failed, perhaps after the COMMIT reached it.
@@ -313,7 +312,8 @@ func mayHaveCommitted(err error) bool {
 
 // write sends every statement of the batch in one pipelined round trip (a
 // pgx.Batch): unnest arrays instead of COPY, which cannot be pipelined. The
-// statements run in order, and the first error ends the batch.
+// statements run in order, and the first error ends the batch. The error is
+// pgx's own, for mayHaveCommitted.
 func (b *batchTx) write(ctx context.Context, bt *ledger.Batch) (changed []string, err error) {
 	q := b.open()
 	q.Queue(`SET LOCAL synchronous_commit TO off`)
@@ -444,7 +444,7 @@ func (b *batchTx) write(ctx context.Context, bt *ledger.Batch) (changed []string
 	if err == nil && tag.String() != "COMMIT" { // COMMIT of a failed transaction rolls back
 		err = fmt.Errorf("%w (%s)", errRolledBack, tag)
 	}
-	return changed, wrap("write batch", err)
+	return changed, err
 }
 
 // queueNotify announces changed accounts, in payloads under PostgreSQL's

@@ -46,6 +46,16 @@ func (s *Store) Sync() error {
 	ids := s.notify
 	s.notify = nil
 	s.notifyMu.Unlock()
+	if err := s.flush(ids); err != nil {
+		s.announce(ids)
+		return wrap("sync", err)
+	}
+	return nil
+}
+
+// flush commits a durable transaction that announces ids: every batch this
+// node committed before it is then durable.
+func (s *Store) flush(ids []string) error {
 	q := &pgx.Batch{}
 	// The statements run as one implicit transaction. Its commit waits for the WAL
 	// flush only if it wrote WAL (a transaction id alone writes none): hence a row.
@@ -54,11 +64,26 @@ func (s *Store) Sync() error {
 	queueNotify(q, s.channel, dedupe(ids))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := s.pool.SendBatch(ctx, q).Close(); err != nil {
-		s.announce(ids)
-		return wrap("sync", err)
+	return s.pool.SendBatch(ctx, q).Close()
+}
+
+// announceUncertain announces the accounts of a batch whose commit is uncertain
+// (batch.go, mayHaveCommitted) at once, as a Sync would, since the engine
+// syncs only for batches it committed: tried five times over about three
+// seconds (the connection that failed may have taken the server with it),
+// then left to the next Sync. Not through the queue: a Sync of the queue that
+// failed here would hold back the announcements of batches the engine's own
+// Sync was about to acknowledge.
+func (s *Store) announceUncertain(ids []string) {
+	wait := 100 * time.Millisecond
+	for range 5 {
+		if s.flush(ids) == nil {
+			return
+		}
+		time.Sleep(wait)
+		wait *= 2
 	}
-	return nil
+	s.announce(ids)
 }
 
 // newNode names this process's row in sync_marks.
