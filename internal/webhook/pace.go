@@ -36,11 +36,8 @@ func (p *pacer) wait(now time.Time, saturated bool, rate float64) time.Duration 
 		p.tokens, p.at = saturatedBurst, now
 		return 0
 	}
-	if p.at.IsZero() {
-		p.tokens = saturatedBurst
-	} else {
-		p.tokens = min(saturatedBurst, p.tokens+now.Sub(p.at).Seconds()*rate)
-	}
+	// A lane never paced before has a zero at: the longest gap, a full bucket.
+	p.tokens = min(saturatedBurst, p.tokens+now.Sub(p.at).Seconds()*rate)
 	p.at = now
 	p.tokens--
 	if p.tokens >= 0 {
